@@ -1,0 +1,146 @@
+# iotpro_exporter build rules. Normally driven by ./build.sh; usable directly:
+#   make release            static musl binary   build/release/bin/iotpro_exporter
+#   make host               glibc build of libs, tests, simulator and tools
+#   make asan               the same under ASan+UBSan (clang)
+#   make fuzz               libFuzzer targets (clang)
+#
+# Layout rules that the globs below rely on (add a file, it is built):
+#   core/*.c, transport/*.c      -> libcore.a, libtransport.a
+#   exporter/*.c minus main.c    -> libexporter.a; exporter/main.c -> iotpro_exporter
+#   tests/unit/test_*.c          -> one unit-test program each
+#   tests/sim/*.c                -> the iotpro-sim program
+#   tests/fuzz/fuzz_*.c          -> one libFuzzer target each
+#   tests/{conformance,tls,e2e,bench}/*.c -> one helper program each (named after the file)
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+BEARSSL  := vendor/bearssl
+CIVETWEB := vendor/civetweb
+JSMN     := vendor/jsmn
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# Our code: strict. Third-party code: compiled with the same compiler and hardening,
+# warnings not ours to fix.
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+COMMON    := -std=c11 -D_GNU_SOURCE -fstack-protector-strong -g \
+             -DIOTPRO_VERSION='"$(VERSION)"' -DIOTPRO_REVISION='"$(REVISION)"'
+INCLUDES  := -I. -I$(BEARSSL)/inc -I$(JSMN) -I$(CIVETWEB)/include
+# civetweb with only what we use: no file serving, CGI, TLS, Lua, Duktape or WebSocket server.
+CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
+              -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES
+THIRD_WARN := -w
+
+# --- per-configuration compilers and flags -------------------------------------------
+release_CC      := musl-gcc
+release_CFLAGS  := -O2 -ffunction-sections -fdata-sections
+release_LDFLAGS := -static -Wl,--gc-sections -Wl,-z,relro,-z,now -pthread
+
+host_CC         := gcc
+host_CFLAGS     := -O2 -D_FORTIFY_SOURCE=2 -fPIE
+host_LDFLAGS    := -pie -Wl,-z,relro,-z,now -pthread
+
+asan_CC         := clang
+asan_CFLAGS     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                   -fno-sanitize-recover=undefined
+asan_LDFLAGS    := -fsanitize=address,undefined -pthread
+
+fuzz_CC         := clang
+fuzz_CFLAGS     := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+                   -fno-sanitize-recover=undefined -DIOTPRO_FUZZING
+fuzz_LDFLAGS    := -fsanitize=fuzzer,address,undefined -pthread
+
+# --- sources -------------------------------------------------------------------------
+BEARSSL_SRC   := $(sort $(wildcard $(BEARSSL)/src/*.c $(BEARSSL)/src/*/*.c))
+CIVETWEB_SRC  := $(CIVETWEB)/src/civetweb.c
+CORE_SRC      := $(sort $(wildcard core/*.c))
+TRANSPORT_SRC := $(sort $(wildcard transport/*.c))
+EXPORTER_SRC  := $(sort $(filter-out exporter/main.c,$(wildcard exporter/*.c)))
+UNIT_SRC      := $(sort $(wildcard tests/unit/test_*.c))
+SIM_SRC       := $(sort $(wildcard tests/sim/*.c))
+FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+TOOL_SRC      := $(sort $(wildcard tests/conformance/*.c tests/tls/*.c tests/e2e/*.c tests/bench/*.c))
+
+# $(call objs,config,sources)
+objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
+
+define CONFIG
+$(1)_LIBS := build/$(1)/lib/libexporter.a build/$(1)/lib/libtransport.a \
+             build/$(1)/lib/libcore.a build/$(1)/lib/libcivetweb.a build/$(1)/lib/libbearssl.a
+
+build/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c
+	@mkdir -p $$(@D)
+	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) -I$(BEARSSL)/inc -I$(BEARSSL)/src -c $$< -o $$@
+
+build/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
+	@mkdir -p $$(@D)
+	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(CIVET_DEFS) -I$(CIVETWEB)/include -c $$< -o $$@
+
+build/$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	@echo "  CC [$(1)] $$<"
+	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(WARN) $(INCLUDES) -MMD -MP -c $$< -o $$@
+
+build/$(1)/lib/libbearssl.a: $(call objs,$(1),$(BEARSSL_SRC))
+build/$(1)/lib/libcivetweb.a: $(call objs,$(1),$(CIVETWEB_SRC))
+build/$(1)/lib/libcore.a: $(call objs,$(1),$(CORE_SRC))
+build/$(1)/lib/libtransport.a: $(call objs,$(1),$(TRANSPORT_SRC))
+build/$(1)/lib/libexporter.a: $(call objs,$(1),$(EXPORTER_SRC))
+build/$(1)/lib/%.a:
+	@mkdir -p $$(@D)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+build/$(1)/bin/iotpro_exporter: build/$(1)/obj/exporter/main.o $$($(1)_LIBS)
+	@mkdir -p $$(@D)
+	@echo "  LD [$(1)] $$@"
+	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
+
+build/$(1)/bin/iotpro-sim: $(call objs,$(1),$(SIM_SRC)) $$($(1)_LIBS)
+	@mkdir -p $$(@D)
+	@echo "  LD [$(1)] $$@"
+	$(Q)$$($(1)_CC) $(call objs,$(1),$(SIM_SRC)) $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
+
+build/$(1)/bin/%: build/$(1)/obj/tests/unit/%.o $$($(1)_LIBS)
+	@mkdir -p $$(@D)
+	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
+
+-include $$(wildcard build/$(1)/obj/core/*.d build/$(1)/obj/transport/*.d build/$(1)/obj/exporter/*.d build/$(1)/obj/tests/*/*.d)
+endef
+
+$(foreach c,release host asan fuzz,$(eval $(call CONFIG,$(c))))
+
+# Helper programs (one file each) for the host and asan configurations.
+define TOOL
+build/$(1)/bin/$(basename $(notdir $(2))): build/$(1)/obj/$(basename $(2)).o $$($(1)_LIBS)
+	@mkdir -p $$(@D)
+	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
+endef
+$(foreach t,$(TOOL_SRC),$(eval $(call TOOL,host,$(t))) $(eval $(call TOOL,asan,$(t))))
+
+# libFuzzer targets.
+define FUZZ
+build/fuzz/bin/$(basename $(notdir $(1))): build/fuzz/obj/$(basename $(1)).o $$(fuzz_LIBS)
+	@mkdir -p $$(@D)
+	$(Q)$$(fuzz_CC) $$< $$(fuzz_LIBS) $$(fuzz_LDFLAGS) -o $$@
+endef
+$(foreach f,$(FUZZ_SRC),$(eval $(call FUZZ,$(f))))
+
+UNIT_NAMES := $(basename $(notdir $(UNIT_SRC)))
+TOOL_NAMES := $(basename $(notdir $(TOOL_SRC)))
+FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
+
+.PHONY: release host asan fuzz dynamic clean
+release: build/release/bin/iotpro_exporter
+dynamic: build/host/bin/iotpro_exporter
+host: build/host/bin/iotpro_exporter $(if $(SIM_SRC),build/host/bin/iotpro-sim) \
+      $(addprefix build/host/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
+asan: build/asan/bin/iotpro_exporter $(if $(SIM_SRC),build/asan/bin/iotpro-sim) \
+      $(addprefix build/asan/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
+fuzz: $(addprefix build/fuzz/bin/,$(FUZZ_NAMES))
+clean:
+	rm -rf build
+
+.DELETE_ON_ERROR:
+.SECONDARY:

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the Debian packages (and npm packages) that the build and the tests use,
+# when they are missing. Called by ./build.sh test|demo|bench and by .ci/run; safe to
+# run again (it installs nothing that is already there). Needs root for apt-get.
+set -eu
+cd "$(dirname "$0")/.."
+
+# package:command-or-file that proves it is installed
+DEBS="
+musl-tools:/usr/bin/musl-gcc
+clang:/usr/bin/clang
+libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+make:/usr/bin/make
+binutils:/usr/bin/ar
+xz-utils:/usr/bin/xz
+patch:/usr/bin/patch
+file:/usr/bin/file
+curl:/usr/bin/curl
+openssl:/usr/bin/openssl
+python3:/usr/bin/python3
+python3-websockets:/usr/lib/python3/dist-packages/websockets/__init__.py
+prometheus:/usr/bin/prometheus
+valgrind:/usr/bin/valgrind
+ca-certificates:/etc/ssl/certs/ca-certificates.crt
+debian-archive-keyring:/usr/share/keyrings/debian-archive-keyring.gpg
+nodejs:/usr/bin/node
+npm:/usr/bin/npm
+procps:/usr/bin/ps
+iproute2:/usr/bin/ss
+"
+missing=""
+for row in $DEBS; do
+    pkg=${row%%:*} path=${row#*:}
+    [ -e "$path" ] || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+        exit 1
+    fi
+    echo "deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# npm packages for the reference client and the interop peer, kept inside tests/.
+if [ -f tests/package.json ] && [ ! -d tests/node_modules ] && command -v npm >/dev/null; then
+    echo "deps: npm install (tests/package.json)"
+    (cd tests && npm install --no-audit --no-fund --silent) || echo "deps: npm install failed; tests that need npm packages will be skipped" >&2
+fi
+exit 0

@@ -1,0 +1,55 @@
+# tests/lib.sh -- shared helpers for the integration test scripts (source it).
+#
+# Result lines for tests/run.sh:   ok NAME | fail NAME WHY | skip NAME WHY
+# Processes started with `spawn` are killed when the script exits.
+# Ports: `free_port` picks an unused loopback TCP port.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-$TOP/build/host/bin}
+EXPORTER=${EXPORTER:-$TOP/build/release/bin/iotpro_exporter}
+PY=/usr/bin/python3            # Debian's python, where python3-websockets lives
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/iotpro-test.XXXXXX")
+CERTS=$TOP/build/certs
+_pids=()
+_failed=0
+
+ok()   { echo "ok - $1"; }
+fail() { echo "not ok - $1${2:+: $2}"; _failed=1; }
+skip() { echo "skip - $1: ${2:-skipped}"; }
+# check NAME CMD...   ok if the command succeeds
+check() { local n=$1; shift; if "$@"; then ok "$n"; else fail "$n"; fi; }
+
+spawn() { "$@" & _pids+=($!); }
+_cleanup() {
+    local p
+    for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${_pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TEST_TMP"
+}
+trap _cleanup EXIT
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_port PORT [seconds]   waits until something listens on 127.0.0.1:PORT
+wait_port() {
+    local port=$1 t=${2:-10} i
+    for ((i = 0; i < t * 20; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_for SECONDS CMD...    retries CMD until it succeeds or the time is up
+wait_for() {
+    local t=$1 i; shift
+    for ((i = 0; i < t * 10; i++)); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+
+certs() { bash "$TOP/tests/mkcerts.sh" "$CERTS" >/dev/null; }
+
+# finish: exit status for run.sh (it also counts the lines)
+finish() { exit "$_failed"; }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs every test that ./build.sh built and prints one summary line at the end:
+#   N passed, N failed, N skipped
+#
+# Every test program or script speaks the same line protocol (tests/harness.h,
+# tests/lib.sh):  "ok - name", "not ok - name", "skip - name: why". Anything else it
+# prints is shown only when it failed (or with VERBOSE=1).
+#
+#   tests/run.sh [filter]      run only tests whose file name contains <filter>
+set -u
+cd "$(dirname "$0")/.."
+filter="${1:-}"
+passed=0 failed=0 skipped=0
+failures=()
+logdir=build/test-logs
+mkdir -p "$logdir"
+
+# run_one <suite> <timeout-seconds> <command...>
+run_one() {
+    local suite=$1 tmo=$2; shift 2
+    local name log rc
+    name=$(basename "$1")
+    log="$logdir/$suite.$name.log"
+    timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
+    rc=$?
+    local p f s
+    p=$(grep -c '^ok - ' "$log")
+    f=$(grep -c '^not ok - ' "$log")
+    s=$(grep -c '^skip - ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+            echo "not ok - $name timed out after ${tmo}s" >>"$log"
+        else
+            echo "not ok - $name exited with status $rc" >>"$log"
+        fi
+        f=1
+    fi
+    if [ "$rc" -eq 0 ] && [ $((p + f + s)) -eq 0 ]; then
+        echo "not ok - $name reported no results" >>"$log"
+        f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    printf '%-11s %-40s %4d passed %3d failed %3d skipped\n' "[$suite]" "$name" "$p" "$f" "$s"
+    if [ "$f" -gt 0 ] || [ "${VERBOSE:-0}" = 1 ]; then
+        sed 's/^/    /' "$log" | tail -n 80
+        [ "$f" -gt 0 ] && failures+=("$suite/$name")
+    fi
+    grep '^skip - ' "$log" | sed 's/^/    /'
+    return 0
+}
+
+want() { [ -z "$filter" ] || [[ "$1" == *"$filter"* ]]; }
+
+# 1. Unit tests, once as a normal build and once under ASan+UBSan.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+for cfg in host asan; do
+    for t in build/$cfg/bin/test_*; do
+        [ -x "$t" ] || continue
+        want "$t" || continue
+        run_one "unit-$cfg" 300 "$t"
+    done
+done
+
+# 2. Fuzz targets, a few seconds each (./build.sh fuzz runs them longer).
+for t in build/fuzz/bin/fuzz_*; do
+    [ -x "$t" ] || continue
+    want "$t" || continue
+    run_one fuzz 120 tests/fuzz/run_one.sh "$t" "${FUZZ_SECONDS:-5}"
+done
+
+# 3. Integration suites: scripts named t_*.sh, in this order.
+for suite in tls conformance sim e2e bench; do
+    for t in tests/$suite/t_*.sh; do
+        [ -f "$t" ] || continue
+        want "$t" || continue
+        run_one "$suite" "${TEST_TIMEOUT:-900}" bash "$t"
+    done
+done
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+    echo "logs: $logdir/"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
