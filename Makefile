@@ -13,6 +13,7 @@
 #   tests/{conformance,tls,e2e,bench}/*.c -> one helper program each (named after the file)
 
 V ?= 0
+BUILD ?= build
 Q := $(if $(filter 1,$(V)),,@)
 
 BEARSSL  := vendor/bearssl
@@ -64,56 +65,56 @@ FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TOOL_SRC      := $(sort $(wildcard tests/conformance/*.c tests/tls/*.c tests/e2e/*.c tests/bench/*.c))
 
 # $(call objs,config,sources)
-objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
+objs = $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(2))
 
 define CONFIG
-$(1)_LIBS := build/$(1)/lib/libexporter.a build/$(1)/lib/libtransport.a \
-             build/$(1)/lib/libcore.a build/$(1)/lib/libcivetweb.a build/$(1)/lib/libbearssl.a
+$(1)_LIBS := $(BUILD)/$(1)/lib/libexporter.a $(BUILD)/$(1)/lib/libtransport.a \
+             $(BUILD)/$(1)/lib/libcore.a $(BUILD)/$(1)/lib/libcivetweb.a $(BUILD)/$(1)/lib/libbearssl.a
 
-build/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c
+$(BUILD)/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) -I$(BEARSSL)/inc -I$(BEARSSL)/src -c $$< -o $$@
 
-build/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
+$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(CIVET_DEFS) -I$(CIVETWEB)/include -c $$< -o $$@
 
-build/$(1)/obj/%.o: %.c
+$(BUILD)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	@echo "  CC [$(1)] $$<"
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(WARN) $(INCLUDES) -MMD -MP -c $$< -o $$@
 
-build/$(1)/lib/libbearssl.a: $(call objs,$(1),$(BEARSSL_SRC))
-build/$(1)/lib/libcivetweb.a: $(call objs,$(1),$(CIVETWEB_SRC))
-build/$(1)/lib/libcore.a: $(call objs,$(1),$(CORE_SRC))
-build/$(1)/lib/libtransport.a: $(call objs,$(1),$(TRANSPORT_SRC))
-build/$(1)/lib/libexporter.a: $(call objs,$(1),$(EXPORTER_SRC))
-build/$(1)/lib/%.a:
+$(BUILD)/$(1)/lib/libbearssl.a: $(call objs,$(1),$(BEARSSL_SRC))
+$(BUILD)/$(1)/lib/libcivetweb.a: $(call objs,$(1),$(CIVETWEB_SRC))
+$(BUILD)/$(1)/lib/libcore.a: $(call objs,$(1),$(CORE_SRC))
+$(BUILD)/$(1)/lib/libtransport.a: $(call objs,$(1),$(TRANSPORT_SRC))
+$(BUILD)/$(1)/lib/libexporter.a: $(call objs,$(1),$(EXPORTER_SRC))
+$(BUILD)/$(1)/lib/%.a:
 	@mkdir -p $$(@D)
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
-build/$(1)/bin/iotpro_exporter: build/$(1)/obj/exporter/main.o $$($(1)_LIBS)
+$(BUILD)/$(1)/bin/iotpro_exporter: $(BUILD)/$(1)/obj/exporter/main.o $$($(1)_LIBS)
 	@mkdir -p $$(@D)
 	@echo "  LD [$(1)] $$@"
 	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
 
-build/$(1)/bin/iotpro-sim: $(call objs,$(1),$(SIM_SRC)) $$($(1)_LIBS)
+$(BUILD)/$(1)/bin/iotpro-sim: $(call objs,$(1),$(SIM_SRC)) $$($(1)_LIBS)
 	@mkdir -p $$(@D)
 	@echo "  LD [$(1)] $$@"
 	$(Q)$$($(1)_CC) $(call objs,$(1),$(SIM_SRC)) $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
 
-build/$(1)/bin/%: build/$(1)/obj/tests/unit/%.o $$($(1)_LIBS)
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/unit/%.o $$($(1)_LIBS)
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
 
--include $$(wildcard build/$(1)/obj/core/*.d build/$(1)/obj/transport/*.d build/$(1)/obj/exporter/*.d build/$(1)/obj/tests/*/*.d)
+-include $$(wildcard $(BUILD)/$(1)/obj/core/*.d $(BUILD)/$(1)/obj/transport/*.d $(BUILD)/$(1)/obj/exporter/*.d $(BUILD)/$(1)/obj/tests/*/*.d)
 endef
 
 $(foreach c,release host asan fuzz,$(eval $(call CONFIG,$(c))))
 
 # Helper programs (one file each) for the host and asan configurations.
 define TOOL
-build/$(1)/bin/$(basename $(notdir $(2))): build/$(1)/obj/$(basename $(2)).o $$($(1)_LIBS)
+$(BUILD)/$(1)/bin/$(basename $(notdir $(2))): $(BUILD)/$(1)/obj/$(basename $(2)).o $$($(1)_LIBS)
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
 endef
@@ -121,7 +122,7 @@ $(foreach t,$(TOOL_SRC),$(eval $(call TOOL,host,$(t))) $(eval $(call TOOL,asan,$
 
 # libFuzzer targets.
 define FUZZ
-build/fuzz/bin/$(basename $(notdir $(1))): build/fuzz/obj/$(basename $(1)).o $$(fuzz_LIBS)
+$(BUILD)/fuzz/bin/$(basename $(notdir $(1))): $(BUILD)/fuzz/obj/$(basename $(1)).o $$(fuzz_LIBS)
 	@mkdir -p $$(@D)
 	$(Q)$$(fuzz_CC) $$< $$(fuzz_LIBS) $$(fuzz_LDFLAGS) -o $$@
 endef
@@ -132,13 +133,13 @@ TOOL_NAMES := $(basename $(notdir $(TOOL_SRC)))
 FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
 
 .PHONY: release host asan fuzz dynamic clean
-release: build/release/bin/iotpro_exporter
-dynamic: build/host/bin/iotpro_exporter
-host: build/host/bin/iotpro_exporter $(if $(SIM_SRC),build/host/bin/iotpro-sim) \
-      $(addprefix build/host/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
-asan: build/asan/bin/iotpro_exporter $(if $(SIM_SRC),build/asan/bin/iotpro-sim) \
-      $(addprefix build/asan/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
-fuzz: $(addprefix build/fuzz/bin/,$(FUZZ_NAMES))
+release: $(BUILD)/release/bin/iotpro_exporter
+dynamic: $(BUILD)/host/bin/iotpro_exporter
+host: $(BUILD)/host/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/host/bin/iotpro-sim) \
+      $(addprefix $(BUILD)/host/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
+asan: $(BUILD)/asan/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/asan/bin/iotpro-sim) \
+      $(addprefix $(BUILD)/asan/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
+fuzz: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_NAMES))
 clean:
 	rm -rf build
 

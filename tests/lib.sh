@@ -5,11 +5,12 @@
 # Ports: `free_port` picks an unused loopback TCP port.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BIN:-$TOP/build/host/bin}
-EXPORTER=${EXPORTER:-$TOP/build/release/bin/iotpro_exporter}
+BUILD=${BUILD:-$TOP/build}
+BIN=${BIN:-$BUILD/host/bin}
+EXPORTER=${EXPORTER:-$BUILD/release/bin/iotpro_exporter}
 PY=/usr/bin/python3            # Debian's python, where python3-websockets lives
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/iotpro-test.XXXXXX")
-CERTS=$TOP/build/certs
+CERTS=$BUILD/certs
 _pids=()
 _failed=0
 

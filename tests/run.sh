@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 filter="${1:-}"
 passed=0 failed=0 skipped=0
 failures=()
-logdir=build/test-logs
+B=${BUILD:-build}
+logdir=$B/test-logs
 mkdir -p "$logdir"
 
 # run_one <suite> <timeout-seconds> <command...>
@@ -55,7 +56,7 @@ want() { [ -z "$filter" ] || [[ "$1" == *"$filter"* ]]; }
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 for cfg in host asan; do
-    for t in build/$cfg/bin/test_*; do
+    for t in $B/$cfg/bin/test_*; do
         [ -x "$t" ] || continue
         want "$t" || continue
         run_one "unit-$cfg" 300 "$t"
@@ -63,7 +64,7 @@ for cfg in host asan; do
 done
 
 # 2. Fuzz targets, a few seconds each (./build.sh fuzz runs them longer).
-for t in build/fuzz/bin/fuzz_*; do
+for t in $B/fuzz/bin/fuzz_*; do
     [ -x "$t" ] || continue
     want "$t" || continue
     run_one fuzz 120 tests/fuzz/run_one.sh "$t" "${FUZZ_SECONDS:-5}"
