@@ -16,11 +16,10 @@ B=${BUILD:-build}
 logdir=$B/test-logs
 mkdir -p "$logdir"
 
-# run_one <suite> <timeout-seconds> <command...>
+# run_one <suite> <name> <timeout-seconds> <command...>
 run_one() {
-    local suite=$1 tmo=$2; shift 2
-    local name log rc
-    name=$(basename "$1")
+    local suite=$1 name=$2 tmo=$3; shift 3
+    local log rc
     log="$logdir/$suite.$name.log"
     timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
     rc=$?
@@ -59,7 +58,7 @@ for cfg in host asan; do
     for t in $B/$cfg/bin/test_*; do
         [ -x "$t" ] || continue
         want "$t" || continue
-        run_one "unit-$cfg" 300 "$t"
+        run_one "unit-$cfg" "$(basename "$t")" 300 "$t"
     done
 done
 
@@ -67,7 +66,7 @@ done
 for t in $B/fuzz/bin/fuzz_*; do
     [ -x "$t" ] || continue
     want "$t" || continue
-    run_one fuzz 120 tests/fuzz/run_one.sh "$t" "${FUZZ_SECONDS:-5}"
+    run_one fuzz "$(basename "$t")" 120 tests/fuzz/run_one.sh "$t" "${FUZZ_SECONDS:-5}"
 done
 
 # 3. Integration suites: scripts named t_*.sh, in this order.
@@ -75,7 +74,7 @@ for suite in tls conformance sim e2e bench; do
     for t in tests/$suite/t_*.sh; do
         [ -f "$t" ] || continue
         want "$t" || continue
-        run_one "$suite" "${TEST_TIMEOUT:-900}" bash "$t"
+        run_one "$suite" "$(basename "$t" .sh)" "${TEST_TIMEOUT:-900}" bash "$t"
     done
 done
 
