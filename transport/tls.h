@@ -1,0 +1,100 @@
+/*
+ * tls.h -- BearSSL client configuration: trust anchors from a PEM bundle, a TLS 1.2
+ * ECDHE+AEAD-only engine with SNI and host-name checking, and readable error reasons.
+ *
+ * The socket side (moving records) is transport/conn; this module only builds and
+ * explains the engine. Policy, fixed here and not configurable:
+ *   - TLS 1.2 only (BearSSL has no 1.3; 1.0/1.1 are deprecated by RFC 8996);
+ *   - suites ECDHE_{ECDSA,RSA} with AES-128/256-GCM first (AES-NI makes them the
+ *     fastest), then ChaCha20-Poly1305; no CBC, no 3DES, no static RSA;
+ *   - renegotiation refused (BR_OPT_NO_RENEGOTIATION); no session resumption;
+ *   - the host name is always passed to br_ssl_client_reset, which uses it for both
+ *     SNI and the certificate check: a NULL or empty name (which would silently turn
+ *     both off) is refused, and so is an IP literal, because BearSSL 0.6 matches only
+ *     dNSName SANs and would fail with a misleading "bad server name";
+ *   - the validator takes the time from time() (BR_USE_UNIX_TIME) unless a test pins it.
+ */
+#ifndef IOTPRO_TRANSPORT_TLS_H
+#define IOTPRO_TRANSPORT_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bearssl.h>
+
+#include "core/limits.h"
+#include "transport/net.h"
+
+/* ---- trust anchors ------------------------------------------------------------------ */
+
+enum {
+    TLS_ERR_FILE = -601,      /* the file cannot be opened or read (errno text in err) */
+    TLS_ERR_NOT_PEM = -602,   /* not valid PEM (no object, or a PEM syntax error) */
+    TLS_ERR_NO_CERTS = -603,  /* PEM, but no usable CERTIFICATE object */
+    TLS_ERR_LIMIT = -604,     /* more than LIM_TLS_ANCHORS, or the pool is full */
+    TLS_ERR_NO_DEFAULT = -605 /* none of the default bundle paths exists */
+};
+
+/*
+ * A set of trust anchors. Large (~270 KiB): allocate it once (static or heap) and keep
+ * it alive as long as any connection uses it: BearSSL keeps pointers into it.
+ * Fields are read-only for callers.
+ */
+typedef struct {
+    br_x509_trust_anchor ta[LIM_TLS_ANCHORS];
+    size_t n;
+    size_t skipped;            /* certificates that did not decode (unsupported key...) */
+    unsigned char pool[LIM_TLS_ANCHOR_POOL];
+    size_t pool_len;
+    char source[256];          /* the file the anchors came from */
+} tls_anchors;
+
+/* Default bundle locations, tried in order by tls_anchors_load_file(a, NULL, ...):
+ * Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE, older RHEL. NULL-terminated. */
+extern const char *const tls_default_ca_files[];
+
+/*
+ * Loads every CERTIFICATE in a PEM file; path NULL tries tls_default_ca_files.
+ * Returns the number of anchors (>= 1) or a negative TLS_ERR_* with a message in
+ * err (always NUL-terminated). Zero anchors is always an error: the caller must refuse
+ * to start rather than connect without validation. Replaces any previous content.
+ */
+int tls_anchors_load_file(tls_anchors *a, const char *path, char *err, size_t errcap);
+
+/* The same from memory (tests, fuzzing). Anchors are appended to those already in a
+ * (call tls_anchors_clear first for a fresh set); returns the number added or < 0. */
+void tls_anchors_clear(tls_anchors *a);
+int tls_anchors_add_pem(tls_anchors *a, const void *pem, size_t len, char *err, size_t errcap);
+
+/* ---- client engine ---------------------------------------------------------------- */
+
+/* One client engine with its full-duplex I/O buffer (~40 KiB); embedded in a conn. */
+typedef struct {
+    br_ssl_client_context sc;
+    br_x509_minimal_context xc;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+    int64_t pinned_time;       /* tests: validation time in Unix seconds, or -1 */
+} tls_client;
+
+/*
+ * Prepares t for a new handshake with `host` (SNI and name check) against anchors a
+ * (must stay alive while t is used). Returns 0, or a BearSSL error code (>0;
+ * BR_ERR_BAD_PARAM for a NULL/empty/too long host or an IP literal, BR_ERR_NO_RANDOM
+ * when the OS gives no entropy). pin_time: -1 for the real clock, else Unix seconds
+ * (tests only).
+ */
+int tls_client_start(tls_client *t, const tls_anchors *a, const char *host, int64_t pin_time);
+
+/* 1 when host is an IPv4 or IPv6 literal (refused for TLS, see above). */
+int tls_host_is_ip(const char *host);
+
+/* Readable text for a BearSSL error code: a static string, or buf filled (alerts
+ * with their number and name, other codes by number). */
+const char *tls_error_text(int br_err, char *buf, size_t cap);
+
+/* Classifies a BearSSL error code (0 = clean close gives NET_R_CLOSED). pinned_time as
+ * given to tls_client_start: used to tell "certificate expired" from "our clock is
+ * wrong". */
+net_reason tls_reason(int br_err, int64_t pinned_time);
+
+#endif
