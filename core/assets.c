@@ -1,0 +1,184 @@
+/*
+ * assets.c -- a fixed-capacity open-addressing table keyed by 16-byte UUIDs, with
+ * an append-only string arena. No deletion: a table lives for one discovery round
+ * and is rebuilt whole, which is what lets readers of the old table go on safely.
+ */
+#include "core/assets.h"
+
+#include <string.h>
+
+static uint32_t assets_hash(const uint8_t id[16])
+{
+    uint64_t a, b;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+    return (uint32_t)(h >> 32);
+}
+
+static uint32_t assets_slots(uint32_t max)
+{
+    uint32_t s = 16;
+    while (s < 2u * max && s < (1u << 31))
+        s <<= 1;
+    return s;
+}
+
+size_t assets_mem_needed(uint32_t max_assets, size_t arena_bytes)
+{
+    size_t e = ((size_t)max_assets * sizeof(assets_entry) + 7) & ~(size_t)7;
+    return e + (size_t)assets_slots(max_assets) * 4 + arena_bytes;
+}
+
+int assets_init(assets_table *t, void *mem, size_t memsize, uint32_t max_assets,
+                size_t arena_bytes)
+{
+    memset(t, 0, sizeof *t);
+    if (!mem || ((uintptr_t)mem & 7) || max_assets == 0 || max_assets > (1u << 30) ||
+        arena_bytes > UINT32_MAX || memsize < assets_mem_needed(max_assets, arena_bytes))
+        return ASSETS_ERR_ARG;
+    size_t e = ((size_t)max_assets * sizeof(assets_entry) + 7) & ~(size_t)7;
+    uint32_t slots = assets_slots(max_assets);
+    t->e = mem;
+    t->hash = (uint32_t *)((char *)mem + e);
+    t->arena = (char *)mem + e + (size_t)slots * 4;
+    t->mask = slots - 1;
+    t->max = max_assets;
+    t->arena_cap = arena_bytes;
+    assets_reset(t);
+    return 0;
+}
+
+void assets_reset(assets_table *t)
+{
+    memset(t->hash, 0, ((size_t)t->mask + 1) * 4);
+    t->count = 0;
+    t->arena_used = 0;
+    t->dropped_full = t->dropped_arena = t->duplicates = t->details_dropped = 0;
+    t->generation++;
+}
+
+int32_t assets_find(const assets_table *t, const uint8_t id[16])
+{
+    for (uint32_t i = assets_hash(id) & t->mask;; i = (i + 1) & t->mask) {
+        uint32_t v = t->hash[i];
+        if (v == 0)
+            return -1;
+        if (memcmp(t->e[v - 1].id, id, 16) == 0)
+            return (int32_t)(v - 1);
+    }
+}
+
+static int assets_put(assets_table *t, const char *s, size_t n, uint32_t *off, uint16_t *len)
+{
+    if (n >= LIM_NAME_BYTES)
+        n = LIM_NAME_BYTES - 1;
+    if (t->arena_cap - t->arena_used < n)
+        return -1;
+    memcpy(t->arena + t->arena_used, s, n);
+    *off = (uint32_t)t->arena_used;
+    *len = (uint16_t)n;
+    t->arena_used += n;
+    return 0;
+}
+
+int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[16],
+               const char *name, size_t name_len, const char *type, size_t type_len,
+               const char *label, size_t label_len)
+{
+    int32_t idx = assets_find(t, id);
+    if (idx >= 0) {
+        t->duplicates++;
+    } else if (t->count >= t->max) {
+        t->dropped_full++;
+        return ASSETS_ERR_FULL;
+    }
+    size_t need = (name_len < LIM_NAME_BYTES ? name_len : LIM_NAME_BYTES - 1) +
+                  (type_len < LIM_NAME_BYTES ? type_len : LIM_NAME_BYTES - 1) +
+                  (label_len < LIM_NAME_BYTES ? label_len : LIM_NAME_BYTES - 1);
+    if (t->arena_cap - t->arena_used < need) {
+        t->dropped_arena++;
+        return ASSETS_ERR_ARENA;
+    }
+    assets_entry ne;
+    memset(&ne, 0, sizeof ne);
+    memcpy(ne.id, id, 16);
+    if (profile_id)
+        memcpy(ne.profile_id, profile_id, 16);
+    assets_put(t, name ? name : "", name ? name_len : 0, &ne.name_off, &ne.name_len);
+    assets_put(t, type ? type : "", type ? type_len : 0, &ne.type_off, &ne.type_len);
+    assets_put(t, label ? label : "", label ? label_len : 0, &ne.label_off, &ne.label_len);
+    if (idx >= 0) {
+        t->e[idx] = ne;
+        return idx;
+    }
+    idx = (int32_t)t->count++;
+    t->e[idx] = ne;
+    uint32_t i = assets_hash(id) & t->mask;
+    while (t->hash[i])
+        i = (i + 1) & t->mask;
+    t->hash[i] = (uint32_t)idx + 1;
+    return idx;
+}
+
+int assets_add_tb(assets_table *t, const tb_asset *a)
+{
+    return assets_add(t, a->id, a->profile_id, a->name, a->name_len, a->type, a->type_len,
+                      a->label, a->label_len);
+}
+
+/* Details are packed as [klen:1][key][vlen:2 little-endian][value]... */
+int assets_set_details(assets_table *t, int32_t idx, const tb_detail *d, size_t n)
+{
+    if (idx < 0 || (uint32_t)idx >= t->count)
+        return ASSETS_ERR_ARG;
+    if (n > LIM_DETAIL_LABELS) {
+        t->details_dropped += (uint32_t)(n - LIM_DETAIL_LABELS);
+        n = LIM_DETAIL_LABELS;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += 3 + strnlen(d[i].key, sizeof d[i].key - 1) +
+                strnlen(d[i].value, sizeof d[i].value - 1);
+    if (need > UINT16_MAX || t->arena_cap - t->arena_used < need) {
+        t->dropped_arena++;
+        return ASSETS_ERR_ARENA;
+    }
+    char *p = t->arena + t->arena_used;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strnlen(d[i].key, sizeof d[i].key - 1);
+        size_t vl = strnlen(d[i].value, sizeof d[i].value - 1);
+        p[o++] = (char)kl;
+        memcpy(p + o, d[i].key, kl);
+        o += kl;
+        p[o++] = (char)(vl & 0xff);
+        p[o++] = (char)(vl >> 8);
+        memcpy(p + o, d[i].value, vl);
+        o += vl;
+    }
+    assets_entry *e = &t->e[idx];
+    e->details_off = (uint32_t)t->arena_used;
+    e->details_len = (uint16_t)o;
+    e->n_details = (uint8_t)n;
+    t->arena_used += o;
+    return 0;
+}
+
+int assets_detail_next(const assets_table *t, const assets_entry *e, uint32_t *pos,
+                       const char **key, size_t *key_len, const char **val, size_t *val_len)
+{
+    if (*pos >= e->details_len)
+        return 0;
+    const unsigned char *p = (const unsigned char *)t->arena + e->details_off;
+    uint32_t o = *pos;
+    *key_len = p[o++];
+    *key = (const char *)p + o;
+    o += (uint32_t)*key_len;
+    *val_len = (size_t)p[o] | (size_t)p[o + 1] << 8;
+    o += 2;
+    *val = (const char *)p + o;
+    o += (uint32_t)*val_len;
+    *pos = o;
+    return 1;
+}

@@ -1,0 +1,92 @@
+/*
+ * assets.h -- the asset table: UUID -> name, profile (type), label and assetDetails
+ * labels, with O(1) lookup, in one caller-provided memory block.
+ *
+ * Rediscovery builds a whole new table: the exporter owns two tables (two blocks),
+ * fills the spare with assets_reset() + assets_add() while /metrics keeps reading
+ * the current one, then swaps its "current" pointer and calls store_bind_assets()
+ * under the store mutex (see store.h). A table must not be reset while a reader
+ * may still hold it: the exporter resets the spare only after every render that
+ * started before the last swap has finished (e.g. a reader count per table).
+ * Nothing here locks; a table that is not being written may be read from any
+ * number of threads.
+ *
+ * Memory: assets_mem_needed(max, arena) = max * 60 B (entries) + 4 B per hash slot
+ * (the smallest power of two >= 2 * max) + arena bytes for the strings (names,
+ * types, labels, details). 1M assets with ~40 B of text each: about 108 MB.
+ */
+#ifndef IOTPRO_CORE_ASSETS_H
+#define IOTPRO_CORE_ASSETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tb.h"
+
+enum {
+    ASSETS_ERR_FULL = -801,   /* max_assets reached: the asset is not added */
+    ASSETS_ERR_ARENA = -802,  /* string arena exhausted: the asset (or detail) is not added */
+    ASSETS_ERR_ARG = -803,    /* memory block too small / misaligned, or bad index */
+    ASSETS_ERR_NOT_FOUND = -804
+};
+
+typedef struct assets_entry {
+    uint8_t id[16];
+    uint8_t profile_id[16];
+    uint32_t name_off, type_off, label_off, details_off; /* into the arena */
+    uint16_t name_len, type_len, label_len, details_len;
+    uint8_t n_details;
+    uint8_t pad_[3];
+} assets_entry;
+
+typedef struct assets_table {
+    assets_entry *e;
+    uint32_t *hash;           /* entry index + 1; 0 = empty */
+    uint32_t mask;
+    uint32_t count, max;
+    char *arena;
+    size_t arena_cap, arena_used;
+    uint64_t generation;      /* bumped by assets_reset() */
+    uint32_t dropped_full, dropped_arena, duplicates, details_dropped;
+} assets_table;
+
+size_t assets_mem_needed(uint32_t max_assets, size_t arena_bytes);
+/* mem must be 8-byte aligned and at least assets_mem_needed() bytes; the table
+ * borrows it until the caller stops using the table. 0 or ASSETS_ERR_ARG. */
+int assets_init(assets_table *t, void *mem, size_t memsize, uint32_t max_assets,
+                size_t arena_bytes);
+/* Empties the table (O(hash size)). */
+void assets_reset(assets_table *t);
+
+/* Adds an asset (strings are copied; lengths are cut to LIM_NAME_BYTES - 1).
+ * A second add of the same id replaces the first (pages may overlap while assets
+ * are created during listing). Returns the entry index or ASSETS_ERR_*. */
+int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[16],
+               const char *name, size_t name_len, const char *type, size_t type_len,
+               const char *label, size_t label_len);
+/* Convenience: adds a parsed tb_asset. */
+int assets_add_tb(assets_table *t, const tb_asset *a);
+
+/* Stores the assetDetails labels of entry idx (replacing earlier ones; the old
+ * bytes stay in the arena until the next reset). At most LIM_DETAIL_LABELS. */
+int assets_set_details(assets_table *t, int32_t idx, const tb_detail *d, size_t n);
+
+/* Entry index of id, or -1. */
+int32_t assets_find(const assets_table *t, const uint8_t id[16]);
+
+static inline const assets_entry *assets_get(const assets_table *t, int32_t idx)
+{
+    return &t->e[idx];
+}
+/* Text at an arena offset from an entry; not NUL-terminated: use the lengths. */
+static inline const char *assets_text(const assets_table *t, uint32_t off)
+{
+    return t->arena + off;
+}
+
+/* Iterates the detail labels of e: start with *pos = 0; returns 1 with views set,
+ * 0 at the end. */
+int assets_detail_next(const assets_table *t, const assets_entry *e, uint32_t *pos,
+                       const char **key, size_t *key_len, const char **val, size_t *val_len);
+
+#endif

@@ -1,0 +1,574 @@
+/*
+ * store.c -- fixed-capacity tables for series, entities, keys and string values,
+ * indexed by open-addressing hash tables with linear probing. Deletion uses
+ * backward-shift (no tombstones), so lookups stay short however long the exporter
+ * runs and however often series come and go.
+ */
+#include "core/store.h"
+#include "core/num.h"
+
+#include <string.h>
+
+#define STORE_NONE 0xFFFFFFFFu
+#define STORE_KEY_SLOTS (2u * LIM_KEYS)
+
+_Static_assert((STORE_KEY_SLOTS & (STORE_KEY_SLOTS - 1)) == 0, "LIM_KEYS power of two");
+_Static_assert(LIM_KEYS <= 65535, "key ids are 16-bit");
+_Static_assert(sizeof(store_series) == 32, "series record size is part of the contract");
+
+static uint32_t store_slots(uint32_t n)
+{
+    uint32_t s = 16;
+    while (s < 2u * n && s < (1u << 31))
+        s <<= 1;
+    return s;
+}
+
+static size_t store_al(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Offsets of each region inside the block, in one place for both users. */
+typedef struct store_layout {
+    size_t series, series_hash, ent, ent_hash, keys, key_hash, strs, total;
+} store_layout;
+
+static void store_layout_of(const store_config *c, store_layout *l)
+{
+    size_t o = 0;
+    l->series = o;
+    o += store_al((size_t)c->max_series * sizeof(store_series));
+    l->series_hash = o;
+    o += store_al((size_t)store_slots(c->max_series) * 4);
+    l->ent = o;
+    o += store_al((size_t)c->max_entities * sizeof(store_entity));
+    l->ent_hash = o;
+    o += store_al((size_t)store_slots(c->max_entities) * 4);
+    l->keys = o;
+    o += store_al((size_t)LIM_KEYS * sizeof(store_key));
+    l->key_hash = o;
+    o += store_al((size_t)STORE_KEY_SLOTS * 2);
+    l->strs = o;
+    o += store_al((size_t)c->max_strings * sizeof(store_str));
+    l->total = o;
+}
+
+size_t store_mem_needed(const store_config *cfg)
+{
+    store_layout l;
+    store_layout_of(cfg, &l);
+    return l.total;
+}
+
+int store_init(store *st, void *mem, size_t memsize, const store_config *cfg)
+{
+    memset(st, 0, sizeof *st);
+    if (!mem || ((uintptr_t)mem & 7) || cfg->max_series == 0 || cfg->max_entities == 0 ||
+        cfg->max_series > (1u << 30) || cfg->max_entities > (1u << 30) ||
+        cfg->max_strings > (1u << 30) || memsize < store_mem_needed(cfg))
+        return STORE_ERR_ARG;
+    store_layout l;
+    store_layout_of(cfg, &l);
+    char *m = mem;
+    st->cfg = *cfg;
+    st->series = (store_series *)(m + l.series);
+    st->series_hash = (uint32_t *)(m + l.series_hash);
+    st->series_mask = store_slots(cfg->max_series) - 1;
+    st->ent = (store_entity *)(m + l.ent);
+    st->ent_hash = (uint32_t *)(m + l.ent_hash);
+    st->ent_mask = store_slots(cfg->max_entities) - 1;
+    st->keys = (store_key *)(m + l.keys);
+    st->key_hash = (uint16_t *)(m + l.key_hash);
+    st->strs = (store_str *)(m + l.strs);
+    memset(st->key_hash, 0, (size_t)STORE_KEY_SLOTS * 2);
+    st->epoch = 1;
+    store_clear(st);
+    return 0;
+}
+
+void store_clear(store *st)
+{
+    memset(st->series_hash, 0, ((size_t)st->series_mask + 1) * 4);
+    memset(st->ent_hash, 0, ((size_t)st->ent_mask + 1) * 4);
+    st->series_hi = st->series_n = 0;
+    st->series_free = STORE_NONE;
+    st->ent_hi = st->ent_n = 0;
+    st->ent_free = STORE_NONE;
+    st->str_hi = st->str_n = 0;
+    st->str_free = STORE_NONE;
+}
+
+/* ---- hashing ------------------------------------------------------------------------ */
+
+static uint32_t store_ent_hash(const uint8_t id[16])
+{
+    uint64_t a, b;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    return (uint32_t)(((a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull) >> 32);
+}
+
+static uint32_t store_ser_hash(uint32_t ent, uint32_t key)
+{
+    uint64_t x = ((uint64_t)ent << 16 | key) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static uint32_t store_key_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* Backward-shift deletion for a linear-probing table of (index + 1) values. */
+static void store_unlink(uint32_t *tab, uint32_t mask, uint32_t slot,
+                         uint32_t (*home)(const store *, uint32_t), const store *st)
+{
+    uint32_t i = slot, j = slot;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (tab[j] == 0)
+            break;
+        uint32_t k = home(st, tab[j] - 1) & mask;
+        /* move tab[j] back to i unless its home lies cyclically in (i, j] */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        tab[i] = tab[j];
+        i = j;
+    }
+    tab[i] = 0;
+}
+
+static uint32_t store_ent_home(const store *st, uint32_t e)
+{
+    return store_ent_hash(st->ent[e].id);
+}
+
+static uint32_t store_ser_home(const store *st, uint32_t s)
+{
+    return store_ser_hash(st->series[s].entity, st->series[s].key);
+}
+
+/* ---- entities --------------------------------------------------------------------- */
+
+static uint32_t store_ent_find(const store *st, const uint8_t id[16], uint32_t *slot)
+{
+    for (uint32_t i = store_ent_hash(id) & st->ent_mask;; i = (i + 1) & st->ent_mask) {
+        uint32_t v = st->ent_hash[i];
+        if (v == 0) {
+            *slot = i;
+            return STORE_NONE;
+        }
+        if (memcmp(st->ent[v - 1].id, id, 16) == 0) {
+            *slot = i;
+            return v - 1;
+        }
+    }
+}
+
+static uint32_t store_ent_add(store *st, const uint8_t id[16], uint32_t slot, int32_t asset)
+{
+    uint32_t e;
+    if (st->ent_free != STORE_NONE) {
+        e = st->ent_free;
+        st->ent_free = (uint32_t)st->ent[e].asset;
+    } else if (st->ent_hi < st->cfg.max_entities) {
+        e = st->ent_hi++;
+    } else {
+        return STORE_NONE;
+    }
+    memcpy(st->ent[e].id, id, 16);
+    st->ent[e].asset = asset;
+    st->ent[e].nseries = 0;
+    st->ent_hash[slot] = e + 1;
+    st->ent_n++;
+    return e;
+}
+
+static void store_ent_remove(store *st, uint32_t e)
+{
+    uint32_t slot;
+    if (store_ent_find(st, st->ent[e].id, &slot) != e)
+        return;
+    store_unlink(st->ent_hash, st->ent_mask, slot, store_ent_home, st);
+    st->ent[e].nseries = 0;
+    st->ent[e].asset = (int32_t)st->ent_free;
+    st->ent_free = e;
+    st->ent_n--;
+}
+
+/* ---- keys --------------------------------------------------------------------------- */
+
+int store_key_intern(store *st, const char *key, size_t len)
+{
+    if (len == 0 || len >= LIM_KEY_BYTES)
+        return STORE_ERR_KEY;
+    for (uint32_t i = store_key_hash(key, len) & (STORE_KEY_SLOTS - 1);;
+         i = (i + 1) & (STORE_KEY_SLOTS - 1)) {
+        uint16_t v = st->key_hash[i];
+        if (v == 0) {
+            if (st->nkeys >= LIM_KEYS) {
+                st->st.dropped_keys++;
+                return STORE_ERR_KEYS_FULL;
+            }
+            store_key *k = &st->keys[st->nkeys];
+            memcpy(k->name, key, len);
+            k->name[len] = 0;
+            k->len = (uint16_t)len;
+            st->key_hash[i] = (uint16_t)(st->nkeys + 1);
+            return (int)st->nkeys++;
+        }
+        const store_key *k = &st->keys[v - 1];
+        if (k->len == len && memcmp(k->name, key, len) == 0)
+            return v - 1;
+    }
+}
+
+/* ---- strings ------------------------------------------------------------------------ */
+
+static uint32_t store_str_alloc(store *st)
+{
+    uint32_t s;
+    if (st->str_free != STORE_NONE) {
+        s = st->str_free;
+        memcpy(&st->str_free, st->strs[s].s, 4);
+    } else if (st->str_hi < st->cfg.max_strings) {
+        s = st->str_hi++;
+    } else {
+        return STORE_NONE;
+    }
+    st->str_n++;
+    return s;
+}
+
+static void store_str_free(store *st, uint32_t s)
+{
+    memcpy(st->strs[s].s, &st->str_free, 4);
+    st->str_free = s;
+    st->str_n--;
+}
+
+/* ---- series ------------------------------------------------------------------------- */
+
+static uint32_t store_ser_find(const store *st, uint32_t e, uint32_t key, uint32_t *slot)
+{
+    for (uint32_t i = store_ser_hash(e, key) & st->series_mask;; i = (i + 1) & st->series_mask) {
+        uint32_t v = st->series_hash[i];
+        if (v == 0) {
+            *slot = i;
+            return STORE_NONE;
+        }
+        const store_series *s = &st->series[v - 1];
+        if (s->entity == e && s->key == key) {
+            *slot = i;
+            return v - 1;
+        }
+    }
+}
+
+static void store_ser_remove(store *st, uint32_t s, uint32_t slot)
+{
+    store_series *r = &st->series[s];
+    uint32_t e = r->entity;
+    store_unlink(st->series_hash, st->series_mask, slot, store_ser_home, st);
+    if (r->kind == STORE_KIND_STR)
+        store_str_free(st, r->v.str);
+    r->kind = STORE_KIND_FREE;
+    r->v.next_free = st->series_free;
+    st->series_free = s;
+    st->series_n--;
+    if (--st->ent[e].nseries == 0)
+        store_ent_remove(st, e);
+}
+
+static void store_ser_remove_at(store *st, uint32_t s)
+{
+    uint32_t slot;
+    if (store_ser_find(st, st->series[s].entity, st->series[s].key, &slot) == s)
+        store_ser_remove(st, s, slot);
+}
+
+static void store_set_str(store_str *d, const char *val, size_t n, uint64_t *cut)
+{
+    if (n >= LIM_STRING_VALUE_BYTES) {
+        n = LIM_STRING_VALUE_BYTES - 1;
+        while (n > 0 && ((unsigned char)val[n] & 0xC0) == 0x80)
+            n--; /* never split a UTF-8 sequence */
+        (*cut)++;
+    }
+    memcpy(d->s, val, n);
+    d->len = (uint16_t)n;
+}
+
+int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
+                   size_t val_len, uint32_t now_s)
+{
+    if (key_id < 0 || (uint32_t)key_id >= st->nkeys)
+        return STORE_ERR_ARG;
+    int absent = val == NULL || (ts == 0 && val_len == 0);
+    uint32_t eslot, sslot;
+    uint32_t e = store_ent_find(st, id, &eslot);
+    if (e == STORE_NONE) {
+        if (absent)
+            return STORE_NOOP;
+        int32_t asset = -1;
+        if (st->assets) {
+            asset = assets_find(st->assets, id);
+            if (asset < 0) {
+                st->st.unknown_asset++;
+                return STORE_UNKNOWN_ASSET;
+            }
+        }
+        e = store_ent_add(st, id, eslot, asset);
+        if (e == STORE_NONE) {
+            st->st.dropped_entities++;
+            return STORE_ERR_ENTITIES_FULL;
+        }
+    }
+    uint32_t s = store_ser_find(st, e, (uint32_t)key_id, &sslot);
+    if (absent) {
+        if (s == STORE_NONE)
+            return STORE_NOOP;
+        store_ser_remove(st, s, sslot);
+        st->st.deleted++;
+        return STORE_DELETED;
+    }
+    if (s != STORE_NONE && ts < st->series[s].ts) {
+        st->st.stale++;
+        return STORE_STALE;
+    }
+    double d = 0;
+    int is_num = num_classify(val, val_len, &d) != NUM_STRING;
+    int fresh = s == STORE_NONE;
+    if (fresh) {
+        if (st->series_free != STORE_NONE) {
+            s = st->series_free;
+            st->series_free = st->series[s].v.next_free;
+        } else if (st->series_hi < st->cfg.max_series) {
+            s = st->series_hi++;
+        } else {
+            st->st.dropped_series++;
+            if (st->ent[e].nseries == 0)
+                store_ent_remove(st, e);
+            return STORE_ERR_SERIES_FULL;
+        }
+        store_series *n = &st->series[s];
+        n->entity = e;
+        n->key = (uint16_t)key_id;
+        n->kind = STORE_KIND_FREE;
+        n->born = st->epoch;
+        st->series_hash[sslot] = s + 1;
+        st->series_n++;
+        st->ent[e].nseries++;
+    }
+    store_series *r = &st->series[s];
+    if (is_num) {
+        if (r->kind == STORE_KIND_STR)
+            store_str_free(st, r->v.str);
+        r->v.num = d;
+        r->kind = STORE_KIND_NUM;
+    } else {
+        if (r->kind != STORE_KIND_STR) {
+            uint32_t slot = store_str_alloc(st);
+            if (slot == STORE_NONE) {
+                st->st.dropped_strings++;
+                if (fresh) {
+                    r->kind = STORE_KIND_NUM; /* anything but STR for the removal */
+                    store_ser_remove(st, s, sslot);
+                }
+                return STORE_ERR_STRINGS_FULL;
+            }
+            r->v.str = slot;
+            r->kind = STORE_KIND_STR;
+        }
+        store_set_str(&st->strs[r->v.str], val, val_len, &st->st.strings_cut);
+    }
+    r->ts = ts;
+    r->seen = now_s;
+    st->st.applied++;
+    return STORE_SET;
+}
+
+int store_apply(store *st, const uint8_t id[16], const char *key, size_t key_len, int64_t ts,
+                const char *val, size_t val_len, uint32_t now_s)
+{
+    int k = store_key_intern(st, key, key_len);
+    if (k < 0)
+        return k;
+    return store_apply_id(st, id, k, ts, val, val_len, now_s);
+}
+
+uint32_t store_remove_entity(store *st, const uint8_t id[16])
+{
+    uint32_t slot, n = 0;
+    uint32_t e = store_ent_find(st, id, &slot);
+    if (e == STORE_NONE)
+        return 0;
+    for (uint32_t s = 0; s < st->series_hi && st->ent[e].nseries > 0; s++) {
+        if (st->series[s].kind != STORE_KIND_FREE && st->series[s].entity == e) {
+            int last = st->ent[e].nseries == 1;
+            store_ser_remove_at(st, s);
+            n++;
+            if (last)
+                break;
+        }
+    }
+    return n;
+}
+
+void store_bind_assets(store *st, const assets_table *tab)
+{
+    int dead = 0;
+    st->assets = tab;
+    for (uint32_t e = 0; e < st->ent_hi; e++) {
+        if (st->ent[e].nseries == 0)
+            continue;
+        int32_t a = tab ? assets_find(tab, st->ent[e].id) : -1;
+        if (tab && a < 0) {
+            st->ent[e].asset = -2; /* marked for removal below */
+            dead = 1;
+        } else {
+            st->ent[e].asset = a;
+        }
+    }
+    if (!dead)
+        return;
+    for (uint32_t s = 0; s < st->series_hi; s++) {
+        store_series *r = &st->series[s];
+        if (r->kind != STORE_KIND_FREE && st->ent[r->entity].nseries > 0 &&
+            st->ent[r->entity].asset == -2) {
+            store_ser_remove_at(st, s);
+            st->st.deleted++;
+        }
+    }
+}
+
+uint32_t store_expire(store *st, uint32_t older_than_s)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < st->series_hi; s++) {
+        if (st->series[s].kind != STORE_KIND_FREE && st->series[s].seen < older_than_s) {
+            store_ser_remove_at(st, s);
+            n++;
+        }
+    }
+    st->st.expired += n;
+    return n;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+void store_iter_begin(store *st, store_cursor *c)
+{
+    c->pos = 0;
+    c->epoch = ++st->epoch;
+}
+
+static void store_row_of(const store *st, const store_series *r, store_row *row)
+{
+    const store_entity *e = &st->ent[r->entity];
+    const store_key *k = &st->keys[r->key];
+    memcpy(row->id, e->id, 16);
+    row->assets = st->assets;
+    row->asset = e->asset;
+    row->key = k->name;
+    row->key_len = k->len;
+    row->kind = r->kind;
+    row->ts = r->ts;
+    row->seen = r->seen;
+    row->num = r->kind == STORE_KIND_NUM ? r->v.num : 0;
+    row->str_off = 0;
+    row->str_len = 0;
+}
+
+size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, char *strbuf,
+                  size_t strcap)
+{
+    size_t got = 0, used = 0;
+    uint32_t pos = c->pos;
+    for (; pos < st->series_hi && got < n; pos++) {
+        const store_series *r = &st->series[pos];
+        if (r->kind == STORE_KIND_FREE || r->born >= c->epoch)
+            continue;
+        if (r->kind == STORE_KIND_STR) {
+            const store_str *sv = &st->strs[r->v.str];
+            if (strcap - used < sv->len) {
+                if (got == 0 && strcap < LIM_STRING_VALUE_BYTES)
+                    pos++; /* a buffer that can never hold it: skip, don't spin */
+                break;
+            }
+            store_row_of(st, r, &rows[got]);
+            memcpy(strbuf + used, sv->s, sv->len);
+            rows[got].str_off = (uint32_t)used;
+            rows[got].str_len = sv->len;
+            used += sv->len;
+        } else {
+            store_row_of(st, r, &rows[got]);
+        }
+        got++;
+    }
+    c->pos = pos;
+    return got;
+}
+
+int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
+              store_row *row, char *strbuf, size_t strcap)
+{
+    uint32_t slot;
+    uint32_t e = store_ent_find(st, id, &slot);
+    if (e == STORE_NONE || key_len == 0 || key_len >= LIM_KEY_BYTES)
+        return 0;
+    for (uint32_t i = store_key_hash(key, key_len) & (STORE_KEY_SLOTS - 1);;
+         i = (i + 1) & (STORE_KEY_SLOTS - 1)) {
+        uint16_t v = st->key_hash[i];
+        if (v == 0)
+            return 0;
+        const store_key *k = &st->keys[v - 1];
+        if (k->len != key_len || memcmp(k->name, key, key_len) != 0)
+            continue;
+        uint32_t s = store_ser_find(st, e, (uint32_t)(v - 1), &slot);
+        if (s == STORE_NONE)
+            return 0;
+        store_row_of(st, &st->series[s], row);
+        if (row->kind == STORE_KIND_STR) {
+            const store_str *sv = &st->strs[st->series[s].v.str];
+            size_t l = sv->len < strcap ? sv->len : (strcap ? strcap - 1 : 0);
+            if (strcap) {
+                memcpy(strbuf, sv->s, l);
+                strbuf[l] = 0;
+            }
+            row->str_len = (uint16_t)l;
+        }
+        return 1;
+    }
+}
+
+void store_get_stats(const store *st, store_stats *out)
+{
+    *out = st->st;
+    out->series = st->series_n;
+    out->entities = st->ent_n;
+    out->strings = st->str_n;
+    out->keys = st->nkeys;
+}
+
+const char *store_strerror(int err)
+{
+    switch (err) {
+    case STORE_NOOP: return "nothing to delete";
+    case STORE_SET: return "stored";
+    case STORE_STALE: return "older than the stored value";
+    case STORE_DELETED: return "deleted";
+    case STORE_UNKNOWN_ASSET: return "asset not in the asset table";
+    case STORE_ERR_SERIES_FULL: return "series limit reached";
+    case STORE_ERR_ENTITIES_FULL: return "asset limit of the store reached";
+    case STORE_ERR_KEYS_FULL: return "distinct key limit reached";
+    case STORE_ERR_KEY: return "empty or too long key";
+    case STORE_ERR_STRINGS_FULL: return "string value limit reached";
+    case STORE_ERR_ARG: return "invalid argument";
+    default: return "unknown store error";
+    }
+}

@@ -1,0 +1,183 @@
+/*
+ * store.h -- the latest value of every (asset, key) series, in one caller-provided
+ * memory block, bounded, with O(1) apply.
+ *
+ * Values arrive as ThingsBoard strings; store_apply() classifies them (core/num.h):
+ * numbers and "true"/"false" become doubles, anything else is kept as a string cut
+ * to LIM_STRING_VALUE_BYTES - 1 bytes (for iotpro_telemetry_info). ts 0 with an
+ * empty value, or a missing value, deletes the series. The newest ts wins: an older
+ * ts is ignored (messages are reordered by the server); an equal ts replaces.
+ *
+ * Assets: series belong to an entity (the asset UUID). store_bind_assets() tells
+ * the store which asset table is current; series of assets missing from it are
+ * removed, and later values for such assets are refused (STORE_UNKNOWN_ASSET), so
+ * removed assets vanish from /metrics. Rows carry the table and entry index, so
+ * renamed assets render with their new name without touching the series.
+ *
+ * Concurrency (the exporter's side; core has no threads): one mutex guards the
+ * store. The event loop holds it around each store_apply()/tb_feed_message() (one
+ * WebSocket message, microseconds), store_bind_assets(), store_expire() and
+ * store_clear(). A /metrics render calls store_iter_begin() and then store_iter()
+ * for batches of a few thousand rows, taking the mutex for each batch only and
+ * formatting with the mutex released. Each row is an exact copy of one series.
+ * Series created after store_iter_begin() are not returned by that iteration, so a
+ * series deleted and re-created while a render runs can never be rendered twice
+ * (Prometheus rejects a scrape with duplicate series); it may be missing from
+ * that one scrape. Key names and asset tables referenced by rows stay valid
+ * while the render runs (keys are never removed; see assets.h for tables).
+ *
+ * Memory (store_mem_needed): 32 B per series + 4 B per series hash slot (power of
+ * two >= 2 x max_series, so 8-16 B per series) + 24 B + 4-8 B per entity + 260 B per
+ * string slot + LIM_KEYS x 136 B. 1M series over 100k assets with 10k string slots:
+ * about 48 MB, i.e. under 50 B per series.
+ */
+#ifndef IOTPRO_CORE_STORE_H
+#define IOTPRO_CORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/assets.h"
+#include "core/limits.h"
+
+/* store_apply() results (>= 0) and errors (< 0). Errors are counted in the stats. */
+enum {
+    STORE_NOOP = 0,           /* deletion of a series that does not exist */
+    STORE_SET = 1,            /* value stored (new series or newer/equal ts) */
+    STORE_STALE = 2,          /* older ts than the stored one: ignored */
+    STORE_DELETED = 3,        /* series removed (ts 0 and "" or a missing value) */
+    STORE_UNKNOWN_ASSET = 4,  /* asset not in the bound table: ignored */
+    STORE_ERR_SERIES_FULL = -701,
+    STORE_ERR_ENTITIES_FULL = -702,
+    STORE_ERR_KEYS_FULL = -703,
+    STORE_ERR_KEY = -704,     /* empty key or longer than LIM_KEY_BYTES - 1 */
+    STORE_ERR_STRINGS_FULL = -705,
+    STORE_ERR_ARG = -706
+};
+
+typedef enum { STORE_KIND_FREE = 0, STORE_KIND_NUM = 1, STORE_KIND_STR = 2 } store_kind;
+
+typedef struct store_config {
+    uint32_t max_series;      /* --store.max-series */
+    uint32_t max_entities;    /* distinct assets with at least one series */
+    uint32_t max_strings;     /* string-valued series (each takes a 260 B slot) */
+} store_config;
+
+typedef struct store_stats {
+    uint32_t series, entities, strings, keys;       /* in use now */
+    uint64_t applied, stale, deleted, unknown_asset; /* cumulative */
+    uint64_t dropped_series, dropped_entities, dropped_keys, dropped_strings;
+    uint64_t strings_cut, expired;
+} store_stats;
+
+typedef struct store_series {
+    int64_t ts;               /* ThingsBoard ms */
+    union {
+        double num;
+        uint32_t str;         /* string slot */
+        uint32_t next_free;
+    } v;
+    uint32_t entity;
+    uint32_t born;            /* iteration epoch at creation */
+    uint32_t seen;            /* caller's clock (s) of the last set */
+    uint16_t key;
+    uint8_t kind;             /* store_kind */
+    uint8_t pad_;
+} store_series;
+
+typedef struct store_entity {
+    uint8_t id[16];
+    int32_t asset;            /* index in the bound table, -1 when none */
+    uint32_t nseries;         /* 0 = free slot (then asset holds the free link) */
+} store_entity;
+
+typedef struct store_key {
+    char name[LIM_KEY_BYTES];
+    uint16_t len;
+} store_key;
+
+typedef struct store_str {
+    uint16_t len;
+    char s[LIM_STRING_VALUE_BYTES];
+} store_str;
+
+/* Opaque in spirit: use the functions. */
+typedef struct store {
+    store_config cfg;
+    store_series *series;
+    uint32_t *series_hash, series_mask, series_hi, series_free, series_n;
+    store_entity *ent;
+    uint32_t *ent_hash, ent_mask, ent_hi, ent_free, ent_n;
+    store_key *keys;
+    uint16_t *key_hash;
+    uint32_t nkeys;
+    store_str *strs;
+    uint32_t str_hi, str_free, str_n;
+    uint32_t epoch;
+    const assets_table *assets;
+    store_stats st;
+} store;
+
+size_t store_mem_needed(const store_config *cfg);
+/* mem: 8-byte aligned, >= store_mem_needed(cfg); borrowed for the store's life.
+ * 0 or STORE_ERR_ARG. */
+int store_init(store *st, void *mem, size_t memsize, const store_config *cfg);
+/* Removes every series and entity (keys stay). Used when a fresh baseline follows. */
+void store_clear(store *st);
+
+/* Binds the current asset table (NULL: accept every asset, no names). Removes the
+ * series of entities missing from it and refreshes every entity's index. O(series). */
+void store_bind_assets(store *st, const assets_table *tab);
+
+/* Applies one value. id: 16-byte asset UUID. key: key[0..key_len), unescaped.
+ * val: val[0..val_len) unescaped, or NULL when the TsValue had no value.
+ * now_s: the caller's clock in seconds (for store_expire). */
+int store_apply(store *st, const uint8_t id[16], const char *key, size_t key_len, int64_t ts,
+                const char *val, size_t val_len, uint32_t now_s);
+
+/* Looks a key up, or adds it; key id >= 0 or STORE_ERR_KEY(S_FULL). Key names and
+ * ids are stable for the store's lifetime. */
+int store_key_intern(store *st, const char *key, size_t len);
+/* Same as store_apply() with an interned key id. */
+int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
+                   size_t val_len, uint32_t now_s);
+
+/* Removes every series of one asset; returns how many. */
+uint32_t store_remove_entity(store *st, const uint8_t id[16]);
+/* Removes series whose last set (now_s of store_apply) is before older_than_s. */
+uint32_t store_expire(store *st, uint32_t older_than_s);
+
+/* ---- reading ---------------------------------------------------------------------- */
+typedef struct store_cursor {
+    uint32_t pos;
+    uint32_t epoch;
+} store_cursor;
+
+typedef struct store_row {
+    uint8_t id[16];               /* asset UUID */
+    const assets_table *assets;   /* table bound when the row was copied (or NULL) */
+    int32_t asset;                /* entry in *assets, -1 when unknown */
+    const char *key;              /* stable; not NUL-terminated */
+    uint16_t key_len;
+    uint8_t kind;                 /* STORE_KIND_NUM or STORE_KIND_STR */
+    uint16_t str_len;
+    uint32_t str_off;             /* STR: text at strbuf + str_off */
+    uint32_t seen;
+    int64_t ts;
+    double num;                   /* NUM: the value */
+} store_row;
+
+/* Starts an iteration (under the mutex). */
+void store_iter_begin(store *st, store_cursor *c);
+/* Copies up to n rows (under the mutex); string values go to strbuf[0..strcap),
+ * the batch ends early when it is full. Returns the row count; 0 = done. */
+size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, char *strbuf,
+                  size_t strcap);
+
+void store_get_stats(const store *st, store_stats *out);
+/* Looks up one series (tests, debugging): 1 and *row set, or 0. */
+int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
+              store_row *row, char *strbuf, size_t strcap);
+const char *store_strerror(int err);
+
+#endif

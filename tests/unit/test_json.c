@@ -1,0 +1,148 @@
+/* test_json.c -- jsmn helpers and the number classifier, table-driven. */
+#include "core/json.h"
+#include "core/num.h"
+#include "tests/harness.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static void test_parse_rejects_trailing_and_partial(void)
+{
+    jsmntok_t t[16];
+    CHECK(json_parse("{\"a\":1}", 7, t, 16) == 3);
+    CHECK(json_parse("  {\"a\":1} \n", 11, t, 16) == 3);
+    CHECK_INT(json_parse("{\"a\":1} {}", 10, t, 16), JSON_ERR_SYNTAX);
+    CHECK_INT(json_parse("{\"a\":1", 6, t, 16), JSON_ERR_PARTIAL);
+    CHECK_INT(json_parse("{\"a\":[1,2,3]}", 13, t, 3), JSON_ERR_TOKENS);
+    CHECK_INT(json_parse("{a:1}", 5, t, 16), JSON_ERR_SYNTAX);
+    CHECK(json_parse("\"x\"", 3, t, 16) == 1);
+    CHECK_INT(json_parse("", 0, t, 16), JSON_ERR_SYNTAX);
+}
+
+static void test_find_and_skip(void)
+{
+    const char *js = "{\"x\":{\"id\":[1,{\"id\":2}]},\"id\":\"top\",\"n\":null}";
+    jsmntok_t t[32];
+    int n = json_parse(js, strlen(js), t, 32);
+    CHECK(n > 0);
+    int id = json_find(js, t, n, 0, "id");
+    CHECK(id > 0 && json_eq(js, &t[id], "top")); /* nested "id" members are skipped */
+    int x = json_find(js, t, n, 0, "x");
+    CHECK(json_skip(t, n, x) == json_find(js, t, n, 0, "id") - 1);
+    CHECK(json_is_null(js, &t[json_find(js, t, n, 0, "n")]));
+    CHECK_INT(json_find(js, t, n, 0, "missing"), -1);
+    CHECK_INT(json_find(js, t, n, id, "x"), -1); /* not an object */
+}
+
+static void test_integers(void)
+{
+    static const struct { const char *in; int rc; int64_t v; } rows[] = {
+        {"0", JSON_OK, 0}, {"-1", JSON_OK, -1}, {"1751460000123", JSON_OK, 1751460000123},
+        {"9223372036854775807", JSON_OK, INT64_MAX}, {"-9223372036854775808", JSON_OK, INT64_MIN},
+        {"9223372036854775808", JSON_ERR_RANGE, 0}, {"01", JSON_ERR_TYPE, 0},
+        {"1.0", JSON_ERR_TYPE, 0}, {"-", JSON_ERR_TYPE, 0}, {"true", JSON_ERR_TYPE, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char js[64];
+        jsmntok_t t[4];
+        snprintf(js, sizeof js, "[%s]", rows[i].in);
+        CHECK_CTX("%s", rows[i].in);
+        int n = json_parse(js, strlen(js), t, 4);
+        CHECK(n == 2);
+        int64_t v = 0;
+        CHECK_INT(json_get_i64(js, &t[1], &v), rows[i].rc);
+        if (rows[i].rc == JSON_OK)
+            CHECK(v == rows[i].v);
+    }
+}
+
+static void test_unescape(void)
+{
+    char out[64];
+    CHECK_INT(json_unescape("a\\\"b\\\\c\\n", 9, out, sizeof out), 6);
+    CHECK_STR(out, "a\"b\\c\n");
+    CHECK_INT(json_unescape("\\u00e9\\u20ac", 12, out, sizeof out), 5);
+    CHECK_STR(out, "\xc3\xa9\xe2\x82\xac");
+    CHECK_INT(json_unescape("\\ud83d\\ude00", 12, out, sizeof out), 4);
+    CHECK_STR(out, "\xf0\x9f\x98\x80");
+    CHECK_INT(json_unescape("\\ud83d", 6, out, sizeof out), JSON_ERR_ESCAPE);
+    CHECK_INT(json_unescape("\\ude00", 6, out, sizeof out), JSON_ERR_ESCAPE);
+    CHECK_INT(json_unescape("\\x", 2, out, sizeof out), JSON_ERR_ESCAPE);
+    CHECK_INT(json_unescape("\\u0000", 6, out, sizeof out), JSON_ERR_ESCAPE);
+    CHECK_INT(json_unescape("abcdef", 6, out, 6), JSON_ERR_SPACE);
+    int cut = 0;
+    CHECK_INT(json_unescape_cut("ab\xc3\xa9z", 5, out, 4, &cut), 2); /* é not split */
+    CHECK(cut == 1);
+    CHECK_INT(json_unescape_cut("abcdefgh\\q", 10, out, 4, &cut), JSON_ERR_ESCAPE);
+}
+
+static void test_escape_roundtrip(void)
+{
+    const char in[] = "p\"a\\s\ts\x01w\xc3\xa9";
+    char esc[64], back[64];
+    int n = json_escape(esc, sizeof esc, in, sizeof in - 1);
+    CHECK(n > 0);
+    static const char want[] = "p\\\"a\\\\s\\ts\\u0001w\xc3\xa9";
+    CHECK_MEM(esc, (size_t)n, want, sizeof want - 1);
+    CHECK_INT(json_unescape(esc, (size_t)n, back, sizeof back), (int)(sizeof in - 1));
+    CHECK_MEM(back, sizeof in - 1, in, sizeof in - 1);
+    CHECK_INT(json_escape(esc, 3, in, sizeof in - 1), JSON_ERR_SPACE);
+}
+
+static void test_numbers_java_and_sql_forms(void)
+{
+    static const struct { const char *s; int kind; double v; } rows[] = {
+        {"25", NUM_NUMBER, 25}, {"25.0", NUM_NUMBER, 25}, {"2.5E1", NUM_NUMBER, 25},
+        {"-0.5", NUM_NUMBER, -0.5}, {"1.2345E7", NUM_NUMBER, 12345000}, {"1e+20", NUM_NUMBER, 1e20},
+        {"1.0E-5", NUM_NUMBER, 1e-5}, {"+5", NUM_NUMBER, 5}, {".5", NUM_NUMBER, 0.5},
+        {"5.", NUM_NUMBER, 5}, {"0.1", NUM_NUMBER, 0.1}, {"35.89012345678901", NUM_NUMBER, 35.89012345678901},
+        {"123456789012345678901234567890", NUM_NUMBER, 1.2345678901234568e29},
+        {"4.9E-324", NUM_NUMBER, 4.9e-324}, {"1.7976931348623157E308", NUM_NUMBER, 1.7976931348623157e308},
+        {"true", NUM_BOOL, 1}, {"false", NUM_BOOL, 0}, {"True", NUM_STRING, 0},
+        {"", NUM_STRING, 0}, {" 25", NUM_STRING, 0}, {"25 ", NUM_STRING, 0}, {"0x10", NUM_STRING, 0},
+        {"1e", NUM_STRING, 0}, {"-", NUM_STRING, 0}, {".", NUM_STRING, 0}, {"A1B2", NUM_STRING, 0},
+        {"1,5", NUM_STRING, 0}, {"e5", NUM_STRING, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        double v = -99;
+        CHECK_CTX("\"%s\"", rows[i].s);
+        CHECK_INT(num_classify(rows[i].s, strlen(rows[i].s), &v), rows[i].kind);
+        if (rows[i].kind != NUM_STRING)
+            CHECK(v == rows[i].v); /* exact, not approximate */
+    }
+    double v;
+    CHECK(num_classify("NaN", 3, &v) == NUM_NUMBER && isnan(v));
+    CHECK(num_classify("-Infinity", 9, &v) == NUM_NUMBER && isinf(v) && v < 0);
+}
+
+/* The fast path must agree with strtod bit for bit. */
+static void test_fast_path_matches_strtod(void)
+{
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char s[64];
+        int e = (int)(x % 45) - 22;
+        snprintf(s, sizeof s, "%llu.%03lluE%d", (unsigned long long)((x >> 8) % 100000000000ull),
+                 (unsigned long long)((x >> 40) % 1000), e);
+        double a = 0, b = strtod(s, NULL);
+        CHECK_CTX("%s", s);
+        CHECK(num_parse(s, strlen(s), &a) == 0);
+        if (a != b) {
+            CHECK(a == b);
+            break;
+        }
+    }
+}
+
+int main(void)
+{
+    RUN(test_parse_rejects_trailing_and_partial);
+    RUN(test_find_and_skip);
+    RUN(test_integers);
+    RUN(test_unescape);
+    RUN(test_escape_roundtrip);
+    RUN(test_numbers_java_and_sql_forms);
+    RUN(test_fast_path_matches_strtod);
+    return harness_done();
+}
