@@ -62,7 +62,7 @@
 #define LIM_SERIES_DEFAULT       2000000u   /* (default) --store.max-series */
 #define LIM_ASSETS_DEFAULT       2000000u   /* (default) --iotpro.max-assets */
 #define LIM_KEYS                 4096u      /* distinct telemetry key names */
-define LIM_PENDING_UPDATES      4096u      /* updates buffered (all cmdIds together) before their data */
+#define LIM_PENDING_UPDATES      4096u      /* updates buffered (all cmdIds together) before their data */
 #define LIM_TB_CMDS              65536u     /* cmdIds tracked by tb_feed: 1..LIM_TB_CMDS-1 */
 
 /* --- Exporter front end (exporter/config, log, expo, web) ---------------------------- */

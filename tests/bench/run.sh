@@ -1,0 +1,537 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh -- the benchmark suite (issue 8). `./build.sh bench` builds release +
+# host and runs it; it can also be run directly after a build.
+#
+#   tests/bench/run.sh [--quick] [--runs N] [--out FILE] [--raw FILE] [--only LIST]
+#
+#   --quick      smoke mode for ./build.sh test: 1 run, tiny sizes, short windows
+#   --runs N     repetitions per figure (default 5; quick 1); each figure is the median
+#                of its runs, min and max beside it
+#   --out FILE   markdown report (default BENCHMARKS.md at the top of the tree)
+#   --raw FILE   keep the raw samples ("ID<TAB>VALUE", one per run) there
+#   --only LIST  comma-separated sections: size,core,ingest,ref,scraped,levels,startup
+#
+# Everything runs on loopback against build/host/bin/iotpro-sim over TLS (certificates
+# from tests/mkcerts.sh). The exporter (or the Node.js reference client) is pinned to
+# CPU $EXP_CPU and the simulator (and the scraper, curl) to CPU $SIM_CPU with taskset
+# when the machine has two or more CPUs. Every process is bounded by `timeout` and every
+# wait by a deadline; the script stops everything it started when it exits.
+#
+# Figures (ids as in BENCHMARKS.md; tests/bench/report.py describes each):
+#   binary.stripped_bytes            size of build/iotpro_exporter
+#   core.*                           build/host/bin/bench_core_ingest, when built
+#   ingest.*                         exporter vs simulator in flood mode: counters
+#                                    iotpro_ws_messages_received_total (update messages),
+#                                    iotpro_telemetry_updates_total (values) and
+#                                    process_cpu_seconds_total read from /metrics at the
+#                                    start and the end of a fixed window
+#   ref.*, ratio.*                   tests/bench/ref_client.js on the same feed, same run
+#   ingest_scraped.*                 the ingest window again with a scrape every second
+#   scrape.{idle,flood}.L.*          /metrics time (curl time_total) and size at L series
+#   mem.*                            exporter VmRSS at idle and at L series
+#   startup.L.seconds                exec of the exporter to the first /metrics that holds
+#                                    every (asset, key) the simulator has a value for
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
+trap - EXIT
+
+QUICK=0 RUNS="" OUT="" RAW_KEEP="" ONLY=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) QUICK=1 ;;
+    --runs) RUNS=$2; shift ;;
+    --runs=*) RUNS=${1#*=} ;;
+    --out) OUT=$2; shift ;;
+    --out=*) OUT=${1#*=} ;;
+    --raw) RAW_KEEP=$2; shift ;;
+    --raw=*) RAW_KEEP=${1#*=} ;;
+    --only) ONLY=$2; shift ;;
+    --only=*) ONLY=${1#*=} ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+OUT=${OUT:-$TOP/BENCHMARKS.md}
+
+SIM=${SIM:-$BIN/iotpro-sim}
+CORE_BENCH=${CORE_BENCH:-$BIN/bench_core_ingest}
+STRIPPED=${STRIPPED:-$BUILD/iotpro_exporter}
+NODE=${NODE:-/usr/bin/node}
+REF=$HERE/ref_client.js
+BENCH_USER=bench@example.com
+BENCH_PASS=bench-password-1
+# The time-series keys both clients subscribe to; the simulator serves them (its first
+# keys, see tests/sim/sim_model.c) and the exporter is told the same list.
+KEYS=${BENCH_KEYS:-device_id,telemetry_param_latitude,telemetry_param_longitude}
+NKEYS=$(awk -F, '{print NF}' <<<"$KEYS")
+PAGE=1000
+
+if [ "$QUICK" = 1 ]; then
+    RUNS=${RUNS:-1}
+    INGEST_ASSETS=${INGEST_ASSETS:-300}
+    WARMUP=0.5 WINDOW=1
+    LEVELS=${LEVELS:-"500 2000"}          # series
+    STARTUP_ASSETS=${STARTUP_ASSETS:-"200 1000"}
+    SCRAPES=2 BOUND=40
+else
+    RUNS=${RUNS:-5}
+    INGEST_ASSETS=${INGEST_ASSETS:-10000}
+    WARMUP=2 WINDOW=5
+    LEVELS=${LEVELS:-"10000 100000 1000000"}
+    STARTUP_ASSETS=${STARTUP_ASSETS:-"10000 100000"}
+    SCRAPES=3 BOUND=240
+fi
+
+NCPU=$(nproc 2>/dev/null || echo 1)
+if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
+    EXP_CPU=${EXP_CPU:-0} SIM_CPU=${SIM_CPU:-1}
+    PINNING="client under test on CPU $EXP_CPU, simulator and scraper on CPU $SIM_CPU"
+else
+    EXP_CPU="" SIM_CPU=""
+    PINNING="none (one CPU or no taskset)"
+fi
+pin() { local c=$1; shift; if [ -n "$c" ]; then taskset -c "$c" "$@"; else "$@"; fi; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/iotpro-bench.XXXXXX")
+RAW=$WORK/raw.tsv META=$WORK/meta
+: >"$RAW"; : >"$META"
+SIM_PID="" EXP_PID="" AUX_PIDS=()
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+record() { printf '%s\t%s\n' "$1" "$2" >>"$RAW"; }
+meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
+missing() { grep -q "^missing.$1=" "$META" || meta "missing.$1" "$2"; }
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+# label 1000000 -> 1M, 10000 -> 10k, 300 -> 300
+label() { awk -v n="$1" 'BEGIN { if (n >= 1e6 && n % 1e6 == 0) print n/1e6 "M";
+                                  else if (n >= 1e3 && n % 1e3 == 0) print n/1e3 "k"; else print n }'; }
+
+# ---- processes ------------------------------------------------------------------------
+
+stop_pid() {  # PID: TERM, then KILL after 3 s; reaps it
+    local p=$1 i
+    [ -n "$p" ] || return 0
+    kill -TERM "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+    for ((i = 0; i < 30; i++)); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    return 0
+}
+stop_all() {
+    local p
+    for p in "${AUX_PIDS[@]}"; do stop_pid "$p"; done
+    AUX_PIDS=()
+    stop_pid "$EXP_PID"; EXP_PID=""
+    stop_pid "$SIM_PID"; SIM_PID=""
+}
+on_exit() {
+    stop_all
+    if [ -n "$RAW_KEEP" ]; then cp "$RAW" "$RAW_KEEP" 2>/dev/null; cp "$META" "$RAW_KEEP.meta" 2>/dev/null; fi
+    rm -rf "$WORK" "$TEST_TMP"
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+# real_pid PID: the program that `timeout` runs (taskset execs it; timeout forks once),
+# whose /proc figures are wanted; PID itself is what we signal.
+real_pid() {
+    local p=$1 c i
+    for ((i = 0; i < 100; i++)); do
+        c=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+        [ -n "$c" ] && { echo "${c%% *}"; return; }
+        sleep 0.02
+    done
+    echo "$p"
+}
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# The simulator. Its flags are documented at the top of tests/sim/sim_main.c.
+#   sim_start ASSETS MODE      MODE: idle (no updates) | flood
+# Sets SIM_PORT (API, TLS) and CTL_PORT (control endpoint) from its --port-file.
+sim_start() {
+    local n=$1 mode=$2 extra=() pf=$WORK/sim.ports i
+    rm -f "$pf"
+    case "$mode" in
+    flood) extra=(--flood --rate 0) ;;
+    idle) extra=(--rate 0) ;;
+    esac
+    pin "$SIM_CPU" timeout -k 5 "$BOUND" "$SIM" --listen 127.0.0.1 --port 0 --control-port 0 \
+        --port-file "$pf" --certs "$CERTS" --username "$BENCH_USER" --password "$BENCH_PASS" \
+        --assets "$n" --keys "$NKEYS" "${extra[@]}" >>"$WORK/sim.log" 2>&1 &
+    SIM_PID=$!
+    SIM_RPID=$(real_pid "$SIM_PID")
+    SIM_PORT="" CTL_PORT=""
+    for ((i = 0; i < 300; i++)); do
+        if [ -s "$pf" ] && grep -q '^control_port=' "$pf"; then
+            SIM_PORT=$(sed -n 's/^api_port=//p' "$pf")
+            CTL_PORT=$(sed -n 's/^control_port=//p' "$pf")
+            break
+        fi
+        kill -0 "$SIM_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -z "$SIM_PORT" ] || ! wait_port "$SIM_PORT" 10; then
+        log "simulator did not listen (see below)"; tail -n 5 "$WORK/sim.log" >&2
+        stop_pid "$SIM_PID"; SIM_PID=""
+        return 1
+    fi
+}
+
+# The number of (asset, key) pairs among the subscribed keys that hold a value in the
+# simulator: the series count the exporter must reach for "complete".
+sim_expected() {
+    curl -s --max-time 60 "http://127.0.0.1:$CTL_PORT/truth" |
+        awk -v keys="$KEYS" -f "$HERE/truth_count.awk"
+}
+
+# The exporter under test. Flags: exporter/config.c.
+exp_start() {
+    WEB_PORT=$(free_port)
+    EXP_T0=$(now)
+    IOTPRO_PASSWORD=$BENCH_PASS pin "$EXP_CPU" timeout -k 5 "$BOUND" "$EXPORTER" \
+        --iotpro.url="https://localhost:$SIM_PORT" --iotpro.username="$BENCH_USER" \
+        --tls.ca-file="$CERTS/ca.pem" --web.listen-address="127.0.0.1:$WEB_PORT" \
+        --iotpro.keys="$KEYS" --iotpro.page-size="$PAGE" \
+        >>"$WORK/exporter.log" 2>&1 &
+    EXP_PID=$!
+    EXP_RPID=$(real_pid "$EXP_PID")
+    local i
+    for ((i = 0; i < 400; i++)); do  # 20 s, or until it exits
+        (exec 3<>"/dev/tcp/127.0.0.1/$WEB_PORT") 2>/dev/null && return 0
+        kill -0 "$EXP_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if :; then
+        log "exporter did not listen on $WEB_PORT (exporter exited or hung)"; tail -n 5 "$WORK/exporter.log" >&2
+        stop_pid "$EXP_PID"; EXP_PID=""
+        return 1
+    fi
+}
+
+# scrape FILE: GET /metrics into FILE; prints "seconds bytes"
+scrape() {
+    pin "$SIM_CPU" curl -s --max-time 60 -o "$1" -w '%{time_total} %{size_download}\n' \
+        "http://127.0.0.1:$WEB_PORT/metrics" 2>/dev/null || echo "0 0"
+}
+# series FILE: sample lines that belong to an asset's telemetry (value or info)
+telemetry_series() { grep -c '^iotpro_telemetry_timestamp_seconds{' "$1"; }
+all_series() { grep -vc -e '^#' -e '^$' "$1"; }
+# counter FILE NAME: sum of the samples of family NAME
+counter() {
+    grep -E "^$2[ {]" "$1" | awk '{ s += $NF } END { printf "%.0f", s }'
+}
+
+# wait_complete EXPECTED: polls /metrics until the exporter exposes EXPECTED telemetry
+# series; sets COMPLETE_T (seconds since exporter start). Fails after $BOUND seconds.
+wait_complete() {
+    local want=$1 deadline have
+    deadline=$(calc "$(now) + $BOUND")
+    while :; do
+        kill -0 "$EXP_PID" 2>/dev/null || { log "exporter exited"; tail -n 5 "$WORK/exporter.log" >&2; return 1; }
+        scrape "$WORK/m.txt" >/dev/null
+        have=$(telemetry_series "$WORK/m.txt")
+        if [ "$have" -ge "$want" ]; then
+            COMPLETE_T=$(calc "$(now) - $EXP_T0")
+            return 0
+        fi
+        if awk "BEGIN { exit !($(now) > $deadline) }"; then
+            log "incomplete after ${BOUND}s: $have of $want series"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# ---- sections --------------------------------------------------------------------------
+
+bench_size() {
+    if [ -f "$STRIPPED" ]; then
+        record binary.stripped_bytes "$(stat -c %s "$STRIPPED")"
+        meta binary "$(file -b "$STRIPPED" | cut -d, -f1-4)"
+    else
+        missing binary.stripped_bytes "build/iotpro_exporter not built"
+    fi
+}
+
+bench_core() {
+    if [ ! -x "$CORE_BENCH" ]; then
+        missing core.mb_per_s "bench_core_ingest not built"
+        missing core.msgs_per_s "bench_core_ingest not built"
+        return
+    fi
+    local r out args=()
+    # Usage: bench_core_ingest [assets] [keys-per-asset] [messages]; defaults are the
+    # full size, the smoke mode asks for a small run.
+    [ "$QUICK" = 1 ] && args=(2000 3 100000)
+    for ((r = 1; r <= RUNS; r++)); do
+        out=$(pin "$EXP_CPU" timeout -k 5 "$BOUND" "$CORE_BENCH" "${args[@]}" 2>&1)
+        "$PY" "$HERE/parse_core.py" <<<"$out" >>"$RAW" ||
+            { missing core.mb_per_s "bench_core_ingest output not understood"; log "core: $out"; return; }
+    done
+}
+
+# ingest_once SCRAPE_EVERY_SECOND(0|1): one end-to-end window. Records ingest.* or
+# ingest_scraped.*; sets LAST_MSGS.
+ingest_once() {
+    local scraped=$1 pfx=ingest m0 m1 t0 t1 s0 s1 e0 e1 dt dm dv dc exp_ticks sim_ticks sp
+    [ "$scraped" = 1 ] && pfx=ingest_scraped
+    LAST_MSGS=""
+    sim_start "$INGEST_ASSETS" flood || return 1
+    exp_start || { stop_all; return 1; }
+    wait_complete "$INGEST_EXPECTED" || { stop_all; return 1; }
+    sleep "$WARMUP"
+    t0=$(now); scrape "$WORK/m0.txt" >/dev/null
+    e0=$(proc_ticks "$EXP_RPID") s0=$(proc_ticks "$SIM_RPID")
+    if [ "$scraped" = 1 ]; then
+        ( end=$(calc "$(now) + $WINDOW - 0.5")
+          while awk "BEGIN { exit !($(now) < $end) }"; do
+              scrape /dev/null >>"$WORK/scraped.times"; sleep 1
+          done ) &
+        sp=$!
+        AUX_PIDS+=("$sp")
+        sleep "$WINDOW"
+        wait "$sp" 2>/dev/null; AUX_PIDS=()
+    else
+        sleep "$WINDOW"
+    fi
+    t1=$(now); scrape "$WORK/m1.txt" >/dev/null
+    e1=$(proc_ticks "$EXP_RPID") s1=$(proc_ticks "$SIM_RPID")
+    dt=$(calc "$t1 - $t0")
+    m0=$(counter "$WORK/m0.txt" iotpro_ws_messages_received_total)
+    m1=$(counter "$WORK/m1.txt" iotpro_ws_messages_received_total)
+    dm=$((m1 - m0))
+    dv=$(( $(counter "$WORK/m1.txt" iotpro_telemetry_updates_total) - $(counter "$WORK/m0.txt" iotpro_telemetry_updates_total) ))
+    dc=$(calc "$(grep -E '^process_cpu_seconds_total ' "$WORK/m1.txt" | awk '{print $2+0}') - $(grep -E '^process_cpu_seconds_total ' "$WORK/m0.txt" | awk '{print $2+0}')")
+    LAST_MSGS=$(calc "$dm / $dt")
+    record "$pfx.msgs_per_s" "$LAST_MSGS"
+    if [ "$scraped" = 0 ]; then
+        record ingest.values_per_s "$(calc "$dv / $dt")"
+        [ "$dm" -gt 0 ] && record ingest.cpu_s_per_m_updates "$(calc "$dc / $dm * 1000000")"
+        record ingest.exporter_cpu_util "$(calc "($e1 - $e0) / $CLK_TCK / $dt")"
+        record ingest.sim_cpu_util "$(calc "($s1 - $s0) / $CLK_TCK / $dt")"
+        LAST_HWM=$(( $(proc_kb "$EXP_RPID" VmHWM) * 1024 ))
+        record ingest.peak_rss_bytes "$LAST_HWM"
+    fi
+    log "$pfx: $dm messages, $dv values in ${dt}s"
+    stop_all
+}
+
+# ref_once: the Node.js client on the same feed; records ref.*; sets REF_MSGS REF_HWM.
+ref_once() {
+    local out
+    REF_MSGS="" REF_HWM=""
+    sim_start "$INGEST_ASSETS" flood || return 1
+    out=$(IOTPRO_PASSWORD=$BENCH_PASS pin "$EXP_CPU" timeout -k 5 "$BOUND" "$NODE" "$REF" \
+          --url "https://localhost:$SIM_PORT" --username "$BENCH_USER" --ca "$CERTS/ca.pem" \
+          --page-size "$PAGE" --keys "$KEYS" --warmup "$WARMUP" --duration "$WINDOW" \
+          --max-seconds "$BOUND" 2>>"$WORK/ref.log")
+    stop_all
+    eval "$("$PY" - "$out" <<'EOF'
+import json, sys
+try:
+    r = json.loads(sys.argv[1].strip().splitlines()[-1])
+except Exception:
+    sys.exit(0)
+if r.get('timeout') or r.get('error') or not r.get('update_messages'):
+    sys.exit(0)
+print(f"REF_MSGS={r['msgs_per_s']} REF_VALS={r['values_per_s']} "
+      f"REF_CPU={r['cpu_s_per_million_updates']} REF_HWM={r['peak_rss_bytes']}")
+EOF
+)"
+    if [ -z "$REF_MSGS" ]; then
+        log "reference client produced no result: ${out:-nothing} (see $WORK/ref.log)"
+        tail -n 5 "$WORK/ref.log" >&2
+        return 1
+    fi
+    record ref.msgs_per_s "$REF_MSGS"
+    record ref.values_per_s "$REF_VALS"
+    record ref.cpu_s_per_m_updates "$REF_CPU"
+    record ref.peak_rss_bytes "$REF_HWM"
+    log "ref: $REF_MSGS msg/s, peak RSS $REF_HWM"
+}
+
+# sim_probe ASSETS: starts a quiet simulator just to ask it how many (asset, key) values
+# exist for ASSETS assets; prints the count.
+sim_probe() {
+    local n
+    sim_start "$1" idle || return 1
+    n=$(sim_expected)
+    stop_pid "$SIM_PID"; SIM_PID=""
+    [ -n "$n" ] && [ "$n" -gt 0 ] && echo "$n"
+}
+
+# assets_for SERIES: the asset count whose exposed series come closest to SERIES, from
+# the calibration (series per asset, measured).
+assets_for() { awk -v s="$1" -v r="$SERIES_PER_ASSET" 'BEGIN { n = int(s / r + 0.5); print (n < 1 ? 1 : n) }'; }
+
+calibrate() {
+    local n=$1 exp_n
+    sim_start "$n" idle || return 1
+    exp_n=$(sim_expected)
+    exp_start || { stop_all; return 1; }
+    wait_complete "$exp_n" || { stop_all; return 1; }
+    sleep 0.5
+    scrape "$WORK/cal.txt" >/dev/null
+    SERIES_PER_ASSET=$(calc "$(grep -c 'asset_id="' "$WORK/cal.txt") / $n")
+    IDLE_FIXED=$(( $(all_series "$WORK/cal.txt") - $(grep -c 'asset_id="' "$WORK/cal.txt") ))
+    stop_all
+    log "calibration: $SERIES_PER_ASSET series per asset, $IDLE_FIXED other series"
+    meta calibration "$SERIES_PER_ASSET series per asset (keys $KEYS, asset info included), $IDLE_FIXED series of the exporter's own"
+}
+
+# level_once SERIES MODE(idle|flood)
+level_once() {
+    local target=$1 mode=$2 L n want t sz times=() sizes=() i rss series
+    L=$(label "$target")
+    n=$(assets_for "$target")
+    want=$(sim_probe "$n") || return 1
+    sim_start "$n" "$mode" || return 1
+    exp_start || { stop_all; return 1; }
+    wait_complete "$want" || { stop_all; return 1; }
+    sleep 1
+    scrape "$WORK/lvl.txt" >/dev/null
+    series=$(all_series "$WORK/lvl.txt")
+    if [ "$mode" = idle ]; then
+        rss=$(( $(proc_kb "$EXP_RPID" VmRSS) * 1024 ))
+        record "mem.$L.rss_bytes" "$rss"
+        record "mem.$L.bytes_per_series" "$(calc "$rss / $series")"
+        record "scrape.idle.$L.series" "$series"
+    fi
+    for ((i = 0; i < SCRAPES; i++)); do
+        read -r t sz < <(scrape /dev/null)
+        times+=("$t"); sizes+=("$sz")
+    done
+    t=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    record "scrape.$mode.$L.seconds" "$t"
+    record "scrape.$mode.$L.bytes" "${sizes[-1]}"
+    log "level $L ($n assets, $series series, $mode): render ${t}s, ${sizes[-1]} bytes"
+    stop_all
+}
+
+idle_once() {
+    local want
+    want=$(sim_probe 1) || return 1
+    sim_start 1 idle || return 1
+    exp_start || { stop_all; return 1; }
+    wait_complete "$want" || { stop_all; return 1; }
+    sleep 1
+    record mem.idle.rss_bytes "$(( $(proc_kb "$EXP_RPID" VmRSS) * 1024 ))"
+    stop_all
+}
+
+startup_once() {
+    local n=$1 want
+    want=$(sim_probe "$n") || return 1
+    sim_start "$n" idle || return 1
+    exp_start || { stop_all; return 1; }
+    wait_complete "$want" || { stop_all; return 1; }
+    record "startup.$(label "$n").seconds" "$COMPLETE_T"
+    log "startup $n assets: ${COMPLETE_T}s"
+    stop_all
+}
+
+# ---- main -------------------------------------------------------------------------------
+
+usable() {  # why the live sections cannot run, or nothing
+    [ -x "$SIM" ] || { echo "simulator not built ($SIM)"; return; }
+    [ -x "$EXPORTER" ] || { echo "exporter not built ($EXPORTER)"; return; }
+}
+
+certs
+meta mode "$([ "$QUICK" = 1 ] && echo quick || echo full)"
+meta runs "$RUNS"
+meta pinning "$PINNING"
+meta cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+meta cores "$NCPU"
+meta mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+meta os "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-linux}"), kernel $(uname -r)"
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+meta notes "load average at start $LOAD$(awk -v l="$LOAD" 'BEGIN { if (l > 0.5) print " -- the machine was busy with other work: absolute figures are low and noisy; ratios measured in the same repetition hold up better" }')"
+meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta commit "$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' (work tree modified)')"
+meta sizes "ingest $INGEST_ASSETS assets x $NKEYS keys ($KEYS), page size $PAGE; levels $LEVELS series; start-up $STARTUP_ASSETS assets; window ${WINDOW}s after ${WARMUP}s warm-up"
+meta method "msg/s and values/s: deltas of iotpro_ws_messages_received_total and iotpro_telemetry_updates_total between two scrapes ${WINDOW}s apart, after all initial data arrived; CPU s per million: delta of process_cpu_seconds_total || Node.js client: same simulator flags, same window; it reports its own counters, CPU (process.cpuUsage) and VmHWM; ratios pair the two in the same repetition || render time: curl time_total for GET /metrics (no compression), median of $SCRAPES scrapes per run; idle = simulator sends no updates, flood = simulator floods || RSS: VmRSS after all series arrived, before timing scrapes; bytes per series = RSS / all exposed sample lines || start-up: exec of the exporter to the first scrape holding every (asset, key) value the simulator reports (its /truth)"
+
+want size && bench_size
+
+if want core; then bench_core; fi
+
+why=$(usable)
+if [ -n "$why" ]; then
+    log "live benchmarks skipped: $why"
+    for f in ingest.msgs_per_s ingest.values_per_s ingest.cpu_s_per_m_updates ref.msgs_per_s \
+             ratio.throughput ratio.peak_rss ingest_scraped.msgs_per_s mem.idle.rss_bytes; do
+        missing "$f" "$why"
+    done
+else
+    # Expected telemetry series for the ingest feed, asked of the simulator once.
+    INGEST_EXPECTED=$(sim_probe "$INGEST_ASSETS") || INGEST_EXPECTED=""
+    if [ -z "$INGEST_EXPECTED" ]; then
+        log "the simulator does not report its values (control /truth); cannot tell when metrics are complete"
+        why="simulator ground truth unavailable"
+    fi
+fi
+
+if [ -z "$why" ]; then
+    have_ref=1
+    if [ ! -x "$NODE" ] || ! (cd "$HERE" && "$NODE" -e 'require.resolve("ws", {paths: [".", "../node_modules"]})' 2>/dev/null); then
+        have_ref=0
+        missing ref.msgs_per_s "npm ws not installed (tests/deps.sh)"
+    fi
+    for ((r = 1; r <= RUNS; r++)); do
+        log "repetition $r/$RUNS"
+        ours="" ours_hwm=""
+        if want ingest || want ref; then
+            if want ingest; then
+                if ingest_once 0; then ours=$LAST_MSGS; ours_hwm=$LAST_HWM
+                else missing ingest.msgs_per_s "run failed (see log)"; missing ratio.throughput "no exporter figure"; fi
+            fi
+            if want ref && [ "$have_ref" = 1 ] && ref_once && [ -n "$ours" ]; then
+                record ratio.throughput "$(calc "$ours / $REF_MSGS")"
+                record ratio.peak_rss "$(calc "$ours_hwm / $REF_HWM")"
+            fi
+        fi
+        if want scraped; then
+            if ! ingest_once 1; then missing ingest_scraped.msgs_per_s "run failed (see log)"
+            elif [ -n "$ours" ]; then record ingest_scraped.ratio "$(calc "$LAST_MSGS / $ours")"; fi
+        fi
+    done
+    if want levels; then
+        calibrate "$([ "$QUICK" = 1 ] && echo 100 || echo 1000)" || SERIES_PER_ASSET=""
+        if [ -n "$SERIES_PER_ASSET" ]; then
+            for ((r = 1; r <= RUNS; r++)); do
+                idle_once || missing mem.idle.rss_bytes "run failed"
+                for s in $LEVELS; do
+                    level_once "$s" idle || missing "scrape.idle.$(label "$s").seconds" "run failed (see log)"
+                    level_once "$s" flood || missing "scrape.flood.$(label "$s").seconds" "run failed (see log)"
+                done
+            done
+        else
+            missing mem.idle.rss_bytes "calibration failed"
+            for s in $LEVELS; do
+                missing "scrape.idle.$(label "$s").seconds" "calibration failed"
+                missing "scrape.flood.$(label "$s").seconds" "calibration failed"
+                missing "mem.$(label "$s").bytes_per_series" "calibration failed"
+            done
+        fi
+    fi
+    if want startup; then
+        for ((r = 1; r <= RUNS; r++)); do
+            for n in $STARTUP_ASSETS; do
+                startup_once "$n" || missing "startup.$(label "$n").seconds" "run failed (see log)"
+            done
+        done
+    fi
+fi
+
+"$PY" "$HERE/report.py" write "$RAW" "$META" "$OUT"
