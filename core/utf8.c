@@ -1,0 +1,56 @@
+/*
+ * utf8.c -- byte-at-a-time UTF-8 validator (see utf8.h).
+ *
+ * State layout: bits 0-7 = continuation bytes still expected, bits 8-15 / 16-23 = the
+ * allowed range of the *next* byte. Only the first continuation byte has a range other
+ * than 80..BF (RFC 3629 table in section 4); that narrowed range is what rejects
+ * overlongs, surrogates and code points past U+10FFFF at the earliest byte.
+ */
+#include "core/utf8.h"
+
+static uint32_t mk(unsigned need, unsigned lo, unsigned hi)
+{
+    return (uint32_t)need | (uint32_t)lo << 8 | (uint32_t)hi << 16;
+}
+
+/* see utf8.h */
+size_t utf8_check(uint32_t *state, const uint8_t *p, size_t n)
+{
+    uint32_t st = *state;
+    if (st == UTF8_BAD)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned b = p[i];
+        if (st == UTF8_START) {
+            if (b < 0x80)
+                continue;
+            if (b >= 0xC2 && b <= 0xDF)
+                st = mk(1, 0x80, 0xBF);
+            else if (b == 0xE0)
+                st = mk(2, 0xA0, 0xBF); /* below A0 would be overlong */
+            else if (b == 0xED)
+                st = mk(2, 0x80, 0x9F); /* A0 and up would be a surrogate */
+            else if (b >= 0xE1 && b <= 0xEF)
+                st = mk(2, 0x80, 0xBF);
+            else if (b == 0xF0)
+                st = mk(3, 0x90, 0xBF); /* below 90 would be overlong */
+            else if (b >= 0xF1 && b <= 0xF3)
+                st = mk(3, 0x80, 0xBF);
+            else if (b == 0xF4)
+                st = mk(3, 0x80, 0x8F); /* 90 and up would exceed U+10FFFF */
+            else {
+                *state = UTF8_BAD;
+                return i;
+            }
+            continue;
+        }
+        unsigned lo = (st >> 8) & 0xFF, hi = (st >> 16) & 0xFF, need = st & 0xFF;
+        if (b < lo || b > hi) {
+            *state = UTF8_BAD;
+            return i;
+        }
+        st = need == 1 ? UTF8_START : mk(need - 1, 0x80, 0xBF);
+    }
+    *state = st;
+    return n;
+}

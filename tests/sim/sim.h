@@ -1,0 +1,351 @@
+/*
+ * sim.h -- shared types of iotpro-sim, the simulated IoT Pro (ThingsBoard PE) backend.
+ *
+ * The simulator is one process with one thread: a poll() loop (sim_main.c) over the
+ * API listener (TLS or plain), the control listener (plain HTTP, loopback) and every
+ * accepted connection. Everything lives in one global `sim` (struct sim_state); no
+ * locking is needed because nothing runs concurrently.
+ *
+ * Modules (one idea per file):
+ *   sim_main.c   flags, poll loop, timers          sim_tls.c    BearSSL server setup
+ *   sim_conn.c   connections: TLS/plain pumps      sim_http.c   request parser, replies
+ *   sim_rest.c   REST handlers                     sim_jwt.c    HS512 tokens
+ *   sim_model.c  assets, keys, values (seeded)     sim_fmt.c    JSON/number rendering
+ *   sim_ws.c     WebSocket sessions, auth, pings   sim_cmd.c    command parsing, queries
+ *   sim_sub.c    subscriptions, data pages, updates sim_ctl.c   control endpoint
+ *   sim_flood.c  pre-rendered flood stream
+ */
+#ifndef IOTPRO_TESTS_SIM_H
+#define IOTPRO_TESTS_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bearssl.h>
+
+#include "core/ws.h"
+
+/* ---- growable byte buffer (the simulator may allocate; core/ may not) ------------- */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} sim_buf;
+
+void sim_buf_reserve(sim_buf *b, size_t extra);
+void sim_buf_put(sim_buf *b, const void *p, size_t n);
+void sim_buf_puts(sim_buf *b, const char *s);
+void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+void sim_buf_json_str(sim_buf *b, const char *s, size_t n);
+void sim_buf_consume(sim_buf *b, size_t n); /* drops n bytes from the front */
+void sim_buf_free(sim_buf *b);
+
+/* ---- time ---------------------------------------------------------------------------- */
+int64_t sim_now_ms(void);  /* wall clock, epoch ms (what ts values use) */
+int64_t sim_mono_ms(void); /* monotonic, for timers */
+
+/* ---- data model (sim_model.c) ------------------------------------------------------ */
+typedef enum { SIM_V_STRING, SIM_V_DOUBLE, SIM_V_LONG, SIM_V_BOOL } sim_vtype;
+
+typedef struct {
+    char name[64];
+    sim_vtype type;
+    double lo, hi;   /* numeric range */
+    int decimals;    /* DOUBLE: digits after the point */
+    int missing_pct; /* share of assets that never report this key */
+} sim_key;
+
+#define SIM_MAX_KEYS 64
+#define SIM_MAX_RENAMES 1024
+#define SIM_NPROFILES 5
+
+/* Key slots per asset: the telemetry keys, then one for the assetDetails attribute. */
+#define SIM_SLOT_DETAILS (sim.nkeys)
+
+typedef struct {
+    uint32_t index;
+    char name[256];
+} sim_rename;
+
+/* Value rendering: the first `data` page uses SQL-cast text ("25"), pushed updates use
+ * Java's Double.toString ("25.0", "1.2345E7"), as the reference document describes. */
+typedef enum { SIM_FMT_PAGE, SIM_FMT_UPDATE } sim_fmt;
+
+void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed);
+uint32_t sim_model_count(void);              /* index space (including removed) */
+int sim_asset_exists(uint32_t idx);
+void sim_asset_id(uint32_t idx, char out[37]);
+int sim_asset_from_id(const char *id, size_t len, uint32_t *idx); /* 0 ok, -1 unknown */
+/* Name into out (cap >= 256), UTF-8, may hold quotes, backslashes, newlines. */
+size_t sim_asset_name(uint32_t idx, char *out, size_t cap);
+const char *sim_asset_type(uint32_t idx);
+void sim_asset_label(uint32_t idx, char *out, size_t cap);
+int64_t sim_asset_created(uint32_t idx);
+void sim_asset_profile_id(uint32_t idx, char out[37]);
+/* assetDetails: 0 absent, 1 JSON object, 2 a string holding JSON. */
+int sim_details_mode(uint32_t idx);
+void sim_details_json(uint32_t idx, sim_buf *b); /* the JSON text (object) */
+
+int sim_key_find(const char *name, size_t len); /* key index or -1 */
+int sim_has_key(uint32_t idx, int key);         /* asset reports this key at all */
+/* Latest value of (asset, slot): ts (0 if missing/deleted) and text in fmt. Returns 0
+ * when the key has no value (ts 0, ""). */
+int sim_value(uint32_t idx, int slot, sim_fmt fmt, int64_t *ts, sim_buf *out);
+/* A new value for (asset, slot) "saved" now; returns the new ts. */
+int64_t sim_bump(uint32_t idx, int slot);
+void sim_delete_value(uint32_t idx, int slot); /* ts 0, "" from now on */
+void sim_set_string(uint32_t idx, int slot, const char *v); /* forced value (control) */
+void sim_touch(uint32_t idx, int slot, int64_t ts); /* same value, new ts (flood) */
+
+uint32_t sim_asset_add(const char *type);  /* returns new index */
+int sim_asset_remove(uint32_t idx);
+int sim_asset_rename(uint32_t idx, const char *name);
+
+/* ---- numbers (sim_fmt.c) -------------------------------------------------------- */
+void sim_fmt_double(double v, sim_fmt fmt, char out[40]);
+
+/* ---- JWT (sim_jwt.c) -------------------------------------------------------------- */
+typedef enum {
+    SIM_JWT_OK = 0,
+    SIM_JWT_MALFORMED = -1, /* not three base64url parts / bad JSON */
+    SIM_JWT_EXPIRED = -2,   /* bad signature or exp passed (ThingsBoard cannot tell) */
+    SIM_JWT_SCOPE = -3      /* access token used as refresh token or the reverse */
+} sim_jwt_status;
+
+void sim_jwt_init(uint64_t seed);
+/* Issues an access token (scope = the user's authority, or a 2FA scope) or a refresh
+ * token, lifetime seconds. Returns the token length. */
+size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int64_t lifetime);
+/* Verifies signature, expiry and kind. iat is written when non-NULL. */
+sim_jwt_status sim_jwt_check(const char *tok, size_t len, int refresh, int64_t *iat);
+
+/* ---- HTTP (sim_http.c) ------------------------------------------------------------ */
+#define SIM_HTTP_MAX_HEAD 16384u
+#define SIM_HTTP_MAX_BODY (1u << 20)
+
+typedef struct {
+    char method[16];
+    char path[2048];   /* without the query */
+    char query[2048];  /* after '?', "" if none */
+    char xauth[4096];  /* X-Authorization or Authorization value */
+    int upgrade;       /* Upgrade: websocket */
+    int close;         /* Connection: close */
+    size_t head_len;   /* bytes of the header block including the blank line */
+    size_t body_len;
+    const char *body;  /* view into the connection input */
+} sim_req;
+
+/* Parses a complete request at in[0..len): returns 1 done (req filled), 0 need more,
+ * -1 malformed, -2 too large. */
+int sim_http_parse(const char *in, size_t len, sim_req *req);
+/* Query parameter (URL-decoded) into out; returns length or -1 when absent. */
+int sim_query_param(const char *query, const char *name, char *out, size_t cap);
+void sim_http_reply(sim_buf *out, int status, const char *ctype, const char *body,
+                    size_t blen, int close);
+/* ThingsBoard's JSON error body. */
+void sim_http_tb_error(sim_buf *out, int status, const char *msg, int code, int close);
+
+/* ---- connections (sim_conn.c) ------------------------------------------------------ */
+typedef enum { SIM_CK_API, SIM_CK_CONTROL } sim_conn_kind;
+typedef enum {
+    SIM_CS_HTTP,    /* reading requests */
+    SIM_CS_WS,      /* upgraded */
+    SIM_CS_DRAIN,   /* flush output then close */
+    SIM_CS_DEAD     /* to be freed */
+} sim_conn_state;
+
+struct sim_session;
+struct sim_ctl_stream;
+
+typedef struct sim_conn {
+    int fd;
+    unsigned id;
+    sim_conn_kind kind;
+    sim_conn_state state;
+    int tls;
+    br_ssl_server_context *sc;
+    unsigned char *iobuf;
+    sim_buf in;            /* plaintext received, not yet consumed */
+    sim_buf out;           /* plaintext waiting for the engine / socket */
+    int64_t delay_until;   /* REST delay fault: hold the reply until then (mono ms) */
+    sim_buf delayed;       /* the held reply */
+    int stalled;           /* half-open fault: no reads, no writes */
+    int drop_after_out;    /* close TCP once out is flushed (mid-frame drop) */
+    int drop_mid_record;   /* write half of the next TLS record, then close */
+    int64_t out_stuck_since; /* mono ms since output stopped draining (0: draining) */
+    struct sim_session *ws;
+    struct sim_ctl_stream *stream; /* control: /truth producer */
+    struct sim_conn *next;
+} sim_conn;
+
+sim_conn *sim_conn_new(int fd, sim_conn_kind kind, int tls);
+void sim_conn_free(sim_conn *c);
+/* Moves bytes between socket, engine and buffers. readable/writable from poll. */
+void sim_conn_pump(sim_conn *c, int readable, int writable);
+/* poll events wanted. */
+short sim_conn_events(const sim_conn *c);
+void sim_conn_close_now(sim_conn *c); /* abortive: TCP gone, no TLS close_notify */
+
+/* ---- TLS (sim_tls.c) --------------------------------------------------------------- */
+int sim_tls_load(const char *cert_file, const char *key_file);
+void sim_tls_server_init(br_ssl_server_context *sc, unsigned char *iobuf, size_t iolen);
+
+/* ---- REST (sim_rest.c) ------------------------------------------------------------- */
+void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply);
+
+/* ---- WebSocket sessions (sim_ws.c, sim_cmd.c, sim_sub.c) --------------------------- */
+typedef enum {
+    SIM_KT_TIME_SERIES, SIM_KT_SERVER_ATTRIBUTE, SIM_KT_ATTRIBUTE, SIM_KT_ENTITY_FIELD,
+    SIM_KT_OTHER
+} sim_ktype;
+
+typedef struct {
+    sim_ktype type;
+    int slot;          /* TIME_SERIES: key index; attributes: SIM_SLOT_DETAILS; -1 unknown */
+    char name[64];
+} sim_qkey;
+
+#define SIM_MAX_QKEYS 64
+#define SIM_MAX_SUBS 64
+
+typedef struct {
+    int cmd_id;
+    int active;
+    /* query */
+    int filter;        /* 0 all assets, 1 entity list, 2 asset types */
+    uint32_t *list; size_t nlist;      /* entity list (indices) */
+    char types[8][64]; int ntypes;
+    char text[256];    /* textSearch, "" none */
+    int page, page_size, desc, dynamic, sort_name;
+    sim_qkey fields[16]; int nfields;  /* entityFields */
+    sim_qkey keys[SIM_MAX_QKEYS]; int nkeys; /* latestValues (+ latestCmd keys) */
+    /* result: the entities on the page, sorted by index for lookups */
+    uint32_t *ents; size_t nents;
+    uint32_t *sorted;  /* same set, ascending, for bsearch */
+    int64_t next_refresh; /* dynamic: mono ms */
+} sim_sub;
+
+typedef enum {
+    SIM_WS_HANDSHAKE, /* request pushed, waiting for OPEN */
+    SIM_WS_UNAUTH,    /* open, waiting for authCmd */
+    SIM_WS_READY,     /* authenticated */
+    SIM_WS_CLOSING    /* close sent */
+} sim_ws_state;
+
+struct sim_flood;
+
+typedef struct sim_session {
+    sim_conn *conn;
+    ws_ctx ws;
+    uint8_t *msgbuf, *wsout;
+    sim_ws_state st;
+    int64_t opened;        /* mono ms */
+    int64_t last_pong;     /* mono ms */
+    int64_t next_ping;     /* mono ms */
+    int64_t ws_rate_window; unsigned ws_rate_count; int ws_rate_flagged;
+    int64_t close_deadline; /* CLOSING: give up waiting for the peer's close */
+    int drop_next_frame;   /* fault: send half of the next message, then drop TCP */
+    sim_sub subs[SIM_MAX_SUBS];
+    struct sim_flood *flood;
+    struct sim_session *next;
+} sim_session;
+
+sim_session *sim_ws_open(sim_conn *c, const sim_req *req);
+void sim_ws_input(sim_session *s);  /* c->in has bytes */
+void sim_ws_timers(sim_session *s, int64_t mono);
+void sim_ws_free(sim_session *s);
+/* Sends a whole text message (framed by us, after anything the codec queued). */
+int sim_ws_text(sim_session *s, const char *p, size_t n);
+void sim_ws_close(sim_session *s, unsigned code, const char *reason);
+void sim_ws_flush_codec(sim_session *s); /* codec output -> conn out */
+
+/* Command handling (sim_cmd.c): one text message of an authenticated or new session. */
+void sim_cmd_message(sim_session *s, const char *msg, size_t len);
+void sim_legacy_error(sim_session *s, int sub_id, int code, const char *msg);
+
+/* Subscriptions (sim_sub.c). */
+void sim_sub_run(sim_session *s, sim_sub *sub);          /* query + initial data page */
+void sim_sub_free(sim_sub *sub);
+void sim_sub_dynamic(sim_session *s, sim_sub *sub, int64_t mono);
+/* Steady generator: emits `n` update events across live subscriptions. */
+void sim_gen_tick(unsigned n);
+/* Fans one changed (asset, slots) out to every subscription that covers it. */
+void sim_fanout(uint32_t idx, const int *slots, int nslots);
+int sim_sub_covers(const sim_sub *sub, uint32_t idx);
+
+/* Flood (sim_flood.c). */
+void sim_flood_build(sim_session *s, sim_sub *sub);
+/* Fills up to cap bytes of flood frames into dst; returns bytes written. */
+size_t sim_flood_fill(sim_session *s, unsigned char *dst, size_t cap);
+void sim_flood_free(sim_session *s);
+
+/* ---- control endpoint (sim_ctl.c) ------------------------------------------------- */
+void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply);
+/* /truth streaming: fills c->out while it is small; returns 1 while more remains. */
+int sim_ctl_stream_more(sim_conn *c);
+
+/* ---- global state --------------------------------------------------------------- */
+typedef struct {
+    unsigned long logins_ok, logins_failed, refreshes, refreshes_failed, rest_calls,
+        rest_faults, ws_connects, ws_auth_ok, ws_auth_failed, auth_cmds, subscriptions,
+        unsubscribes, msgs_sent, updates_sent, data_pages, pings_sent, pongs_received,
+        parse_errors, bytes_sent, flood_msgs;
+} sim_stats;
+
+struct sim_state {
+    /* configuration */
+    int plain;
+    char username[128], password[128];
+    char authority[32];           /* TENANT_ADMIN or CUSTOMER_USER */
+    const char *mfa_scope;        /* NULL, PRE_VERIFICATION_TOKEN, MFA_CONFIGURATION_TOKEN */
+    int64_t token_lifetime, refresh_lifetime; /* seconds */
+    int64_t auth_timeout_ms, ping_interval_ms, pong_timeout_ms, dynamic_ms, send_timeout_ms;
+    double rate;                  /* updates per second */
+    int flood;
+    unsigned ws_limit;            /* updates per second per session, 0 = none */
+    uint64_t seed;
+    /* model */
+    uint32_t nassets, nkeys;
+    sim_key keys[SIM_MAX_KEYS];
+    /* faults */
+    int64_t tokens_invalid_before;  /* epoch s: tokens with iat < this are "expired" */
+    int64_t fault_lifetime;         /* >0: tokens issued now live this long */
+    int reject_refresh;
+    int fail_rest_n, fail_rest_status;
+    int64_t delay_rest_ms;
+    int64_t refuse_until;           /* mono ms: listener closed until then */
+    int drop_mid_frame_next;
+    /* runtime */
+    int64_t start_ms;
+    sim_conn *conns;
+    sim_session *sessions;
+    unsigned next_conn_id;
+    sim_stats st;
+    int api_fd, ctl_fd;
+    char api_addr[64];
+    int api_port;
+};
+extern struct sim_state sim;
+
+void sim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t sim_hash(uint64_t a, uint64_t b);
+
+#endif
+
+/* ---- selection (sim_query.c): the asset query shared by REST paging and WS queries -- */
+typedef struct {
+    const char (*types)[64]; /* asset types (profiles) to keep; ntypes 0 = all */
+    int ntypes;
+    const char *text;        /* case-insensitive substring of the name; NULL/"" = all */
+    const uint32_t *list;    /* explicit entity list (indices); NULL = all assets */
+    size_t nlist;
+    int desc;
+} sim_filter;
+
+/* Writes the indices of page `page` (size `size`) into out[size]; *total gets the
+ * number of matches. Order: index order (== createdTime == id order), reversed if desc. */
+size_t sim_select(const sim_filter *f, uint32_t page, uint32_t size, uint32_t *out,
+                  uint64_t *total);
+
+extern unsigned sim_jwt_gen_access, sim_jwt_gen_refresh;
+void sim_render_asset(sim_buf *b, uint32_t idx);

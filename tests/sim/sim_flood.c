@@ -1,0 +1,148 @@
+/*
+ * sim_flood.c -- flood mode for benchmarks: a ring of pre-rendered, pre-framed update
+ * messages replayed as fast as the socket takes them.
+ *
+ * Per message the only work is a memcpy into the TLS engine's buffer; per pass over
+ * the ring, every message's 13-digit ts is patched in place with one fresh timestamp,
+ * so a client keeping "newest ts wins" never discards the replay as stale, and the
+ * ground truth (sim_touch) stays exact once the flood stops. Values do not change
+ * between passes, only ts does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/sim/sim.h"
+
+#define RING_MSGS 4096
+
+struct sim_flood {
+    sim_buf ring;         /* frames back to back */
+    size_t pos;           /* next byte to send */
+    size_t nmsg;
+    size_t *ends;         /* end offset of each frame */
+    size_t *ts_at;        /* offset of each frame's 13 ts digits */
+    uint32_t *idx;
+    int *slot;
+    size_t next_msg;      /* first frame not yet fully sent */
+    int64_t last_ts;
+};
+
+void sim_flood_free(sim_session *s)
+{
+    struct sim_flood *f = s->flood;
+    if (!f)
+        return;
+    sim_buf_free(&f->ring);
+    free(f->ends);
+    free(f->ts_at);
+    free(f->idx);
+    free(f->slot);
+    free(f);
+    s->flood = NULL;
+}
+
+void sim_flood_build(sim_session *s, sim_sub *sub)
+{
+    int keys[SIM_MAX_QKEYS], nk = 0;
+    for (int k = 0; k < sub->nkeys; k++)
+        if (sub->keys[k].type == SIM_KT_TIME_SERIES && sub->keys[k].slot >= 0)
+            keys[nk++] = k;
+    if (!nk || !sub->nents)
+        return;
+    sim_flood_free(s);
+    struct sim_flood *f = calloc(1, sizeof *f);
+    f->ends = malloc(RING_MSGS * sizeof *f->ends);
+    f->ts_at = malloc(RING_MSGS * sizeof *f->ts_at);
+    f->idx = malloc(RING_MSGS * sizeof *f->idx);
+    f->slot = malloc(RING_MSGS * sizeof *f->slot);
+    sim_buf msg = {0}, v = {0};
+    size_t total = sub->nents * (size_t)nk;
+    for (size_t i = 0; i < total && f->nmsg < RING_MSGS; i++) {
+        uint32_t idx = sub->ents[i % sub->nents];
+        const sim_qkey *q = &sub->keys[keys[(i / sub->nents) % (size_t)nk]];
+        if (!sim_has_key(idx, q->slot))
+            continue;
+        char id[37];
+        int64_t ts = sim_bump(idx, q->slot);
+        v.len = 0;
+        sim_value(idx, q->slot, SIM_FMT_UPDATE, &ts, &v);
+        sim_asset_id(idx, id);
+        msg.len = 0;
+        sim_buf_printf(&msg, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
+                             "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
+                             "\"readAttrs\":true,\"readTs\":true,\"latest\":{\"TIME_SERIES\":{",
+                       sub->cmd_id, id);
+        sim_buf_json_str(&msg, q->name, strlen(q->name));
+        sim_buf_puts(&msg, ":{\"ts\":");
+        size_t ts_off = msg.len;
+        sim_buf_printf(&msg, "%013lld,\"value\":", (long long)ts);
+        sim_buf_json_str(&msg, v.p, v.len);
+        sim_buf_puts(&msg, "}}},\"timeseries\":null,\"aggLatest\":null}],"
+                           "\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}");
+        uint8_t h[WS_FRAME_HEADER_MAX];
+        size_t hl = ws_frame_header(h, WS_OP_TEXT, 1, msg.len, NULL);
+        sim_buf_put(&f->ring, h, hl);
+        f->ts_at[f->nmsg] = f->ring.len + ts_off;
+        sim_buf_put(&f->ring, msg.p, msg.len);
+        f->ends[f->nmsg] = f->ring.len;
+        f->idx[f->nmsg] = idx;
+        f->slot[f->nmsg] = q->slot;
+        f->nmsg++;
+        if (ts > f->last_ts)
+            f->last_ts = ts;
+    }
+    sim_buf_free(&msg);
+    sim_buf_free(&v);
+    if (!f->nmsg) {
+        free(f->ends);
+        free(f->ts_at);
+        free(f->idx);
+        free(f->slot);
+        free(f);
+        return;
+    }
+    s->flood = f;
+    sim_log("flood: %zu pre-rendered messages, %zu bytes per pass", f->nmsg, f->ring.len);
+}
+
+/* A new pass: one fresh ts for every frame, and the truth follows. */
+static void new_pass(struct sim_flood *f)
+{
+    int64_t ts = sim_now_ms();
+    if (ts <= f->last_ts)
+        ts = f->last_ts + 1;
+    f->last_ts = ts;
+    char digits[24];
+    snprintf(digits, sizeof digits, "%013lld", (long long)ts);
+    for (size_t i = 0; i < f->nmsg; i++) {
+        memcpy(f->ring.p + f->ts_at[i], digits, 13);
+        sim_touch(f->idx[i], f->slot[i], ts);
+    }
+}
+
+size_t sim_flood_fill(sim_session *s, unsigned char *dst, size_t cap)
+{
+    struct sim_flood *f = s->flood;
+    size_t out = 0;
+    if (!f)
+        return 0;
+    while (out < cap) {
+        if (f->pos == f->ring.len) {
+            f->pos = 0;
+            f->next_msg = 0;
+            new_pass(f);
+        }
+        size_t n = f->ring.len - f->pos;
+        if (n > cap - out)
+            n = cap - out;
+        memcpy(dst + out, f->ring.p + f->pos, n);
+        out += n;
+        f->pos += n;
+        while (f->next_msg < f->nmsg && f->ends[f->next_msg] <= f->pos) {
+            f->next_msg++;
+            sim.st.flood_msgs++;
+        }
+    }
+    return out;
+}
