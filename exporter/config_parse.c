@@ -1,0 +1,704 @@
+/*
+ * config_parse.c -- the config file reader and the parser of every option value
+ * (see config.h for the formats; config.c decides which value is parsed).
+ *
+ * Every parser fills a short reason on failure; config.c prefixes it with the option
+ * and its source. Values are checked strictly (whole string, ranges), because a typo
+ * in a monitoring config should stop the daemon at start, not half-work for weeks.
+ */
+#include "exporter/config_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- small helpers ------------------------------------------------------------------ */
+
+static int cp_copy(char *dst, size_t cap, const char *v, char *why, size_t wcap)
+{
+    size_t n = strlen(v);
+    if (n >= cap) {
+        cfg_errf(why, wcap, "longer than %zu bytes", cap - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            cfg_errf(why, wcap, "contains a control character");
+            return -1;
+        }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static int cp_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out, char *why, size_t wcap)
+{
+    uint64_t x = 0;
+    if (!*v)
+        goto bad;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || x > (UINT64_MAX - 9) / 10)
+            goto bad;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    if (x < lo || x > hi) {
+        cfg_errf(why, wcap, "must be between %llu and %llu", (unsigned long long)lo,
+                 (unsigned long long)hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+bad:
+    cfg_errf(why, wcap, "not a whole number");
+    return -1;
+}
+
+int cfg_parse_duration(const char *s, uint64_t *ms)
+{
+    static const struct { const char *u; uint64_t ms; } units[] = {
+        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+        { "w", 604800000 },
+    };
+    uint64_t total = 0;
+    if (!strcmp(s, "0")) {
+        *ms = 0;
+        return 0;
+    }
+    if (!*s)
+        return -1;
+    while (*s) {
+        uint64_t n = 0;
+        const char *st = s;
+        while (*s >= '0' && *s <= '9') {
+            if (n > UINT64_MAX / 10 - 10)
+                return -1;
+            n = n * 10 + (uint64_t)(*s++ - '0');
+        }
+        if (s == st)
+            return -1;
+        size_t best = 0, bl = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t l = strlen(units[i].u);
+            if (!strncmp(s, units[i].u, l) && l > bl) {
+                best = i;
+                bl = l;
+            }
+        }
+        if (!bl)
+            return -1;
+        /* "m" must not swallow the "m" of "ms": longest unit wins above */
+        if (n > UINT64_MAX / units[best].ms || total > UINT64_MAX - n * units[best].ms)
+            return -1;
+        total += n * units[best].ms;
+        s += bl;
+    }
+    *ms = total;
+    return 0;
+}
+
+static int cp_duration(const char *v, uint64_t lo, uint64_t hi, int zero_ok, uint64_t *out,
+                       char *why, size_t wcap)
+{
+    uint64_t ms;
+    if (cfg_parse_duration(v, &ms)) {
+        cfg_errf(why, wcap, "not a duration (examples: 45s, 5m, 1h30m, 0)");
+        return -1;
+    }
+    if (!(zero_ok && ms == 0) && (ms < lo || ms > hi)) {
+        cfg_errf(why, wcap, "must be %sbetween %llus and %llus", zero_ok ? "0 or " : "",
+                 (unsigned long long)(lo / 1000), (unsigned long long)(hi / 1000));
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
+/* --- URL ------------------------------------------------------------------------------ */
+
+static int cp_url(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    size_t n = strlen(v);
+    if (n >= sizeof c->url) {
+        cfg_errf(why, wcap, "longer than %zu bytes", sizeof c->url - 1);
+        return -1;
+    }
+    const char *p;
+    if (!strncasecmp(v, "https://", 8)) {
+        c->tls = 1;
+        c->port = 443;
+        p = v + 8;
+    } else if (!strncasecmp(v, "http://", 7)) {
+        c->tls = 0;
+        c->port = 80;
+        p = v + 7;
+    } else {
+        cfg_errf(why, wcap, "must start with https:// (or http://)");
+        return -1;
+    }
+    if (strpbrk(v, "?#")) {
+        cfg_errf(why, wcap, "must not have a query or fragment");
+        return -1;
+    }
+    const char *slash = strchr(p, '/'), *end = slash ? slash : p + strlen(p);
+    if (memchr(p, '@', (size_t)(end - p))) {
+        cfg_errf(why, wcap, "must not contain user:password@ (use --iotpro.username and "
+                            "--iotpro.password-file)");
+        return -1;
+    }
+    const char *h = p, *he, *port = NULL;
+    int v6 = 0;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb) {
+            cfg_errf(why, wcap, "unterminated [IPv6] host");
+            return -1;
+        }
+        h = p + 1;
+        he = rb;
+        v6 = 1;
+        if (rb + 1 < end) {
+            if (rb[1] != ':') {
+                cfg_errf(why, wcap, "junk after ]");
+                return -1;
+            }
+            port = rb + 2;
+        }
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        he = colon ? colon : end;
+        port = colon ? colon + 1 : NULL;
+    }
+    size_t hl = (size_t)(he - h);
+    if (hl == 0 || hl > 253) {
+        cfg_errf(why, wcap, "host name missing or too long");
+        return -1;
+    }
+    for (size_t i = 0; i < hl; i++) {
+        char ch = h[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '-' || (v6 && ch == ':');
+        if (!ok) {
+            cfg_errf(why, wcap, "host name has a character outside [A-Za-z0-9.-]");
+            return -1;
+        }
+    }
+    if (v6) {
+        char tmp[64];
+        struct in6_addr a6;
+        if (hl >= sizeof tmp || (memcpy(tmp, h, hl), tmp[hl] = 0, inet_pton(AF_INET6, tmp, &a6) != 1)) {
+            cfg_errf(why, wcap, "invalid IPv6 address");
+            return -1;
+        }
+    }
+    memcpy(c->host, h, hl);
+    c->host[hl] = 0;
+    for (size_t i = 0; i < hl; i++)
+        if (c->host[i] >= 'A' && c->host[i] <= 'Z')
+            c->host[i] = (char)(c->host[i] + 32);
+    if (port) {
+        char pb[8];
+        uint64_t pv;
+        size_t pl = (size_t)(end - port);
+        if (pl == 0 || pl >= sizeof pb) {
+            cfg_errf(why, wcap, "invalid port");
+            return -1;
+        }
+        memcpy(pb, port, pl);
+        pb[pl] = 0;
+        if (cp_uint(pb, 1, 65535, &pv, why, wcap))
+            return -1;
+        c->port = (uint16_t)pv;
+    }
+    /* base path: RFC 3986 path characters only, trailing slashes dropped */
+    size_t bl = slash ? strlen(slash) : 0;
+    while (bl > 0 && slash[bl - 1] == '/')
+        bl--;
+    for (size_t i = 0; i < bl; i++) {
+        unsigned char ch = (unsigned char)slash[i];
+        if (ch <= 0x20 || ch >= 0x7f || strchr("\"<>\\^`{|}", ch)) {
+            cfg_errf(why, wcap, "path has a character that must be percent-encoded");
+            return -1;
+        }
+    }
+    if (bl >= sizeof c->base_path) {
+        cfg_errf(why, wcap, "path too long");
+        return -1;
+    }
+    memcpy(c->base_path, slash ? slash : "", bl);
+    c->base_path[bl] = 0;
+    memcpy(c->url, v, n + 1);
+    snprintf(c->ws_path, sizeof c->ws_path, "%s/api/ws", c->base_path);
+    int dflt = c->port == (c->tls ? 443 : 80);
+    char portbuf[8] = "";
+    if (!dflt)
+        snprintf(portbuf, sizeof portbuf, ":%u", (unsigned)c->port);
+    snprintf(c->ws_url, sizeof c->ws_url, "%s://%s%s%s%s%s", c->tls ? "wss" : "ws",
+             v6 ? "[" : "", c->host, v6 ? "]" : "", portbuf, c->ws_path);
+    return 0;
+}
+
+/* --- listen address, telemetry path, shard ------------------------------------------ */
+
+static int cp_listen(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    const char *colon = strrchr(v, ':'), *portstr = colon ? colon + 1 : v;
+    uint64_t port;
+    char host[64] = "";
+    if (cp_uint(portstr, 0, 65535, &port, why, wcap)) {
+        cfg_errf(why, wcap, "expected :PORT, IPv4:PORT, [IPv6]:PORT or localhost:PORT");
+        return -1;
+    }
+    size_t hl = colon ? (size_t)(colon - v) : 0;
+    if (hl >= sizeof host) {
+        cfg_errf(why, wcap, "host part too long");
+        return -1;
+    }
+    memcpy(host, v, hl);
+    host[hl] = 0;
+    if (hl == 0) {
+        snprintf(c->listen_civet, sizeof c->listen_civet, "%u", (unsigned)port);
+    } else if (!strcmp(host, "localhost")) {
+        snprintf(c->listen_civet, sizeof c->listen_civet, "127.0.0.1:%u", (unsigned)port);
+    } else if (host[0] == '[' && host[hl - 1] == ']') {
+        struct in6_addr a6;
+        host[hl - 1] = 0;
+        if (inet_pton(AF_INET6, host + 1, &a6) != 1) {
+            cfg_errf(why, wcap, "invalid IPv6 address");
+            return -1;
+        }
+        snprintf(c->listen_civet, sizeof c->listen_civet, "[%s]:%u", host + 1, (unsigned)port);
+    } else {
+        struct in_addr a4;
+        if (inet_pton(AF_INET, host, &a4) != 1) {
+            cfg_errf(why, wcap, "host must be an IP address, [IPv6] or localhost");
+            return -1;
+        }
+        snprintf(c->listen_civet, sizeof c->listen_civet, "%s:%u", host, (unsigned)port);
+    }
+    snprintf(c->listen_address, sizeof c->listen_address, "%s", v);
+    return 0;
+}
+
+static int cp_tpath(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    size_t n = strlen(v);
+    if (n < 2 || n > 128 || v[0] != '/') {
+        cfg_errf(why, wcap, "must start with / and be 2 to 128 characters");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '/' || ch == '_' || ch == '-' || ch == '.' || ch == '~';
+        if (!ok) {
+            cfg_errf(why, wcap, "only letters, digits and / _ - . ~ are allowed");
+            return -1;
+        }
+    }
+    if (strstr(v, "//") || strstr(v, "/./") || strstr(v, "/../") ||
+        (n >= 2 && !strcmp(v + n - 2, "/.")) || (n >= 3 && !strcmp(v + n - 3, "/.."))) {
+        cfg_errf(why, wcap, "must be a normalised path (no //, . or .. segments)");
+        return -1;
+    }
+    if (!strcmp(v, "/-/healthy") || !strcmp(v, "/-/ready")) {
+        cfg_errf(why, wcap, "clashes with a built-in endpoint");
+        return -1;
+    }
+    memcpy(c->telemetry_path, v, n + 1);
+    return 0;
+}
+
+static int cp_shard(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    const char *sl = strchr(v, '/');
+    char a[12], b[12];
+    uint64_t i, n;
+    if (!sl || (size_t)(sl - v) >= sizeof a || strlen(sl + 1) >= sizeof b)
+        goto bad;
+    memcpy(a, v, (size_t)(sl - v));
+    a[sl - v] = 0;
+    strcpy(b, sl + 1);
+    if (cp_uint(a, 0, 1023, &i, why, wcap) || cp_uint(b, 1, 1024, &n, why, wcap))
+        goto bad;
+    if (i >= n) {
+        cfg_errf(why, wcap, "shard index must be 0..n-1 (shards are numbered from 0)");
+        return -1;
+    }
+    c->shard_index = (unsigned)i;
+    c->shard_count = (unsigned)n;
+    return 0;
+bad:
+    cfg_errf(why, wcap, "expected i/n with 0 <= i < n <= 1024, e.g. 0/3");
+    return -1;
+}
+
+/* --- key lists ------------------------------------------------------------------------- */
+
+static int cp_keys(struct cfg *c, const char *profile, const char *v, char *why, size_t wcap)
+{
+    if (c->nlists >= 1 + LIM_CFG_KEY_LISTS) {
+        cfg_errf(why, wcap, "more than %u per-profile key lists", LIM_CFG_KEY_LISTS);
+        return -1;
+    }
+    struct cfg_keylist *kl = &c->lists[c->nlists];
+    kl->first = c->nkeys;
+    kl->count = 0;
+    kl->profile_off = 0;
+    if (profile) {
+        size_t pl = strlen(profile);
+        if (pl == 0 || pl >= LIM_NAME_BYTES || c->key_pool_len + pl + 1 > sizeof c->key_pool) {
+            cfg_errf(why, wcap, "profile name empty or too long");
+            return -1;
+        }
+        kl->profile_off = c->key_pool_len;
+        memcpy(c->key_pool + c->key_pool_len, profile, pl + 1);
+        c->key_pool_len += (uint32_t)pl + 1;
+    }
+    const char *p = v;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 0) {
+            cfg_errf(why, wcap, "empty key in the list");
+            return -1;
+        }
+        if (n >= LIM_KEY_BYTES) {
+            cfg_errf(why, wcap, "a key is longer than %u bytes", LIM_KEY_BYTES - 1);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) {
+                cfg_errf(why, wcap, "a key contains a control character");
+                return -1;
+            }
+        int dup = 0;
+        for (size_t i = 0; i < kl->count; i++) {
+            const char *k = c->key_pool + c->key_off[kl->first + i];
+            if (strlen(k) == n && !memcmp(k, p, n))
+                dup = 1;
+        }
+        if (!dup) {
+            if (c->nkeys >= LIM_CFG_KEYS || c->key_pool_len + n + 1 > sizeof c->key_pool) {
+                cfg_errf(why, wcap, "too many keys (at most %u in all lists)", LIM_CFG_KEYS);
+                return -1;
+            }
+            c->key_off[c->nkeys++] = c->key_pool_len;
+            memcpy(c->key_pool + c->key_pool_len, p, n);
+            c->key_pool[c->key_pool_len + n] = 0;
+            c->key_pool_len += (uint32_t)n + 1;
+            kl->count++;
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    c->nlists++;
+    return 0;
+}
+
+int cfg_profile_lists(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap)
+{
+    for (unsigned i = 0; i < s->nplists; i++) {
+        char why[160];
+        if (cp_keys(c, s->plist_profile[i], s->plist_value[i], why, sizeof why)) {
+            cfg_errf(err, cap, "config file %s line %u: iotpro.keys.%.64s: %s", s->fname,
+                     s->plist_line[i], s->plist_profile[i], why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- one option ------------------------------------------------------------------------ */
+
+int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
+{
+    uint64_t u;
+    int b;
+    switch (o) {
+    case O_URL: return cp_url(c, v, why, wcap);
+    case O_USERNAME: return cp_copy(c->username, sizeof c->username, v, why, wcap);
+    case O_PASSWORD_FILE: return cp_copy(c->password_file, sizeof c->password_file, v, why, wcap);
+    case O_KEYS: return cp_keys(c, NULL, v, why, wcap);
+    case O_PAGE_SIZE:
+        if (cp_uint(v, 1, 100000, &u, why, wcap))
+            return -1;
+        c->page_size = (unsigned)u;
+        return 0;
+    case O_ASSET_DETAILS:
+        if (!strcmp(v, "ws")) c->asset_details = CFG_DETAILS_WS;
+        else if (!strcmp(v, "rest")) c->asset_details = CFG_DETAILS_REST;
+        else if (!strcmp(v, "off")) c->asset_details = CFG_DETAILS_OFF;
+        else {
+            cfg_errf(why, wcap, "must be ws, rest or off");
+            return -1;
+        }
+        return 0;
+    case O_REDISCOVER:
+        return cp_duration(v, 10000, 7 * 86400000ull, 1, &c->rediscover_ms, why, wcap);
+    case O_IDLE_TIMEOUT:
+        return cp_duration(v, 5000, 3600000, 0, &c->idle_timeout_ms, why, wcap);
+    case O_CA_FILE:
+        if (cp_copy(c->ca_file, sizeof c->ca_file, v, why, wcap))
+            return -1;
+        if (v[0] && access(v, R_OK) != 0) {
+            cfg_errf(why, wcap, "cannot read the file: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    case O_LISTEN: return cp_listen(c, v, why, wcap);
+    case O_TELEMETRY_PATH: return cp_tpath(c, v, why, wcap);
+    case O_MAX_REQUESTS:
+        if (cp_uint(v, 1, 1000, &u, why, wcap))
+            return -1;
+        c->max_requests = (unsigned)u;
+        return 0;
+    case O_TTL: return cp_duration(v, 1000, 365 * 86400000ull, 1, &c->metrics_ttl_ms, why, wcap);
+    case O_MAX_SERIES: return cp_uint(v, 1, 100000000, &c->store_max_series, why, wcap);
+    case O_SHARD: return cp_shard(c, v, why, wcap);
+    case O_LOG_LEVEL:
+        if (log_level_parse(v, &c->log_level)) {
+            cfg_errf(why, wcap, "must be debug, info, warn or error");
+            return -1;
+        }
+        return 0;
+    case O_LOG_FORMAT:
+        if (log_format_parse(v, &c->log_format)) {
+            cfg_errf(why, wcap, "must be logfmt or json");
+            return -1;
+        }
+        return 0;
+    case O_CONFIG_FILE: return cp_copy(c->config_file, sizeof c->config_file, v, why, wcap);
+    case O_CONFIG_CHECK: case O_VERSION: case O_HELP:
+        if (!strcmp(v, "true") || !strcmp(v, "1")) b = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0")) b = 0;
+        else {
+            cfg_errf(why, wcap, "must be true or false");
+            return -1;
+        }
+        if (o == O_CONFIG_CHECK) c->config_check = b;
+        else if (o == O_VERSION) c->show_version = b;
+        else c->show_help = b;
+        return 0;
+    default: return -1;
+    }
+}
+
+/* --- files -------------------------------------------------------------------------------- */
+
+/* Reads a whole regular file of at most `max` bytes; NUL-terminated heap copy. */
+static char *cp_slurp(const char *path, size_t max, size_t *n, struct stat *st, char *why,
+                      size_t wcap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        cfg_errf(why, wcap, "cannot open %.200s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        cfg_errf(why, wcap, "%.200s is not a regular file", path);
+    } else if ((uint64_t)st->st_size > max) {
+        cfg_errf(why, wcap, "%.200s is larger than %zu bytes", path, max);
+    } else if ((buf = malloc((size_t)st->st_size + 1)) != NULL) {
+        size_t got = 0;
+        while (got < (size_t)st->st_size) {
+            ssize_t r = read(fd, buf + got, (size_t)st->st_size - got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        buf[got] = 0;
+        *n = got;
+    } else {
+        cfg_errf(why, wcap, "out of memory");
+    }
+    close(fd);
+    return buf;
+}
+
+char *cfg_read_file(const char *path, size_t *n, char *err, size_t cap)
+{
+    char why[320];
+    struct stat st;
+    char *t = cp_slurp(path, LIM_CFG_FILE_BYTES, n, &st, why, sizeof why);
+    if (!t) {
+        cfg_errf(err, cap, "--config.file: %s", why);
+        return NULL;
+    }
+    if (memchr(t, 0, *n)) {
+        cfg_errf(err, cap, "--config.file: %.200s contains a NUL byte", path);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static char *cp_trim(char *s, char *e)
+{
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+    *e = 0;
+    return s;
+}
+
+int cfg_scan_text(struct cfg_sources *s, char *text, size_t n, char *err, size_t cap)
+{
+    const char *fn = s->fname ? s->fname : "(config)";
+    if (memchr(text, 0, n)) {
+        cfg_errf(err, cap, "config file %.200s: contains a NUL byte", fn);
+        return -1;
+    }
+    unsigned line = 0;
+    char *p = text, *end = text + n;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+        line++;
+        *le = 0;
+        char *l = cp_trim(p, le);
+        p = nl ? nl + 1 : end;
+        if (!*l || *l == '#')
+            continue;
+        char *eq = strchr(l, '=');
+        if (!eq) {
+            cfg_errf(err, cap, "config file %.200s line %u: expected `option = value`", fn, line);
+            return -1;
+        }
+        char *key = cp_trim(l, eq), *val = eq + 1;
+        val = cp_trim(val, val + strlen(val));
+        /* " #" starts a comment; quote the value to keep a literal " #" */
+        size_t vl = strlen(val);
+        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+            val[vl - 1] = 0;
+            val++;
+        } else {
+            for (char *h = val; *h; h++)
+                if (*h == '#' && h > val && (h[-1] == ' ' || h[-1] == '\t')) {
+                    *h = 0;
+                    val = cp_trim(val, h);
+                    break;
+                }
+        }
+        char kq[80];
+        cfg_quote(key, kq, sizeof kq);
+        if (!strcmp(key, "iotpro.password") || !strcmp(key, "password")) {
+            cfg_errf(err, cap, "config file %.200s line %u: iotpro.password: the password is "
+                               "not read from the config file; use iotpro.password-file or "
+                               "IOTPRO_PASSWORD", fn, line);
+            return -1;
+        }
+        const char *prof = !strncmp(key, "iotpro.keys.", 12) ? key + 12
+                           : !strncmp(key, "keys.", 5)      ? key + 5
+                                                            : NULL;
+        if (prof) {
+            for (unsigned i = 0; i < s->nplists; i++)
+                if (!strcmp(s->plist_profile[i], prof)) {
+                    cfg_errf(err, cap, "config file %.200s line %u: %s: set twice (line %u)",
+                             fn, line, kq, s->plist_line[i]);
+                    return -1;
+                }
+            if (!*prof || s->nplists >= LIM_CFG_KEY_LISTS) {
+                cfg_errf(err, cap, "config file %.200s line %u: %s: %s", fn, line, kq,
+                         *prof ? "too many per-profile key lists" : "profile name missing");
+                return -1;
+            }
+            s->plist_profile[s->nplists] = prof;
+            s->plist_value[s->nplists] = val;
+            s->plist_line[s->nplists++] = line;
+            continue;
+        }
+        int o = cfg_find_opt(key, strlen(key));
+        if (o < 0) {
+            cfg_errf(err, cap, "config file %.200s line %u: unknown option %s", fn, line, kq);
+            return -1;
+        }
+        if (cfg_opts[o].flags & (CFG_FLAGONLY | CFG_NOFILE)) {
+            cfg_errf(err, cap, "config file %.200s line %u: %s can only be given as a flag%s",
+                     fn, line, kq, cfg_opts[o].env ? " or in the environment" : "");
+            return -1;
+        }
+        if (s->kind[o] == SRC_FILE) {
+            cfg_errf(err, cap, "config file %.200s line %u: %s: set twice (line %u)", fn, line,
+                     kq, s->line[o]);
+            return -1;
+        }
+        s->val[o] = val;
+        s->kind[o] = SRC_FILE;
+        s->line[o] = line;
+    }
+    return 0;
+}
+
+static int cp_password_file(struct cfg *c, const char *where, char *err, size_t cap)
+{
+    char why[320];
+    struct stat st;
+    size_t n = 0;
+    char *t = cp_slurp(c->password_file, LIM_PASSWORD_BYTES + 2, &n, &st, why, sizeof why);
+    if (!t) {
+        cfg_errf(err, cap, "%s: %s", where, why);
+        return -1;
+    }
+    if (n && t[n - 1] == '\n')
+        n--;
+    if (n && t[n - 1] == '\r')
+        n--;
+    int bad = n == 0 || n >= LIM_PASSWORD_BYTES || memchr(t, 0, n) || memchr(t, '\n', n);
+    if (!bad) {
+        memcpy(c->password, t, n);
+        c->password[n] = 0;
+        c->password_file_insecure = (st.st_mode & 077) != 0;
+    }
+    volatile char *w = t;
+    for (size_t i = 0; i < n; i++)
+        w[i] = 0;
+    free(t);
+    if (bad) {
+        cfg_errf(err, cap, "%s: the file must hold one non-empty line of at most %u bytes",
+                 where, LIM_PASSWORD_BYTES - 1);
+        return -1;
+    }
+    return 0;
+}
+
+int cfg_password(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap)
+{
+    char where[CFG_PATH_BYTES + 64];
+    cfg_where(s, O_PASSWORD_FILE, where, sizeof where);
+    int kind = s->kind[O_PASSWORD_FILE];
+    if (kind == SRC_FLAG || (!s->env_password && c->password_file[0]))
+        return cp_password_file(c, where, err, cap);
+    if (s->env_password) {
+        if (kind == SRC_ENV) {
+            cfg_errf(err, cap, "IOTPRO_PASSWORD and IOTPRO_PASSWORD_FILE are both set; set one");
+            return -1;
+        }
+        size_t n = strlen(s->env_password);
+        if (n >= LIM_PASSWORD_BYTES) {
+            cfg_errf(err, cap, "environment variable IOTPRO_PASSWORD: longer than %u bytes",
+                     LIM_PASSWORD_BYTES - 1);
+            return -1;
+        }
+        memcpy(c->password, s->env_password, n + 1);
+        c->password_file[0] = 0;
+        return 0;
+    }
+    cfg_errf(err, cap, "--iotpro.password-file: no password given (set "
+                       "--iotpro.password-file or the IOTPRO_PASSWORD environment variable)");
+    return -1;
+}

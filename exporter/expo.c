@@ -1,0 +1,463 @@
+/*
+ * expo.c -- Prometheus text 0.0.4 / OpenMetrics 1.0.0 encoder (contract in expo.h).
+ *
+ * Everything here is about getting bytes right and fast: one bounds check per sample
+ * line, memcpy of cached label text, and a number printer that avoids printf for the
+ * values telemetry mostly has (integers, millisecond timestamps, fixed-point
+ * coordinates). Escaping validates UTF-8 on the way, because a single invalid byte in
+ * a label value makes Prometheus drop the whole scrape.
+ */
+#include "exporter/expo.h"
+
+#include "core/limits.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPO_FIRST_ALLOC (64u * 1024u)
+
+void expo_init(struct expo *e, enum expo_format fmt, size_t max_bytes)
+{
+    memset(e, 0, sizeof *e);
+    e->fmt = fmt;
+    e->max = max_bytes ? max_bytes : LIM_EXPO_BODY_DEFAULT;
+}
+
+void expo_reset(struct expo *e, enum expo_format fmt)
+{
+    e->len = 0;
+    e->fmt = fmt;
+    e->err = EXPO_OK;
+    e->finished = 0;
+    e->name_len = 0;
+    e->name[0] = 0;
+    e->samples = 0;
+    e->utf8_replaced = 0;
+}
+
+void expo_free(struct expo *e)
+{
+    free(e->buf);
+    e->buf = NULL;
+    e->len = e->cap = 0;
+}
+
+const char *expo_strerror(int err)
+{
+    switch (err) {
+    case EXPO_OK: return "ok";
+    case EXPO_ERR_FULL: return "body exceeds its size limit or memory is exhausted";
+    case EXPO_ERR_NAME: return "invalid metric name";
+    case EXPO_ERR_STATE: return "sample outside a family";
+    case EXPO_ERR_ARG: return "invalid label name or buffer too small";
+    default: return "unknown error";
+    }
+}
+
+const char *expo_content_type(enum expo_format fmt)
+{
+    return fmt == EXPO_OPENMETRICS ? EXPO_CT_OPENMETRICS : EXPO_CT_TEXT;
+}
+
+/* Makes room for `need` more bytes; 0 on success, sets the sticky error otherwise. */
+static int expo_reserve(struct expo *e, size_t need)
+{
+    if (e->err)
+        return -1;
+    if (need <= e->cap - e->len)
+        return 0;
+    if (need > e->max || e->len > e->max - need) {
+        e->err = EXPO_ERR_FULL;
+        return -1;
+    }
+    size_t want = e->len + need, ncap = e->cap ? e->cap : EXPO_FIRST_ALLOC;
+    while (ncap < want)
+        ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
+    if (ncap > e->max)
+        ncap = e->max;
+    char *nb = realloc(e->buf, ncap);
+    if (!nb) {
+        e->err = EXPO_ERR_FULL;
+        return -1;
+    }
+    e->buf = nb;
+    e->cap = ncap;
+    return 0;
+}
+
+static void expo_put(struct expo *e, const char *s, size_t n)
+{
+    if (expo_reserve(e, n) == 0) {
+        memcpy(e->buf + e->len, s, n);
+        e->len += n;
+    }
+}
+
+static void expo_puts(struct expo *e, const char *s)
+{
+    expo_put(e, s, strlen(s));
+}
+
+/* --- numbers ---------------------------------------------------------------------- */
+
+static size_t expo_utoa(char *out, uint64_t v)
+{
+    char t[24];
+    size_t n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    out[n] = 0;
+    return n;
+}
+
+size_t expo_fmt_u64(char *out, uint64_t v)
+{
+    return expo_utoa(out, v);
+}
+
+static const double expo_p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+
+size_t expo_fmt_double(char *out, double v)
+{
+    if (isnan(v)) {
+        memcpy(out, "NaN", 4);
+        return 3;
+    }
+    if (isinf(v)) {
+        memcpy(out, v > 0 ? "+Inf" : "-Inf", 5);
+        return 4;
+    }
+    const double two53 = 9007199254740992.0;
+    size_t n = 0;
+    double a = v < 0 ? -v : v;
+    if (a < two53 && v == (double)(int64_t)v) {
+        if (v < 0)
+            out[n++] = '-';
+        return n + expo_utoa(out + n, (uint64_t)a);
+    }
+    /* Short decimals: the fewest fraction digits k such that m / 10^k (one correctly
+     * rounded division of two exact doubles, exactly what strtod computes) gives v
+     * back. The first k that works is the shortest round-trip text. */
+    for (unsigned k = 1; k <= 9 && a < two53 / expo_p10[k]; k++) {
+        double m = (double)(uint64_t)(a * expo_p10[k] + 0.5); /* libm-free rounding */
+        if (m / expo_p10[k] != a)
+            continue;
+        char digits[24];
+        size_t dl = expo_utoa(digits, (uint64_t)m);
+        if (v < 0)
+            out[n++] = '-';
+        if (dl <= k) {
+            out[n++] = '0';
+            out[n++] = '.';
+            for (size_t z = dl; z < k; z++)
+                out[n++] = '0';
+            memcpy(out + n, digits, dl);
+            n += dl;
+        } else {
+            memcpy(out + n, digits, dl - k);
+            n += dl - k;
+            out[n++] = '.';
+            memcpy(out + n, digits + dl - k, k);
+            n += k;
+        }
+        out[n] = 0;
+        return n;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        int w = snprintf(out, EXPO_NUM_MAX, "%.*g", prec, v);
+        if (prec == 17 || strtod(out, NULL) == v)
+            return (size_t)w;
+    }
+    return 0; /* not reached */
+}
+
+/* --- escaping --------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence starting at s (n bytes left), 0 if invalid.
+ * RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF. */
+static size_t expo_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+/* Escapes \ and LF, and '"' when `quote`, validating UTF-8; dst must have
+ * EXPO_ESCAPE_BOUND(n) bytes. */
+static size_t expo_escape(char *dst, const char *src, size_t n, int quote, uint64_t *bad)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    const unsigned char q = quote ? '"' : '\\';
+    size_t o = 0, i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n) {
+            unsigned char c = s[run];
+            if (c >= 0x80 || c == '\\' || c == '\n' || c == q)
+                break;
+            run++;
+        }
+        memcpy(dst + o, s + i, run - i);
+        o += run - i;
+        i = run;
+        if (i >= n)
+            break;
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            size_t l = expo_utf8_seq(s + i, n - i);
+            if (l) {
+                memcpy(dst + o, s + i, l);
+                o += l;
+                i += l;
+            } else {
+                /* one replacement per invalid byte, as WHATWG decoders do */
+                memcpy(dst + o, "\xEF\xBF\xBD", 3);
+                o += 3;
+                i++;
+                if (bad)
+                    (*bad)++;
+            }
+            continue;
+        }
+        dst[o++] = '\\';
+        dst[o++] = c == '\n' ? 'n' : (char)c;
+        i++;
+    }
+    return o;
+}
+
+size_t expo_escape_label(char *dst, size_t cap, const char *s, size_t n, uint64_t *replaced)
+{
+    if (cap >= EXPO_ESCAPE_BOUND(n))
+        return expo_escape(dst, s, n, 1, replaced);
+    /* Small destination: escape in bounded pieces, never splitting a UTF-8 sequence
+     * (a split valid sequence would wrongly turn into replacement characters). */
+    char tmp[EXPO_ESCAPE_BOUND(256)];
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t chunk = n - i > 256 ? 256 : n - i;
+        for (int b = 0; b < 3 && chunk < n - i && ((unsigned char)s[i + chunk] & 0xC0) == 0x80; b++)
+            chunk--;
+        size_t w = expo_escape(tmp, s + i, chunk, 1, replaced);
+        if (w > cap - o)
+            return (size_t)-1;
+        memcpy(dst + o, tmp, w);
+        o += w;
+        i += chunk;
+    }
+    return o;
+}
+
+void expo_labels_init(struct expo_labels *lb, char *buf, size_t cap)
+{
+    lb->buf = buf;
+    lb->cap = cap;
+    lb->len = 0;
+    lb->err = 0;
+    lb->replaced = 0;
+}
+
+int expo_labels_add(struct expo_labels *lb, const char *name, const char *value, size_t vlen)
+{
+    if (lb->err)
+        return lb->err;
+    size_t nl = strlen(name);
+    if (!expo_label_name_valid(name, nl))
+        return lb->err = EXPO_ERR_ARG;
+    size_t need = (lb->len ? 1 : 0) + nl + 2 + 1;
+    if (need > lb->cap - lb->len)
+        return lb->err = EXPO_ERR_FULL;
+    size_t o = lb->len;
+    if (o)
+        lb->buf[o++] = ',';
+    memcpy(lb->buf + o, name, nl);
+    o += nl;
+    lb->buf[o++] = '=';
+    lb->buf[o++] = '"';
+    size_t w = expo_escape_label(lb->buf + o, lb->cap - o - 1, value, vlen, &lb->replaced);
+    if (w == (size_t)-1)
+        return lb->err = EXPO_ERR_FULL;
+    o += w;
+    lb->buf[o++] = '"';
+    lb->len = o;
+    return 0;
+}
+
+/* --- families and samples ----------------------------------------------------------- */
+
+int expo_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || n >= EXPO_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                 (i > 0 && c >= '0' && c <= '9');
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+int expo_label_name_valid(const char *s, size_t n)
+{
+    return expo_name_valid(s, n) && !(n >= 2 && s[0] == '_' && s[1] == '_');
+}
+
+static int expo_ends(const char *s, size_t n, const char *suf)
+{
+    size_t k = strlen(suf);
+    return n > k && memcmp(s + n - k, suf, k) == 0;
+}
+
+static void expo_help(struct expo *e, const char *help)
+{
+    size_t n = strlen(help);
+    if (expo_reserve(e, EXPO_ESCAPE_BOUND(n)) == 0)
+        e->len += expo_escape(e->buf + e->len, help, n,
+                              e->fmt == EXPO_OPENMETRICS, &e->utf8_replaced);
+}
+
+int expo_family(struct expo *e, const char *name, enum expo_type type, const char *help)
+{
+    if (e->err)
+        return e->err;
+    if (e->finished)
+        return e->err = EXPO_ERR_STATE;
+    size_t n = strlen(name);
+    if (!expo_name_valid(name, n) || (type == EXPO_COUNTER && !expo_ends(name, n, "_total")) ||
+        (type == EXPO_INFO && !expo_ends(name, n, "_info")))
+        return e->err = EXPO_ERR_NAME;
+    memcpy(e->name, name, n + 1);
+    e->name_len = n;
+    if (e->fmt == EXPO_OPENMETRICS) {
+        static const char *const om[] = { "gauge", "counter", "info", "unknown" };
+        size_t base = n - (type == EXPO_COUNTER ? 6 : type == EXPO_INFO ? 5 : 0);
+        expo_puts(e, "# TYPE ");
+        expo_put(e, name, base);
+        expo_put(e, " ", 1);
+        expo_puts(e, om[type]);
+        expo_puts(e, "\n# HELP ");
+        expo_put(e, name, base);
+        expo_put(e, " ", 1);
+        expo_help(e, help);
+        expo_put(e, "\n", 1);
+    } else {
+        static const char *const txt[] = { "gauge", "counter", "gauge", "untyped" };
+        expo_puts(e, "# HELP ");
+        expo_put(e, name, n);
+        expo_put(e, " ", 1);
+        expo_help(e, help);
+        expo_puts(e, "\n# TYPE ");
+        expo_put(e, name, n);
+        expo_put(e, " ", 1);
+        expo_puts(e, txt[type]);
+        expo_put(e, "\n", 1);
+    }
+    return e->err;
+}
+
+static void expo_line(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2,
+                      const char *num, size_t nl)
+{
+    if (e->err)
+        return;
+    if (!e->name_len || e->finished) {
+        e->err = EXPO_ERR_STATE;
+        return;
+    }
+    size_t need = e->name_len + n1 + n2 + nl + 5;
+    if (expo_reserve(e, need))
+        return;
+    char *p = e->buf + e->len;
+    memcpy(p, e->name, e->name_len);
+    p += e->name_len;
+    if (n1 || n2) {
+        *p++ = '{';
+        if (n1) {
+            memcpy(p, l1, n1);
+            p += n1;
+        }
+        if (n1 && n2)
+            *p++ = ',';
+        if (n2) {
+            memcpy(p, l2, n2);
+            p += n2;
+        }
+        *p++ = '}';
+    }
+    *p++ = ' ';
+    memcpy(p, num, nl);
+    p += nl;
+    *p++ = '\n';
+    e->len = (size_t)(p - e->buf);
+    e->samples++;
+}
+
+void expo_sample2(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2,
+                  double v)
+{
+    char num[EXPO_NUM_MAX];
+    size_t nl = expo_fmt_double(num, v);
+    expo_line(e, l1, n1, l2, n2, num, nl);
+}
+
+void expo_sample(struct expo *e, const char *labels, size_t n, double v)
+{
+    expo_sample2(e, labels, n, NULL, 0, v);
+}
+
+void expo_sample_u64(struct expo *e, const char *labels, size_t n, uint64_t v)
+{
+    char num[EXPO_NUM_MAX];
+    size_t nl = expo_utoa(num, v);
+    expo_line(e, labels, n, NULL, 0, num, nl);
+}
+
+int expo_finish(struct expo *e)
+{
+    if (!e->err && !e->finished) {
+        if (e->fmt == EXPO_OPENMETRICS)
+            expo_puts(e, "# EOF\n");
+        e->finished = 1;
+    }
+    return e->err;
+}
+
+const char *expo_body(const struct expo *e, size_t *len)
+{
+    *len = e->len;
+    return e->buf ? e->buf : "";
+}
+
+char *expo_take(struct expo *e, size_t *len)
+{
+    char *b = e->buf;
+    *len = e->len;
+    e->buf = NULL;
+    e->len = e->cap = 0;
+    return b;
+}
