@@ -57,7 +57,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 for cfg in host asan; do
     for t in $B/$cfg/bin/test_*; do
         [ -x "$t" ] || continue
-        want "$t" || continue
+        want "$(basename "$t")" || continue
         run_one "unit-$cfg" "$(basename "$t")" 300 "$t"
     done
 done
@@ -65,7 +65,7 @@ done
 # 2. Fuzz targets, a few seconds each (./build.sh fuzz runs them longer).
 for t in $B/fuzz/bin/fuzz_*; do
     [ -x "$t" ] || continue
-    want "$t" || continue
+    want "$(basename "$t")" || continue
     run_one fuzz "$(basename "$t")" 120 tests/fuzz/run_one.sh "$t" "${FUZZ_SECONDS:-5}"
 done
 
@@ -73,7 +73,7 @@ done
 for suite in tls conformance sim e2e bench; do
     for t in tests/$suite/t_*.sh; do
         [ -f "$t" ] || continue
-        want "$t" || continue
+        want "$(basename "$t")" || continue
         run_one "$suite" "$(basename "$t" .sh)" "${TEST_TIMEOUT:-900}" bash "$t"
     done
 done
