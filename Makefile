@@ -31,7 +31,11 @@ COMMON    := -std=c11 -D_GNU_SOURCE -fstack-protector-strong -g \
 INCLUDES  := -I. -I$(BEARSSL)/inc -I$(JSMN) -I$(CIVETWEB)/include
 # civetweb with only what we use: no file serving, CGI, TLS, Lua, Duktape or WebSocket server.
 CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
-              -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES
+              -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES \
+              -DSOCKET_TIMEOUT_QUANTUM=200
+# SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
+# past the 2 s graceful-stop budget. MG_EXPERIMENTAL_INTERFACES changes struct
+# mg_callbacks, so exporter/web.c defines it too: keep the two in step.
 THIRD_WARN := -w
 
 # --- per-configuration compilers and flags -------------------------------------------

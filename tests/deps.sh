@@ -19,6 +19,8 @@ curl:/usr/bin/curl
 openssl:/usr/bin/openssl
 python3:/usr/bin/python3
 python3-websockets:/usr/lib/python3/dist-packages/websockets/__init__.py
+python3-prometheus-client:/usr/lib/python3/dist-packages/prometheus_client/__init__.py
+faketime:/usr/bin/faketime
 prometheus:/usr/bin/prometheus
 valgrind:/usr/bin/valgrind
 ca-certificates:/etc/ssl/certs/ca-certificates.crt
