@@ -4,6 +4,7 @@
  * backslash, so the common update costs one jsmn pass and a few hash lookups.
  */
 #include "core/tb_feed.h"
+#include "core/tb_fast.h"
 
 #include <string.h>
 
@@ -165,12 +166,58 @@ static void tb_feed_replay(tb_feed *f, int32_t cmd_id, tb_feed_result *res)
     f->pend_n = o;
 }
 
+/* Applies the values of a DATA or UPDATE message whose envelope is in res. */
+static void tb_feed_apply(tb_feed *f, const char *msg, const tb_ws_msg *m, const tb_fast_msg *fm,
+                          uint32_t now_s, tb_feed_result *res)
+{
+    int state = tb_feed_id_ok(res->cmd_id) ? f->cmd_state[res->cmd_id] : TB_CMD_UNKNOWN;
+    if (state == TB_CMD_UNKNOWN) {
+        res->unknown_cmd = 1;
+        f->stats.unknown_cmd++;
+        return;
+    }
+    f->cur_cmd = res->cmd_id;
+    f->now_s = now_s;
+    f->res = res;
+    if (res->kind == TB_WS_DATA) {
+        f->stats.data++;
+        f->cur_buffer = 0;
+        tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value, f);
+        if (state == TB_CMD_WAITING) {
+            f->cmd_state[res->cmd_id] = TB_CMD_LIVE;
+            tb_feed_replay(f, res->cmd_id, res);
+        }
+    } else {
+        f->stats.updates++;
+        f->cur_buffer = state == TB_CMD_WAITING;
+        if (fm) {
+            for (uint32_t i = 0; i < fm->n_values; i++)
+                tb_feed_value(f, &fm->values[i]);
+        } else {
+            tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value, f);
+        }
+    }
+    f->res = NULL;
+}
+
 int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
                     tb_feed_result *res)
 {
-    tb_ws_msg m;
     memset(res, 0, sizeof *res);
     f->stats.messages++;
+    if (!f->fast_off) {
+        tb_fast_msg fm;
+        if (tb_fast_update(msg, len, f->ntok, &fm)) {
+            f->stats.fast++;
+            res->kind = TB_WS_UPDATE;
+            res->cmd_id = fm.cmd_id;
+            res->error_msg = fm.error_msg;
+            res->error_msg_len = fm.error_msg_len;
+            tb_feed_apply(f, msg, NULL, &fm, now_s, res);
+            return TB_OK;
+        }
+    }
+    tb_ws_msg m;
     int r = tb_ws_parse(msg, len, f->tok, f->ntok, &m);
     if (r != TB_OK) {
         f->stats.parse_errors++;
@@ -192,28 +239,6 @@ int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
     }
     if (m.kind != TB_WS_DATA && m.kind != TB_WS_UPDATE)
         return TB_OK;
-    int state = tb_feed_id_ok(m.cmd_id) ? f->cmd_state[m.cmd_id] : TB_CMD_UNKNOWN;
-    if (state == TB_CMD_UNKNOWN) {
-        res->unknown_cmd = 1;
-        f->stats.unknown_cmd++;
-        return TB_OK;
-    }
-    f->cur_cmd = m.cmd_id;
-    f->now_s = now_s;
-    f->res = res;
-    if (m.kind == TB_WS_DATA) {
-        f->stats.data++;
-        f->cur_buffer = 0;
-        tb_ws_visit(msg, f->tok, &m, NULL, tb_feed_value, f);
-        if (state == TB_CMD_WAITING) {
-            f->cmd_state[m.cmd_id] = TB_CMD_LIVE;
-            tb_feed_replay(f, m.cmd_id, res);
-        }
-    } else {
-        f->stats.updates++;
-        f->cur_buffer = state == TB_CMD_WAITING;
-        tb_ws_visit(msg, f->tok, &m, NULL, tb_feed_value, f);
-    }
-    f->res = NULL;
+    tb_feed_apply(f, msg, &m, NULL, now_s, res);
     return TB_OK;
 }

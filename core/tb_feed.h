@@ -51,6 +51,7 @@ typedef struct tb_feed_result {
 typedef struct tb_feed_stats {
     uint64_t messages, parse_errors, data, updates, errors, resyncs, unknown_cmd;
     uint64_t values, buffered, buffer_dropped, replayed, bad_values;
+    uint64_t fast;            /* messages read by the fast path (core/tb_fast.h) */
 } tb_feed_stats;
 
 typedef struct tb_feed {
@@ -68,6 +69,8 @@ typedef struct tb_feed {
     int cur_buffer;
     uint32_t now_s;
     tb_feed_result *res;
+    /* 1: every message goes through jsmn (tests compare both paths); 0 by default */
+    int fast_off;
 } tb_feed;
 
 /* 0, or TB_ERR_ARG for missing buffers. attr_fn may be NULL. */
@@ -81,7 +84,9 @@ void tb_feed_forget(tb_feed *f, int32_t cmd_id);
 void tb_feed_reset(tb_feed *f);
 
 /* Parses and applies one message. Returns TB_OK (res describes it) or the parse
- * error (TB_ERR_JSON / TB_ERR_TOKENS / TB_ERR_SHAPE), counted in stats. */
+ * error (TB_ERR_JSON / TB_ERR_TOKENS / TB_ERR_SHAPE), counted in stats. The hot
+ * single-entity `update` is read by tb_fast_update() when it accepts it (same
+ * result, proven by tests/fuzz/fuzz_tb_fast.c); everything else by tb_ws_parse(). */
 int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
                     tb_feed_result *res);
 

@@ -263,7 +263,7 @@ int ws_send_fragmented(ws_ctx *ws, int opcode, const uint8_t *data, size_t len, 
     do {
         size_t n = len - off < frag ? len - off : frag;
         int fin = off + n == len;
-        rc = ws__put_frame(ws, op, fin, data + off, n);
+        rc = ws__put_frame(ws, op, fin, n ? data + off : NULL, n);
         if (rc != WS_OK)
             return rc; /* cannot happen: the space was reserved above */
         off += n;
