@@ -82,6 +82,10 @@ int loop_run(struct loop *l);
 /* Async-signal-safe: ask the loop to stop ('T') or reload ('H'). */
 void loop_wake(struct loop *l, char what);
 
+/* 1 while subscribed: WebSocket open, authenticated and every subscription command
+ * sent (also when there are none: zero assets). For /-/ready; any thread. */
+int loop_ready(const struct loop *l);
+
 /* The session state name, for the landing page (racy read of an enum: fine). */
 const char *loop_state_name(const struct loop *l);
 

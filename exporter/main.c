@@ -1,6 +1,7 @@
 /*
  * main.c -- iotpro_exporter: configuration, logging, trust anchors, the civetweb
- * server with its /metrics render, signals, and the event loop on the main thread.
+ * server (its /metrics body is exporter/render.c), signals, and the event loop on the
+ * main thread.
  *
  * Exit statuses: 0 normal stop (SIGTERM/SIGINT), 1 start-up failure (memory, port),
  * 2 invalid configuration (including no usable trust anchor), 3 the server rejected
@@ -21,12 +22,10 @@
 #include "exporter/health.h"
 #include "exporter/log.h"
 #include "exporter/loop.h"
-#include "exporter/procstat.h"
+#include "exporter/render.h"
 #include "exporter/web.h"
 
 extern char **environ;
-
-#define RENDER_BATCH 2048u
 
 /* Two configurations: the loop uses one, a SIGHUP reload fills the other. */
 static struct cfg g_cfg[2];
@@ -38,6 +37,7 @@ static tls_anchors g_anchors;
 static struct health g_health;
 static struct loop_shared g_sh;
 static struct loop *g_loop;
+static struct render *g_render;
 
 static void on_signal(int sig)
 {
@@ -63,144 +63,12 @@ static int reload_cfg(void *arg, const struct cfg **out)
     return 0;
 }
 
-/* ------------------------------------------------------------------- render ----- */
-
-/* asset_id, asset and profile labels of one row (names from the table the row was
- * copied with; that table is pinned or current, so its strings are stable). */
-static void asset_labels(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
-                         int32_t idx)
-{
-    char uuid[37];
-    tb_uuid_format(id, uuid);
-    expo_labels_add(lb, "asset_id", uuid, 36);
-    if (t && idx >= 0 && (uint32_t)idx < t->count) {
-        const assets_entry *e = assets_get(t, idx);
-        expo_labels_add(lb, "asset", assets_text(t, e->name_off), e->name_len);
-        expo_labels_add(lb, "profile", assets_text(t, e->type_off), e->type_len);
-    } else {
-        expo_labels_add(lb, "asset", "", 0);
-        expo_labels_add(lb, "profile", "", 0);
-    }
-}
-
-/* One pass over the store for one family. what: 0 value, 1 timestamp, 2 info. */
-static void render_pass(struct expo *e, int what, store_row *rows, char *strbuf, size_t strcap)
-{
-    store_cursor c;
-    size_t n;
-    pthread_mutex_lock(&g_sh.mu);
-    store_iter_begin(&g_sh.st, &c);
-    pthread_mutex_unlock(&g_sh.mu);
-    for (;;) {
-        pthread_mutex_lock(&g_sh.mu);
-        n = store_iter(&g_sh.st, &c, rows, RENDER_BATCH, strbuf, strcap);
-        pthread_mutex_unlock(&g_sh.mu);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            const store_row *r = &rows[i];
-            char lbuf[4096];
-            struct expo_labels lb;
-            if ((what == 0 && r->kind != STORE_KIND_NUM) || (what == 2 && r->kind != STORE_KIND_STR))
-                continue;
-            expo_labels_init(&lb, lbuf, sizeof lbuf);
-            if (what == 2) {
-                char uuid[37];
-                tb_uuid_format(r->id, uuid);
-                expo_labels_add(&lb, "asset_id", uuid, 36);
-                expo_labels_add(&lb, "key", r->key, r->key_len);
-                expo_labels_add(&lb, "value", strbuf + r->str_off, r->str_len);
-            } else {
-                asset_labels(&lb, r->id, r->assets, r->asset);
-                expo_labels_add(&lb, "key", r->key, r->key_len);
-            }
-            if (lb.err) {
-                health_limit_hit(&g_health, HEALTH_LIMIT_NAME);
-                continue;
-            }
-            expo_sample(e, lb.buf, lb.len, what == 0 ? r->num : what == 1 ? r->ts / 1000.0 : 1.0);
-        }
-    }
-}
-
-/* iotpro_asset_info: one sample per asset, details as extra labels (read under the
- * mutex: WebSocket details may update them). */
-static void render_assets(struct expo *e, const assets_table *t)
-{
-    expo_family(e, "iotpro_asset_info", EXPO_INFO,
-                "Asset metadata: name, profile and the scalar fields of assetDetails.");
-    for (uint32_t i = 0; i < t->count; i++) {
-        const assets_entry *a = assets_get(t, (int32_t)i);
-        char lbuf[8192], names[LIM_DETAIL_LABELS][EXPO_NAME_MAX];
-        struct expo_labels lb;
-        uint32_t pos = 0, nn = 0;
-        const char *k, *v;
-        size_t kl, vl;
-        expo_labels_init(&lb, lbuf, sizeof lbuf);
-        asset_labels(&lb, a->id, t, (int32_t)i);
-        pthread_mutex_lock(&g_sh.mu);
-        while (nn < LIM_DETAIL_LABELS && assets_detail_next(t, a, &pos, &k, &kl, &v, &vl)) {
-            char nm[EXPO_NAME_MAX];
-            int dup = 0;
-            expo_sanitize_name(nm, sizeof nm, k, kl);
-            dup = !strcmp(nm, "asset_id") || !strcmp(nm, "asset") || !strcmp(nm, "profile") ||
-                  !expo_label_name_valid(nm, strlen(nm));
-            for (uint32_t j = 0; j < nn && !dup; j++)
-                dup = !strcmp(names[j], nm);
-            if (dup)
-                continue;
-            memcpy(names[nn++], nm, sizeof nm);
-            expo_labels_add(&lb, nm, v, vl);
-        }
-        pthread_mutex_unlock(&g_sh.mu);
-        if (!lb.err)
-            expo_sample(e, lb.buf, lb.len, 1.0);
-    }
-}
-
-static int render(void *user, struct expo *e)
-{
-    static const size_t strcap = RENDER_BATCH * (size_t)LIM_STRING_VALUE_BYTES;
-    store_row *rows = malloc(RENDER_BATCH * sizeof *rows);
-    char *strbuf = malloc(strcap);
-    const assets_table *t;
-    store_stats ss;
-    (void)user;
-    if (!rows || !strbuf) {
-        free(rows);
-        free(strbuf);
-        return -1;
-    }
-    pthread_mutex_lock(&g_sh.mu);
-    store_get_stats(&g_sh.st, &ss);
-    pthread_mutex_unlock(&g_sh.mu);
-    health_set(&g_health, HEALTH_G_SERIES, ss.series);
-    health_render(&g_health, e);
-    procstat_render(e);
-    t = loop_shared_acquire(&g_sh);
-    expo_family(e, "iotpro_telemetry_value", EXPO_GAUGE,
-                "Latest numeric or boolean telemetry value per asset and key.");
-    render_pass(e, 0, rows, strbuf, strcap);
-    expo_family(e, "iotpro_telemetry_timestamp_seconds", EXPO_GAUGE,
-                "ThingsBoard timestamp of the latest telemetry value per asset and key.");
-    render_pass(e, 1, rows, strbuf, strcap);
-    expo_family(e, "iotpro_telemetry_info", EXPO_INFO,
-                "String-valued telemetry (value label, length capped).");
-    render_pass(e, 2, rows, strbuf, strcap);
-    render_assets(e, t);
-    loop_shared_release(&g_sh, t);
-    free(rows);
-    free(strbuf);
-    return 0;
-}
-
 static void status(void *user, struct web_status *s)
 {
     store_stats ss;
     (void)user;
     s->state = g_loop ? loop_state_name(g_loop) : "starting";
-    s->ready = health_get(&g_health, HEALTH_G_SUBSCRIPTIONS) > 0 &&
-               health_get(&g_health, HEALTH_G_WS_CONNECTED) > 0;
+    s->ready = g_loop && loop_ready(g_loop); /* subscribed to everything, even nothing */
     s->assets = (uint64_t)health_get(&g_health, HEALTH_G_ASSETS);
     pthread_mutex_lock(&g_sh.mu);
     store_get_stats(&g_sh.st, &ss);
@@ -278,18 +146,29 @@ int main(int argc, char **argv)
         return LOOP_EXIT_ERROR;
     }
 
+    g_render = render_create(&g_sh, &g_health);
+    if (!g_render) {
+        log_error("cannot allocate the renderer");
+        loop_destroy(g_loop);
+        g_loop = NULL;
+        loop_shared_free(&g_sh);
+        return LOOP_EXIT_ERROR;
+    }
+
     wc.listen = c->listen_civet;
     wc.telemetry_path = c->telemetry_path;
     wc.max_requests = c->max_requests;
     wc.request_timeout_ms = 2000; /* bounds slow clients, and SIGTERM's web_stop */
     wc.health = &g_health;
     wc.version = IOTPRO_VERSION;
-    cb.render = render;
+    cb.render = render_metrics;
+    cb.user = g_render;
     cb.status = status;
     w = web_start(&wc, &cb, err, sizeof err);
     if (!w) {
         log_error("cannot start the web server", LOG_S("listen", c->listen_address),
                   LOG_S("error", err));
+        render_destroy(g_render);
         loop_destroy(g_loop);
         g_loop = NULL;
         loop_shared_free(&g_sh);
@@ -306,6 +185,7 @@ int main(int argc, char **argv)
         g_loop = NULL;
         loop_destroy(l);
     }
+    render_destroy(g_render);
     loop_shared_free(&g_sh);
     cfg_wipe(&g_cfg[0]);
     cfg_wipe(&g_cfg[1]);

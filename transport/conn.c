@@ -318,6 +318,20 @@ short conn_poll_events(const conn *c)
     }
 }
 
+int conn_pending(const conn *c)
+{
+    unsigned st;
+    if (!c->use_tls || !c->tls_started)
+        return 0;
+    if (c->state != CONN_HANDSHAKE && c->state != CONN_OPEN)
+        return 0;
+    st = br_ssl_engine_current_state(&c->tls.sc.eng);
+    if (st & (BR_SSL_CLOSED | BR_SSL_RECVAPP))
+        return 1; /* bytes to read, or an end to report */
+    /* The handshake completed in a pump run by someone else: conn_on_io says OPEN. */
+    return c->state == CONN_HANDSHAKE && (st & BR_SSL_SENDAPP) != 0;
+}
+
 int64_t conn_deadline(const conn *c)
 {
     switch (c->state) {

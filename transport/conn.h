@@ -9,7 +9,8 @@
  *     for (;;) {
  *         struct pollfd p = { conn_poll_fd(&c), conn_poll_events(&c), 0 };
  *         if (I have bytes conn_write did not take) p.events |= POLLOUT;
- *         poll(&p, 1, ms until min(conn_deadline(&c), my own deadlines));
+ *         poll(&p, 1, conn_pending(&c) ? 0
+ *                     : ms until min(conn_deadline(&c), my own deadlines));
  *         conn_on_io(&c, p.revents, net_now_ms());   // also when poll timed out
  *         while ((n = conn_read(&c, buf, sizeof buf)) > 0) consume(buf, n);
  *         if (conn_state(&c) == CONN_FAILED || conn_state(&c) == CONN_CLOSED) break;
@@ -17,7 +18,9 @@
  *     }
  *
  * Rules: always drain conn_read until it returns <= 0 after conn_on_io (decrypted
- * bytes sitting in the TLS engine do not make the socket readable). Deadlines for
+ * bytes sitting in the TLS engine do not make the socket readable), and never sleep
+ * while conn_pending() says bytes are already here (a conn_write may have pulled them
+ * in after the last drain). Deadlines for
  * DNS, connect and the TLS handshake are enforced here (one overall deadline given to
  * conn_start); after CONN_OPEN, read/write deadlines belong to the protocol on top.
  * No application byte is ever sent before the handshake (and certificate check) has
@@ -110,6 +113,19 @@ int conn_poll_fd(const conn *c);
 short conn_poll_events(const conn *c);
 /* When conn_on_io must be called even without events (INT64_MAX when none). */
 int64_t conn_deadline(const conn *c);
+
+/*
+ * 1 when the connection can make progress WITHOUT the socket becoming ready, so the
+ * caller must not sleep in poll (use a zero timeout, then conn_on_io + conn_read):
+ *   - decrypted application bytes (or a close_notify) wait in the TLS engine. This
+ *     happens whenever the engine was pumped outside conn_on_io -- conn_write() and
+ *     conn_read() move records both ways, and a record pulled in by a write empties
+ *     the socket, which then never polls readable for bytes we already hold;
+ *   - the TLS handshake finished (or failed) inside such a pump while the state still
+ *     says CONN_HANDSHAKE: only conn_on_io moves the state on.
+ * Plain TCP: always 0 (the kernel buffer is the only buffer). Cheap; call it every turn.
+ */
+int conn_pending(const conn *c);
 
 /* Advances DNS, connect, handshake and TLS record I/O. revents from poll (0 on a
  * timeout). Returns the new state. */

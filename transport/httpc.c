@@ -138,6 +138,11 @@ short httpc_poll_events(const httpc *h)
     return ev;
 }
 
+int httpc_pending(const httpc *h)
+{
+    return httpc_poll_fd(h) >= 0 && conn_pending(&h->c);
+}
+
 int64_t httpc_deadline(const httpc *h)
 {
     int64_t d = conn_deadline(&h->c);
@@ -308,6 +313,8 @@ int httpc_do(httpc *h, const char *method, const char *path, const http1_header 
         ms = wake > now ? wake - now : 0;
         if (ms > 60000)
             ms = 60000;
+        if (httpc_pending(h))
+            ms = 0;
         if (poll(&p, p.fd >= 0 ? 1 : 0, (int)ms) < 0)
             p.revents = 0;
         httpc_on_io(h, p.revents, net_now_ms());

@@ -84,6 +84,9 @@ int httpc_request(httpc *h, const char *method, const char *path, const http1_he
 int httpc_poll_fd(const httpc *h);
 short httpc_poll_events(const httpc *h);
 int64_t httpc_deadline(const httpc *h); /* call httpc_on_io by then even without events */
+/* 1 when httpc_on_io can progress without poll reporting anything (response bytes
+ * already decrypted in the TLS engine: see conn_pending). Poll with a zero timeout. */
+int httpc_pending(const httpc *h);
 
 /* Advances the request; call after poll (revents 0 on timeout). */
 httpc_state httpc_on_io(httpc *h, short revents, int64_t now_ms);

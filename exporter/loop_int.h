@@ -1,0 +1,108 @@
+/*
+ * loop_int.h -- private to exporter/loop*.c: the loop's state and the functions its
+ * three parts call in each other. loop.c is the poll loop and the session's actions,
+ * loop_rest.c the REST side (login, refresh, asset listing, details), loop_ws.c the
+ * WebSocket side (connect, handshake, subscribe, stream). Nothing else includes it.
+ */
+#ifndef IOTPRO_EXPORTER_LOOP_INT_H
+#define IOTPRO_EXPORTER_LOOP_INT_H
+
+#include "exporter/loop.h"
+
+#include <stdatomic.h>
+
+#include "core/jwt.h"
+#include "core/session.h"
+#include "core/tb.h"
+#include "core/tb_feed.h"
+#include "core/ws.h"
+#include "transport/httpc.h"
+
+#define REST_TIMEOUT_MS   15000
+#define REST_BODY_CAP     (32u * 1024u * 1024u)
+#define REST_TOKENS       (1u << 20)       /* a 1000-asset page needs ~30 000 */
+#define WS_TOKENS         (1u << 20)
+#define ASSETS_PER_CMD    400u             /* ~40 B per id: one command stays < 20 KiB */
+#define EXPIRE_EVERY_MS   10000
+
+enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
+
+struct loop {
+    const struct cfg *cfg;
+    const tls_anchors *anchors;
+    struct health *h;
+    struct loop_shared *sh;
+    loop_reload_fn reload;
+    void *reload_arg;
+    int pipe_rd, pipe_wr;
+    int exit_code;
+    int stop_sent;
+    int done;                /* the session said STOPPED */
+    int rest_active;         /* a request was started and its result not yet reported */
+    session_ctx sess;
+    /* random bits for the session, refilled from the OS in blocks */
+    uint32_t rnd[64];
+    unsigned rnd_left;
+    /* tokens: SECRETS, never logged (registered with the log guard) */
+    char token[LIM_JWT_BYTES + 1], refresh[LIM_JWT_BYTES + 1];
+    size_t token_len, refresh_len;
+    jwt_claims claims;
+    /* REST */
+    httpc http;
+    session_req rest_req;
+    uint8_t *rest_body;
+    jsmntok_t *rest_tok;
+    char req_body[2 * LIM_PASSWORD_BYTES + 2 * LIM_NAME_BYTES];
+    char path[1024];
+    char auth[LIM_JWT_BYTES + 16];
+    int building;            /* index of the table being filled, -1 when none */
+    uint32_t listed;         /* assets listed so far in this listing */
+    uint32_t details_idx;    /* asset whose details are being fetched */
+    /* WebSocket */
+    int wsp;
+    conn wc;
+    ws_ctx ws;
+    uint8_t *ws_msg;
+    uint8_t ws_out[LIM_WS_OUT_DEFAULT];
+    char out_msg[LIM_TB_OUT_MESSAGE];
+    int out_len;             /* built, not yet accepted by ws_send (0 = none) */
+    tb_build_cursor cur;
+    int sending;             /* cmds still to build */
+    int with_auth;
+    tb_feed feed;
+    jsmntok_t *ws_tok;
+    tb_pending *pend;
+    /* subscriptions */
+    tb_cmd *cmds;
+    size_t ncmds, cmds_cap;
+    uint8_t (*ids)[16];
+    const char **keyptrs;
+    int32_t next_cmd_id;
+    int32_t live_first, live_n; /* live subscription ids: [first, first + n) */
+    int64_t next_expire;
+    session_state last_state;
+    atomic_int ready;        /* subscribed (loop_ready), read by web threads */
+};
+
+/* loop.c */
+int64_t loop_wall_ms(void);
+/* Feeds one event to the session (with the time and random bits it needs). */
+void loop_event(struct loop *l, session_event *ev);
+
+/* loop_rest.c: start the request the session asked for; digest its result. */
+void loop_rest_login(struct loop *l);
+void loop_rest_refresh(struct loop *l);
+void loop_rest_list(struct loop *l, const session_action *a);
+void loop_rest_details(struct loop *l, const session_action *a);
+void loop_rest_done(struct loop *l);
+
+/* loop_ws.c */
+void loop_ws_build_cmds(struct loop *l);            /* commands for the current table */
+void loop_ws_subscribe(struct loop *l, int resync); /* authCmd + subscribe, or resubscribe */
+void loop_ws_flush(struct loop *l);                 /* codec output -> conn, what fits */
+void loop_ws_release(struct loop *l);               /* drop the connection, no goodbye */
+void loop_ws_connect(struct loop *l);
+void loop_ws_io(struct loop *l, short revents);     /* after poll (0: no event) */
+void loop_ws_attr_cb(void *ctx, int32_t cmd_id, const tb_ws_value *v);
+
+#endif

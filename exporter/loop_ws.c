@@ -1,0 +1,350 @@
+/*
+ * loop_ws.c -- the event loop's WebSocket side (see loop_int.h): connect (conn), the
+ * upgrade handshake and frames (core/ws), authCmd + ENTITY_DATA commands split below
+ * 32 KiB (tb_build_next), resubscription, and messages through tb_feed into the store.
+ */
+#include "exporter/loop_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exporter/log.h"
+
+static void ws_rng(void *arg, uint8_t *dst, size_t n)
+{
+    (void)arg;
+    if (net_random(dst, n) != 0)
+        abort(); /* a WebSocket mask without entropy is not an option */
+}
+
+/* ---------------------------------------------------------------- WebSocket ------ */
+
+/* One ENTITY_DATA command per (key list, up to ASSETS_PER_CMD assets): assets are
+ * grouped by the key list their profile uses. */
+void loop_ws_build_cmds(struct loop *l)
+{
+    const struct cfg *c = l->cfg;
+    const assets_table *t = &l->sh->tab[l->sh->cur];
+    size_t nid = 0, nk = 0;
+    l->ncmds = 0;
+    for (size_t list = 0; list < c->nlists; list++) {
+        size_t kfirst = nk, nkeys = cfg_key_count(c, list), start = nid;
+        for (size_t k = 0; k < nkeys && nk < LIM_CFG_KEYS; k++)
+            l->keyptrs[nk++] = cfg_key(c, list, k);
+        for (uint32_t i = 0; i < t->count; i++) {
+            const assets_entry *e = assets_get(t, (int32_t)i);
+            if (cfg_keys_for(c, assets_text(t, e->type_off), e->type_len) != list)
+                continue;
+            memcpy(l->ids[nid++], e->id, 16);
+        }
+        for (size_t s = start; s < nid && l->ncmds < l->cmds_cap; s += ASSETS_PER_CMD) {
+            tb_cmd *cmd = &l->cmds[l->ncmds++];
+            memset(cmd, 0, sizeof *cmd);
+            cmd->kind = TB_CMD_SUBSCRIBE;
+            cmd->assets = (const uint8_t(*)[16])l->ids[s];
+            cmd->n_assets = (uint32_t)(nid - s < ASSETS_PER_CMD ? nid - s : ASSETS_PER_CMD);
+            cmd->keys = (const char *const *)&l->keyptrs[kfirst];
+            cmd->n_keys = (uint32_t)(nk - kfirst);
+            cmd->with_details = c->asset_details == CFG_DETAILS_WS;
+        }
+    }
+}
+
+/* Moves as many built messages into the codec's output as fit. */
+static void pump_send(struct loop *l)
+{
+    while (l->wsp == WSP_OPEN && (l->out_len > 0 || l->sending)) {
+        if (l->out_len == 0) {
+            int n = tb_build_next(&l->cur, l->with_auth ? l->token : NULL,
+                                  l->with_auth ? l->token_len : 0, l->cmds, l->ncmds,
+                                  l->out_msg, sizeof l->out_msg);
+            if (n <= 0) {
+                if (n < 0)
+                    log_error("cannot build subscription", LOG_S("error", tb_strerror(n)));
+                else
+                    log_info("subscriptions sent", LOG_U("commands", l->ncmds),
+                             LOG_U("assets", l->sh->tab[l->sh->cur].count));
+                l->sending = 0;
+                return;
+            }
+            l->out_len = n;
+        }
+        if (ws_send(&l->ws, WS_OP_TEXT, (const uint8_t *)l->out_msg, (size_t)l->out_len) != WS_OK)
+            return; /* WOULD_BLOCK: after the socket drains */
+        l->out_len = 0;
+    }
+}
+
+void loop_ws_flush(struct loop *l)
+{
+    const uint8_t *p;
+    size_t n;
+    while (l->wsp >= WSP_HANDSHAKE && (n = ws_output(&l->ws, &p)) > 0) {
+        long k = conn_write(&l->wc, p, n);
+        if (k <= 0)
+            break;
+        ws_output_ack(&l->ws, (size_t)k);
+        pump_send(l);
+    }
+}
+
+void loop_ws_subscribe(struct loop *l, int resync)
+{
+    size_t n_unsub = 0;
+    if (resync && l->live_n > 0) {
+        /* Unsubscribe the old ids first, in the same stream of messages. */
+        size_t need = l->ncmds + (size_t)l->live_n;
+        if (need <= l->cmds_cap) {
+            memmove(&l->cmds[l->live_n], l->cmds, l->ncmds * sizeof *l->cmds);
+            for (int32_t i = 0; i < l->live_n; i++) {
+                memset(&l->cmds[i], 0, sizeof l->cmds[i]);
+                l->cmds[i].kind = TB_CMD_UNSUBSCRIBE;
+                l->cmds[i].cmd_id = l->live_first + i;
+                tb_feed_forget(&l->feed, l->live_first + i);
+            }
+            n_unsub = (size_t)l->live_n;
+        }
+    }
+    {
+        tb_cmd *subs = l->cmds + n_unsub;
+        size_t nsub = l->ncmds;
+        if (l->next_cmd_id + (int32_t)nsub >= (int32_t)LIM_TB_CMDS)
+            l->next_cmd_id = 1;
+        l->live_first = l->next_cmd_id;
+        l->live_n = (int32_t)nsub;
+        for (size_t i = 0; i < nsub; i++) {
+            subs[i].cmd_id = l->next_cmd_id++;
+            tb_feed_expect(&l->feed, subs[i].cmd_id);
+        }
+        l->ncmds += n_unsub;
+    }
+    memset(&l->cur, 0, sizeof l->cur);
+    l->with_auth = !resync;
+    l->sending = 1;
+    l->out_len = 0;
+    pump_send(l);
+    loop_ws_flush(l);
+    if (n_unsub) { /* restore the plain subscribe list for the next reconnect */
+        memmove(l->cmds, &l->cmds[n_unsub], (l->ncmds - n_unsub) * sizeof *l->cmds);
+        l->ncmds -= n_unsub;
+    }
+    health_set(l->h, HEALTH_G_SUBSCRIPTIONS, l->live_n);
+}
+
+void loop_ws_release(struct loop *l)
+{
+    conn_abort(&l->wc);
+    l->wsp = WSP_NONE;
+    l->sending = 0;
+    l->out_len = 0;
+    l->live_n = 0;
+    tb_feed_reset(&l->feed);
+    health_set(l->h, HEALTH_G_SUBSCRIPTIONS, 0);
+}
+
+void loop_ws_connect(struct loop *l)
+{
+    const struct cfg *c = l->cfg;
+    int64_t now = net_now_ms();
+    loop_ws_release(l);
+    health_add(l->h, HEALTH_C_WS_CONNECT_ATTEMPTS, 1);
+    ws_init(&l->ws, WS_CLIENT, l->ws_msg, LIM_WS_MESSAGE_DEFAULT, l->ws_out, sizeof l->ws_out,
+            ws_rng, NULL);
+    l->next_cmd_id = 1;
+    l->wsp = WSP_CONNECTING;
+    if (conn_start(&l->wc, c->host, c->port, c->tls, l->anchors, now, now + 15000) != 0)
+        l->wsp = WSP_CONNECTING; /* reported as a failure on the next turn */
+}
+
+void loop_ws_attr_cb(void *ctx, int32_t cmd_id, const tb_ws_value *v)
+{
+    struct loop *l = ctx;
+    assets_table *t = &l->sh->tab[l->sh->cur];
+    tb_detail d[LIM_DETAIL_LABELS];
+    char scratch[8192];
+    int32_t idx;
+    int n;
+    (void)cmd_id;
+    if (v->type != TB_KEY_SERVER_ATTRIBUTE || v->key_len != 12 ||
+        memcmp(v->key, "assetDetails", 12) != 0 || !v->value)
+        return;
+    idx = assets_find(t, v->entity);
+    if (idx < 0)
+        return;
+    /* Called under sh->mu (tb_feed_message runs with it held): renders read details
+     * with the mutex held too. */
+    n = tb_parse_details(v->value, v->value_len, 1, scratch, sizeof scratch, d, LIM_DETAIL_LABELS);
+    if (n >= 0 && assets_set_details(t, idx, d, (size_t)n) < 0)
+        health_limit_hit(l->h, HEALTH_LIMIT_DETAIL_LABELS);
+}
+
+static void on_ws_message(struct loop *l, const ws_event *e)
+{
+    session_event ev = {0};
+    tb_feed_result res;
+    int rc;
+    health_add(l->h, HEALTH_C_WS_MESSAGES, 1);
+    health_add(l->h, HEALTH_C_WS_BYTES, e->len);
+    health_set(l->h, HEALTH_G_LAST_MESSAGE_MS, loop_wall_ms());
+    memset(&res, 0, sizeof res);
+    pthread_mutex_lock(&l->sh->mu);
+    rc = tb_feed_message(&l->feed, (const char *)e->data, e->len, (uint32_t)(net_now_ms() / 1000),
+                         &res);
+    pthread_mutex_unlock(&l->sh->mu);
+    ev.kind = SESSION_EV_WS_MESSAGE;
+    if (rc != TB_OK) {
+        health_add(l->h, HEALTH_C_PARSE_ERRORS, 1);
+    } else {
+        health_add(l->h, HEALTH_C_TELEMETRY_UPDATES, res.set);
+        if (res.rejected)
+            health_limit_hit(l->h, HEALTH_LIMIT_SERIES);
+        ev.u.msg.had_data = (res.kind == TB_WS_DATA || res.kind == TB_WS_UPDATE) && !res.unknown_cmd;
+        ev.u.msg.tb_error_code = res.kind == TB_WS_RESYNC ? 34 : res.error_code;
+        if (res.kind == TB_WS_ERROR || res.kind == TB_WS_RESYNC)
+            log_warn("ThingsBoard error reply", LOG_I("cmd_id", res.cmd_id),
+                     LOG_I("error_code", res.error_code),
+                     LOG_SN("message", res.error_msg ? res.error_msg : "", res.error_msg_len));
+    }
+    loop_event(l, &ev);
+}
+
+static void ws_events(struct loop *l)
+{
+    ws_event e;
+    session_event ev;
+    while (ws_next_event(&l->ws, &e) != WS_EV_NONE) {
+        memset(&ev, 0, sizeof ev);
+        switch (e.type) {
+        case WS_EV_OPEN:
+            l->wsp = WSP_OPEN;
+            health_add(l->h, HEALTH_C_WS_CONNECTS, 1);
+            health_set(l->h, HEALTH_G_LAST_CONNECT_MS, loop_wall_ms());
+            ev.kind = SESSION_EV_WS_OPENED;
+            loop_event(l, &ev);
+            break;
+        case WS_EV_MESSAGE:
+            on_ws_message(l, &e);
+            break;
+        case WS_EV_PING:
+            health_add(l->h, HEALTH_C_WS_PINGS, 1);
+            /* fall through */
+        case WS_EV_PONG:
+            ev.kind = SESSION_EV_WS_ACTIVITY;
+            loop_event(l, &ev);
+            break;
+        case WS_EV_CLOSED:
+            ev.kind = SESSION_EV_WS_CLOSED;
+            ev.u.closed.code = (uint16_t)e.close_code;
+            ev.u.closed.reason = (const char *)e.data;
+            ev.u.closed.reason_len = (uint32_t)e.len;
+            log_warn("websocket closed", LOG_U("code", e.close_code),
+                     LOG_SN("reason", (const char *)e.data, e.len), LOG_B("by_peer", e.by_peer));
+            loop_ws_flush(l);
+            loop_ws_release(l);
+            loop_event(l, &ev);
+            return;
+        case WS_EV_ERROR:
+            log_warn("websocket failed", LOG_S("error", ws_strerror(e.err)),
+                     LOG_I("http_status", e.http_status));
+            if (l->wsp == WSP_HANDSHAKE) {
+                if (e.err == WS_ERR_HS_STATUS) {
+                    ev.kind = SESSION_EV_WS_HANDSHAKE_FAILED;
+                    ev.u.handshake.status = e.http_status;
+                } else {
+                    ev.kind = SESSION_EV_WS_CONN_ERROR;
+                    ev.u.conn.stage = SESSION_STAGE_UPGRADE;
+                }
+                health_connect_failure(l->h, HEALTH_STAGE_UPGRADE);
+            } else {
+                if (e.err == WS_ERR_MSG_TOO_BIG)
+                    health_limit_hit(l->h, HEALTH_LIMIT_WS_MESSAGE);
+                ev.kind = SESSION_EV_WS_CLOSED;
+                ev.u.closed.code = (uint16_t)e.close_code;
+                ev.u.closed.local = true;
+            }
+            loop_ws_flush(l); /* the close frame the codec queued, best effort */
+            loop_ws_release(l);
+            loop_event(l, &ev);
+            return;
+        default:
+            break;
+        }
+    }
+}
+
+/* Advances the WebSocket's connection after poll. */
+void loop_ws_io(struct loop *l, short revents)
+{
+    int64_t now = net_now_ms();
+    conn_state cs;
+    uint8_t buf[16384];
+    long n;
+    if (l->wsp == WSP_NONE)
+        return;
+    cs = conn_on_io(&l->wc, revents, now);
+    if (l->wsp == WSP_CONNECTING && cs == CONN_OPEN) {
+        char host[CFG_HOST_BYTES + 16];
+        int dflt = l->cfg->port == (l->cfg->tls ? 443 : 80);
+        if (dflt)
+            snprintf(host, sizeof host, "%s", l->cfg->host);
+        else
+            snprintf(host, sizeof host, "%s:%u", l->cfg->host, (unsigned)l->cfg->port);
+        conn_set_stage(&l->wc, CONN_STAGE_WEBSOCKET);
+        ws_client_handshake(&l->ws, host, l->cfg->ws_path,
+                            "User-Agent: iotpro_exporter/" IOTPRO_VERSION "\r\n");
+        l->wsp = WSP_HANDSHAKE;
+    }
+    if (l->wsp >= WSP_HANDSHAKE) {
+        /* Drain what the engine holds, then flush our output. The flush may pull
+         * more records into the engine; conn_pending() makes the next poll return
+         * at once for them (loop_run), so there is no read-after-flush here. */
+        for (;;) {
+            n = conn_read(&l->wc, buf, sizeof buf);
+            if (n > 0) {
+                size_t off = 0;
+                while (off < (size_t)n && l->wsp >= WSP_HANDSHAKE) {
+                    off += ws_push(&l->ws, buf + off, (size_t)n - off);
+                    ws_events(l);
+                }
+                if (l->wsp < WSP_HANDSHAKE)
+                    return;
+                continue;
+            }
+            if (n < 0) { /* the transport ended: the codec turns this into a 1006 close */
+                ws_eof(&l->ws);
+                if (l->wsp == WSP_HANDSHAKE) {
+                    session_event ev = {0};
+                    ev.kind = SESSION_EV_WS_CONN_ERROR;
+                    ev.u.conn.stage = SESSION_STAGE_UPGRADE;
+                    loop_ws_release(l);
+                    loop_event(l, &ev);
+                    return;
+                }
+                ws_events(l);
+                return;
+            }
+            loop_ws_flush(l);
+            if (conn_state(&l->wc) == CONN_OPEN)
+                return;
+            /* the write failed: read on to report the end (n < 0 above) */
+        }
+    }
+    if (cs == CONN_FAILED || cs == CONN_CLOSED) {
+        const conn_err *e = conn_error(&l->wc);
+        session_event ev = {0};
+        ev.kind = SESSION_EV_WS_CONN_ERROR;
+        ev.u.conn.stage = e->stage == CONN_STAGE_DNS ? SESSION_STAGE_DNS
+                        : e->stage == CONN_STAGE_TLS ? SESSION_STAGE_TLS : SESSION_STAGE_TCP;
+        health_connect_failure(l->h, ev.u.conn.stage == SESSION_STAGE_DNS ? HEALTH_STAGE_DNS
+                                     : ev.u.conn.stage == SESSION_STAGE_TLS ? HEALTH_STAGE_TLS
+                                     : HEALTH_STAGE_TCP);
+        log_warn("websocket connect failed", LOG_S("stage", conn_stage_name(e->stage)),
+                 LOG_S("reason", net_reason_name(e->reason)), LOG_S("error", e->text));
+        loop_ws_release(l);
+        loop_event(l, &ev);
+    }
+}
