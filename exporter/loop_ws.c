@@ -241,8 +241,14 @@ static void ws_events(struct loop *l)
             ev.u.closed.code = (uint16_t)e.close_code;
             ev.u.closed.reason = (const char *)e.data;
             ev.u.closed.reason_len = (uint32_t)e.len;
-            log_warn("websocket closed", LOG_U("code", e.close_code),
-                     LOG_SN("reason", (const char *)e.data, e.len), LOG_B("by_peer", e.by_peer));
+            /* Our own close (shutdown, resubscribe) is routine; a server close is not. */
+            if (e.by_peer && e.close_code != 1000)
+                log_warn("websocket closed", LOG_U("code", e.close_code),
+                         LOG_SN("reason", (const char *)e.data, e.len), LOG_B("by_peer", 1));
+            else
+                log_info("websocket closed", LOG_U("code", e.close_code),
+                         LOG_SN("reason", (const char *)e.data, e.len),
+                         LOG_B("by_peer", e.by_peer));
             loop_ws_flush(l);
             loop_ws_release(l);
             loop_event(l, &ev);
