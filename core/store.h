@@ -26,10 +26,16 @@
  * that one scrape. Key names and asset tables referenced by rows stay valid
  * while the render runs (keys are never removed; see assets.h for tables).
  *
- * Memory (store_mem_needed): 32 B per series + 4 B per series hash slot (power of
- * two >= 2 x max_series, so 8-16 B per series) + 24 B + 4-8 B per entity + 260 B per
- * string slot + LIM_KEYS x 136 B. 1M series over 100k assets with 10k string slots:
- * about 48 MB, i.e. under 50 B per series.
+ * Memory (store_mem_needed): 32 B per series + 8 B per series hash slot (power of
+ * two >= 2 x max_series, so 16-32 B per series) + 24 B + 16-32 B per entity + 260 B
+ * per string slot + LIM_KEYS x 136 B. 1M series over 100k assets with 10k string
+ * slots: about 57 MB, i.e. under 60 B per series.
+ *
+ * Lookups: a hash slot holds the entry's 32-bit hash next to its index, so probing
+ * compares within the slot and reaches an entry only to confirm a match. The series
+ * hash is of (asset UUID, key id), not of the entity index, so the entity and the
+ * series slot of one value are fetched at the same time; store_prefetch() lets a
+ * caller start both fetches earlier still (e.g. as soon as the UUID and key parse).
  */
 #ifndef IOTPRO_CORE_STORE_H
 #define IOTPRO_CORE_STORE_H
@@ -101,13 +107,21 @@ typedef struct store_str {
     char s[LIM_STRING_VALUE_BYTES];
 } store_str;
 
+/* One open-addressing slot: idx 0 = empty, else entry index + 1. */
+typedef struct store_slot {
+    uint32_t hash;
+    uint32_t idx;
+} store_slot;
+
 /* Opaque in spirit: use the functions. */
 typedef struct store {
     store_config cfg;
     store_series *series;
-    uint32_t *series_hash, series_mask, series_hi, series_free, series_n;
+    store_slot *series_hash;
+    uint32_t series_mask, series_hi, series_free, series_n;
     store_entity *ent;
-    uint32_t *ent_hash, ent_mask, ent_hi, ent_free, ent_n;
+    store_slot *ent_hash;
+    uint32_t ent_mask, ent_hi, ent_free, ent_n;
     store_key *keys;
     uint16_t *key_hash;
     uint32_t nkeys;
@@ -141,6 +155,15 @@ int store_key_intern(store *st, const char *key, size_t len);
 /* Same as store_apply() with an interned key id. */
 int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
                    size_t val_len, uint32_t now_s);
+
+/* Performance hints, no effect on the store's contents, cheap (a hash and one or two
+ * prefetch instructions, no load): call as soon as the asset UUID (and the key id)
+ * of a value is known, some work before its store_apply_id(), so the hash slots are
+ * in cache when the apply probes them. key_id < 0 or unknown: the entity slot only.
+ * Read-only: safe under the same mutex as store_apply() (or without it, as it reads
+ * only fields fixed at store_init()). */
+void store_prefetch(const store *st, const uint8_t id[16], int key_id);
+void store_prefetch_entity(const store *st, const uint8_t id[16]);
 
 /* Removes every series of one asset; returns how many. */
 uint32_t store_remove_entity(store *st, const uint8_t id[16]);
@@ -179,5 +202,6 @@ void store_get_stats(const store *st, store_stats *out);
 int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
               store_row *row, char *strbuf, size_t strcap);
 const char *store_strerror(int err);
+void store_prefetch(const store *st, const uint8_t id[16], int key_id);
 
 #endif

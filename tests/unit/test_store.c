@@ -1,7 +1,12 @@
 /* test_store.c -- the telemetry store: semantics, limits, asset binding, a random
- * model check of the hash tables, and a two-thread consistency test of the
- * documented locking scheme (mutex per apply, per iteration batch). */
-#include "core/store.h"
+ * model check of the hash tables (also on tiny, full tables and with forced full-hash
+ * collisions), and a two-thread consistency test of the documented locking scheme
+ * (mutex per apply, per iteration batch).
+ *
+ * White-box: store.c is compiled into this program (first, so its parameter names
+ * cannot shadow the globals below) to reach its hash functions and build UUIDs whose
+ * 32-bit slot hashes are equal; the library's store.o is then not linked in. */
+#include "core/store.c"
 #include "tests/harness.h"
 
 #include <pthread.h>
@@ -186,6 +191,171 @@ static void test_random_model(void)
     CHECK_INT((int)s.series, present);
 }
 
+/* Two UUIDs whose entity slot hashes are equal (all 32 bits), and two (UUID, key 0)
+ * pairs whose series slot hashes are equal: found by a birthday search. */
+typedef struct hpair {
+    uint32_t h, i;
+} hpair;
+
+static int hpair_cmp(const void *a, const void *b)
+{
+    const hpair *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+static int find_collision(int series, uint32_t *i1, uint32_t *i2)
+{
+    enum { N = 1 << 18 };
+    static hpair v[N];
+    for (uint32_t i = 0; i < N; i++) {
+        uint8_t id[16];
+        id_of(i + 1000, id);
+        uint64_t h = store_id_hash(id);
+        v[i].h = series ? store_ser_h(h, 0) : store_ent_h(h);
+        v[i].i = i + 1000;
+    }
+    qsort(v, N, sizeof v[0], hpair_cmp);
+    for (uint32_t i = 1; i < N; i++)
+        if (v[i].h == v[i - 1].h) {
+            *i1 = v[i - 1].i, *i2 = v[i].i;
+            return 1;
+        }
+    return 0;
+}
+
+static void test_full_hash_collisions(void)
+{
+    for (int series = 0; series < 2; series++) {
+        CHECK_CTX("%s hash", series ? "series" : "entity");
+        uint32_t i1 = 0, i2 = 0;
+        CHECK(find_collision(series, &i1, &i2));
+        uint8_t a[16], b[16];
+        id_of(i1, a), id_of(i2, b);
+        uint64_t ha = store_id_hash(a), hb = store_id_hash(b);
+        if (series)
+            CHECK(store_ser_h(ha, 0) == store_ser_h(hb, 0));
+        else
+            CHECK(store_ent_h(ha) == store_ent_h(hb));
+        setup(8, 4, 4);
+        store_row r;
+        char sb[8];
+        CHECK_INT(store_key_intern(&st, S("k0")), 0);
+        CHECK_INT(store_apply(&st, a, S("k0"), 10, S("1"), 1), STORE_SET);
+        CHECK_INT(store_apply(&st, b, S("k0"), 20, S("2"), 1), STORE_SET);
+        CHECK(store_get(&st, a, S("k0"), &r, sb, sizeof sb) && r.num == 1 && r.ts == 10);
+        CHECK(store_get(&st, b, S("k0"), &r, sb, sizeof sb) && r.num == 2 && r.ts == 20);
+        CHECK_MEM(r.id, 16, b, 16);
+        /* deleting the first of the pair shifts the second back; both orders */
+        CHECK_INT(store_apply(&st, a, S("k0"), 0, "", 0, 1), STORE_DELETED);
+        CHECK(!store_get(&st, a, S("k0"), &r, sb, sizeof sb));
+        CHECK(store_get(&st, b, S("k0"), &r, sb, sizeof sb) && r.num == 2);
+        CHECK_INT(store_apply(&st, a, S("k0"), 11, S("3"), 1), STORE_SET);
+        CHECK_INT(store_apply(&st, b, S("k0"), 0, "", 0, 1), STORE_DELETED);
+        CHECK(store_get(&st, a, S("k0"), &r, sb, sizeof sb) && r.num == 3 && r.ts == 11);
+        CHECK(!store_get(&st, b, S("k0"), &r, sb, sizeof sb));
+        CHECK_INT((int)store_remove_entity(&st, a), 1);
+        store_stats s;
+        store_get_stats(&st, &s);
+        CHECK(s.series == 0 && s.entities == 0);
+    }
+    CHECK_CTX("%s", "");
+}
+
+/* Every slot hash forced into a 2-bit range on a tiny table: long runs, wrap-around
+ * at the table's end and backward shifts among equal hashes, checked against a model
+ * including the exact result codes when the series or entity table is full. */
+static void test_tiny_full_tables_model(void)
+{
+    enum { E = 12, K = 6, MAXS = 16, MAXE = 6, OPS = 200000 };
+    setup(MAXS, MAXE, MAXS);
+    static int64_t model[E][K];
+    memset(model, 0, sizeof model);
+    char keys[K][8];
+    for (int k = 0; k < K; k++)
+        snprintf(keys[k], sizeof keys[k], "k%d", k);
+    uint64_t x = 777;
+    int bad = 0, nser = 0, full_s = 0, full_e = 0;
+    for (int i = 0; i < OPS && bad < 5; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int e = (int)(x % E), k = (int)((x >> 20) % K), del = ((x >> 40) % 3) == 0;
+        int64_t ts = (int64_t)((x >> 24) % 100) + 1;
+        uint8_t id[16];
+        id_of((uint32_t)e * 0x01000193u, id);
+        int ents = 0, has_e = 0;
+        for (int m = 0; m < E; m++) {
+            int any = 0;
+            for (int n = 0; n < K; n++)
+                any |= model[m][n] != 0;
+            ents += any;
+            if (m == e)
+                has_e = any;
+        }
+        int want, got;
+        if (del) {
+            got = store_apply(&st, id, keys[k], strlen(keys[k]), 0, "", 0, 1);
+            want = model[e][k] ? STORE_DELETED : STORE_NOOP;
+            if (model[e][k])
+                nser--;
+            model[e][k] = 0;
+        } else {
+            char v[24];
+            int vl = snprintf(v, sizeof v, "%lld", (long long)ts);
+            got = store_apply(&st, id, keys[k], strlen(keys[k]), ts, v, (size_t)vl, 1);
+            if (model[e][k])
+                want = ts >= model[e][k] ? STORE_SET : STORE_STALE;
+            else if (!has_e && ents == MAXE)
+                want = STORE_ERR_ENTITIES_FULL, full_e++;
+            else if (nser == MAXS)
+                want = STORE_ERR_SERIES_FULL, full_s++;
+            else
+                want = STORE_SET, nser++;
+            if (want == STORE_SET)
+                model[e][k] = ts;
+        }
+        if (got != want) {
+            CHECK_CTX("op %d entity %d key %d del %d", i, e, k, del);
+            CHECK_INT(got, want);
+            bad++;
+        }
+    }
+    CHECK_CTX("%s", "");
+    CHECK(full_s > 100 && full_e > 100); /* both limits were really exercised */
+    store_stats s;
+    store_get_stats(&st, &s);
+    CHECK_INT((int)s.series, nser);
+    for (int e = 0; e < E; e++)
+        for (int k = 0; k < K; k++) {
+            uint8_t id[16];
+            store_row r;
+            char sb[8];
+            id_of((uint32_t)e * 0x01000193u, id);
+            int got = store_get(&st, id, keys[k], strlen(keys[k]), &r, sb, sizeof sb);
+            CHECK(got == (model[e][k] != 0) && (!got || r.ts == model[e][k]));
+        }
+}
+
+/* Prefetch hints change nothing, whatever the key id. */
+static void test_prefetch_is_only_a_hint(void)
+{
+    setup(10, 4, 4);
+    uint8_t a[16];
+    id_of(5, a);
+    store_prefetch(&st, a, -1);
+    store_prefetch(&st, a, 0);
+    store_prefetch(&st, a, 70000);
+    store_prefetch_entity(&st, a);
+    store_stats s;
+    store_get_stats(&st, &s);
+    CHECK(s.series == 0 && s.entities == 0 && s.keys == 0);
+    int k = store_key_intern(&st, S("t"));
+    store_prefetch(&st, a, k);
+    CHECK_INT(store_apply_id(&st, a, k, 5, S("1"), 1), STORE_SET);
+    store_prefetch(&st, a, k);
+    store_row r;
+    char sb[8];
+    CHECK(store_get(&st, a, S("t"), &r, sb, sizeof sb) && r.num == 1 && r.ts == 5);
+}
+
 /* ---- the locking scheme of store.h, with two threads -------------------------------- */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stop;
@@ -258,6 +428,9 @@ int main(void)
     RUN(test_limits_are_counted);
     RUN(test_bind_assets_removes_and_renames);
     RUN(test_random_model);
+    RUN(test_full_hash_collisions);
+    RUN(test_tiny_full_tables_model);
+    RUN(test_prefetch_is_only_a_hint);
     RUN(test_concurrent_render_is_consistent);
     free(mem);
     return harness_done();
