@@ -267,13 +267,12 @@ static void render_pass(struct pass *p, int what)
                     expo_sample(p->e, lb.buf, lb.len, 1.0);
                 continue;
             }
-            {
-                double v = what == 0 ? row->num : (double)row->ts / 1000.0;
-                if (pre && kf)
-                    expo_sample2(p->e, pre, pn, kf, kn, v);
-                else
-                    sample_slow(p, row, v);
-            }
+            if (!pre || !kf)
+                sample_slow(p, row, what == 0 ? row->num : (double)row->ts / 1000.0);
+            else if (what == 0)
+                expo_sample2(p->e, pre, pn, kf, kn, row->num);
+            else
+                expo_sample2_ms(p->e, pre, pn, kf, kn, row->ts); /* same text, no FP */
         }
     }
 }

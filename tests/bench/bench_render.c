@@ -2,8 +2,11 @@
  * bench_render.c -- times the /metrics telemetry render (exporter/render.c) from
  * memory: fills the loop's shared store and asset table, then renders repeatedly.
  *
- *   bench_render [--assets N] [--keys K] [--runs R] [--check]
+ *   bench_render [--assets N] [--keys K] [--runs R] [--fresh] [--check]
  *
+ * Like exporter/web.c, the encoder (its body buffer) is reused from one render to the
+ * next; --fresh allocates a new one per render instead (the page-fault cost of a
+ * first scrape, or of the code before the buffer was kept).
  * Default: 200,000 assets x 5 numeric keys = 1,000,000 series (+ one string key per
  * asset when --strings). Prints one line per figure:
  *   series=1000000 body_bytes=... first_ms=... (includes the label cache build)
@@ -40,7 +43,7 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    unsigned assets = 200000, keys = 5, runs = 5, strings = 0, check = 0;
+    unsigned assets = 200000, keys = 5, runs = 5, strings = 0, check = 0, fresh = 0;
     static const char *const knames[] = {"telemetry_param_latitude", "telemetry_param_longitude",
                                          "temperature", "battery", "odometer", "door_open",
                                          "humidity", "pressure"};
@@ -57,11 +60,13 @@ int main(int argc, char **argv)
             runs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--strings"))
             strings = 1;
+        else if (!strcmp(argv[i], "--fresh"))
+            fresh = 1;
         else if (!strcmp(argv[i], "--check"))
             check = 1;
         else {
             fprintf(stderr, "usage: bench_render [--assets N] [--keys K<=8] [--runs R<=32] "
-                            "[--strings] [--check]\n");
+                            "[--strings] [--fresh] [--check]\n");
             return 2;
         }
     }
@@ -104,9 +109,12 @@ int main(int argc, char **argv)
     r = render_create(&g_sh, &g_h);
     if (!r)
         return 1;
+    expo_init(&e, EXPO_TEXT, 0);
     for (unsigned run = 0; run <= runs; run++) {
         double t0;
-        expo_init(&e, EXPO_TEXT, 0);
+        if (fresh)
+            expo_free(&e);
+        expo_reset(&e, EXPO_TEXT);
         t0 = now_ms();
         if (render_telemetry(r, &e) != 0 || expo_finish(&e) != EXPO_OK) {
             fprintf(stderr, "bench_render: render failed: %s\n", expo_strerror(e.err));
@@ -117,8 +125,8 @@ int main(int argc, char **argv)
         else
             t[run - 1] = now_ms() - t0;
         expo_body(&e, &body);
-        expo_free(&e);
     }
+    expo_free(&e);
     qsort(t, runs, sizeof t[0], cmp_d);
     {
         store_stats ss;
@@ -126,8 +134,9 @@ int main(int argc, char **argv)
         printf("series=%u assets=%u keys=%u body_bytes=%zu first_ms=%.1f cache_builds=%llu\n",
                ss.series, assets, keys, body, first,
                (unsigned long long)render_cache_builds(r));
-        printf("render_ms median=%.1f min=%.1f max=%.1f runs=%u MB_per_s=%.0f\n", t[runs / 2],
-               t[0], t[runs - 1], runs, body / 1e6 / (t[runs / 2] / 1e3));
+        printf("render_ms median=%.1f min=%.1f max=%.1f runs=%u MB_per_s=%.0f buffer=%s\n",
+               t[runs / 2], t[0], t[runs - 1], runs, body / 1e6 / (t[runs / 2] / 1e3),
+               fresh ? "fresh" : "reused");
     }
     render_destroy(r);
     if (check && t[runs / 2] > 500.0) {

@@ -1,4 +1,5 @@
-/* test_expo.c -- exposition encoder: numbers, escaping, families, formats, names, speed. */
+/* test_expo.c -- exposition encoder: numbers (fixed-point ms equal to the double
+ * path), escaping, families, formats, names, speed. */
 #include "exporter/expo.h"
 #include "tests/harness.h"
 
@@ -80,6 +81,115 @@ static void test_fmt_double_roundtrip_random(void)
         }
     }
     CHECK_INT(bad, 0);
+}
+
+/* expo_fmt_ms is a fixed-point shortcut: it must print exactly what expo_fmt_double
+ * prints for (double)ms / 1000.0, for every ms. Millions of values: ThingsBoard-like
+ * timestamps, small and negative ones, round ones (trailing zeros), the whole exact
+ * range, around its 10^15 bound and beyond it (the fallback). */
+static void test_fmt_ms_equals_double(void)
+{
+    static const int64_t edge[] = {
+        0, 1, -1, 5, -5, 10, 100, 999, 1000, 1001, -1000, -999, 1700000000000,
+        1700000000123, 1700000000120, 1700000000100, 999999999999999, -999999999999999,
+        1000000000000000, -1000000000000000, 1000000000000001, 9007199254740991,
+        9007199254740993, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+    };
+    const int n = SANITIZED ? 1000000 : 4000000;
+    uint64_t x = 0x243F6A8885A308D3ull;
+    int bad = 0;
+    char a[EXPO_NUM_MAX], b[EXPO_NUM_MAX];
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        size_t na = expo_fmt_ms(a, edge[i]), nb = expo_fmt_double(b, (double)edge[i] / 1000.0);
+        CHECK_CTX("edge %lld", (long long)edge[i]);
+        CHECK_STR(a, b);
+        CHECK_INT(na, nb);
+    }
+    for (int i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int64_t ms;
+        switch (i % 8) {
+        case 0: case 1: case 2: ms = 1500000000000ll + (int64_t)(x % 500000000000ull); break;
+        case 3: ms = (int64_t)(x % 2000000) - 1000000; break;
+        case 4: ms = (int64_t)(x % 2000000000000000ull) - 1000000000000000ll; break;
+        case 5: ms = (int64_t)(x % 10000000000000ull) * ((x >> 62) == 0 ? 10 : (x >> 62) == 1 ? 100 : 1000); break;
+        case 6: ms = 1000000000000000ll + (int64_t)(x % 2000) - 1000; break;
+        default: ms = (int64_t)x; break;
+        }
+        if (i % 16 == 7)
+            ms = -ms;
+        size_t na = expo_fmt_ms(a, ms), nb = expo_fmt_double(b, (double)ms / 1000.0);
+        if (na != nb || strcmp(a, b) != 0) {
+            if (bad++ < 5)
+                harness_fail(__FILE__, __LINE__, "ms %lld: fixed %s, double %s", (long long)ms, a, b);
+        }
+    }
+    CHECK_INT(bad, 0);
+    /* and the encoder line is the same as through a double */
+    struct expo e1, e2;
+    expo_init(&e1, EXPO_TEXT, 0);
+    expo_init(&e2, EXPO_TEXT, 0);
+    expo_family(&e1, "t_seconds", EXPO_GAUGE, "h");
+    expo_family(&e2, "t_seconds", EXPO_GAUGE, "h");
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        expo_sample2_ms(&e1, "a=\"1\"", 5, "k=\"x\"", 5, edge[i]);
+        expo_sample2(&e2, "a=\"1\"", 5, "k=\"x\"", 5, (double)edge[i] / 1000.0);
+    }
+    size_t l1, l2;
+    const char *b1 = expo_body(&e1, &l1), *b2 = expo_body(&e2, &l2);
+    CHECK(l1 == l2 && memcmp(b1, b2, l1) == 0);
+    CHECK(strstr(b1, "t_seconds{a=\"1\",k=\"x\"} 1700000000.12\n") != NULL);
+    expo_free(&e1);
+    expo_free(&e2);
+}
+
+/* Integers and the u64 path print like printf, including the two-digit table's edges. */
+static void test_fmt_integers(void)
+{
+    uint64_t x = 0x13198A2E03707344ull;
+    for (int i = 0; i < 200000; i++) {
+        char a[EXPO_NUM_MAX], b[EXPO_NUM_MAX];
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        uint64_t v = i < 1000 ? (uint64_t)i : x >> (x % 64);
+        expo_fmt_u64(a, v);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)v);
+        if (strcmp(a, b) != 0) {
+            harness_fail(__FILE__, __LINE__, "u64 %s printed as %s", b, a);
+            break;
+        }
+        int64_t sv = (int64_t)(v % 9007199254740992ull) * (i % 2 ? -1 : 1);
+        expo_fmt_double(a, (double)sv);
+        snprintf(b, sizeof b, "%lld", (long long)sv);
+        if (strcmp(a, b) != 0) {
+            harness_fail(__FILE__, __LINE__, "integral double %s printed as %s", b, a);
+            break;
+        }
+    }
+}
+
+/* A line that only fits exactly at the bound is still written (the in-place number
+ * path reserves room for the longest number; near the bound it must not). */
+static void test_bound_exact(void)
+{
+    struct expo e;
+    size_t len;
+    expo_init(&e, EXPO_TEXT, 0);
+    expo_family(&e, "a_b", EXPO_GAUGE, "h");
+    expo_sample(&e, NULL, 0, 7);
+    expo_finish(&e);
+    expo_body(&e, &len);
+    expo_free(&e);
+    expo_init(&e, EXPO_TEXT, len);
+    expo_family(&e, "a_b", EXPO_GAUGE, "h");
+    expo_sample(&e, NULL, 0, 7);
+    CHECK_INT(expo_finish(&e), EXPO_OK);
+    CHECK_INT(e.len, len);
+    expo_free(&e);
+    expo_init(&e, EXPO_TEXT, len - 1);
+    expo_family(&e, "a_b", EXPO_GAUGE, "h");
+    expo_sample(&e, NULL, 0, 7);
+    CHECK_INT(expo_finish(&e), EXPO_ERR_FULL);
+    expo_free(&e);
 }
 
 /* Reverses the label escaping (the test's own parser of the format). */
@@ -397,6 +507,9 @@ int main(void)
     RUN(test_fmt_double_table);
     RUN(test_fmt_double_specials);
     RUN(test_fmt_double_roundtrip_random);
+    RUN(test_fmt_ms_equals_double);
+    RUN(test_fmt_integers);
+    RUN(test_bound_exact);
     RUN(test_label_escape_roundtrip);
     RUN(test_label_escape_invalid_utf8);
     RUN(test_label_escape_small_dst);

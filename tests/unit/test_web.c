@@ -1,6 +1,11 @@
-/* test_web.c -- content negotiation, and a real server on loopback: start, port, stop. */
+/* test_web.c -- content negotiation, and a real server on loopback: start, port, stop,
+ * the body buffer reused (and dropped when much too big) across scrapes. */
 #include "exporter/web.h"
 #include "tests/harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -83,9 +88,111 @@ static void test_start_stop(void)
     web_stop(w);
 }
 
+/* Renders *(unsigned *)user samples; each line names its index, so a body that mixed
+ * bytes of an earlier (longer) render into the reused buffer would show. */
+static int render_n(void *user, struct expo *e)
+{
+    unsigned n = *(const unsigned *)user;
+    expo_family(e, "x_n", EXPO_GAUGE, "x");
+    for (unsigned i = 0; i < n; i++) {
+        char lb[32];
+        int l = snprintf(lb, sizeof lb, "i=\"%u\"", i);
+        expo_sample(e, lb, (size_t)l, (double)n);
+    }
+    return 0;
+}
+
+/* GET /metrics; returns the malloc'd response (headers + body) and its length. */
+static char *get_metrics(int port, const char *accept, size_t *len)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    char rq[256];
+    size_t cap = 1u << 20, n = 0;
+    char *b = malloc(cap);
+    ssize_t r;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s < 0 || !b || connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (s >= 0)
+            close(s);
+        free(b);
+        return NULL;
+    }
+    snprintf(rq, sizeof rq, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n", accept);
+    if (write(s, rq, strlen(rq)) != (ssize_t)strlen(rq)) {
+        close(s);
+        free(b);
+        return NULL;
+    }
+    for (;;) {
+        if (n + 1 == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb)
+                break;
+            b = nb;
+        }
+        if ((r = read(s, b + n, cap - 1 - n)) <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(s);
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+/* The body buffer is kept between scrapes and reused: big, small (the big buffer is
+ * dropped: more than 4x the body), big again, in both formats; every body is whole and
+ * exactly the one asked for. */
+static void test_buffer_reuse(void)
+{
+    static const unsigned sizes[] = { 3, 700000, 700000, 10, 10, 700000, 3 };
+    unsigned n = 0;
+    struct web_config wc = { .listen = "127.0.0.1:0", .telemetry_path = "/metrics", .version = "t" };
+    struct web_callbacks cb = { render_n, NULL, &n };
+    char err[256];
+    struct web *w = web_start(&wc, &cb, err, sizeof err);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    int port = web_port(w);
+    for (size_t i = 0; i < 2 * sizeof sizes / sizeof sizes[0]; i++) {
+        int om = i % 2;
+        size_t len = 0, want_lines = 0;
+        char *b, *body, *p, last[64];
+        n = sizes[i / 2];
+        CHECK_CTX("scrape %zu (%u samples, %s)", i, n, om ? "openmetrics" : "text");
+        b = get_metrics(port, om ? "application/openmetrics-text" : "text/plain", &len);
+        CHECK(b != NULL);
+        if (!b)
+            break;
+        CHECK(strncmp(b, "HTTP/1.1 200", 12) == 0);
+        body = strstr(b, "\r\n\r\n");
+        CHECK(body != NULL);
+        if (!body) {
+            free(b);
+            break;
+        }
+        body += 4;
+        {
+            char cl[48];
+            snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", len - (size_t)(body - b));
+            CHECK(strstr(b, cl) != NULL);
+        }
+        for (p = body; (p = strchr(p, '\n')) != NULL; p++)
+            want_lines++;
+        CHECK_INT(want_lines, (size_t)n + 2 + (size_t)om); /* HELP, TYPE, samples, # EOF */
+        snprintf(last, sizeof last, "x_n{i=\"%u\"} %u\n%s", n - 1, n, om ? "# EOF\n" : "");
+        CHECK(len >= strlen(last) && strcmp(b + len - strlen(last), last) == 0);
+        free(b);
+    }
+    web_stop(w);
+}
+
 int main(void)
 {
     RUN(test_negotiate);
     RUN(test_start_stop);
+    RUN(test_buffer_reuse);
     return harness_done();
 }
