@@ -26,9 +26,9 @@ certs
 
 # --- simulator (flags: top of tests/sim/sim_main.c) ---------------------------------------
 SIM_PORT=$(free_port) CTL_PORT=$(free_port)
-spawn "$SIM" --listen="127.0.0.1:$SIM_PORT" --control="127.0.0.1:$CTL_PORT" \
-    --cert="$CERTS/server.pem" --key="$CERTS/server.key" \
-    --username="$USERNAME" --password="$PASSWORD" --assets=40 --keys=7 --rate=20 \
+spawn "$SIM" --listen 127.0.0.1 --port "$SIM_PORT" --control-port "$CTL_PORT" \
+    --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+    --username "$USERNAME" --password "$PASSWORD" --assets 40 --keys 7 --rate 20 \
     >"$TEST_TMP/sim.log" 2>&1
 sim_pid=$!
 if ! wait_port "$SIM_PORT" 20; then
