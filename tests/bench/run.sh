@@ -144,11 +144,20 @@ trap 'exit 130' INT TERM
 # real_pid PID: the program that `timeout` runs (taskset execs it; timeout forks once),
 # whose /proc figures are wanted; PID itself is what we signal.
 real_pid() {
-    local p=$1 c i
-    for ((i = 0; i < 100; i++)); do
-        c=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
-        [ -n "$c" ] && { echo "${c%% *}"; return; }
-        sleep 0.02
+    # Descend to the leaf: a subshell, taskset/timeout and the program may each be a level.
+    local p=$1 c i depth
+    for ((depth = 0; depth < 4; depth++)); do
+        c=""
+        for ((i = 0; i < 50; i++)); do
+            c=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+            [ -n "$c" ] && break
+            case "$(cat "/proc/$p/comm" 2>/dev/null)" in
+                timeout|taskset|bash|sh) sleep 0.02 ;;
+                *) break ;;
+            esac
+        done
+        [ -n "$c" ] || break
+        p=${c%% *}
     done
     echo "$p"
 }
