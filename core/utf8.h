@@ -21,6 +21,11 @@
  * far, otherwise the index of the first bad byte (and *state becomes UTF8_BAD). */
 size_t utf8_check(uint32_t *state, const uint8_t *p, size_t n);
 
+/* Length (1-4) of the one valid UTF-8 sequence at s[0..n), or 0 if s[0] does not start
+ * one (bad lead byte, overlong form, surrogate, above U+10FFFF, or cut short). For
+ * encoders that replace invalid bytes one at a time (exporter/expo.c, exporter/log.c). */
+size_t utf8_seq_len(const uint8_t *s, size_t n);
+
 /* 1 if state is at a code point boundary (a message may end here), else 0. */
 static inline int utf8_complete(uint32_t state)
 {

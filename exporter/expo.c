@@ -7,6 +7,7 @@
  * coordinates). Escaping validates UTF-8 on the way, because a single invalid byte in
  * a label value makes Prometheus drop the whole scrape.
  */
+#include "core/utf8.h"
 #include "exporter/expo.h"
 
 #include "core/limits.h"
@@ -247,31 +248,6 @@ size_t expo_fmt_ms(char *out, int64_t ms)
 
 /* --- escaping --------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence starting at s (n bytes left), 0 if invalid.
- * RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF. */
-static size_t expo_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
 
 /* Escapes \ and LF, and '"' when `quote`, validating UTF-8; dst must have
  * EXPO_ESCAPE_BOUND(n) bytes. */
@@ -295,7 +271,7 @@ static size_t expo_escape(char *dst, const char *src, size_t n, int quote, uint6
             break;
         unsigned char c = s[i];
         if (c >= 0x80) {
-            size_t l = expo_utf8_seq(s + i, n - i);
+            size_t l = utf8_seq_len(s + i, n - i);
             if (l) {
                 memcpy(dst + o, s + i, l);
                 o += l;

@@ -6,6 +6,7 @@
  * or \x.. (logfmt) so a hostile asset name cannot forge a second log line or break a
  * JSON parser downstream.
  */
+#include "core/utf8.h"
 #include "exporter/log.h"
 
 #include "core/limits.h"
@@ -198,33 +199,6 @@ static void lo_str(struct log_out *o, const char *s)
     lo_put(o, s, strlen(s));
 }
 
-/* Length of a valid UTF-8 sequence at s[0..n), or 0 if invalid. */
-static size_t log_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
 
 /* Quoted, escaped string. JSON: RFC 8259 escapes, invalid UTF-8 -> \ufffd.
  * logfmt: Go-style quoting (\" \\ \n \t \r, other controls and bad bytes as \x..). */
@@ -257,7 +231,7 @@ static void lo_quoted(struct log_out *o, const char *s, size_t n, int json)
             e[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
             el = 2;
         } else if (c >= 0x80) {
-            size_t ul = log_utf8_len((const unsigned char *)s + i, n - i);
+            size_t ul = utf8_seq_len((const unsigned char *)s + i, n - i);
             if (ul) {
                 lo_put(o, s + i, ul);
                 i += ul;

@@ -160,10 +160,43 @@ static void test_first_bad_byte(void)
     CHECK_INT(utf8_check(&st, (const uint8_t *)"a", 1), 0);
 }
 
+/* utf8_seq_len agrees with the incremental validator: a length L > 0 means the first L
+ * bytes form exactly one complete, valid code point; 0 means no valid sequence starts
+ * there. Exhaustive over every 1-3 byte prefix, sampled continuation for 4 bytes. */
+static void test_seq_len_matches_validator(void)
+{
+    uint8_t b[4];
+    for (unsigned x = 0; x < 0x1000000; x += (x >> 16) >= 0xF0 ? 1 : 0x3F) {
+        b[0] = (uint8_t)(x >> 16);
+        b[1] = (uint8_t)(x >> 8);
+        b[2] = (uint8_t)x;
+        b[3] = 0x80 | (uint8_t)(x & 0x3F);
+        size_t l = utf8_seq_len(b, 4);
+        /* reference: the shortest prefix the validator finds complete */
+        size_t want = 0;
+        for (size_t k = 1; k <= 4; k++) {
+            uint32_t st = UTF8_START;
+            if (utf8_check(&st, b, k) != k)
+                break;
+            if (utf8_complete(st)) {
+                want = k;
+                break;
+            }
+        }
+        CHECK_CTX("bytes %02x %02x %02x %02x", b[0], b[1], b[2], b[3]);
+        CHECK_INT(l, want);
+        if (harness_cur_failed)
+            return;
+    }
+    CHECK_INT(utf8_seq_len((const uint8_t *)"\xE2\x82", 2), 0); /* cut short */
+    CHECK_INT(utf8_seq_len(b, 0), 0);
+}
+
 int main(void)
 {
     RUN(test_exhaustive_short);
     RUN(test_exhaustive_four);
     RUN(test_first_bad_byte);
+    RUN(test_seq_len_matches_validator);
     return harness_done();
 }
