@@ -76,7 +76,9 @@ int64_t jwt_refresh_at(int64_t now_local_ms, int64_t exp, int64_t iat)
     int64_t life_ms = life * 1000;
     int64_t delay = life_ms - 5 * 60 * 1000;
     int64_t cap80 = life_ms / 5 * 4;
-    if (delay > cap80)
+    /* A 5-minute margin that eats more than half the lifetime (tokens under 10 min)
+     * would refresh almost at once, and again after every refresh: use 80% there. */
+    if (delay > cap80 || delay < life_ms / 2)
         delay = cap80;
     if (delay < 1000)
         delay = 1000;

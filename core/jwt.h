@@ -36,7 +36,8 @@ int jwt_decode(const char *token, size_t len, jwt_claims *out);
 
 /* When to refresh, on the local clock, in milliseconds: now_local_ms plus the
  * token's lifetime (exp - iat, seconds) minus 5 minutes, but no later than 80% of
- * the lifetime and no sooner than 1 s. Counting the lifetime locally, as
+ * the lifetime; for tokens under 10 minutes, where the 5-minute margin would leave
+ * less than half the lifetime, at 80%; never sooner than 1 s. Counting the lifetime locally, as
  * ThingsBoard's own UI does, makes clock skew between us and the server harmless. */
 int64_t jwt_refresh_at(int64_t now_local_ms, int64_t exp, int64_t iat);
 

@@ -94,8 +94,10 @@ static void test_refresh_timing(void)
         {3600, 2880000},     /* 1 h: 80% = 48 min, earlier than 55 min */
         {1500, 1200000},     /* 25 min: 80% = 20 min = exp - 5 min */
         {600, 300000},       /* 10 min: exp - 5 min (300 s) beats 80% (480 s) */
-        {300, 1000},         /* 5 min: exp - 5 min = 0 -> never sooner than 1 s */
-        {1, 1000},
+        {599, 479200},       /* under 10 min the margin would eat > half: 80% */
+        {300, 240000},       /* 5 min: exp - 5 min = 0 -> 80%, not a refresh storm */
+        {8, 6400},           /* test-sized tokens: 80% */
+        {1, 1000},           /* 80% = 0.8 s -> never sooner than 1 s */
         {0, 1000},           /* nonsense lifetimes still give a sane time */
         {-50, 1000},
     };
