@@ -231,6 +231,12 @@ static int finish_listing(struct loop *l)
     return changed;
 }
 
+static const char *rest_kind_name(int req)
+{
+    return req == SESSION_REQ_LOGIN ? "login" : req == SESSION_REQ_REFRESH ? "refresh"
+           : req == SESSION_REQ_ASSETS ? "assets" : "details";
+}
+
 void loop_rest_done(struct loop *l)
 {
     session_event ev = {0};
@@ -246,9 +252,8 @@ void loop_rest_done(struct loop *l)
     if (httpc_state_of(&l->http) != HTTPC_DONE) {
         const conn_err *e = httpc_error(&l->http);
         ev.u.http.cls = SESSION_HTTP_TRANSPORT;
-        log_warn("REST request failed", LOG_S("path_kind", l->rest_req == SESSION_REQ_LOGIN ? "login"
-                 : l->rest_req == SESSION_REQ_REFRESH ? "refresh" : l->rest_req == SESSION_REQ_ASSETS
-                 ? "assets" : "details"), LOG_S("error", e ? e->text : ""));
+        log_warn("REST request failed", LOG_S("path_kind", rest_kind_name(l->rest_req)),
+                 LOG_S("error", e ? e->text : ""));
     } else if (status >= 200 && status < 300) {
         ev.u.http.cls = SESSION_HTTP_OK;
         if (l->rest_req == SESSION_REQ_LOGIN || l->rest_req == SESSION_REQ_REFRESH) {
@@ -298,11 +303,23 @@ void loop_rest_done(struct loop *l)
         log_warn("REST request rejected", LOG_I("status", status),
                  LOG_I("error_code", e.error_code), LOG_S("message", e.message));
     }
-    if (l->rest_req == SESSION_REQ_LOGIN)
-        health_login(l->h, ev.u.http.cls == SESSION_HTTP_OK ? HEALTH_OK
-                           : ev.u.http.cls == SESSION_HTTP_STATUS ? HEALTH_REJECTED : HEALTH_ERROR);
-    if (l->rest_req == SESSION_REQ_REFRESH)
-        health_token_refresh(l->h, ev.u.http.cls == SESSION_HTTP_OK ? HEALTH_OK
-                             : ev.u.http.cls == SESSION_HTTP_STATUS ? HEALTH_REJECTED : HEALTH_ERROR);
+    if (ev.u.http.cls == SESSION_HTTP_BAD_BODY)
+        log_warn("REST response unusable", LOG_S("path_kind", rest_kind_name(l->rest_req)),
+                 LOG_I("status", status), LOG_U("bytes", len));
+    if (l->rest_req == SESSION_REQ_LOGIN || l->rest_req == SESSION_REQ_REFRESH) {
+        /* "rejected" means the server refused the credentials or token (401/403, or a
+         * two-factor account); a 5xx, a proxy page or a transport error is "error". */
+        int res = ev.u.http.cls == SESSION_HTTP_OK ? HEALTH_OK
+                  : ev.u.http.cls == SESSION_HTTP_TWO_FACTOR ||
+                    (ev.u.http.cls == SESSION_HTTP_STATUS && (status == 401 || status == 403))
+                  ? HEALTH_REJECTED : HEALTH_ERROR;
+        if (l->rest_req == SESSION_REQ_LOGIN) {
+            health_login(l->h, res);
+        } else {
+            health_token_refresh(l->h, res);
+            if (res == HEALTH_OK)
+                log_info("token refreshed", LOG_I("lifetime_s", l->claims.exp - l->claims.iat));
+        }
+    }
     loop_event(l, &ev);
 }
