@@ -122,9 +122,6 @@ static enum health_disc disc_of(session_reason r)
     case SESSION_REASON_PROTOCOL_ERROR: return HEALTH_DISC_PROTOCOL_ERROR;
     case SESSION_REASON_TLS: return HEALTH_DISC_TLS_ERROR;
     case SESSION_REASON_LOCAL_SHUTDOWN: return HEALTH_DISC_LOCAL_SHUTDOWN;
-    case SESSION_REASON_DNS:
-    case SESSION_REASON_TCP:
-    case SESSION_REASON_UPGRADE: return HEALTH_DISC_IO_ERROR;
     default: return HEALTH_DISC_CLOSE_OTHER;
     }
 }
@@ -214,6 +211,11 @@ static void count_disconnects(struct loop *l, uint64_t *seen)
     for (int r = 1; r < SESSION_REASON_COUNT; r++) {
         while (seen[r] < st->disconnects[r]) {
             seen[r]++;
+            /* A connection that never opened is a connect failure (counted by stage in
+             * iotpro_ws_connect_failures_total), not a disconnect. */
+            if (r == SESSION_REASON_DNS || r == SESSION_REASON_TCP || r == SESSION_REASON_TLS ||
+                r == SESSION_REASON_UPGRADE)
+                continue;
             health_disconnect(l->h, disc_of((session_reason)r));
             if (r != SESSION_REASON_LOCAL_SHUTDOWN)
                 log_warn("websocket lost", LOG_S("reason", session_reason_name((session_reason)r)),

@@ -135,6 +135,34 @@ void loop_ws_subscribe(struct loop *l, int resync)
     health_set(l->h, HEALTH_G_SUBSCRIPTIONS, l->live_n);
 }
 
+/* After we failed an open connection the server may still be sending (say, the rest
+ * of a 64 MiB frame we refused). Closing a socket with unread data makes the kernel
+ * send a reset, and a reset can destroy our close frame before the server reads it.
+ * So send the close, then read and discard until the server closes or a short time
+ * passes (RFC 6455 7.1.1: the client waits for the server to close TCP). This blocks
+ * the loop for at most LINGER_MS, only on a connection that has already failed. */
+#define LINGER_MS 500
+static void linger_close(struct loop *l)
+{
+    uint8_t sink[16384];
+    int64_t end = net_now_ms() + LINGER_MS;
+    loop_ws_flush(l);
+    for (;;) {
+        long n;
+        while ((n = conn_read(&l->wc, sink, sizeof sink)) > 0)
+            ;
+        int64_t now = net_now_ms();
+        if (n < 0 || now >= end)
+            return;
+        struct pollfd p = { conn_poll_fd(&l->wc), (short)(conn_poll_events(&l->wc) | POLLIN), 0 };
+        if (p.fd < 0)
+            return;
+        if (!conn_pending(&l->wc) && poll(&p, 1, (int)(end - now)) < 0 && errno != EINTR)
+            return;
+        conn_on_io(&l->wc, p.revents, net_now_ms());
+    }
+}
+
 void loop_ws_release(struct loop *l)
 {
     conn_abort(&l->wc);
@@ -272,7 +300,10 @@ static void ws_events(struct loop *l)
                 ev.u.closed.code = (uint16_t)e.close_code;
                 ev.u.closed.local = true;
             }
-            loop_ws_flush(l); /* the close frame the codec queued, best effort */
+            if (l->wsp == WSP_OPEN)
+                linger_close(l);
+            else
+                loop_ws_flush(l); /* the close frame the codec queued, best effort */
             loop_ws_release(l);
             loop_event(l, &ev);
             return;

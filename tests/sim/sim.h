@@ -27,8 +27,11 @@
 
 /* ---- growable byte buffer (the simulator may allocate; core/ may not) ------------- */
 typedef struct {
-    char *p;
+    char *p;        /* the data: p[0..len); room for cap bytes from p */
     size_t len, cap;
+    size_t skip;    /* consumed bytes before p (the allocation starts at p - skip), so
+                     * sim_buf_consume is O(1): a queue of 200 MB drained 16 KB at a
+                     * time must not move the rest each time */
 } sim_buf;
 
 void sim_buf_reserve(sim_buf *b, size_t extra);
@@ -206,7 +209,7 @@ typedef struct {
 } sim_qkey;
 
 #define SIM_MAX_QKEYS 64
-#define SIM_MAX_SUBS 64
+#define SIM_MAX_SUBS 1024 /* ThingsBoard sets no per-session limit on ENTITY_DATA commands; ours is memory */
 
 typedef struct {
     int cmd_id;

@@ -15,6 +15,14 @@ void sim_buf_reserve(sim_buf *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
         return;
+    if (b->skip) { /* reclaim the consumed prefix first */
+        memmove(b->p - b->skip, b->p, b->len);
+        b->p -= b->skip;
+        b->cap += b->skip;
+        b->skip = 0;
+        if (b->len + extra <= b->cap)
+            return;
+    }
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra)
         cap *= 2;
@@ -89,18 +97,23 @@ void sim_buf_json_str(sim_buf *b, const char *s, size_t n)
 void sim_buf_consume(sim_buf *b, size_t n)
 {
     if (n >= b->len) {
+        b->p -= b->skip;
+        b->cap += b->skip;
+        b->skip = 0;
         b->len = 0;
         return;
     }
-    memmove(b->p, b->p + n, b->len - n);
+    b->p += n;
+    b->cap -= n;
+    b->skip += n;
     b->len -= n;
 }
 
 void sim_buf_free(sim_buf *b)
 {
-    free(b->p);
+    free(b->p ? b->p - b->skip : NULL);
     b->p = NULL;
-    b->len = b->cap = 0;
+    b->len = b->cap = b->skip = 0;
 }
 
 int64_t sim_now_ms(void)

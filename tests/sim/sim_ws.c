@@ -19,7 +19,9 @@
 
 #define WS_MSG_CAP 32768u      /* Tomcat's max_text_message_buffer_size */
 #define WS_OUT_CAP 65536u
-#define OUT_LIMIT (64u << 20)  /* stands in for the 1000-message session queue */
+/* Stands in for ThingsBoard's 1000-message session queue, which has no byte bound: 1000
+ * initial data pages of 1000 assets each are far more than a few MiB. */
+#define OUT_LIMIT (1024u << 20)
 
 void sim_ws_flush_codec(sim_session *s)
 {
