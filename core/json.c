@@ -6,13 +6,157 @@
  */
 #define JSON_JSMN_IMPLEMENTATION
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/num.h"
 
 #include <string.h>
 
+_Static_assert(LIM_JSON_DEPTH >= 1 && LIM_JSON_DEPTH <= 64,
+               "json_structure keeps one bit per nesting level in a uint64_t");
+
 static int json_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int json_is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Where strict jsmn ends an unquoted run (a ':' does not end it). */
+static int json_run_end(char c)
+{
+    return json_ws(c) || c == ',' || c == ']' || c == '}';
+}
+
+/* Bytes that end the plain run inside a string. */
+static const uint8_t json_str_stop[256] = {[0] = 1, ['"'] = 1, ['\\'] = 1};
+
+/* A string starting at js[*pos] == '"', delimited exactly as jsmn delimits it (same
+ * escape checks, stops at a NUL). On success *pos is past the closing quote. */
+static int json_scan_string(const char *js, size_t len, size_t *pos)
+{
+    size_t i = *pos + 1;
+    for (;;) {
+        while (i < len && !json_str_stop[(unsigned char)js[i]])
+            i++;
+        if (i >= len || !js[i])
+            return JSON_ERR_PARTIAL;
+        if (js[i] == '"') {
+            *pos = i + 1;
+            return 0;
+        }
+        if (i + 1 >= len)
+            return JSON_ERR_PARTIAL; /* a final backslash: jsmn reads on and runs out */
+        switch (js[++i]) {
+        case '"': case '/': case '\\': case 'b': case 'f': case 'r': case 'n': case 't':
+            i++;
+            break;
+        case 'u':
+            i++;
+            for (int k = 0; k < 4 && i < len && js[i]; k++, i++)
+                if (!json_is_hex(js[i]))
+                    return JSON_ERR_SYNTAX;
+            break;
+        default:
+            return JSON_ERR_SYNTAX;
+        }
+    }
+}
+
+/* What json_structure expects next. */
+enum { JS_VALUE, JS_VALUE_OR_CLOSE, JS_KEY, JS_KEY_OR_CLOSE, JS_COLON, JS_NEXT, JS_DONE };
+
+/* The pass before jsmn (see json.h). jsmn closes a bracket by walking parent links up
+ * from the newest token; on 100,000 nested arrays that is ~5e9 steps (~20 s), and
+ * misplaced ':' or ']' can build long parent chains at any depth. This pass lexes as
+ * jsmn does (stops at a NUL; strings as json_scan_string; an unquoted run ends where
+ * json_run_end says), so up to jsmn's first error both see the same tokens; it then
+ * requires them to form one JSON value nested at most LIM_JSON_DEPTH deep, which
+ * bounds every parent chain jsmn builds to 2 * LIM_JSON_DEPTH + 1 links. It accepts
+ * all such valid JSON. Returns 0 (jsmn decides the rest) or JSON_ERR_SYNTAX /
+ * _PARTIAL / _DEPTH, matching what json_parse reported before wherever it can. */
+static int json_structure(const char *js, size_t len)
+{
+    uint64_t is_obj = 0; /* bit d: level d + 1 is an object */
+    unsigned depth = 0;
+    int st = JS_VALUE;
+    size_t i = 0;
+    while (i < len && js[i]) {
+        char c = js[i];
+        if (json_ws(c)) {
+            i++;
+            continue;
+        }
+        int value_ok = st == JS_VALUE || st == JS_VALUE_OR_CLOSE;
+        switch (c) {
+        case '{':
+        case '[':
+            if (!value_ok)
+                return JSON_ERR_SYNTAX;
+            if (depth >= LIM_JSON_DEPTH)
+                return JSON_ERR_DEPTH;
+            if (c == '{')
+                is_obj |= (uint64_t)1 << depth;
+            else
+                is_obj &= ~((uint64_t)1 << depth);
+            depth++;
+            st = c == '{' ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE;
+            i++;
+            continue;
+        case '}':
+        case ']': {
+            unsigned obj = c == '}';
+            if (depth == 0 || ((is_obj >> (depth - 1)) & 1u) != obj)
+                return JSON_ERR_SYNTAX;
+            if (st != JS_NEXT && st != (obj ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE))
+                return JSON_ERR_SYNTAX;
+            depth--;
+            st = depth ? JS_NEXT : JS_DONE;
+            i++;
+            continue;
+        }
+        case ',':
+            if (st != JS_NEXT)
+                return JSON_ERR_SYNTAX;
+            st = (is_obj >> (depth - 1)) & 1u ? JS_KEY : JS_VALUE;
+            i++;
+            continue;
+        case ':':
+            if (st != JS_COLON)
+                return JSON_ERR_SYNTAX;
+            st = JS_VALUE;
+            i++;
+            continue;
+        case '"': {
+            int r = json_scan_string(js, len, &i);
+            if (r < 0)
+                return r;
+            if (st == JS_KEY || st == JS_KEY_OR_CLOSE)
+                st = JS_COLON;
+            else if (value_ok)
+                st = depth ? JS_NEXT : JS_DONE;
+            else
+                return JSON_ERR_SYNTAX;
+            continue;
+        }
+        default:
+            /* strict jsmn's primitive: these first bytes, then printable ASCII */
+            if (!value_ok || !memchr("-0123456789tfn", c, 14))
+                return JSON_ERR_SYNTAX;
+            for (i++; i < len && js[i] && !json_run_end(js[i]); i++)
+                if ((unsigned char)js[i] < 0x20 || (unsigned char)js[i] >= 0x7f)
+                    return JSON_ERR_SYNTAX;
+            if (i >= len || !js[i])
+                return JSON_ERR_PARTIAL; /* strict jsmn wants a delimiter after one */
+            st = depth ? JS_NEXT : JS_DONE;
+            continue;
+        }
+    }
+    if (st == JS_DONE)
+        return 0;
+    return st == JS_VALUE && depth == 0 ? JSON_ERR_SYNTAX : JSON_ERR_PARTIAL;
 }
 
 int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
@@ -20,6 +164,9 @@ int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
     jsmn_parser p;
     if (len > (size_t)INT32_MAX)
         return JSON_ERR_TOKENS;
+    int st = json_structure(js, len);
+    if (st < 0)
+        return st;
     jsmn_init(&p);
     int r = jsmn_parse(&p, js, len, tok, ntok);
     if (r == JSMN_ERROR_NOMEM)
@@ -346,6 +493,7 @@ const char *json_strerror(int err)
     case JSON_ERR_RANGE: return "JSON number out of range";
     case JSON_ERR_SPACE: return "output buffer too small";
     case JSON_ERR_ESCAPE: return "bad JSON string escape";
+    case JSON_ERR_DEPTH: return "JSON nests objects/arrays too deeply";
     default: return "unknown JSON error";
     }
 }

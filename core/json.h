@@ -32,12 +32,18 @@ enum {
     JSON_ERR_TYPE = -4,    /* the token is not of the type asked for */
     JSON_ERR_RANGE = -5,   /* a number does not fit */
     JSON_ERR_SPACE = -6,   /* the output buffer is too small */
-    JSON_ERR_ESCAPE = -7   /* a bad escape or a lone UTF-16 surrogate */
+    JSON_ERR_ESCAPE = -7,  /* a bad escape or a lone UTF-16 surrogate */
+    JSON_ERR_DEPTH = -8    /* objects/arrays nest deeper than LIM_JSON_DEPTH */
 };
 
 /* Tokenizes js[0..len) into tok[0..ntok). Returns the token count (>= 1), or
- * JSON_ERR_SYNTAX / _TOKENS / _PARTIAL. Only one top-level value is accepted,
- * optionally surrounded by whitespace. */
+ * JSON_ERR_SYNTAX / _TOKENS / _PARTIAL / _DEPTH. Only one top-level value is
+ * accepted, optionally surrounded by whitespace. Before jsmn runs, one linear pass
+ * checks the structure (brackets, commas, colons, strings; not the grammar of
+ * numbers and literals) and the nesting depth (at most LIM_JSON_DEPTH): jsmn's
+ * closing-bracket search costs up to the length of a parent chain, so deep or
+ * structurally broken text would make it quadratic. Valid JSON within the depth
+ * limit tokenizes exactly as before; time is linear in len either way. */
 int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok);
 
 /* Index of the first token after the subtree rooted at i (i < n). */

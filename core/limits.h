@@ -34,6 +34,7 @@
 #define LIM_STRING_VALUE_BYTES   256u
 /* assetDetails scalar fields turned into labels of iotpro_asset_info. */
 #define LIM_DETAIL_LABELS        16u
+#define LIM_JSON_DEPTH           64u        /* object/array nesting json_parse accepts (TB: ~6; <= 64) */
 
 /* --- HTTP client (core/http1) -------------------------------------------------------- */
 #define LIM_HTTP_HEADER_BYTES    16384u

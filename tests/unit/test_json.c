@@ -1,5 +1,6 @@
 /* test_json.c -- jsmn helpers and the number classifier, table-driven. */
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/num.h"
 #include "tests/harness.h"
 
@@ -17,6 +18,91 @@ static void test_parse_rejects_trailing_and_partial(void)
     CHECK_INT(json_parse("{a:1}", 5, t, 16), JSON_ERR_SYNTAX);
     CHECK(json_parse("\"x\"", 3, t, 16) == 1);
     CHECK_INT(json_parse("", 0, t, 16), JSON_ERR_SYNTAX);
+}
+
+/* depth levels of `open`, then `mid`, then depth of `close`, into a static buffer. */
+static char deep_buf[8 * 100000 + 64];
+static size_t deep(unsigned depth, const char *open, const char *mid, const char *close)
+{
+    size_t o = 0, lo = strlen(open), lc = strlen(close);
+    for (unsigned i = 0; i < depth; i++, o += lo)
+        memcpy(deep_buf + o, open, lo);
+    o += (size_t)snprintf(deep_buf + o, 64, "%s", mid);
+    for (unsigned i = 0; i < depth; i++, o += lc)
+        memcpy(deep_buf + o, close, lc);
+    deep_buf[o] = 0;
+    return o;
+}
+
+static void test_depth_limit(void)
+{
+    static jsmntok_t t[2 * LIM_JSON_DEPTH + 8];
+    unsigned nt = sizeof t / sizeof t[0];
+    size_t n = deep(LIM_JSON_DEPTH, "[", "", "]");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), LIM_JSON_DEPTH);
+    CHECK_INT(t[LIM_JSON_DEPTH - 1].parent, LIM_JSON_DEPTH - 2);
+    n = deep(LIM_JSON_DEPTH, "{\"a\":", "1", "}");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), 2 * LIM_JSON_DEPTH + 1);
+    n = deep(LIM_JSON_DEPTH - 1, "{\"a\":[", "{}", "]}"); /* 2 * 63 + 1 levels, mixed */
+    CHECK_INT(json_parse(deep_buf, n, t, nt), JSON_ERR_DEPTH);
+    n = deep(LIM_JSON_DEPTH / 2, "{\"a\":[", "", "]}"); /* exactly the limit, mixed */
+    CHECK_INT(json_parse(deep_buf, n, t, nt), 3 * (LIM_JSON_DEPTH / 2));
+
+    n = deep(LIM_JSON_DEPTH + 1, "[", "", "]");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), JSON_ERR_DEPTH);
+    n = deep(LIM_JSON_DEPTH + 1, "{\"a\":", "1", "}");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), JSON_ERR_DEPTH);
+    /* 100,000 levels (200 KB / 600 KB): rejected before jsmn runs, so neither the
+     * token array nor jsmn's per-bracket parent walk comes into play */
+    n = deep(100000, "[", "", "]");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), JSON_ERR_DEPTH);
+    n = deep(100000, "{\"a\":", "1", "}");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), JSON_ERR_DEPTH);
+    /* too deep and unterminated: depth is what is reported */
+    n = deep(100000, "[", "", "");
+    CHECK_INT(json_parse(deep_buf, n, t, nt), JSON_ERR_DEPTH);
+    /* brackets inside strings are text, not nesting */
+    memset(deep_buf, '[', 1000);
+    deep_buf[0] = '"';
+    deep_buf[999] = '"';
+    CHECK_INT(json_parse(deep_buf, 1000, t, nt), 1);
+    /* many siblings at the limit are fine: depth, not size */
+    static char wide[20 * (2 * LIM_JSON_DEPTH + 1) + 2];
+    size_t o = 0;
+    wide[o++] = '[';
+    for (int k = 0; k < 20; k++) {
+        for (unsigned i = 0; i < LIM_JSON_DEPTH - 1; i++)
+            wide[o++] = '[';
+        for (unsigned i = 0; i < LIM_JSON_DEPTH - 1; i++)
+            wide[o++] = ']';
+        wide[o++] = ',';
+    }
+    wide[o - 1] = ']';
+    static jsmntok_t wt[20 * LIM_JSON_DEPTH + 1];
+    CHECK_INT(json_parse(wide, o, wt, sizeof wt / sizeof wt[0]), 20 * (LIM_JSON_DEPTH - 1) + 1);
+    CHECK(strcmp(json_strerror(JSON_ERR_DEPTH), "unknown JSON error") != 0);
+}
+
+/* The pass before jsmn checks structure: what jsmn would have let through (and
+ * could have built long parent chains from) is a syntax error now. */
+static void test_structure_is_checked(void)
+{
+    static const struct { const char *in; int rc; } rows[] = {
+        {"[1,]", JSON_ERR_SYNTAX}, {"{\"a\":1,}", JSON_ERR_SYNTAX}, {"[1 2]", JSON_ERR_SYNTAX},
+        {"{\"a\" 1}", JSON_ERR_SYNTAX}, {"{\"a\":1 \"b\":2}", JSON_ERR_SYNTAX},
+        {"[\"a\":1]", JSON_ERR_SYNTAX}, {"[[]:[]]", JSON_ERR_SYNTAX}, {"[]]", JSON_ERR_SYNTAX},
+        {"[}", JSON_ERR_SYNTAX}, {"{]", JSON_ERR_SYNTAX}, {"{\"a\"}", JSON_ERR_SYNTAX},
+        {"{,}", JSON_ERR_SYNTAX}, {"{1:2}", JSON_ERR_SYNTAX}, {"[x]", JSON_ERR_SYNTAX},
+        {"[\"\\x\"]", JSON_ERR_SYNTAX}, {"[\"\\u12g4\"]", JSON_ERR_SYNTAX}, {"  ", JSON_ERR_SYNTAX},
+        {"[1,", JSON_ERR_PARTIAL}, {"[\"ab", JSON_ERR_PARTIAL}, {"{\"a\":", JSON_ERR_PARTIAL},
+        {"[\"\\u00", JSON_ERR_PARTIAL}, {"[\"a\\", JSON_ERR_PARTIAL}, {"12", JSON_ERR_PARTIAL},
+        {"[]", 1}, {"{}", 1}, {"12 ", 1}, {"[\"]\\\"[{\"]", 2}, {"{\"a\":{\"b\":[]}}", 5},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        jsmntok_t t[16];
+        CHECK_CTX("%s", rows[i].in);
+        CHECK_INT(json_parse(rows[i].in, strlen(rows[i].in), t, 16), rows[i].rc);
+    }
 }
 
 static void test_find_and_skip(void)
@@ -138,6 +224,8 @@ static void test_fast_path_matches_strtod(void)
 int main(void)
 {
     RUN(test_parse_rejects_trailing_and_partial);
+    RUN(test_depth_limit);
+    RUN(test_structure_is_checked);
     RUN(test_find_and_skip);
     RUN(test_integers);
     RUN(test_unescape);

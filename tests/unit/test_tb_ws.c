@@ -237,6 +237,69 @@ static void test_feed_escaped_values(void)
     CHECK_STR(sb, "say \"hi\"");
 }
 
+/* {"cmdId":1,"update":[],"x": + depth levels of open + close... + } (an unknown member,
+ * ignored when the depth is acceptable), or `update` itself nested when x is 0. */
+static char deep_msg[2 * 100000 + 128];
+static size_t deep_update(unsigned depth, int in_x, const char *open, const char *mid,
+                          const char *close)
+{
+    size_t o = (size_t)snprintf(deep_msg, 64, in_x ? "{\"cmdId\":1,\"update\":[],\"x\":"
+                                                   : "{\"cmdId\":1,\"update\":");
+    size_t lo = strlen(open), lc = strlen(close);
+    for (unsigned i = 0; i < depth; i++, o += lo)
+        memcpy(deep_msg + o, open, lo);
+    o += (size_t)snprintf(deep_msg + o, 32, "%s", mid);
+    for (unsigned i = 0; i < depth; i++, o += lc)
+        memcpy(deep_msg + o, close, lc);
+    deep_msg[o++] = '}';
+    deep_msg[o] = 0;
+    return o;
+}
+
+static void test_deep_json_rejected(void)
+{
+    tb_ws_msg m;
+    /* the top-level object is level 1 */
+    size_t n = deep_update(LIM_JSON_DEPTH - 1, 1, "[", "", "]");
+    CHECK_INT(tb_ws_parse(deep_msg, n, tok, NT, &m), TB_OK);
+    CHECK_INT((int)m.kind, TB_WS_UPDATE);
+    n = deep_update(LIM_JSON_DEPTH, 1, "[", "", "]");
+    CHECK_INT(tb_ws_parse(deep_msg, n, tok, NT, &m), TB_ERR_JSON);
+    n = deep_update((LIM_JSON_DEPTH - 1) / 2, 1, "{\"a\":[", "", "]}");
+    CHECK_INT(tb_ws_parse(deep_msg, n, tok, NT, &m), TB_OK);
+    n = deep_update(LIM_JSON_DEPTH / 2, 1, "{\"a\":[", "", "]}");
+    CHECK_INT(tb_ws_parse(deep_msg, n, tok, NT, &m), TB_ERR_JSON);
+    /* the hostile peer's messages: 100,000 levels inside an otherwise valid update;
+     * rejected as malformed, not as "too many tokens" (NT is 8192) */
+    n = deep_update(100000, 0, "[", "", "]");
+    CHECK_INT(tb_ws_parse(deep_msg, n, tok, NT, &m), TB_ERR_JSON);
+    n = deep_update(20000, 0, "{\"a\":", "1", "}");
+    CHECK_INT(tb_ws_parse(deep_msg, n, tok, NT, &m), TB_ERR_JSON);
+}
+
+static void test_feed_counts_deep_json_as_parse_error(void)
+{
+    feed_setup();
+    tb_feed_result r;
+    double v;
+    int64_t ts;
+    tb_feed_expect(&feed, 1);
+    CHECK_INT(tb_feed_message(&feed, S(DATA_PAGE), 100, &r), TB_OK);
+    size_t n = deep_update(100000, 0, "[", "", "]");
+    CHECK_INT(tb_feed_message(&feed, deep_msg, n, 100, &r), TB_ERR_JSON);
+    n = deep_update(100000, 1, "[", "", "]");
+    CHECK_INT(tb_feed_message(&feed, deep_msg, n, 100, &r), TB_ERR_JSON);
+    n = deep_update(LIM_JSON_DEPTH, 0, "[", "", "]");
+    CHECK_INT(tb_feed_message(&feed, deep_msg, n, 100, &r), TB_ERR_JSON);
+    CHECK(feed.stats.parse_errors == 3);
+    CHECK(feed.stats.messages == 4);
+    /* the feed goes on: the next ordinary update is applied */
+    CHECK_INT(tb_feed_message(&feed, S(upd(1, A1, "temp", 1751459000020, "7")), 100, &r), TB_OK);
+    CHECK_INT(get_num(A1, "temp", &v, &ts), STORE_KIND_NUM);
+    CHECK(v == 7.0 && ts == 1751459000020);
+    CHECK(feed.stats.parse_errors == 3);
+}
+
 int main(void)
 {
     RUN(test_data_page);
@@ -244,6 +307,8 @@ int main(void)
     RUN(test_feed_premature_updates_and_order);
     RUN(test_feed_buffer_is_bounded);
     RUN(test_feed_escaped_values);
+    RUN(test_deep_json_rejected);
+    RUN(test_feed_counts_deep_json_as_parse_error);
     free(mem);
     return harness_done();
 }
