@@ -115,14 +115,18 @@ label() { awk -v n="$1" 'BEGIN { if (n >= 1e6 && n % 1e6 == 0) print n/1e6 "M";
 # ---- processes ------------------------------------------------------------------------
 
 stop_pid() {  # PID: TERM, then KILL after 3 s; reaps it
-    local p=$1 i
+    # PID is the background job (a subshell running `pin ... timeout ...`); a signal to
+    # the subshell does not reach the program, so signal the program (the leaf) too, or
+    # it keeps running into the next measurement.
+    local p=$1 i leaf
     [ -n "$p" ] || return 0
-    kill -TERM "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+    leaf=$(real_pid "$p")
+    kill -TERM "$leaf" "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
     for ((i = 0; i < 30; i++)); do
-        kill -0 "$p" 2>/dev/null || break
+        kill -0 "$leaf" 2>/dev/null || kill -0 "$p" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$p" 2>/dev/null
+    kill -KILL "$leaf" "$p" 2>/dev/null
     wait "$p" 2>/dev/null
     return 0
 }
