@@ -8,6 +8,7 @@
  *   bench_core_ingest [assets] [keys-per-asset] [messages]
  */
 #include "core/tb_feed.h"
+#include "tests/bench/bench_msgs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,26 +34,7 @@ int main(int argc, char **argv)
     enum { RING = 8192 };
     char **ring = calloc(RING, sizeof *ring);
     size_t *len = calloc(RING, sizeof *len);
-    uint64_t x = 7;
-    for (int i = 0; i < RING; i++) {
-        char buf[512];
-        uint8_t id[16] = {0};
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        uint32_t a = (uint32_t)(x % assets), k = (uint32_t)((x >> 32) % keys);
-        memcpy(id + 4, &a, 4);
-        char u[37];
-        tb_uuid_format(id, u);
-        int n = snprintf(buf, sizeof buf,
-                         "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{"
-                         "\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},\"latest\":{"
-                         "\"TIME_SERIES\":{\"telemetry_param_%u\":{\"ts\":%llu,\"value\":\"%u.%u\"}}},"
-                         "\"timeseries\":null,\"aggLatest\":null,\"readAttrs\":true,\"readTs\":true}],"
-                         "\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
-                         u, k, 1751460000000ull + (unsigned long long)i, (unsigned)(x % 1000),
-                         (unsigned)((x >> 12) % 100));
-        ring[i] = strdup(buf);
-        len[i] = (size_t)n;
-    }
+    bench_update_ring(ring, len, RING, assets, keys);
 
     store_config cfg = {assets * keys, assets, 1024};
     size_t need = store_mem_needed(&cfg);

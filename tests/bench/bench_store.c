@@ -12,6 +12,7 @@
  *   bench_store [assets] [keys-per-asset] [values]
  */
 #include "core/tb_feed.h"
+#include "tests/bench/bench_msgs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,25 +49,7 @@ static void bench_feed(store *st, uint32_t assets, uint32_t keys, uint32_t msgs)
     enum { RING = 8192 };
     static char *ring[RING];
     static size_t len[RING];
-    uint64_t x = 7;
-    for (int i = 0; i < RING; i++) {
-        char buf[512], u[37];
-        uint8_t id[16];
-        xs(&x);
-        uint32_t a = (uint32_t)(x % assets), k = (uint32_t)((x >> 32) % keys);
-        id_of(a, id);
-        tb_uuid_format(id, u);
-        int n = snprintf(buf, sizeof buf,
-                         "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{"
-                         "\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},\"latest\":{"
-                         "\"TIME_SERIES\":{\"telemetry_param_%u\":{\"ts\":%llu,\"value\":\"%u.%u\"}}},"
-                         "\"timeseries\":null,\"aggLatest\":null,\"readAttrs\":true,\"readTs\":true}],"
-                         "\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
-                         u, k, 1751460000000ull + (unsigned long long)i, (unsigned)(x % 1000),
-                         (unsigned)((x >> 12) % 100));
-        ring[i] = strdup(buf);
-        len[i] = (size_t)n;
-    }
+    bench_update_ring(ring, len, RING, assets, keys);
     static tb_feed feed;
     static jsmntok_t tok[256];
     static tb_pending pend[LIM_PENDING_UPDATES];

@@ -8,6 +8,7 @@
  * the whole "latest" object, so mutations reach deep into the grammar. */
 #include "core/tb_fast.h"
 #include "core/tb_feed.h"
+#include "tests/unit/tb_seen.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -21,28 +22,6 @@ static tb_feed feed_a, feed_b;
 static tb_pending pend_a[8], pend_b[8];
 static uint64_t mem_a[(1u << 20) / 8], mem_b[(1u << 20) / 8];
 
-typedef struct seen {
-    int entities, n;
-    uint8_t id[16];
-    tb_ws_value v[TB_FAST_MAX_VALUES + 1];
-} seen;
-
-static int on_entity(void *ctx, const uint8_t id[16])
-{
-    seen *s = ctx;
-    if (s->entities++ == 0)
-        memcpy(s->id, id, 16);
-    return 0;
-}
-
-static int on_value(void *ctx, const tb_ws_value *v)
-{
-    seen *s = ctx;
-    if (s->n <= (int)TB_FAST_MAX_VALUES)
-        s->v[s->n] = *v;
-    s->n++;
-    return 0;
-}
 
 #define MUST(c) do { if (!(c)) abort(); } while (0)
 

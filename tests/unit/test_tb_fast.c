@@ -3,6 +3,7 @@
  * jsmn path (tb_ws_parse + tb_ws_visit, the reference) reports. */
 #include "core/tb_fast.h"
 #include "core/tb_feed.h"
+#include "tests/unit/tb_seen.h"
 #include "tests/harness.h"
 
 #include <stdlib.h>
@@ -17,26 +18,6 @@ static jsmntok_t tok[1024];
 #define LAT(x) HEAD x TAIL
 #define TS1 "{\"TIME_SERIES\":{\"temp\":{\"ts\":1751460012345,\"value\":\"25.0\"}}}"
 
-typedef struct seen {
-    int entities, n;
-    uint8_t id[16];
-    tb_ws_value v[TB_FAST_MAX_VALUES + 1];
-} seen;
-static int on_entity(void *ctx, const uint8_t id[16])
-{
-    seen *s = ctx;
-    if (s->entities++ == 0)
-        memcpy(s->id, id, 16);
-    return 0;
-}
-static int on_value(void *ctx, const tb_ws_value *v)
-{
-    seen *s = ctx;
-    if (s->n <= (int)TB_FAST_MAX_VALUES)
-        s->v[s->n] = *v;
-    s->n++;
-    return 0;
-}
 
 /* For an accepted message: the jsmn path must agree field by field. */
 static void check_same(const char *msg, const tb_fast_msg *fm)
