@@ -68,8 +68,7 @@ void health_http(struct health *h, int status)
 static const char *const health_disc_names[HEALTH_DISC__COUNT] = {
     "close_1000", "close_1001", "abnormal_1006", "auth_1007", "limit_1008", "policy_1008",
     "too_big_1009", "server_error_1011", "restart_1012", "server_4500", "close_other",
-    "idle_timeout", "protocol_error", "tls_error", "io_error", "local_shutdown",
-    "resubscribe",
+    "idle_timeout", "protocol_error", "local_shutdown",
 };
 
 const char *health_disc_name(enum health_disc r)

@@ -75,11 +75,10 @@ enum health_disc {
     HEALTH_DISC_CLOSE_OTHER,    /* any other close code */
     HEALTH_DISC_IDLE_TIMEOUT,   /* no frame for --iotpro.idle-timeout */
     HEALTH_DISC_PROTOCOL_ERROR, /* we failed the connection (RFC 6455 violation) */
-    HEALTH_DISC_TLS_ERROR,
-    HEALTH_DISC_IO_ERROR,
     HEALTH_DISC_LOCAL_SHUTDOWN, /* SIGTERM */
-    HEALTH_DISC_RESUBSCRIBE,    /* we reconnect on purpose (rediscovery, token) */
     HEALTH_DISC__COUNT
+    /* A transport or TLS error on an open connection is abnormal_1006 (RFC 6455 7.1.5);
+     * one before it opened is a connect failure, counted by stage instead. */
 };
 
 /* iotpro_ws_connect_failures_total{stage} */

@@ -29,7 +29,7 @@ IDLE = float(os.environ.get("IDLE_TIMEOUT_S", "5"))
 REDISCOVER = float(os.environ.get("REDISCOVER_S", "10"))
 ROWS = []
 FAILED = []
-TRUNC_REASONS = {"abnormal_1006", "io_error", "tls_error"}
+TRUNC_REASONS = {"abnormal_1006"}
 
 
 def disc(m):

@@ -115,7 +115,7 @@ static void *hammer(void *arg)
     (void)arg;
     for (int i = 0; i < 100000; i++) {
         health_add(&H, HEALTH_C_WS_MESSAGES, 1);
-        health_disconnect(&H, HEALTH_DISC_IO_ERROR);
+        health_disconnect(&H, HEALTH_DISC_ABNORMAL_1006);
     }
     return NULL;
 }
@@ -132,7 +132,7 @@ static void test_threads(void)
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
     CHECK_INT(atomic_load(&H.c[HEALTH_C_WS_MESSAGES]), 400000);
-    CHECK_INT(atomic_load(&H.disc[HEALTH_DISC_IO_ERROR]), 400000);
+    CHECK_INT(atomic_load(&H.disc[HEALTH_DISC_ABNORMAL_1006]), 400000);
 }
 
 /* promtool lints every health and process family (skip when not installed). */
