@@ -9,6 +9,7 @@
  * misses per value instead of four on a table larger than the cache).
  */
 #include "core/store.h"
+#include "core/bytes.h"
 #include "core/num.h"
 
 #include <string.h>
@@ -249,7 +250,7 @@ int store_key_intern(store *st, const char *key, size_t len)
             return (int)st->nkeys++;
         }
         const store_key *k = &st->keys[v - 1];
-        if (k->len == len && memcmp(k->name, key, len) == 0)
+        if (k->len == len && bytes_eq(k->name, key, len))
             return v - 1;
     }
 }

@@ -48,6 +48,7 @@
  * hostile bytes) checked both for accept/decline and against the jsmn path.
  */
 #include "core/tb_fast.h"
+#include "core/bytes.h"
 
 #include <string.h>
 
@@ -173,7 +174,7 @@ static int fast_member(fscan *s, const fast_nm *names, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         size_t l = names[i].len;
         if (names[i].s[0] == p[1] && avail >= l + 2 && p[l + 1] == '"' &&
-            memcmp(p + 1, names[i].s, l) == 0) {
+            bytes_eq(p + 1, names[i].s, l)) {
             s->p = p + l + 2;
             s->ntok++;
             return fast_expect(s, ':') ? (int)i : -1;
@@ -184,7 +185,7 @@ static int fast_member(fscan *s, const fast_nm *names, unsigned n)
 
 static int fast_lit(fscan *s, const char *lit, size_t n)
 {
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+    if ((size_t)(s->end - s->p) < n || !bytes_eq(s->p, lit, n))
         return 0;
     s->p += n;
     s->ntok++;

@@ -99,9 +99,14 @@ static uint32_t next_rnd(struct loop *l)
     return l->rnd[--l->rnd_left];
 }
 
+void loop_event_at(struct loop *l, session_event *ev, int64_t now_ms)
+{
+    session_handle(&l->sess, ev, (uint64_t)now_ms, next_rnd(l));
+}
+
 void loop_event(struct loop *l, session_event *ev)
 {
-    session_handle(&l->sess, ev, (uint64_t)net_now_ms(), next_rnd(l));
+    loop_event_at(l, ev, net_now_ms());
 }
 
 static enum health_disc disc_of(session_reason r)

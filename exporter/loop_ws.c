@@ -217,10 +217,10 @@ static void on_ws_message(struct loop *l, const ws_event *e)
     int rc;
     health_add(l->h, HEALTH_C_WS_MESSAGES, 1);
     health_add(l->h, HEALTH_C_WS_BYTES, e->len);
-    health_set(l->h, HEALTH_G_LAST_MESSAGE_MS, loop_wall_ms());
+    health_set(l->h, HEALTH_G_LAST_MESSAGE_MS, l->io_wall_ms);
     memset(&res, 0, sizeof res);
     pthread_mutex_lock(&l->sh->mu);
-    rc = tb_feed_message(&l->feed, (const char *)e->data, e->len, (uint32_t)(net_now_ms() / 1000),
+    rc = tb_feed_message(&l->feed, (const char *)e->data, e->len, (uint32_t)(l->io_now_ms / 1000),
                          &res);
     pthread_mutex_unlock(&l->sh->mu);
     ev.kind = SESSION_EV_WS_MESSAGE;
@@ -237,7 +237,7 @@ static void on_ws_message(struct loop *l, const ws_event *e)
                      LOG_I("error_code", res.error_code),
                      LOG_SN("message", res.error_msg ? res.error_msg : "", res.error_msg_len));
     }
-    loop_event(l, &ev);
+    loop_event_at(l, &ev, l->io_now_ms);
 }
 
 static void ws_events(struct loop *l)
@@ -322,6 +322,8 @@ void loop_ws_io(struct loop *l, short revents)
     long n;
     if (l->wsp == WSP_NONE)
         return;
+    l->io_now_ms = now;
+    l->io_wall_ms = loop_wall_ms();
     cs = conn_on_io(&l->wc, revents, now);
     if (l->wsp == WSP_CONNECTING && cs == CONN_OPEN) {
         char host[CFG_HOST_BYTES + 16];
@@ -343,6 +345,8 @@ void loop_ws_io(struct loop *l, short revents)
             n = conn_read(&l->wc, buf, sizeof buf);
             if (n > 0) {
                 size_t off = 0;
+                l->io_now_ms = net_now_ms();
+                l->io_wall_ms = loop_wall_ms();
                 while (off < (size_t)n && l->wsp >= WSP_HANDSHAKE) {
                     off += ws_push(&l->ws, buf + off, (size_t)n - off);
                     ws_events(l);

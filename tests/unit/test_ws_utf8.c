@@ -192,11 +192,57 @@ static void test_seq_len_matches_validator(void)
     CHECK_INT(utf8_seq_len(b, 0), 0);
 }
 
+/* The 8-bytes-at-a-time ASCII skip: long strings of ASCII runs with multi-byte and
+ * invalid bytes at every offset. Oracle: the same validator fed one byte at a time
+ * (n < 8 never takes the skip), which the exhaustive tests above pin to RFC 3629. */
+static void test_ascii_skip(void)
+{
+    static const char *pieces[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff",
+                                    "\x80", "\xed\xa0\x80", "\xc2" };
+    uint32_t seed = 12345;
+    uint8_t buf[200];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = 0;
+        while (n < 150) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 16;
+            if (r % 4) { /* an ASCII run of 0..31 bytes (any value < 0x80, NUL included) */
+                for (unsigned k = r % 32; k-- && n < 150;)
+                    buf[n++] = (uint8_t)((r + k * 37u) & 0x7F);
+            } else if (iter % 3 == 0 || r % 7 < 3) { /* a valid sequence */
+                const char *pc = pieces[(r >> 4) % 3];
+                for (size_t k = 0; pc[k]; k++)
+                    buf[n++] = (uint8_t)pc[k];
+            } else {
+                const char *pc = pieces[(r >> 4) % 7];
+                for (size_t k = 0; pc[k]; k++)
+                    buf[n++] = (uint8_t)pc[k];
+            }
+        }
+        uint32_t whole = UTF8_START, one = UTF8_START, split = UTF8_START;
+        size_t got = utf8_check(&whole, buf, n), k = 0, cut = (size_t)(seed % (n + 1));
+        while (k < n && utf8_check(&one, buf + k, 1) == 1)
+            k++;
+        CHECK_CTX("iteration %d", iter);
+        CHECK_INT(got, k);
+        CHECK_INT(whole, one);
+        /* split at a random point: same verdict */
+        size_t a = utf8_check(&split, buf, cut);
+        if (a == cut)
+            a += utf8_check(&split, buf + cut, n - cut);
+        CHECK_INT(a, k);
+        CHECK_INT(split, one);
+        if (harness_cur_failed)
+            return;
+    }
+}
+
 int main(void)
 {
     RUN(test_exhaustive_short);
     RUN(test_exhaustive_four);
     RUN(test_first_bad_byte);
     RUN(test_seq_len_matches_validator);
+    RUN(test_ascii_skip);
     return harness_done();
 }
