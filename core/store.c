@@ -7,6 +7,14 @@
  * the series hash depends on the UUID rather than the entity index, so one apply
  * fetches its entity slot and its series slot in parallel (two dependent cache
  * misses per value instead of four on a table larger than the cache).
+ *
+ * The block reserves every table at its maximum, but nothing beyond what is in use is
+ * ever touched: entry arrays grow from the front (hi-water marks, free lists threaded
+ * through freed entries only), and each hash table uses a power-of-two prefix of its
+ * region that starts at STORE_HASH_MIN slots and doubles when the load would pass 1/2
+ * (rehashed from the entry arrays: the slots beyond the prefix are never read before
+ * a growth clears them). Untouched pages of a calloc'd block are never resident, so
+ * the process's memory follows the number of series, not the configured maxima.
  */
 #include "core/store.h"
 #include "core/num.h"
@@ -15,6 +23,13 @@
 
 #define STORE_NONE 0xFFFFFFFFu
 #define STORE_KEY_SLOTS (2u * LIM_KEYS)
+/* Slots a series or entity hash starts with and shrinks back to on store_clear()
+ * (8 KiB each); a power of two. Tests may define a smaller one to grow more often. */
+#ifndef STORE_HASH_MIN
+#define STORE_HASH_MIN 1024u
+#endif
+
+_Static_assert((STORE_HASH_MIN & (STORE_HASH_MIN - 1)) == 0, "STORE_HASH_MIN power of two");
 
 _Static_assert((STORE_KEY_SLOTS & (STORE_KEY_SLOTS - 1)) == 0, "LIM_KEYS power of two");
 _Static_assert(LIM_KEYS <= 65535, "key ids are 16-bit");
@@ -22,16 +37,25 @@ _Static_assert(sizeof(store_series) == 32, "series record size is part of the co
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STORE_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define STORE_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #else
 #define STORE_PREFETCH(p) ((void)(p))
+#define STORE_PREFETCH_W(p) ((void)(p))
 #endif
 
+/* Slots reserved for n entries: the smallest power of two >= 2n (load <= 1/2 at max). */
 static uint32_t store_slots(uint32_t n)
 {
     uint32_t s = 16;
     while (s < 2u * n && s < (1u << 31))
         s <<= 1;
     return s;
+}
+
+/* The first prefix of a hash region: STORE_HASH_MIN slots, or the whole region. */
+static uint32_t store_min_mask(uint32_t max_mask)
+{
+    return max_mask < STORE_HASH_MIN - 1 ? max_mask : STORE_HASH_MIN - 1;
 }
 
 static size_t store_al(size_t n)
@@ -84,10 +108,10 @@ int store_init(store *st, void *mem, size_t memsize, const store_config *cfg)
     st->cfg = *cfg;
     st->series = (store_series *)(m + l.series);
     st->series_hash = (store_slot *)(m + l.series_hash);
-    st->series_mask = store_slots(cfg->max_series) - 1;
+    st->series_mask_max = store_slots(cfg->max_series) - 1;
     st->ent = (store_entity *)(m + l.ent);
     st->ent_hash = (store_slot *)(m + l.ent_hash);
-    st->ent_mask = store_slots(cfg->max_entities) - 1;
+    st->ent_mask_max = store_slots(cfg->max_entities) - 1;
     st->keys = (store_key *)(m + l.keys);
     st->key_hash = (uint16_t *)(m + l.key_hash);
     st->strs = (store_str *)(m + l.strs);
@@ -97,8 +121,12 @@ int store_init(store *st, void *mem, size_t memsize, const store_config *cfg)
     return 0;
 }
 
+/* Shrinks both hashes to their first prefix; only that prefix is cleared, as a growth
+ * clears whatever it takes beyond it. */
 void store_clear(store *st)
 {
+    st->series_mask = store_min_mask(st->series_mask_max);
+    st->ent_mask = store_min_mask(st->ent_mask_max);
     memset(st->series_hash, 0, ((size_t)st->series_mask + 1) * sizeof(store_slot));
     memset(st->ent_hash, 0, ((size_t)st->ent_mask + 1) * sizeof(store_slot));
     st->series_hi = st->series_n = 0;
@@ -177,6 +205,88 @@ static void store_unlink(store_slot *tab, uint32_t mask, uint32_t slot)
     tab[i].hash = 0;
 }
 
+/* ---- growth ------------------------------------------------------------------------- */
+
+/* 1 when one more entry would take a table of mask + 1 slots past half full and the
+ * region has room to double. At the maximum the load stays <= 1/2 by construction
+ * (store_slots). */
+static inline int store_full_load(uint32_t n, uint32_t mask, uint32_t mask_max)
+{
+    return ((uint64_t)n + 1) * 2 > (uint64_t)mask + 1 && mask < mask_max;
+}
+
+/* First empty slot on h's probe path (for an entry known to be absent). */
+static uint32_t store_slot_empty(const store_slot *tab, uint32_t mask, uint32_t h)
+{
+    uint32_t i = h & mask;
+    while (tab[i].idx != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+enum { STORE_REHASH_BATCH = 32 };
+
+/* Inserts n absent entries; their slots are prefetched first, so a rehash of a table
+ * larger than the cache overlaps its misses instead of taking them one by one. */
+static void store_put_batch(store_slot *tab, uint32_t mask, const uint32_t *h,
+                            const uint32_t *idx, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        STORE_PREFETCH_W(&tab[h[i] & mask]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = store_slot_empty(tab, mask, h[i]);
+        tab[j].hash = h[i];
+        tab[j].idx = idx[i];
+    }
+}
+
+/* Doubles the entity hash and reinserts every live entity (nseries > 0: an entity is
+ * only ever counted live once its first series is in). */
+static void store_ent_grow(store *st)
+{
+    uint32_t mask = st->ent_mask * 2 + 1, h[STORE_REHASH_BATCH], idx[STORE_REHASH_BATCH], n = 0;
+    memset(st->ent_hash, 0, ((size_t)mask + 1) * sizeof(store_slot));
+    st->ent_mask = mask;
+    for (uint32_t e = 0; e < st->ent_hi; e++) {
+        if (st->ent[e].nseries == 0)
+            continue;
+        h[n] = store_ent_h(store_id_hash(st->ent[e].id));
+        idx[n++] = e + 1;
+        if (n == STORE_REHASH_BATCH) {
+            store_put_batch(st->ent_hash, mask, h, idx, n);
+            n = 0;
+        }
+    }
+    store_put_batch(st->ent_hash, mask, h, idx, n);
+}
+
+/* Doubles the series hash and reinserts every live series. Series of one entity are
+ * usually adjacent (created together), so the UUID hash is computed once per run. */
+static void store_ser_grow(store *st)
+{
+    uint32_t mask = st->series_mask * 2 + 1, h[STORE_REHASH_BATCH], idx[STORE_REHASH_BATCH];
+    uint32_t n = 0, last = STORE_NONE;
+    uint64_t idh = 0;
+    memset(st->series_hash, 0, ((size_t)mask + 1) * sizeof(store_slot));
+    st->series_mask = mask;
+    for (uint32_t s = 0; s < st->series_hi; s++) {
+        const store_series *r = &st->series[s];
+        if (r->kind == STORE_KIND_FREE)
+            continue;
+        if (r->entity != last) {
+            last = r->entity;
+            idh = store_id_hash(st->ent[last].id);
+        }
+        h[n] = store_ser_h(idh, r->key);
+        idx[n++] = s + 1;
+        if (n == STORE_REHASH_BATCH) {
+            store_put_batch(st->series_hash, mask, h, idx, n);
+            n = 0;
+        }
+    }
+    store_put_batch(st->series_hash, mask, h, idx, n);
+}
+
 /* ---- entities --------------------------------------------------------------------- */
 
 static uint32_t store_ent_find(const store *st, const uint8_t id[16], uint32_t h, uint32_t *slot)
@@ -194,17 +304,23 @@ static uint32_t store_ent_find(const store *st, const uint8_t id[16], uint32_t h
     }
 }
 
+/* slot: where store_ent_find() stopped; moved when the hash grows first. */
 static uint32_t store_ent_add(store *st, const uint8_t id[16], uint32_t h, uint32_t slot,
                               int32_t asset)
 {
     uint32_t e;
+    if (st->ent_free == STORE_NONE && st->ent_hi >= st->cfg.max_entities)
+        return STORE_NONE;
+    /* before taking the entry: a rehash must not see it half made */
+    if (store_full_load(st->ent_n, st->ent_mask, st->ent_mask_max)) {
+        store_ent_grow(st);
+        slot = store_slot_empty(st->ent_hash, st->ent_mask, h);
+    }
     if (st->ent_free != STORE_NONE) {
         e = st->ent_free;
         st->ent_free = (uint32_t)st->ent[e].asset;
-    } else if (st->ent_hi < st->cfg.max_entities) {
-        e = st->ent_hi++;
     } else {
-        return STORE_NONE;
+        e = st->ent_hi++;
     }
     memcpy(st->ent[e].id, id, 16);
     st->ent[e].asset = asset;
@@ -385,16 +501,22 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
     int is_num = num_classify(val, val_len, &d) != NUM_STRING;
     int fresh = s == STORE_NONE;
     if (fresh) {
-        if (st->series_free != STORE_NONE) {
-            s = st->series_free;
-            st->series_free = st->series[s].v.next_free;
-        } else if (st->series_hi < st->cfg.max_series) {
-            s = st->series_hi++;
-        } else {
+        if (st->series_free == STORE_NONE && st->series_hi >= st->cfg.max_series) {
             st->st.dropped_series++;
             if (st->ent[e].nseries == 0)
                 store_ent_remove(st, e);
             return STORE_ERR_SERIES_FULL;
+        }
+        /* before taking the entry: a rehash must not see it half made */
+        if (store_full_load(st->series_n, st->series_mask, st->series_mask_max)) {
+            store_ser_grow(st);
+            sslot = store_slot_empty(st->series_hash, st->series_mask, sh);
+        }
+        if (st->series_free != STORE_NONE) {
+            s = st->series_free;
+            st->series_free = st->series[s].v.next_free;
+        } else {
+            s = st->series_hi++;
         }
         store_series *n = &st->series[s];
         n->entity = e;
@@ -443,17 +565,21 @@ int store_apply(store *st, const uint8_t id[16], const char *key, size_t key_len
     return store_apply_id(st, id, k, ts, val, val_len, now_s);
 }
 
+/* Each mask is read once: whatever size the table has, the address lies inside the
+ * reserved hash region (a stale mask only makes the hint useless). */
 void store_prefetch_entity(const store *st, const uint8_t id[16])
 {
-    STORE_PREFETCH(&st->ent_hash[store_ent_h(store_id_hash(id)) & st->ent_mask]);
+    uint32_t emask = st->ent_mask;
+    STORE_PREFETCH(&st->ent_hash[store_ent_h(store_id_hash(id)) & emask]);
 }
 
 void store_prefetch(const store *st, const uint8_t id[16], int key_id)
 {
+    uint32_t emask = st->ent_mask, smask = st->series_mask;
     uint64_t h = store_id_hash(id);
-    STORE_PREFETCH(&st->ent_hash[store_ent_h(h) & st->ent_mask]);
+    STORE_PREFETCH(&st->ent_hash[store_ent_h(h) & emask]);
     if (key_id >= 0 && (uint32_t)key_id < LIM_KEYS)
-        STORE_PREFETCH(&st->series_hash[store_ser_h(h, (uint32_t)key_id) & st->series_mask]);
+        STORE_PREFETCH(&st->series_hash[store_ser_h(h, (uint32_t)key_id) & smask]);
 }
 
 uint32_t store_remove_entity(store *st, const uint8_t id[16])

@@ -26,10 +26,33 @@
  * that one scrape. Key names and asset tables referenced by rows stay valid
  * while the render runs (keys are never removed; see assets.h for tables).
  *
- * Memory (store_mem_needed): 32 B per series + 8 B per series hash slot (power of
- * two >= 2 x max_series, so 16-32 B per series) + 24 B + 16-32 B per entity + 260 B
- * per string slot + LIM_KEYS x 136 B. 1M series over 100k assets with 10k string
- * slots: about 57 MB, i.e. under 60 B per series.
+ * Memory. store_mem_needed() reserves every table at its maximum: 32 B per series
+ * + 8 B per series hash slot (power of two >= 2 x max_series, so 16-32 B per series)
+ * + 24 B + 16-32 B per entity + 258 B per string slot + LIM_KEYS x 130 B (+ 16 KiB
+ * key hash); the exporter's defaults (2M series, 200k entities and strings) reserve
+ * 159 MB. Only what is in use is ever touched, so with a calloc'd block (zero pages
+ * mapped on first touch) the resident size follows the series actually held:
+ *   - entry arrays grow from the front (hi-water marks; freed entries are reused
+ *     before new ones are taken, and no free list is built ahead);
+ *   - each hash table uses a power-of-two prefix of its region, 1024 slots at first,
+ *     doubled when one more entry would take it past half full (so 16-32 B per series
+ *     and per entity), up to the whole region;
+ *   - store_init() writes the 16 KiB key hash and the two first prefixes (16 KiB).
+ * Resident: 48-64 B per series + 40-56 B per entity + 258 B per string value + 130 B
+ * per key name, e.g. 1M numeric series of 250k assets: 58-78 MB.
+ * store_clear() shrinks both hashes back to 1024 slots and clears only those; pages
+ * touched before stay resident until the block is freed (core cannot madvise): a
+ * caller that wants them back after the fleet shrank frees the block and inits a new
+ * one. The store never reads a byte beyond what it wrote since store_init().
+ *
+ * Growth cost: a doubling clears the new prefix and reinserts every live entry from
+ * the entry array (hashes recomputed, slots prefetched in batches): about 40-50 ms
+ * per million series on one 2020s x86 core, so one stall of ~45 ms when the millionth
+ * series arrives, ~40 ns amortised per series created. It happens inside
+ * store_apply(), on the event-loop thread, under the store mutex: a render waiting
+ * for its next batch waits that long once. Renders are otherwise unaffected: they
+ * walk the series array, whose entries never move, so the iteration epoch rules
+ * above hold across growths. Lookups stay O(1): the load is at most 1/2 at any size.
  *
  * Lookups: a hash slot holds the entry's 32-bit hash next to its index, so probing
  * compares within the slot and reaches an entry only to confirm a match. The series
@@ -119,9 +142,11 @@ typedef struct store {
     store_series *series;
     store_slot *series_hash;
     uint32_t series_mask, series_hi, series_free, series_n;
+    uint32_t series_mask_max;     /* the reserved hash region; series_mask grows to it */
     store_entity *ent;
     store_slot *ent_hash;
     uint32_t ent_mask, ent_hi, ent_free, ent_n;
+    uint32_t ent_mask_max;
     store_key *keys;
     uint16_t *key_hash;
     uint32_t nkeys;
@@ -157,11 +182,11 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
                    size_t val_len, uint32_t now_s);
 
 /* Performance hints, no effect on the store's contents, cheap (a hash and one or two
- * prefetch instructions, no load): call as soon as the asset UUID (and the key id)
- * of a value is known, some work before its store_apply_id(), so the hash slots are
- * in cache when the apply probes them. key_id < 0 or unknown: the entity slot only.
- * Read-only: safe under the same mutex as store_apply() (or without it, as it reads
- * only fields fixed at store_init()). */
+ * prefetch instructions, no load of a slot): call as soon as the asset UUID (and the
+ * key id) of a value is known, some work before its store_apply_id(), so the hash
+ * slots are in cache when the apply probes them. key_id < 0 or unknown: the entity
+ * slot only. Read-only, but they read the current hash sizes, which store_apply()
+ * changes as the store grows: call them under the same mutex as store_apply(). */
 void store_prefetch(const store *st, const uint8_t id[16], int key_id);
 void store_prefetch_entity(const store *st, const uint8_t id[16]);
 
@@ -202,6 +227,5 @@ void store_get_stats(const store *st, store_stats *out);
 int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
               store_row *row, char *strbuf, size_t strcap);
 const char *store_strerror(int err);
-void store_prefetch(const store *st, const uint8_t id[16], int key_id);
 
 #endif

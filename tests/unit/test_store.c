@@ -1,11 +1,14 @@
 /* test_store.c -- the telemetry store: semantics, limits, asset binding, a random
  * model check of the hash tables (also on tiny, full tables and with forced full-hash
  * collisions), and a two-thread consistency test of the documented locking scheme
- * (mutex per apply, per iteration batch).
+ * (mutex per apply, per iteration batch). Hash growth: test_store_grow.c.
  *
  * White-box: store.c is compiled into this program (first, so its parameter names
  * cannot shadow the globals below) to reach its hash functions and build UUIDs whose
- * 32-bit slot hashes are equal; the library's store.o is then not linked in. */
+ * 32-bit slot hashes are equal; the library's store.o is then not linked in. The
+ * hashes start at 16 slots here instead of 1024, so every test, tiny tables included,
+ * runs across growths. */
+#define STORE_HASH_MIN 16u
 #include "core/store.c"
 #include "tests/harness.h"
 
