@@ -28,22 +28,24 @@
  *
  * Memory. store_mem_needed() reserves every table at its maximum: 32 B per series
  * + 8 B per series hash slot (power of two >= 2 x max_series, so 16-32 B per series)
- * + 24 B + 16-32 B per entity + 258 B per string slot + LIM_KEYS x 130 B (+ 16 KiB
- * key hash); the exporter's defaults (2M series, 200k entities and strings) reserve
- * 159 MB. Only what is in use is ever touched, so with a calloc'd block (zero pages
- * mapped on first touch) the resident size follows the series actually held:
+ * + 24 B + 16-32 B per entity + 48 + 258 B per string (a short and a long slot pool)
+ * + LIM_KEYS x 130 B (+ 16 KiB key hash); the exporter's defaults (2M series, 200k
+ * entities and strings) reserve 168 MB. Only what is in use is ever touched, so with
+ * a calloc'd block (zero pages mapped on first touch) the resident size follows the
+ * series actually held:
  *   - entry arrays grow from the front (hi-water marks; freed entries are reused
  *     before new ones are taken, and no free list is built ahead);
  *   - each hash table uses a power-of-two prefix of its region, 1024 slots at first,
  *     doubled when one more entry would take it past half full (so 16-32 B per series
  *     and per entity), up to the whole region;
  *   - store_init() writes the 16 KiB key hash and the two first prefixes (16 KiB).
- * Resident: 48-64 B per series + 40-56 B per entity + 258 B per string value + 130 B
- * per key name, e.g. 1M numeric series of 250k assets: 58-78 MB.
+ * Resident: 48-64 B per series + 40-56 B per entity + 48 B per string value of up
+ * to STORE_STR_SHORT bytes (258 B for a longer one) + 130 B per key name; e.g. 1M
+ * series of 250k assets, one short string each (a device id): 70-90 MB.
  * store_clear() shrinks both hashes back to 1024 slots and clears only those; pages
  * touched before stay resident until the block is freed (core cannot madvise): a
  * caller that wants them back after the fleet shrank frees the block and inits a new
- * one. The store never reads a byte beyond what it wrote since store_init().
+ * one. The store reads only bytes it wrote: the block need not be zeroed.
  *
  * Growth cost: a doubling clears the new prefix and reinserts every live entry from
  * the entry array (hashes recomputed, slots prefetched in batches): about 40-50 ms
@@ -89,7 +91,8 @@ typedef enum { STORE_KIND_FREE = 0, STORE_KIND_NUM = 1, STORE_KIND_STR = 2 } sto
 typedef struct store_config {
     uint32_t max_series;      /* --store.max-series */
     uint32_t max_entities;    /* distinct assets with at least one series */
-    uint32_t max_strings;     /* string-valued series (each takes a 260 B slot) */
+    uint32_t max_strings;     /* string-valued series (a 48 B slot each, 258 B when
+                                 the value is longer than STORE_STR_SHORT bytes) */
 } store_config;
 
 typedef struct store_stats {
@@ -125,6 +128,14 @@ typedef struct store_key {
     uint16_t len;
 } store_key;
 
+/* Two slot sizes for string values: most telemetry strings (device ids, serial
+ * numbers, states, UUIDs) fit a short slot, a sixth of a long one. */
+#define STORE_STR_SHORT 46u
+typedef struct store_str_short {
+    uint16_t len;
+    char s[STORE_STR_SHORT];
+} store_str_short;
+
 typedef struct store_str {
     uint16_t len;
     char s[LIM_STRING_VALUE_BYTES];
@@ -150,6 +161,8 @@ typedef struct store {
     store_key *keys;
     uint16_t *key_hash;
     uint32_t nkeys;
+    store_str_short *strs_short;  /* each pool has max_strings slots; str_n counts both */
+    uint32_t short_hi, short_free;
     store_str *strs;
     uint32_t str_hi, str_free, str_n;
     uint32_t epoch;

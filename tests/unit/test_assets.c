@@ -166,7 +166,8 @@ static void test_untouched_beyond_use(void)
     }
     CHECK_INT((int)t.mask, 8191);
     size_t used_e = 3000 * sizeof(assets_entry), used_h = ((size_t)t.mask + 1) * 4;
-    size_t n = 0, arena = (size_t)(t.arena - (char *)mem), hash = (size_t)((char *)t.hash - (char *)mem);
+    size_t n = 0, arena = (size_t)(t.arena - (char *)mem);
+    size_t hash = (size_t)((char *)t.hash - (char *)mem);
     for (size_t o = used_e; o < hash; o++)
         n += mem[o] != 0xA5;
     for (size_t o = hash + used_h; o < arena; o++)

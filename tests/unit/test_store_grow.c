@@ -4,10 +4,11 @@
  * beyond what is in use (so a calloc'd block stays unresident there), and an
  * iteration that spans a growth.
  *
- * White-box like test_store.c: store.c is compiled in, with hashes that start at 16
- * slots instead of 1024 so that small tables grow too. */
+ * White-box like test_store.c: store.c and store_read.c are compiled in, with hashes
+ * that start at 16 slots instead of 1024 so that small tables grow too. */
 #define STORE_HASH_MIN 16u
 #include "core/store.c"
+#include "core/store_read.c"
 #include "tests/harness.h"
 
 #include <stdlib.h>
@@ -31,6 +32,7 @@ static void id_of(uint32_t i, uint8_t id[16])
 }
 
 #define S(x) x, strlen(x)
+#define LONG_TEXT "a string value of more than forty-six bytes, in a long slot"
 
 /* Every series of entities [0, ne) x keys [0, nk) present with ts = 1 + e * nk + k. */
 static int missing_series(uint32_t ne, uint32_t nk, uint32_t step)
@@ -71,8 +73,8 @@ static void test_growth_lookups_after_each_doubling(void)
             id_of(e, id);
             int kl = snprintf(key, sizeof key, "k%u", k);
             int vl = snprintf(v, sizeof v, "%u", 1 + e * NK + k);
-            if (store_apply(&st, id, key, (size_t)kl, 1 + e * NK + k, v, (size_t)vl, 1) != STORE_SET)
-                bad++;
+            int64_t ts = 1 + e * NK + k;
+            bad += store_apply(&st, id, key, (size_t)kl, ts, v, (size_t)vl, 1) != STORE_SET;
             badload += !load_ok();
             if (st.series_mask != sm || st.ent_mask != em) {
                 CHECK(st.series_mask == sm || st.series_mask == 2 * sm + 1);
@@ -170,7 +172,8 @@ static void test_growth_stops_at_the_maximum(void)
     for (uint32_t e = 0; e < 41; e++) {
         uint8_t id[16];
         id_of(e, id);
-        bad += store_apply(&st, id, S("k0"), 1, S("1"), 1) != (e < 40 ? STORE_SET : STORE_ERR_ENTITIES_FULL);
+        int want = e < 40 ? STORE_SET : STORE_ERR_ENTITIES_FULL;
+        bad += store_apply(&st, id, S("k0"), 1, S("1"), 1) != want;
     }
     CHECK_INT(bad, 0);
     CHECK_INT((int)st.ent_mask, (int)st.ent_mask_max);
@@ -224,7 +227,9 @@ static void test_untouched_beyond_use(void)
         char key[8];
         id_of(i / 3, id);
         int kl = snprintf(key, sizeof key, "k%u", i % 3);
-        store_apply(&st, id, key, (size_t)kl, 1, i % 3 == 2 ? "text" : "1", i % 3 == 2 ? 4 : 1, 1);
+        /* every third a string: 2 in 3 of those short, 1 in 3 long */
+        const char *v = i % 3 != 2 ? "1" : i % 9 == 8 ? LONG_TEXT : "text";
+        store_apply(&st, id, key, (size_t)kl, 1, v, strlen(v), 1);
     }
     store_layout l;
     store_layout_of(&c, &l);
@@ -236,6 +241,7 @@ static void test_untouched_beyond_use(void)
         {l.ent + st.ent_hi * sizeof(store_entity), l.ent_hash},
         {l.ent_hash + ((size_t)st.ent_mask + 1) * sizeof(store_slot), l.keys},
         {l.keys + st.nkeys * sizeof(store_key), l.key_hash},
+        {l.strs_short + st.short_hi * sizeof(store_str_short), l.strs},
         {l.strs + st.str_hi * sizeof(store_str), l.total},
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
@@ -247,7 +253,7 @@ static void test_untouched_beyond_use(void)
         CHECK(r[i].to - r[i].from > 1000); /* most of each region is beyond use */
     }
     CHECK_CTX("%s", "");
-    CHECK(st.series_hi == 3000 && st.ent_hi == 1000 && st.str_hi == 1000);
+    CHECK(st.series_hi == 3000 && st.ent_hi == 1000 && st.short_hi == 667 && st.str_hi == 333);
 }
 
 /* A render's iteration spans a growth made between two of its batches: rows present
