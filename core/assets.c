@@ -2,10 +2,20 @@
  * assets.c -- a fixed-capacity open-addressing table keyed by 16-byte UUIDs, with
  * an append-only string arena. No deletion: a table lives for one discovery round
  * and is rebuilt whole, which is what lets readers of the old table go on safely.
+ * The hash uses a power-of-two prefix of its reserved region, from ASSETS_HASH_MIN
+ * slots, doubling (rehashed from the entries) when it would pass half full, so a
+ * small fleet never touches the pages reserved for the maximum.
  */
 #include "core/assets.h"
 
 #include <string.h>
+
+/* Slots the hash starts with after assets_reset() (4 KiB); a power of two. */
+#ifndef ASSETS_HASH_MIN
+#define ASSETS_HASH_MIN 1024u
+#endif
+
+_Static_assert((ASSETS_HASH_MIN & (ASSETS_HASH_MIN - 1)) == 0, "ASSETS_HASH_MIN power of two");
 
 static uint32_t assets_hash(const uint8_t id[16])
 {
@@ -16,6 +26,7 @@ static uint32_t assets_hash(const uint8_t id[16])
     return (uint32_t)(h >> 32);
 }
 
+/* Slots reserved: the smallest power of two >= 2 * max (load <= 1/2 when full). */
 static uint32_t assets_slots(uint32_t max)
 {
     uint32_t s = 16;
@@ -42,15 +53,17 @@ int assets_init(assets_table *t, void *mem, size_t memsize, uint32_t max_assets,
     t->e = mem;
     t->hash = (uint32_t *)((char *)mem + e);
     t->arena = (char *)mem + e + (size_t)slots * 4;
-    t->mask = slots - 1;
+    t->mask_max = slots - 1;
     t->max = max_assets;
     t->arena_cap = arena_bytes;
     assets_reset(t);
     return 0;
 }
 
+/* Back to the first prefix; slots beyond it are cleared by the growth that takes them. */
 void assets_reset(assets_table *t)
 {
+    t->mask = t->mask_max < ASSETS_HASH_MIN - 1 ? t->mask_max : ASSETS_HASH_MIN - 1;
     memset(t->hash, 0, ((size_t)t->mask + 1) * 4);
     t->count = 0;
     t->arena_used = 0;
@@ -67,6 +80,25 @@ int32_t assets_find(const assets_table *t, const uint8_t id[16])
         if (memcmp(t->e[v - 1].id, id, 16) == 0)
             return (int32_t)(v - 1);
     }
+}
+
+static void assets_insert(uint32_t *hash, uint32_t mask, const uint8_t id[16], uint32_t idx)
+{
+    uint32_t i = assets_hash(id) & mask;
+    while (hash[i])
+        i = (i + 1) & mask;
+    hash[i] = idx + 1;
+}
+
+/* Doubles the hash and reinserts entries 0..count-1 (~10 ms per 100k assets, once per
+ * doubling while a listing fills a spare table that no reader holds). */
+static void assets_grow(assets_table *t)
+{
+    uint32_t mask = t->mask * 2 + 1;
+    memset(t->hash, 0, ((size_t)mask + 1) * 4);
+    t->mask = mask;
+    for (uint32_t i = 0; i < t->count; i++)
+        assets_insert(t->hash, mask, t->e[i].id, i);
 }
 
 static int assets_put(assets_table *t, const char *s, size_t n, uint32_t *off, uint16_t *len)
@@ -112,12 +144,11 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
         t->e[idx] = ne;
         return idx;
     }
+    if (((uint64_t)t->count + 1) * 2 > (uint64_t)t->mask + 1 && t->mask < t->mask_max)
+        assets_grow(t);
     idx = (int32_t)t->count++;
     t->e[idx] = ne;
-    uint32_t i = assets_hash(id) & t->mask;
-    while (t->hash[i])
-        i = (i + 1) & t->mask;
-    t->hash[i] = (uint32_t)idx + 1;
+    assets_insert(t->hash, t->mask, id, (uint32_t)idx);
     return idx;
 }
 

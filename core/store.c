@@ -1,38 +1,64 @@
 /*
- * store.c -- fixed-capacity tables for series, entities, keys and string values,
- * indexed by open-addressing hash tables with linear probing. Deletion uses
- * backward-shift (no tombstones), so lookups stay short however long the exporter
- * runs and however often series come and go. Hash slots carry the entry's hash, so
- * a probe touches an entry only on a likely match and deletion never reads entries;
- * the series hash depends on the UUID rather than the entity index, so one apply
- * fetches its entity slot and its series slot in parallel (two dependent cache
- * misses per value instead of four on a table larger than the cache).
+ * store.c -- the store's writers: fixed-capacity tables for series, entities, keys
+ * and string values (a 48 B or a 258 B slot by length), indexed by open-addressing
+ * hash tables with linear probing (hashes and probes in store_int.h, readers in
+ * store_read.c). Deletion uses backward-shift (no tombstones), so lookups stay short
+ * however long the exporter runs and however often series come and go. Hash slots
+ * carry the entry's hash, so a probe touches an entry only on a likely match and
+ * deletion never reads entries; the series hash depends on the UUID rather than the
+ * entity index, so one apply fetches its entity slot and its series slot in parallel
+ * (two dependent cache misses per value instead of four on a table larger than the
+ * cache).
+ *
+ * The block reserves every table at its maximum, but nothing beyond what is in use is
+ * ever touched: entry arrays grow from the front (hi-water marks, free lists threaded
+ * through freed entries only), and each hash table uses a power-of-two prefix of its
+ * region that starts at STORE_HASH_MIN slots and doubles when the load would pass 1/2
+ * (rehashed from the entry arrays: the slots beyond the prefix are never read before
+ * a growth clears them). Untouched pages of a calloc'd block are never resident, so
+ * the process's memory follows the number of series, not the configured maxima.
  */
-#include "core/store.h"
+#include "core/store_int.h"
 #include "core/bytes.h"
 #include "core/num.h"
 
 #include <string.h>
 
-#define STORE_NONE 0xFFFFFFFFu
-#define STORE_KEY_SLOTS (2u * LIM_KEYS)
+/* Slots a series or entity hash starts with and shrinks back to on store_clear()
+ * (8 KiB each); a power of two. Tests may define a smaller one to grow more often. */
+#ifndef STORE_HASH_MIN
+#define STORE_HASH_MIN 1024u
+#endif
+
+_Static_assert((STORE_HASH_MIN & (STORE_HASH_MIN - 1)) == 0, "STORE_HASH_MIN power of two");
 
 _Static_assert((STORE_KEY_SLOTS & (STORE_KEY_SLOTS - 1)) == 0, "LIM_KEYS power of two");
 _Static_assert(LIM_KEYS <= 65535, "key ids are 16-bit");
 _Static_assert(sizeof(store_series) == 32, "series record size is part of the contract");
+_Static_assert(sizeof(store_str_short) == 48, "short string slot: 48 B");
+_Static_assert(STORE_STR_SHORT < LIM_STRING_VALUE_BYTES, "short slots are the smaller ones");
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STORE_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define STORE_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #else
 #define STORE_PREFETCH(p) ((void)(p))
+#define STORE_PREFETCH_W(p) ((void)(p))
 #endif
 
+/* Slots reserved for n entries: the smallest power of two >= 2n (load <= 1/2 at max). */
 static uint32_t store_slots(uint32_t n)
 {
     uint32_t s = 16;
     while (s < 2u * n && s < (1u << 31))
         s <<= 1;
     return s;
+}
+
+/* The first prefix of a hash region: STORE_HASH_MIN slots, or the whole region. */
+static uint32_t store_min_mask(uint32_t max_mask)
+{
+    return max_mask < STORE_HASH_MIN - 1 ? max_mask : STORE_HASH_MIN - 1;
 }
 
 static size_t store_al(size_t n)
@@ -42,7 +68,7 @@ static size_t store_al(size_t n)
 
 /* Offsets of each region inside the block, in one place for both users. */
 typedef struct store_layout {
-    size_t series, series_hash, ent, ent_hash, keys, key_hash, strs, total;
+    size_t series, series_hash, ent, ent_hash, keys, key_hash, strs_short, strs, total;
 } store_layout;
 
 static void store_layout_of(const store_config *c, store_layout *l)
@@ -60,6 +86,8 @@ static void store_layout_of(const store_config *c, store_layout *l)
     o += store_al((size_t)LIM_KEYS * sizeof(store_key));
     l->key_hash = o;
     o += store_al((size_t)STORE_KEY_SLOTS * 2);
+    l->strs_short = o;
+    o += store_al((size_t)c->max_strings * sizeof(store_str_short));
     l->strs = o;
     o += store_al((size_t)c->max_strings * sizeof(store_str));
     l->total = o;
@@ -85,12 +113,13 @@ int store_init(store *st, void *mem, size_t memsize, const store_config *cfg)
     st->cfg = *cfg;
     st->series = (store_series *)(m + l.series);
     st->series_hash = (store_slot *)(m + l.series_hash);
-    st->series_mask = store_slots(cfg->max_series) - 1;
+    st->series_mask_max = store_slots(cfg->max_series) - 1;
     st->ent = (store_entity *)(m + l.ent);
     st->ent_hash = (store_slot *)(m + l.ent_hash);
-    st->ent_mask = store_slots(cfg->max_entities) - 1;
+    st->ent_mask_max = store_slots(cfg->max_entities) - 1;
     st->keys = (store_key *)(m + l.keys);
     st->key_hash = (uint16_t *)(m + l.key_hash);
+    st->strs_short = (store_str_short *)(m + l.strs_short);
     st->strs = (store_str *)(m + l.strs);
     memset(st->key_hash, 0, (size_t)STORE_KEY_SLOTS * 2);
     st->epoch = 1;
@@ -98,66 +127,23 @@ int store_init(store *st, void *mem, size_t memsize, const store_config *cfg)
     return 0;
 }
 
+/* Shrinks both hashes to their first prefix; only that prefix is cleared, as a growth
+ * clears whatever it takes beyond it. */
 void store_clear(store *st)
 {
+    st->series_mask = store_min_mask(st->series_mask_max);
+    st->ent_mask = store_min_mask(st->ent_mask_max);
     memset(st->series_hash, 0, ((size_t)st->series_mask + 1) * sizeof(store_slot));
     memset(st->ent_hash, 0, ((size_t)st->ent_mask + 1) * sizeof(store_slot));
     st->series_hi = st->series_n = 0;
     st->series_free = STORE_NONE;
     st->ent_hi = st->ent_n = 0;
     st->ent_free = STORE_NONE;
-    st->str_hi = st->str_n = 0;
-    st->str_free = STORE_NONE;
+    st->short_hi = st->str_hi = st->str_n = 0;
+    st->short_free = st->str_free = STORE_NONE;
 }
 
-/* ---- hashing ------------------------------------------------------------------------ */
-
-/* A 64-bit finaliser (xor-shift, multiply by odd constants): every input bit reaches
- * every output bit, so UUIDs differing in a few bytes (sequential ids) spread well. */
-static inline uint64_t store_mix(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x9E3779B97F4A7C15ull;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    return x;
-}
-
-static inline uint64_t store_id_hash(const uint8_t id[16])
-{
-    uint64_t a, b;
-    memcpy(&a, id, 8);
-    memcpy(&b, id + 8, 8);
-    return store_mix(a ^ store_mix(b ^ 0x243F6A8885A308D3ull));
-}
-
-/* Entity slot hash and series slot hash, both from the UUID's 64-bit hash. */
-static inline uint32_t store_ent_h(uint64_t h)
-{
-    return (uint32_t)(h >> 32);
-}
-
-static inline uint32_t store_ser_h(uint64_t h, uint32_t key)
-{
-    return (uint32_t)(store_mix(h + ((uint64_t)key + 1) * 0xD1B54A32D192ED03ull) >> 32);
-}
-
-static inline int store_id_eq(const uint8_t a[16], const uint8_t b[16])
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8);
-    memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
-static uint32_t store_key_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
+/* ---- deletion ----------------------------------------------------------------------- */
 
 /* Backward-shift deletion for a linear-probing table; homes come from the slots. */
 static void store_unlink(store_slot *tab, uint32_t mask, uint32_t slot)
@@ -178,34 +164,107 @@ static void store_unlink(store_slot *tab, uint32_t mask, uint32_t slot)
     tab[i].hash = 0;
 }
 
-/* ---- entities --------------------------------------------------------------------- */
+/* ---- growth ------------------------------------------------------------------------- */
 
-static uint32_t store_ent_find(const store *st, const uint8_t id[16], uint32_t h, uint32_t *slot)
+/* 1 when one more entry would take a table of mask + 1 slots past half full and the
+ * region has room to double. At the maximum the load stays <= 1/2 by construction
+ * (store_slots). */
+static inline int store_full_load(uint32_t n, uint32_t mask, uint32_t mask_max)
 {
-    for (uint32_t i = h & st->ent_mask;; i = (i + 1) & st->ent_mask) {
-        store_slot v = st->ent_hash[i];
-        if (v.idx == 0) {
-            *slot = i;
-            return STORE_NONE;
-        }
-        if (v.hash == h && store_id_eq(st->ent[v.idx - 1].id, id)) {
-            *slot = i;
-            return v.idx - 1;
-        }
+    return ((uint64_t)n + 1) * 2 > (uint64_t)mask + 1 && mask < mask_max;
+}
+
+/* First empty slot on h's probe path (for an entry known to be absent). */
+static uint32_t store_slot_empty(const store_slot *tab, uint32_t mask, uint32_t h)
+{
+    uint32_t i = h & mask;
+    while (tab[i].idx != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+enum { STORE_REHASH_BATCH = 32 };
+
+/* Inserts n absent entries; their slots are prefetched first, so a rehash of a table
+ * larger than the cache overlaps its misses instead of taking them one by one. */
+static void store_put_batch(store_slot *tab, uint32_t mask, const uint32_t *h,
+                            const uint32_t *idx, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        STORE_PREFETCH_W(&tab[h[i] & mask]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = store_slot_empty(tab, mask, h[i]);
+        tab[j].hash = h[i];
+        tab[j].idx = idx[i];
     }
 }
 
+/* Doubles the entity hash and reinserts every live entity (nseries > 0: an entity is
+ * only ever counted live once its first series is in). */
+static void store_ent_grow(store *st)
+{
+    uint32_t mask = st->ent_mask * 2 + 1, h[STORE_REHASH_BATCH], idx[STORE_REHASH_BATCH], n = 0;
+    memset(st->ent_hash, 0, ((size_t)mask + 1) * sizeof(store_slot));
+    st->ent_mask = mask;
+    for (uint32_t e = 0; e < st->ent_hi; e++) {
+        if (st->ent[e].nseries == 0)
+            continue;
+        h[n] = store_ent_h(store_id_hash(st->ent[e].id));
+        idx[n++] = e + 1;
+        if (n == STORE_REHASH_BATCH) {
+            store_put_batch(st->ent_hash, mask, h, idx, n);
+            n = 0;
+        }
+    }
+    store_put_batch(st->ent_hash, mask, h, idx, n);
+}
+
+/* Doubles the series hash and reinserts every live series. Series of one entity are
+ * usually adjacent (created together), so the UUID hash is computed once per run. */
+static void store_ser_grow(store *st)
+{
+    uint32_t mask = st->series_mask * 2 + 1, h[STORE_REHASH_BATCH], idx[STORE_REHASH_BATCH];
+    uint32_t n = 0, last = STORE_NONE;
+    uint64_t idh = 0;
+    memset(st->series_hash, 0, ((size_t)mask + 1) * sizeof(store_slot));
+    st->series_mask = mask;
+    for (uint32_t s = 0; s < st->series_hi; s++) {
+        const store_series *r = &st->series[s];
+        if (r->kind == STORE_KIND_FREE)
+            continue;
+        if (r->entity != last) {
+            last = r->entity;
+            idh = store_id_hash(st->ent[last].id);
+        }
+        h[n] = store_ser_h(idh, r->key);
+        idx[n++] = s + 1;
+        if (n == STORE_REHASH_BATCH) {
+            store_put_batch(st->series_hash, mask, h, idx, n);
+            n = 0;
+        }
+    }
+    store_put_batch(st->series_hash, mask, h, idx, n);
+}
+
+/* ---- entities --------------------------------------------------------------------- */
+
+/* slot: where store_ent_find() stopped; moved when the hash grows first. */
 static uint32_t store_ent_add(store *st, const uint8_t id[16], uint32_t h, uint32_t slot,
                               int32_t asset)
 {
     uint32_t e;
+    if (st->ent_free == STORE_NONE && st->ent_hi >= st->cfg.max_entities)
+        return STORE_NONE;
+    /* before taking the entry: a rehash must not see it half made */
+    if (store_full_load(st->ent_n, st->ent_mask, st->ent_mask_max)) {
+        store_ent_grow(st);
+        slot = store_slot_empty(st->ent_hash, st->ent_mask, h);
+    }
     if (st->ent_free != STORE_NONE) {
         e = st->ent_free;
         st->ent_free = (uint32_t)st->ent[e].asset;
-    } else if (st->ent_hi < st->cfg.max_entities) {
-        e = st->ent_hi++;
     } else {
-        return STORE_NONE;
+        e = st->ent_hi++;
     }
     memcpy(st->ent[e].id, id, 16);
     st->ent[e].asset = asset;
@@ -257,49 +316,56 @@ int store_key_intern(store *st, const char *key, size_t len)
 
 /* ---- strings ------------------------------------------------------------------------ */
 
-static uint32_t store_str_alloc(store *st)
+/* Each pool holds max_strings slots, so moving a value between sizes (free, then
+ * take) never fails. Free slots are linked through their first 4 bytes. */
+static uint32_t store_str_alloc(store *st, int is_long)
 {
     uint32_t s;
-    if (st->str_free != STORE_NONE) {
-        s = st->str_free;
-        memcpy(&st->str_free, st->strs[s].s, 4);
-    } else if (st->str_hi < st->cfg.max_strings) {
-        s = st->str_hi++;
-    } else {
+    if (st->str_n >= st->cfg.max_strings)
         return STORE_NONE;
+    if (is_long) {
+        if (st->str_free != STORE_NONE) {
+            s = st->str_free;
+            memcpy(&st->str_free, st->strs[s].s, 4);
+        } else {
+            s = st->str_hi++;
+        }
+        s |= STORE_STR_LONG;
+    } else if (st->short_free != STORE_NONE) {
+        s = st->short_free;
+        memcpy(&st->short_free, st->strs_short[s].s, 4);
+    } else {
+        s = st->short_hi++;
     }
     st->str_n++;
     return s;
 }
 
-static void store_str_free(store *st, uint32_t s)
+static void store_str_free(store *st, uint32_t ref)
 {
-    memcpy(st->strs[s].s, &st->str_free, 4);
-    st->str_free = s;
+    uint32_t s = ref & ~STORE_STR_LONG;
+    if (ref & STORE_STR_LONG) {
+        memcpy(st->strs[s].s, &st->str_free, 4);
+        st->str_free = s;
+    } else {
+        memcpy(st->strs_short[s].s, &st->short_free, 4);
+        st->short_free = s;
+    }
     st->str_n--;
 }
 
-/* ---- series ------------------------------------------------------------------------- */
-
-/* e: the entity of id (the hash h is of the UUID and key, not of e). */
-static uint32_t store_ser_find(const store *st, uint32_t h, uint32_t e, uint32_t key,
-                               uint32_t *slot)
+/* Bytes of val kept: all, or cut below LIM_STRING_VALUE_BYTES at a UTF-8 boundary. */
+static size_t store_str_keep(const char *val, size_t n)
 {
-    for (uint32_t i = h & st->series_mask;; i = (i + 1) & st->series_mask) {
-        store_slot v = st->series_hash[i];
-        if (v.idx == 0) {
-            *slot = i;
-            return STORE_NONE;
-        }
-        if (v.hash == h) {
-            const store_series *s = &st->series[v.idx - 1];
-            if (s->entity == e && s->key == key) {
-                *slot = i;
-                return v.idx - 1;
-            }
-        }
-    }
+    if (n < LIM_STRING_VALUE_BYTES)
+        return n;
+    n = LIM_STRING_VALUE_BYTES - 1;
+    while (n > 0 && ((unsigned char)val[n] & 0xC0) == 0x80)
+        n--; /* never split a UTF-8 sequence */
+    return n;
 }
+
+/* ---- series ------------------------------------------------------------------------- */
 
 static uint32_t store_ser_h_of(const store *st, const store_series *r)
 {
@@ -327,18 +393,6 @@ static void store_ser_remove_at(store *st, uint32_t s)
     const store_series *r = &st->series[s];
     if (store_ser_find(st, store_ser_h_of(st, r), r->entity, r->key, &slot) == s)
         store_ser_remove(st, s, slot);
-}
-
-static void store_set_str(store_str *d, const char *val, size_t n, uint64_t *cut)
-{
-    if (n >= LIM_STRING_VALUE_BYTES) {
-        n = LIM_STRING_VALUE_BYTES - 1;
-        while (n > 0 && ((unsigned char)val[n] & 0xC0) == 0x80)
-            n--; /* never split a UTF-8 sequence */
-        (*cut)++;
-    }
-    memcpy(d->s, val, n);
-    d->len = (uint16_t)n;
 }
 
 int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
@@ -386,16 +440,22 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
     int is_num = num_classify(val, val_len, &d) != NUM_STRING;
     int fresh = s == STORE_NONE;
     if (fresh) {
-        if (st->series_free != STORE_NONE) {
-            s = st->series_free;
-            st->series_free = st->series[s].v.next_free;
-        } else if (st->series_hi < st->cfg.max_series) {
-            s = st->series_hi++;
-        } else {
+        if (st->series_free == STORE_NONE && st->series_hi >= st->cfg.max_series) {
             st->st.dropped_series++;
             if (st->ent[e].nseries == 0)
                 store_ent_remove(st, e);
             return STORE_ERR_SERIES_FULL;
+        }
+        /* before taking the entry: a rehash must not see it half made */
+        if (store_full_load(st->series_n, st->series_mask, st->series_mask_max)) {
+            store_ser_grow(st);
+            sslot = store_slot_empty(st->series_hash, st->series_mask, sh);
+        }
+        if (st->series_free != STORE_NONE) {
+            s = st->series_free;
+            st->series_free = st->series[s].v.next_free;
+        } else {
+            s = st->series_hi++;
         }
         store_series *n = &st->series[s];
         n->entity = e;
@@ -414,8 +474,13 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
         r->v.num = d;
         r->kind = STORE_KIND_NUM;
     } else {
-        if (r->kind != STORE_KIND_STR) {
-            uint32_t slot = store_str_alloc(st);
+        size_t keep = store_str_keep(val, val_len);
+        int is_long = keep > STORE_STR_SHORT;
+        if (r->kind == STORE_KIND_STR && !!(r->v.str & STORE_STR_LONG) != is_long) {
+            store_str_free(st, r->v.str); /* to the other size: cannot fail */
+            r->v.str = store_str_alloc(st, is_long);
+        } else if (r->kind != STORE_KIND_STR) {
+            uint32_t slot = store_str_alloc(st, is_long);
             if (slot == STORE_NONE) {
                 st->st.dropped_strings++;
                 if (fresh) {
@@ -427,7 +492,10 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
             r->v.str = slot;
             r->kind = STORE_KIND_STR;
         }
-        store_set_str(&st->strs[r->v.str], val, val_len, &st->st.strings_cut);
+        uint16_t *lenp;
+        memcpy(store_str_at(st, r->v.str, &lenp), val, keep);
+        *lenp = (uint16_t)keep;
+        st->st.strings_cut += keep < val_len;
     }
     r->ts = ts;
     r->seen = now_s;
@@ -444,17 +512,21 @@ int store_apply(store *st, const uint8_t id[16], const char *key, size_t key_len
     return store_apply_id(st, id, k, ts, val, val_len, now_s);
 }
 
+/* Each mask is read once: whatever size the table has, the address lies inside the
+ * reserved hash region (a stale mask only makes the hint useless). */
 void store_prefetch_entity(const store *st, const uint8_t id[16])
 {
-    STORE_PREFETCH(&st->ent_hash[store_ent_h(store_id_hash(id)) & st->ent_mask]);
+    uint32_t emask = st->ent_mask;
+    STORE_PREFETCH(&st->ent_hash[store_ent_h(store_id_hash(id)) & emask]);
 }
 
 void store_prefetch(const store *st, const uint8_t id[16], int key_id)
 {
+    uint32_t emask = st->ent_mask, smask = st->series_mask;
     uint64_t h = store_id_hash(id);
-    STORE_PREFETCH(&st->ent_hash[store_ent_h(h) & st->ent_mask]);
+    STORE_PREFETCH(&st->ent_hash[store_ent_h(h) & emask]);
     if (key_id >= 0 && (uint32_t)key_id < LIM_KEYS)
-        STORE_PREFETCH(&st->series_hash[store_ser_h(h, (uint32_t)key_id) & st->series_mask]);
+        STORE_PREFETCH(&st->series_hash[store_ser_h(h, (uint32_t)key_id) & smask]);
 }
 
 uint32_t store_remove_entity(store *st, const uint8_t id[16])
@@ -513,120 +585,4 @@ uint32_t store_expire(store *st, uint32_t older_than_s)
     }
     st->st.expired += n;
     return n;
-}
-
-/* ---- reading ------------------------------------------------------------------------ */
-
-void store_iter_begin(store *st, store_cursor *c)
-{
-    c->pos = 0;
-    c->epoch = ++st->epoch;
-}
-
-static void store_row_of(const store *st, const store_series *r, store_row *row)
-{
-    const store_entity *e = &st->ent[r->entity];
-    const store_key *k = &st->keys[r->key];
-    memcpy(row->id, e->id, 16);
-    row->assets = st->assets;
-    row->asset = e->asset;
-    row->key = k->name;
-    row->key_len = k->len;
-    row->kind = r->kind;
-    row->ts = r->ts;
-    row->seen = r->seen;
-    row->num = r->kind == STORE_KIND_NUM ? r->v.num : 0;
-    row->str_off = 0;
-    row->str_len = 0;
-}
-
-size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, char *strbuf,
-                  size_t strcap)
-{
-    size_t got = 0, used = 0;
-    uint32_t pos = c->pos;
-    for (; pos < st->series_hi && got < n; pos++) {
-        const store_series *r = &st->series[pos];
-        if (r->kind == STORE_KIND_FREE || r->born >= c->epoch)
-            continue;
-        if (r->kind == STORE_KIND_STR) {
-            const store_str *sv = &st->strs[r->v.str];
-            if (strcap - used < sv->len) {
-                if (got == 0 && strcap < LIM_STRING_VALUE_BYTES)
-                    pos++; /* a buffer that can never hold it: skip, don't spin */
-                break;
-            }
-            store_row_of(st, r, &rows[got]);
-            memcpy(strbuf + used, sv->s, sv->len);
-            rows[got].str_off = (uint32_t)used;
-            rows[got].str_len = sv->len;
-            used += sv->len;
-        } else {
-            store_row_of(st, r, &rows[got]);
-        }
-        got++;
-    }
-    c->pos = pos;
-    return got;
-}
-
-int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
-              store_row *row, char *strbuf, size_t strcap)
-{
-    uint32_t slot;
-    uint64_t h = store_id_hash(id);
-    uint32_t e = store_ent_find(st, id, store_ent_h(h), &slot);
-    if (e == STORE_NONE || key_len == 0 || key_len >= LIM_KEY_BYTES)
-        return 0;
-    for (uint32_t i = store_key_hash(key, key_len) & (STORE_KEY_SLOTS - 1);;
-         i = (i + 1) & (STORE_KEY_SLOTS - 1)) {
-        uint16_t v = st->key_hash[i];
-        if (v == 0)
-            return 0;
-        const store_key *k = &st->keys[v - 1];
-        if (k->len != key_len || memcmp(k->name, key, key_len) != 0)
-            continue;
-        uint32_t kid = (uint32_t)(v - 1);
-        uint32_t s = store_ser_find(st, store_ser_h(h, kid), e, kid, &slot);
-        if (s == STORE_NONE)
-            return 0;
-        store_row_of(st, &st->series[s], row);
-        if (row->kind == STORE_KIND_STR) {
-            const store_str *sv = &st->strs[st->series[s].v.str];
-            size_t l = sv->len < strcap ? sv->len : (strcap ? strcap - 1 : 0);
-            if (strcap) {
-                memcpy(strbuf, sv->s, l);
-                strbuf[l] = 0;
-            }
-            row->str_len = (uint16_t)l;
-        }
-        return 1;
-    }
-}
-
-void store_get_stats(const store *st, store_stats *out)
-{
-    *out = st->st;
-    out->series = st->series_n;
-    out->entities = st->ent_n;
-    out->strings = st->str_n;
-    out->keys = st->nkeys;
-}
-
-const char *store_strerror(int err)
-{
-    switch (err) {
-    case STORE_NOOP: return "nothing to delete";
-    case STORE_SET: return "stored";
-    case STORE_STALE: return "older than the stored value";
-    case STORE_DELETED: return "deleted";
-    case STORE_UNKNOWN_ASSET: return "asset not in the asset table";
-    case STORE_ERR_SERIES_FULL: return "series limit reached";
-    case STORE_ERR_ENTITIES_FULL: return "asset limit of the store reached";
-    case STORE_ERR_KEYS_FULL: return "distinct key limit reached";
-    case STORE_ERR_KEY: return "empty or too long key";
-    case STORE_ERR_STRINGS_FULL: return "string value limit reached";
-    case STORE_ERR_ARG: return "invalid argument";
-    default: return "unknown store error";
-    }
 }

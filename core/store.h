@@ -26,10 +26,36 @@
  * that one scrape. Key names and asset tables referenced by rows stay valid
  * while the render runs (keys are never removed; see assets.h for tables).
  *
- * Memory (store_mem_needed): 32 B per series + 8 B per series hash slot (power of
- * two >= 2 x max_series, so 16-32 B per series) + 24 B + 16-32 B per entity + 260 B
- * per string slot + LIM_KEYS x 136 B. 1M series over 100k assets with 10k string
- * slots: about 57 MB, i.e. under 60 B per series.
+ * Memory. store_mem_needed() reserves every table at its maximum: 32 B per series
+ * + 8 B per series hash slot (power of two >= 2 x max_series, so 16-32 B per series)
+ * + 24 B + 16-32 B per entity + 48 + 258 B per string (a short and a long slot pool)
+ * + LIM_KEYS x 130 B (+ 16 KiB key hash); the exporter's defaults (2M series, 200k
+ * entities and strings) reserve 168 MB. Only what is in use is ever touched, so with
+ * a calloc'd block (zero pages mapped on first touch) the resident size follows the
+ * series actually held:
+ *   - entry arrays grow from the front (hi-water marks; freed entries are reused
+ *     before new ones are taken, and no free list is built ahead);
+ *   - each hash table uses a power-of-two prefix of its region, 1024 slots at first,
+ *     doubled when one more entry would take it past half full (so 16-32 B per series
+ *     and per entity), up to the whole region;
+ *   - store_init() writes the 16 KiB key hash and the two first prefixes (16 KiB).
+ * Resident: 48-64 B per series + 40-56 B per entity + 48 B per string value of up
+ * to STORE_STR_SHORT bytes (258 B for a longer one) + 130 B per key name; e.g. 1M
+ * series of 250k assets, one short string each (a device id): 70-90 MB.
+ * store_clear() shrinks both hashes back to 1024 slots and clears only those; pages
+ * touched before stay resident until the block is freed (core cannot madvise): a
+ * caller that wants them back after the fleet shrank frees the block and inits a new
+ * one. The store reads only bytes it wrote: the block need not be zeroed.
+ *
+ * Growth cost: a doubling clears the new prefix and reinserts every live entry from
+ * the entry array (hashes recomputed, slots prefetched in batches): about 40-50 ms
+ * per million live series on one 2020s x86 core, i.e. a ~22 ms stall when the
+ * 512Ki-th series arrives and ~45 ms at the 1Mi-th, ~40 ns amortised per series
+ * created; entities likewise. It happens inside store_apply(), on the event-loop
+ * thread, under the store mutex: a render waiting for its next batch waits that long
+ * once. Renders are otherwise unaffected: they walk the series array, whose entries
+ * never move, so the iteration epoch rules above hold across growths. Lookups stay
+ * O(1) and as short as before: the load is at most 1/2 at any size.
  *
  * Lookups: a hash slot holds the entry's 32-bit hash next to its index, so probing
  * compares within the slot and reaches an entry only to confirm a match. The series
@@ -66,7 +92,8 @@ typedef enum { STORE_KIND_FREE = 0, STORE_KIND_NUM = 1, STORE_KIND_STR = 2 } sto
 typedef struct store_config {
     uint32_t max_series;      /* --store.max-series */
     uint32_t max_entities;    /* distinct assets with at least one series */
-    uint32_t max_strings;     /* string-valued series (each takes a 260 B slot) */
+    uint32_t max_strings;     /* string-valued series (a 48 B slot each, 258 B when
+                                 the value is longer than STORE_STR_SHORT bytes) */
 } store_config;
 
 typedef struct store_stats {
@@ -102,6 +129,14 @@ typedef struct store_key {
     uint16_t len;
 } store_key;
 
+/* Two slot sizes for string values: most telemetry strings (device ids, serial
+ * numbers, states, UUIDs) fit a short slot, a sixth of a long one. */
+#define STORE_STR_SHORT 46u
+typedef struct store_str_short {
+    uint16_t len;
+    char s[STORE_STR_SHORT];
+} store_str_short;
+
 typedef struct store_str {
     uint16_t len;
     char s[LIM_STRING_VALUE_BYTES];
@@ -119,12 +154,16 @@ typedef struct store {
     store_series *series;
     store_slot *series_hash;
     uint32_t series_mask, series_hi, series_free, series_n;
+    uint32_t series_mask_max;     /* the reserved hash region; series_mask grows to it */
     store_entity *ent;
     store_slot *ent_hash;
     uint32_t ent_mask, ent_hi, ent_free, ent_n;
+    uint32_t ent_mask_max;
     store_key *keys;
     uint16_t *key_hash;
     uint32_t nkeys;
+    store_str_short *strs_short;  /* each pool has max_strings slots; str_n counts both */
+    uint32_t short_hi, short_free;
     store_str *strs;
     uint32_t str_hi, str_free, str_n;
     uint32_t epoch;
@@ -157,11 +196,11 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
                    size_t val_len, uint32_t now_s);
 
 /* Performance hints, no effect on the store's contents, cheap (a hash and one or two
- * prefetch instructions, no load): call as soon as the asset UUID (and the key id)
- * of a value is known, some work before its store_apply_id(), so the hash slots are
- * in cache when the apply probes them. key_id < 0 or unknown: the entity slot only.
- * Read-only: safe under the same mutex as store_apply() (or without it, as it reads
- * only fields fixed at store_init()). */
+ * prefetch instructions, no load of a slot): call as soon as the asset UUID (and the
+ * key id) of a value is known, some work before its store_apply_id(), so the hash
+ * slots are in cache when the apply probes them. key_id < 0 or unknown: the entity
+ * slot only. Read-only, but they read the current hash sizes, which store_apply()
+ * changes as the store grows: call them under the same mutex as store_apply(). */
 void store_prefetch(const store *st, const uint8_t id[16], int key_id);
 void store_prefetch_entity(const store *st, const uint8_t id[16]);
 
@@ -202,6 +241,5 @@ void store_get_stats(const store *st, store_stats *out);
 int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
               store_row *row, char *strbuf, size_t strcap);
 const char *store_strerror(int err);
-void store_prefetch(const store *st, const uint8_t id[16], int key_id);
 
 #endif

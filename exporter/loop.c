@@ -32,6 +32,8 @@ int loop_shared_init(struct loop_shared *sh, const struct cfg *cfg)
     sc.max_entities = LOOP_MAX_ASSETS;
     sc.max_strings = LOOP_MAX_STRINGS;
     sn = store_mem_needed(&sc);
+    /* calloc, not malloc + memset: these blocks are sized for the maxima, and only
+     * the pages the store and tables write become resident */
     sh->store_mem = calloc(1, sn);
     sh->tab_mem[0] = calloc(1, tn);
     sh->tab_mem[1] = calloc(1, tn);

@@ -1,4 +1,6 @@
-/* test_assets.c -- the asset table: lookup, replace, limits, details, swap. */
+/* test_assets.c -- the asset table: lookup, replace, limits, details, swap; the hash
+ * growing from its first 1024 slots (lookups after every doubling, duplicates across
+ * growths, the maximum, reset and refill, no byte written beyond what is in use). */
 #include "core/assets.h"
 #include "tests/harness.h"
 
@@ -89,9 +91,98 @@ static void test_arena_and_details(void)
     free(mem);
 }
 
+static int assets_missing(const assets_table *t, uint32_t from, uint32_t to)
+{
+    int bad = 0;
+    for (uint32_t i = from; i < to; i++) {
+        uint8_t id[16];
+        id_of(i, id);
+        int32_t x = assets_find(t, id);
+        bad += x < 0 || memcmp(assets_get(t, x)->id, id, 16) != 0;
+    }
+    return bad;
+}
+
+static void test_growth(void)
+{
+    const uint32_t N = 20000;
+    size_t need = assets_mem_needed(N, 64);
+    void *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
+    assets_table t;
+    CHECK_INT(assets_init(&t, mem, need, N, 64), 0);
+    CHECK_INT((int)t.mask, 1023);
+    CHECK_INT((int)t.mask_max, 65535);
+    for (int round = 0; round < 2; round++) {
+        CHECK_CTX("round %d", round);
+        uint32_t mask = t.mask, off = round * 1000000u;
+        int doublings = 0, bad = 0;
+        for (uint32_t i = 0; i < N; i++) {
+            uint8_t id[16];
+            id_of(off + i, id);
+            bad += assets_add(&t, id, NULL, "", 0, "", 0, "", 0) != (int)i;
+            bad += t.count * 2 > t.mask + 1;
+            if (t.mask != mask) {
+                CHECK_INT((int)t.mask, (int)(2 * mask + 1));
+                mask = t.mask;
+                doublings++;
+                bad += assets_missing(&t, off, off + i + 1);
+                /* re-adding an id already in replaces it, after a growth too */
+                id_of(off + i / 2, id);
+                bad += assets_add(&t, id, NULL, "r", 1, "", 0, "", 0) != (int)(i / 2);
+                bad += t.count != i + 1;
+            }
+        }
+        CHECK_INT(bad, 0);
+        CHECK_INT(doublings, 6); /* 1024 -> 65536 slots */
+        CHECK_INT((int)t.mask, (int)t.mask_max);
+        uint8_t id[16];
+        id_of(off + N, id);
+        CHECK_INT(assets_add(&t, id, NULL, "", 0, "", 0, "", 0), ASSETS_ERR_FULL);
+        CHECK_INT(assets_find(&t, id), -1);
+        CHECK_INT(assets_missing(&t, off, off + N), 0);
+        assets_reset(&t);
+        CHECK_INT((int)t.mask, 1023);
+        CHECK_INT((int)t.count, 0);
+        CHECK_INT(assets_missing(&t, off, off + N), (int)N);
+    }
+    CHECK_CTX("%s", "");
+    free(mem);
+}
+
+/* A small fleet in a big table writes only the entries, hash slots and arena bytes it
+ * uses: the rest of a calloc'd block is never made resident. */
+static void test_untouched_beyond_use(void)
+{
+    const uint32_t MAX = 100000, ARENA = 1 << 20;
+    size_t need = assets_mem_needed(MAX, ARENA);
+    unsigned char *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
+    memset(mem, 0xA5, need);
+    assets_table t;
+    CHECK_INT(assets_init(&t, mem, need, MAX, ARENA), 0);
+    for (uint32_t i = 0; i < 3000; i++) {
+        uint8_t id[16];
+        id_of(i, id);
+        assets_add(&t, id, NULL, "name", 4, "Pump", 4, "", 0);
+    }
+    CHECK_INT((int)t.mask, 8191);
+    size_t used_e = 3000 * sizeof(assets_entry), used_h = ((size_t)t.mask + 1) * 4;
+    size_t n = 0, arena = (size_t)(t.arena - (char *)mem);
+    size_t hash = (size_t)((char *)t.hash - (char *)mem);
+    for (size_t o = used_e; o < hash; o++)
+        n += mem[o] != 0xA5;
+    for (size_t o = hash + used_h; o < arena; o++)
+        n += mem[o] != 0xA5;
+    for (size_t o = arena + t.arena_used; o < need; o++)
+        n += mem[o] != 0xA5;
+    CHECK_INT((int)n, 0);
+    free(mem);
+}
+
 int main(void)
 {
     RUN(test_add_find_many);
     RUN(test_arena_and_details);
+    RUN(test_growth);
+    RUN(test_untouched_beyond_use);
     return harness_done();
 }

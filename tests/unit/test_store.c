@@ -1,12 +1,16 @@
 /* test_store.c -- the telemetry store: semantics, limits, asset binding, a random
  * model check of the hash tables (also on tiny, full tables and with forced full-hash
  * collisions), and a two-thread consistency test of the documented locking scheme
- * (mutex per apply, per iteration batch).
+ * (mutex per apply, per iteration batch). Hash growth: test_store_grow.c.
  *
- * White-box: store.c is compiled into this program (first, so its parameter names
- * cannot shadow the globals below) to reach its hash functions and build UUIDs whose
- * 32-bit slot hashes are equal; the library's store.o is then not linked in. */
+ * White-box: store.c and store_read.c are compiled into this program (first, so their
+ * parameter names cannot shadow the globals below) to reach the hash functions and
+ * build UUIDs whose 32-bit slot hashes are equal; the library's store objects are then
+ * not linked in. The hashes start at 16 slots here instead of 1024, so every test,
+ * tiny tables included, runs across growths. */
+#define STORE_HASH_MIN 16u
 #include "core/store.c"
+#include "core/store_read.c"
 #include "tests/harness.h"
 
 #include <pthread.h>
@@ -334,6 +338,59 @@ static void test_tiny_full_tables_model(void)
         }
 }
 
+/* String values take a short or a long slot by length, move between the two when
+ * their length crosses STORE_STR_SHORT, and count once against max_strings. */
+static void test_string_slot_sizes(void)
+{
+    setup(20, 10, 3);
+    uint8_t a[16];
+    id_of(1, a);
+    char v46[STORE_STR_SHORT + 1], v47[STORE_STR_SHORT + 2], sb[300];
+    memset(v46, 's', STORE_STR_SHORT), v46[STORE_STR_SHORT] = 0;
+    memset(v47, 'L', STORE_STR_SHORT + 1), v47[STORE_STR_SHORT + 1] = 0;
+    store_row r;
+    store_stats s;
+    CHECK_INT(store_apply(&st, a, S("x"), 1, S(v46), 1), STORE_SET);
+    CHECK(st.short_hi == 1 && st.str_hi == 0);
+    CHECK_INT(store_apply(&st, a, S("x"), 2, S(v47), 1), STORE_SET);
+    CHECK(store_get(&st, a, S("x"), &r, sb, sizeof sb) && r.kind == STORE_KIND_STR);
+    CHECK_STR(sb, v47);
+    CHECK(st.short_free == 0 && st.str_hi == 1);
+    CHECK_INT(store_apply(&st, a, S("y"), 1, S("DEV-0001"), 1), STORE_SET); /* reuses slot 0 */
+    CHECK(st.short_hi == 1 && st.short_free == STORE_NONE);
+    CHECK_INT(store_apply(&st, a, S("x"), 3, S("short again"), 1), STORE_SET);
+    CHECK(store_get(&st, a, S("x"), &r, sb, sizeof sb));
+    CHECK_STR(sb, "short again");
+    CHECK(store_get(&st, a, S("y"), &r, sb, sizeof sb));
+    CHECK_STR(sb, "DEV-0001");
+    store_get_stats(&st, &s);
+    CHECK_INT((int)s.strings, 2);
+    /* the limit counts both sizes; a full store still lets a value change size */
+    CHECK_INT(store_apply(&st, a, S("z"), 1, S(v47), 1), STORE_SET);
+    CHECK_INT(store_apply(&st, a, S("w"), 1, S("t"), 1), STORE_ERR_STRINGS_FULL);
+    CHECK_INT(store_apply(&st, a, S("x"), 4, S(v47), 1), STORE_SET);
+    CHECK_INT(store_apply(&st, a, S("z"), 2, S("tiny"), 1), STORE_SET);
+    CHECK_INT(store_apply(&st, a, S("y"), 2, S("7"), 1), STORE_SET); /* to a number */
+    CHECK_INT(store_apply(&st, a, S("w"), 1, S("t"), 1), STORE_SET);
+    store_get_stats(&st, &s);
+    CHECK(s.strings == 3 && s.dropped_strings == 1 && s.strings_cut == 0);
+    /* one render batch sees every size */
+    store_cursor cur;
+    store_row rows[8];
+    char buf[400];
+    store_iter_begin(&st, &cur);
+    size_t n = store_iter(&st, &cur, rows, 8, buf, sizeof buf);
+    CHECK_INT((int)n, 4);
+    for (size_t i = 0; i < n; i++) {
+        const char *want = rows[i].key[0] == 'x' ? v47 : rows[i].key[0] == 'z' ? "tiny" :
+                           rows[i].key[0] == 'w' ? "t" : NULL;
+        if (want)
+            CHECK_MEM(buf + rows[i].str_off, rows[i].str_len, want, strlen(want));
+        else
+            CHECK(rows[i].kind == STORE_KIND_NUM && rows[i].num == 7);
+    }
+}
+
 /* Prefetch hints change nothing, whatever the key id. */
 static void test_prefetch_is_only_a_hint(void)
 {
@@ -430,6 +487,7 @@ int main(void)
     RUN(test_random_model);
     RUN(test_full_hash_collisions);
     RUN(test_tiny_full_tables_model);
+    RUN(test_string_slot_sizes);
     RUN(test_prefetch_is_only_a_hint);
     RUN(test_concurrent_render_is_consistent);
     free(mem);
