@@ -91,14 +91,26 @@ int64_t loop_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The session's random input only spreads reconnect times (backoff jitter); it has no
+ * security role. A xorshift64* generator, seeded from the OS and reseeded every 4096
+ * draws, keeps the per-event cost at a few instructions: every WebSocket message is a
+ * session event, and a getrandom call per 256 of them was still ~1% of ingest CPU. */
 static uint32_t next_rnd(struct loop *l)
 {
     if (l->rnd_left == 0) {
-        if (net_random(l->rnd, sizeof l->rnd) != 0)
-            memset(l->rnd, 0x5a, sizeof l->rnd); /* jitter only: no security role */
-        l->rnd_left = sizeof l->rnd / sizeof l->rnd[0];
+        uint64_t seed = 0;
+        if (net_random(&seed, sizeof seed) != 0)
+            seed = (uint64_t)net_now_ms();
+        l->rnd_state ^= seed;
+        if (l->rnd_state == 0) /* xorshift's one fixed point */
+            l->rnd_state = 0x9E3779B97F4A7C15ull;
+        l->rnd_left = 4096;
     }
-    return l->rnd[--l->rnd_left];
+    l->rnd_left--;
+    l->rnd_state ^= l->rnd_state >> 12;
+    l->rnd_state ^= l->rnd_state << 25;
+    l->rnd_state ^= l->rnd_state >> 27;
+    return (uint32_t)((l->rnd_state * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
 void loop_event_at(struct loop *l, session_event *ev, int64_t now_ms)

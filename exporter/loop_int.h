@@ -40,9 +40,8 @@ struct loop {
     int done;                /* the session said STOPPED */
     int rest_active;         /* a request was started and its result not yet reported */
     session_ctx sess;
-    /* random bits for the session, refilled from the OS in blocks (one getrandom per
-     * 256 events: every WebSocket message is an event) */
-    uint32_t rnd[256];
+    /* backoff jitter for the session: xorshift64* reseeded from the OS (loop.c) */
+    uint64_t rnd_state;
     unsigned rnd_left;
     /* clocks read once per chunk of WebSocket input, not once per message (three clock
      * reads per message were ~5% of the CPU at full ingest) */
