@@ -3,7 +3,10 @@
  * and prints one line per request, for tests/tls/t_http.sh:
  *
  *   http_probe [--ca FILE] [--plain] [--timeout MS] [--max-body N] [--method M]
- *              [--data BODY] [--header "Name: value"]... HOST PORT PATH [PATH...]
+ *              [--data BODY] [--header "Name: value"]... [--pause MS]
+ *              HOST PORT PATH [PATH...]
+ *
+ * --pause sleeps between requests (the connection stays idle, open on our side).
  *
  *   req=1 result=ok status=200 body_len=5 reused=0 keep_alive=1 ms=12 body="hello"
  *   req=2 result=fail stage=http reason=limit code=-512 ms=3 text="..."
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "transport/httpc.h"
 
@@ -38,7 +42,7 @@ static void print_body(const uint8_t *p, size_t n)
 int main(int argc, char **argv)
 {
     const char *ca = NULL, *method = "GET", *data = NULL;
-    int plain = 0, timeout_ms = 5000, i, rc = 0;
+    int plain = 0, timeout_ms = 5000, pause_ms = 0, i, rc = 0;
     size_t max_body = sizeof body;
     http1_header hdrs[16];
     size_t nh = 0;
@@ -49,6 +53,8 @@ int main(int argc, char **argv)
             ca = argv[++i];
         else if (!strcmp(argv[i], "--plain"))
             plain = 1;
+        else if (!strcmp(argv[i], "--pause") && i + 1 < argc)
+            pause_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
             timeout_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--max-body") && i + 1 < argc) {
@@ -80,15 +86,19 @@ int main(int argc, char **argv)
     }
     httpc_init(&H, argv[i], (unsigned)atoi(argv[i + 1]), !plain, &anchors);
     for (int k = i + 2, n = 1; k < argc; k++, n++) {
+        if (pause_ms > 0 && n > 1) {
+            struct timespec ts = {pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         int64_t t0 = net_now_ms();
         int r = httpc_do(&H, method, argv[k], hdrs, nh, data, data ? strlen(data) : 0, body,
                          max_body, timeout_ms);
         long ms = (long)(net_now_ms() - t0);
         if (r == 0) {
             const http1_resp *resp = httpc_response(&H);
-            printf("req=%d result=ok status=%d body_len=%zu reused=%d keep_alive=%d ms=%ld body=", n,
-                   http1_resp_status(resp), http1_resp_body_len(resp), H.reused,
-                   http1_resp_keep_alive(resp), ms);
+            printf("req=%d result=ok status=%d body_len=%zu reused=%d retried=%d keep_alive=%d "
+                   "ms=%ld body=", n, http1_resp_status(resp), http1_resp_body_len(resp), H.reused,
+                   H.retried, http1_resp_keep_alive(resp), ms);
             print_body(body, http1_resp_body_len(resp));
             putchar('\n');
         } else {

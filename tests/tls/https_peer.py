@@ -100,6 +100,20 @@ class Handler(BaseHTTPRequestHandler):
         elif p == "/badchunk":
             self.send_raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
             self.close_connection = True
+        elif p == "/idleclose":
+            # keep-alive promised, then the server drops the idle connection (a load
+            # balancer's idle timeout) before the client's next request
+            self.send_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nidle")
+            time.sleep(0.2)
+            self.close_connection = True
+        elif p == "/drop":
+            # request read, connection closed without a byte of response
+            log("drop")
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.close_connection = True
         elif p == "/redirect":
             self.send_raw(b"HTTP/1.1 302 Found\r\nLocation: http://evil.example/steal\r\nContent-Length: 0\r\n\r\n")
         elif p == "/truncate":

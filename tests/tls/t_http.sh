@@ -29,11 +29,11 @@ peer tls --cert "$C/server.pem" --key "$C/server.key"
 
 # 1. Bodies, keep-alive reuse and connection counting.
 OUT=$("$HP" --ca "$C/ca.pem" localhost "$PPORT" /cl /chunked /cl /redirect /close /cl)
-expect "Content-Length body" "$OUT" '^req=1 result=ok status=200 body_len=5 reused=0 keep_alive=1 .*body="hello"'
+expect "Content-Length body" "$OUT" '^req=1 result=ok status=200 body_len=5 reused=0 retried=0 keep_alive=1 .*body="hello"'
 expect "chunked body, connection reused" "$OUT" '^req=2 result=ok status=200 body_len=11 reused=1 .*body="hello world"'
 expect "third request reuses too" "$OUT" '^req=3 result=ok status=200 body_len=5 reused=1'
 expect "302 returned, not followed" "$OUT" '^req=4 result=ok status=302 body_len=0 reused=1'
-expect "Connection: close honoured" "$OUT" '^req=5 result=ok status=200 body_len=3 reused=1 keep_alive=0'
+expect "Connection: close honoured" "$OUT" '^req=5 result=ok status=200 body_len=3 reused=1 retried=0 keep_alive=0'
 expect "new connection after close" "$OUT" '^req=6 result=ok status=200 body_len=5 reused=0'
 expect "client counted 2 connections" "$OUT" '^connects=2$'
 n=$(grep -c '^conn$' "$PLOG"); [ "$n" = 2 ] && ok "server saw 2 connections for 6 requests" || fail "server connection count" "$n"
@@ -63,6 +63,22 @@ OUT=$("$HP" --ca "$C/ca.pem" --method POST --data '{"username":"u","password":"p
 expect "POST body sent and echoed" "$OUT" '^req=1 result=ok status=200 body_len=31 .*body="{\\x22username'
 grep -q 'req POST /echo auth=yes' "$PLOG" && ok "X-Authorization header delivered" || fail "auth header delivered"
 if grep -qF "eyJhbGci" <<<"$OUT"; then fail "secret never printed" "$OUT"; else ok "secret never printed (errors included)"; fi
+
+# 4b. Stale keep-alive: the server drops an idle kept-alive connection. The next
+# request on it gets no byte back, so httpc retries once on a fresh connection; a
+# server that drops every request gets exactly one retry, then an error.
+mark=$(grep -c '^conn$' "$PLOG")
+OUT=$("$HP" --ca "$C/ca.pem" --pause 600 localhost "$PPORT" /idleclose /cl /cl)
+expect "stale keep-alive: first response" "$OUT" '^req=1 result=ok status=200 body_len=4 reused=0'
+expect "stale keep-alive: retried on a fresh connection" "$OUT" '^req=2 result=ok status=200 body_len=5 reused=0 retried=1'
+expect "stale keep-alive: the fresh connection is kept" "$OUT" '^req=3 result=ok status=200 body_len=5 reused=1 retried=0'
+expect "stale keep-alive: 2 connections" "$OUT" '^connects=2$'
+n=$(( $(grep -c '^conn$' "$PLOG") - mark )); [ "$n" = 2 ] && ok "server saw 2 connections (no extra retry)" || fail "server connections" "$n"
+mark=$(grep -c '^drop$' "$PLOG")
+OUT=$("$HP" --ca "$C/ca.pem" localhost "$PPORT" /cl /drop /cl)
+expect "dropped request on a reused connection fails after one retry" "$OUT" '^req=2 result=fail stage=http reason=truncated'
+n=$(( $(grep -c '^drop$' "$PLOG") - mark )); [ "$n" = 2 ] && ok "the dropped request was sent twice, not more" || fail "drop count" "$n"
+expect "next request works after the failed retry" "$OUT" '^req=3 result=ok status=200 body_len=5 reused=0'
 
 # 5. Plain HTTP (no TLS), same client.
 peer plain --plain
