@@ -22,8 +22,8 @@
  * (4096 x 72 B = 288 KiB), string buffer RENDER_BATCH x LIM_STRING_VALUE_BYTES (1 MiB,
  * touched only as far as string values fill it), key cache (16384 slots x 16 B =
  * 256 KiB of zeroed pages, touched sparsely, plus an arena of LIM_KEYS x 392 B =
- * 1.5 MiB touched as far as distinct keys fill it): about 3 MiB of address space,
- * typically under 1 MiB resident.
+ * 1.5 MiB touched as far as distinct keys fill it): 3.1 MiB of address space,
+ * typically under 1 MiB of it resident.
  */
 #ifndef IOTPRO_EXPORTER_RENDER_H
 #define IOTPRO_EXPORTER_RENDER_H

@@ -22,8 +22,9 @@
  *   - at most max_requests /metrics requests in flight, 503 beyond; each renders
  *     itself (no shared render, no body kept between scrapes);
  *   - GET over HTTP/1.1: the body is streamed. The render writes into a fixed buffer
- *     of stream_buf bytes (WEB_STREAM_BUF, 256 KiB); each time it is full it goes out
- *     as one chunk (Transfer-Encoding: chunked), and the zero-length last chunk
+ *     of stream_buf bytes (WEB_STREAM_BUF, 256 KiB); each time the next line would not
+ *     fit, what it holds goes out as one chunk (Transfer-Encoding: chunked, chunks end
+ *     at line ends), and the zero-length last chunk
  *     follows only when the render completed. The status line and headers go out with
  *     the first chunk, so a render that fails before that (allocation, body limit on a
  *     small body) still answers 500. A failure after it -- the body limit max_body
@@ -46,11 +47,15 @@
  *     Content-Length; the buffer is freed after the reply;
  *   - HEAD: the headers a GET would send (HTTP/1.1: Transfer-Encoding: chunked;
  *     HTTP/1.0: no length), no render;
- *   - keep-alive: on (Prometheus reuses connections); an idle connection is closed
- *     after 500 ms because it holds a worker thread;
+ *   - keep-alive: on (Prometheus reuses connections) after GET and HEAD requests
+ *     without a body; an idle connection is closed after 500 ms because it holds a
+ *     worker thread. A request with a body (Content-Length, Transfer-Encoding, or any
+ *     other method) is answered and its connection closed: civetweb's body discard
+ *     and keep-alive arithmetic are not safe against a huge Content-Length;
  *   - memory per /metrics request in flight: the stream buffer (256 KiB + 18 B) plus
- *     the render's temporaries (exporter/render.h: ~3 MiB of address space, typically
- *     under 1 MiB resident), freed when the request ends; nothing between scrapes.
+ *     the render's temporaries (exporter/render.h: 3.1 MiB of address space, typically
+ *     under 1 MiB of it resident), about 3.4 MiB in all, freed when the request ends;
+ *     nothing is kept between scrapes.
  *     Bounded overall by max_requests (and the LIM_WEB_THREADS workers). HTTP/1.0 GETs
  *     add the whole body each;
  *   - Content-Type text/plain; version=0.0.4 by default, OpenMetrics 1.0.0 when the
