@@ -6,6 +6,11 @@
  * values telemetry mostly has (integers, millisecond timestamps, fixed-point
  * coordinates). Escaping validates UTF-8 on the way, because a single invalid byte in
  * a label value makes Prometheus drop the whole scrape.
+ *
+ * Stream mode reuses the whole-body machinery: `cap` is kept at what may still be
+ * written without a flush and without passing max (min(buffer, max - flushed)), so
+ * the existing room checks stay the only per-line cost, and expo_reserve -- the slow
+ * path where the whole body would grow -- flushes instead.
  */
 #include "core/utf8.h"
 #include "exporter/expo.h"
@@ -26,11 +31,34 @@ void expo_init(struct expo *e, enum expo_format fmt, size_t max_bytes)
     e->max = max_bytes ? max_bytes : LIM_EXPO_BODY_DEFAULT;
 }
 
+/* Stream mode: what fits before the next flush without passing the bound. */
+static size_t expo_stream_room(const struct expo *e)
+{
+    size_t left = e->max - e->flushed;
+    return e->bufcap < left ? e->bufcap : left;
+}
+
+void expo_init_stream(struct expo *e, enum expo_format fmt, size_t max_bytes, char *buf,
+                      size_t bufcap, expo_sink_fn sink, void *user)
+{
+    expo_init(e, fmt, max_bytes);
+    e->buf = buf;
+    e->bufcap = bufcap;
+    e->sink = sink;
+    e->sink_user = user;
+    e->cap = expo_stream_room(e);
+    if (!buf || !bufcap)
+        e->err = EXPO_ERR_ARG;
+}
+
 void expo_reset(struct expo *e, enum expo_format fmt)
 {
     e->len = 0;
+    e->flushed = 0;
+    if (e->sink)
+        e->cap = expo_stream_room(e);
     e->fmt = fmt;
-    e->err = EXPO_OK;
+    e->err = e->sink && (!e->buf || !e->bufcap) ? EXPO_ERR_ARG : EXPO_OK;
     e->finished = 0;
     e->name_len = 0;
     e->name[0] = 0;
@@ -40,6 +68,8 @@ void expo_reset(struct expo *e, enum expo_format fmt)
 
 void expo_free(struct expo *e)
 {
+    if (e->sink)
+        return; /* the caller's buffer */
     free(e->buf);
     e->buf = NULL;
     e->len = e->cap = 0;
@@ -53,6 +83,7 @@ const char *expo_strerror(int err)
     case EXPO_ERR_NAME: return "invalid metric name";
     case EXPO_ERR_STATE: return "sample outside a family";
     case EXPO_ERR_ARG: return "invalid label name or buffer too small";
+    case EXPO_ERR_SINK: return "the receiver of the streamed body failed";
     default: return "unknown error";
     }
 }
@@ -84,16 +115,40 @@ static inline void expo_copy(char *d, const char *s, size_t n)
     }
 }
 
-/* Makes room for `need` more bytes; 0 on success, sets the sticky error otherwise. */
+/* Stream mode: hands the pending bytes to the sink. 0, or -1 with the error set. */
+static int expo_flush(struct expo *e)
+{
+    if (e->err)
+        return -1;
+    if (e->len) {
+        if (e->sink(e->sink_user, e->buf, e->len) != 0) {
+            e->err = EXPO_ERR_SINK;
+            return -1;
+        }
+        e->flushed += e->len;
+        e->len = 0;
+    }
+    e->cap = expo_stream_room(e);
+    return 0;
+}
+
+/* Makes room for `need` more contiguous bytes at buf + len. 0 on success; -1 with the
+ * sticky error set; 1 in stream mode when need is larger than the whole buffer (the
+ * bound was checked: the caller writes the piece in parts with expo_put). */
 static int expo_reserve(struct expo *e, size_t need)
 {
     if (e->err)
         return -1;
     if (need <= e->cap - e->len)
         return 0;
-    if (need > e->max || e->len > e->max - need) {
+    if (need > e->max || e->flushed + e->len > e->max - need) {
         e->err = EXPO_ERR_FULL;
         return -1;
+    }
+    if (e->sink) {
+        if (expo_flush(e))
+            return -1;
+        return need <= e->cap ? 0 : 1;
     }
     size_t want = e->len + need, ncap = e->cap ? e->cap : EXPO_FIRST_ALLOC;
     while (ncap < want)
@@ -112,9 +167,21 @@ static int expo_reserve(struct expo *e, size_t need)
 
 static void expo_put(struct expo *e, const char *s, size_t n)
 {
-    if (expo_reserve(e, n) == 0) {
+    int r = expo_reserve(e, n);
+    if (r == 0) {
         memcpy(e->buf + e->len, s, n);
         e->len += n;
+        return;
+    }
+    /* stream mode, longer than the buffer: fill, flush, repeat (the bound held) */
+    while (r == 1 && n) {
+        size_t k = e->cap - e->len < n ? e->cap - e->len : n;
+        memcpy(e->buf + e->len, s, k);
+        e->len += k;
+        s += k;
+        n -= k;
+        if (n && (expo_flush(e) || e->cap == 0))
+            break;
     }
 }
 
@@ -380,9 +447,23 @@ static int expo_ends(const char *s, size_t n, const char *suf)
 static void expo_help(struct expo *e, const char *help)
 {
     size_t n = strlen(help);
-    if (expo_reserve(e, EXPO_ESCAPE_BOUND(n)) == 0)
-        e->len += expo_escape(e->buf + e->len, help, n,
-                              e->fmt == EXPO_OPENMETRICS, &e->utf8_replaced);
+    int quote = e->fmt == EXPO_OPENMETRICS;
+    int r = expo_reserve(e, EXPO_ESCAPE_BOUND(n));
+    if (r == 0) {
+        e->len += expo_escape(e->buf + e->len, help, n, quote, &e->utf8_replaced);
+        return;
+    }
+    /* stream mode, longer than the buffer: escape in pieces that never split a UTF-8
+     * sequence (a split one would turn into replacement characters) */
+    while (r == 1 && n && !e->err) {
+        char tmp[EXPO_ESCAPE_BOUND(256)];
+        size_t chunk = n > 256 ? 256 : n;
+        for (int b = 0; b < 3 && chunk < n && ((unsigned char)help[chunk] & 0xC0) == 0x80; b++)
+            chunk--;
+        expo_put(e, tmp, expo_escape(tmp, help, chunk, quote, &e->utf8_replaced));
+        help += chunk;
+        n -= chunk;
+    }
 }
 
 int expo_family(struct expo *e, const char *name, enum expo_type type, const char *help)
@@ -436,6 +517,28 @@ static size_t expo_num(char *out, enum expo_num kind, double d, uint64_t u, int6
     }
 }
 
+/* Stream mode, a line longer than the whole buffer: written piece by piece. */
+static void expo_line_parts(struct expo *e, const char *l1, size_t n1, const char *l2,
+                            size_t n2, const char *num, size_t nl)
+{
+    expo_put(e, e->name, e->name_len);
+    if (n1 || n2) {
+        expo_put(e, "{", 1);
+        if (n1)
+            expo_put(e, l1, n1);
+        if (n1 && n2)
+            expo_put(e, ",", 1);
+        if (n2)
+            expo_put(e, l2, n2);
+        expo_put(e, "}", 1);
+    }
+    expo_put(e, " ", 1);
+    expo_put(e, num, nl);
+    expo_put(e, "\n", 1);
+    if (!e->err)
+        e->samples++;
+}
+
 /* One sample line. Usually one bounds check covers the whole line with room for the
  * longest number, which is then printed straight into the body; only when that room is
  * missing (growth, or the body nears its bound) is the number printed aside first, so
@@ -454,8 +557,14 @@ static void expo_line(struct expo *e, const char *l1, size_t n1, const char *l2,
     /* name{l1,l2} number LF */
     fixed = e->name_len + n1 + n2 + (n1 || n2 ? 2 : 0) + (n1 && n2) + 2;
     if (fixed + EXPO_NUM_MAX > e->cap - e->len) {
+        int r;
         nl = expo_num(num, kind, d, u, ms);
-        if (expo_reserve(e, fixed + nl))
+        r = expo_reserve(e, fixed + nl);
+        if (r == 1) {
+            expo_line_parts(e, l1, n1, l2, n2, num, nl);
+            return;
+        }
+        if (r)
             return;
     }
     char *p = e->buf + e->len;
@@ -514,6 +623,8 @@ int expo_finish(struct expo *e)
     if (!e->err && !e->finished) {
         if (e->fmt == EXPO_OPENMETRICS)
             expo_puts(e, "# EOF\n");
+        if (e->sink)
+            expo_flush(e);
         e->finished = 1;
     }
     return e->err;
@@ -527,6 +638,10 @@ const char *expo_body(const struct expo *e, size_t *len)
 
 char *expo_take(struct expo *e, size_t *len)
 {
+    if (e->sink) {
+        *len = 0;
+        return NULL;
+    }
     char *b = e->buf;
     *len = e->len;
     e->buf = NULL;

@@ -1,12 +1,27 @@
 /*
  * expo.h -- Prometheus exposition encoder: text format 0.0.4 and OpenMetrics 1.0.0.
  *
- * The encoder appends to one growable heap buffer, bounded by a maximum size given at
- * init. A render is: expo_family() once per family (it writes HELP and TYPE), then one
- * expo_sample*() per series, then expo_finish(). Errors are sticky (like a stream):
- * once the body exceeds its bound or a name is invalid, further calls do nothing and
- * expo_finish() returns the first error, so the caller checks once and answers 500
- * instead of serving a truncated body.
+ * Two modes, same bytes:
+ *   - whole body (expo_init): the encoder appends to one growable heap buffer that it
+ *     owns; the caller reads it with expo_body/expo_take after expo_finish;
+ *   - stream (expo_init_stream): the encoder writes into a fixed caller buffer and,
+ *     whenever the next piece does not fit, hands the bytes written so far to a sink
+ *     callback and starts again at the front of the buffer; expo_finish hands over the
+ *     rest. The hot path is the same in both modes: the one "room left?" comparison
+ *     per sample line that the growable buffer already needed (a flush happens where a
+ *     whole body would have grown). A piece longer than the whole buffer (a huge label
+ *     set, a tiny test buffer) is written across several flushes, so the concatenation
+ *     of what the sink receives equals, byte for byte, the whole body of the same
+ *     calls, whatever the buffer size.
+ * Both modes are bounded by max_bytes (the total, in stream mode: bytes flushed plus
+ * bytes pending). A render is: expo_family() once per family (it writes HELP and
+ * TYPE), then one expo_sample*() per series, then expo_finish(). Errors are sticky
+ * (like a stream): once the body exceeds its bound, a name is invalid or the sink
+ * refused bytes, further calls do nothing and expo_finish() returns the first error;
+ * the caller checks once and must not present what was produced as a complete body
+ * (whole body: answer 500; stream: the sink already sent a part, so the caller must
+ * make the transfer visibly incomplete). Long loops can poll expo_failed() to stop
+ * early instead of feeding a dead encoder.
  *
  * Fast path for large renders (the telemetry families, up to millions of series):
  *   - labels are passed PRE-ESCAPED, as the text between the braces
@@ -17,8 +32,8 @@
  *     without printf, everything else with the shortest of %.15g/%.16g/%.17g that reads
  *     back to the same double; millisecond timestamps through expo_fmt_ms(), integer
  *     fixed point with the same output; either is printed straight into the body;
- *   - expo_reset() keeps the allocation, so an owner that renders again (web.c keeps
- *     one encoder per format) writes into pages that are already mapped;
+ *   - expo_reset() keeps the allocation (or the caller's stream buffer), so an owner
+ *     that renders again writes into pages that are already mapped;
  *   - no timestamps are ever written (Prometheus would stop inserting staleness
  *     markers for our series).
  *
@@ -33,8 +48,8 @@
  * expo.utf8_replaced), because one invalid byte makes Prometheus reject the whole
  * scrape.
  *
- * Thread safety: a struct expo belongs to one thread at a time; the free functions are
- * pure and reentrant.
+ * Thread safety: a struct expo belongs to one thread at a time (the sink runs on it);
+ * the free functions are pure and reentrant.
  */
 #ifndef IOTPRO_EXPORTER_EXPO_H
 #define IOTPRO_EXPORTER_EXPO_H
@@ -53,13 +68,21 @@ enum expo_type { EXPO_GAUGE = 0, EXPO_COUNTER, EXPO_INFO, EXPO_UNTYPED };
 #define EXPO_ERR_NAME  (-2) /* invalid metric name or missing _total/_info suffix */
 #define EXPO_ERR_STATE (-3) /* sample before any family, or after expo_finish */
 #define EXPO_ERR_ARG   (-4) /* label name invalid / destination too small */
+#define EXPO_ERR_SINK  (-5) /* stream mode: the sink refused bytes (client gone, deadline) */
 
 #define EXPO_NAME_MAX 256 /* metric and label names, with the NUL */
 #define EXPO_NUM_MAX  32  /* expo_fmt_double output, with the NUL */
 
+/* Stream mode: receives data[0..len), len > 0, which is always the front of the
+ * caller's buffer (buf passed to expo_init_stream), so the caller may frame it in
+ * place in memory it reserved around that buffer. Returns 0, or non-zero to fail the
+ * encoder (EXPO_ERR_SINK). Called on the encoder's thread, from inside expo_* calls. */
+typedef int (*expo_sink_fn)(void *user, const char *data, size_t len);
+
 struct expo {
-    char *buf;            /* owned; NULL until the first write */
-    size_t len, cap, max;
+    char *buf;            /* whole body: owned, NULL until the first write;
+                           * stream: the caller's buffer, never freed here */
+    size_t len, cap, max; /* stream: len = pending bytes, cap = min(bufcap, max - flushed) */
     enum expo_format fmt;
     int err;              /* sticky: first EXPO_ERR_*, or EXPO_OK */
     int finished;
@@ -67,13 +90,28 @@ struct expo {
     size_t name_len;
     uint64_t samples;        /* sample lines written */
     uint64_t utf8_replaced;  /* invalid UTF-8 sequences replaced in HELP texts */
+    expo_sink_fn sink;       /* NULL: whole-body mode */
+    void *sink_user;
+    size_t bufcap;           /* stream: size of the caller's buffer */
+    size_t flushed;          /* stream: bytes handed to the sink so far */
 };
 
 /* Prepares an empty encoder; max_bytes bounds the body (0 = LIM_EXPO_BODY_DEFAULT). */
 void expo_init(struct expo *e, enum expo_format fmt, size_t max_bytes);
-/* Empties the body for another render, keeping the allocation. */
+/* Stream mode: buf[0..bufcap) is caller-owned and must outlive the encoder (bufcap
+ * >= 1; small buffers only cost more sink calls); sink(user, …) receives the bytes as
+ * they are produced. max_bytes bounds the total as in expo_init. */
+void expo_init_stream(struct expo *e, enum expo_format fmt, size_t max_bytes, char *buf,
+                      size_t bufcap, expo_sink_fn sink, void *user);
+/* Empties the body for another render, keeping the allocation (stream: the buffer and
+ * sink; the flushed count restarts at 0). */
 void expo_reset(struct expo *e, enum expo_format fmt);
+/* Frees a whole-body buffer; does nothing to a stream buffer (the caller's). */
 void expo_free(struct expo *e);
+/* 1 once the encoder has a sticky error: producing more is wasted work. */
+static inline int expo_failed(const struct expo *e) { return e->err != 0; }
+/* Bytes produced so far (stream: flushed + pending). */
+static inline size_t expo_total(const struct expo *e) { return e->flushed + e->len; }
 
 /* Starts a family: writes HELP and TYPE (text: HELP, TYPE; OpenMetrics: TYPE, HELP with
  * the _total/_info suffix removed). help is plain text, escaped here. */
@@ -91,13 +129,17 @@ void expo_sample_u64(struct expo *e, const char *labels, size_t n, uint64_t v);
 void expo_sample2_ms(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2,
                      int64_t ms);
 
-/* Ends the body (OpenMetrics: "# EOF\n"). Returns the sticky error or EXPO_OK. */
+/* Ends the body (OpenMetrics: "# EOF\n", written only when no error occurred before)
+ * and, in stream mode, hands the pending bytes to the sink. Returns the sticky error
+ * or EXPO_OK. Call it only for a render that completed: "# EOF" tells an OpenMetrics
+ * parser that the exposition is whole. */
 int expo_finish(struct expo *e);
 
-/* The body so far; valid until the next call on e. */
+/* The body so far (stream mode: only the bytes not yet flushed); valid until the
+ * next call on e. */
 const char *expo_body(const struct expo *e, size_t *len);
-/* Hands the heap buffer to the caller (free() it); e becomes empty. May return NULL
- * with *len 0 for an empty body. */
+/* Whole-body mode only: hands the heap buffer to the caller (free() it); e becomes
+ * empty. May return NULL with *len 0 for an empty body. Stream mode: NULL, *len 0. */
 char *expo_take(struct expo *e, size_t *len);
 
 const char *expo_strerror(int err);

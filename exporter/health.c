@@ -149,7 +149,8 @@ static const struct health_gdef health_gauges[] = {
     { HEALTH_G_RECONNECT_BACKOFF_MS, "iotpro_reconnect_backoff_seconds",
       "Delay before the next reconnect attempt (0 while connected).", 1000 },
     { HEALTH_G_SCRAPE_DURATION_US, "iotpro_scrape_duration_seconds",
-      "Time the previous /metrics render took.", 1e6 },
+      "Time the previous /metrics render took, including sending the body (it is "
+      "streamed as it is rendered).", 1e6 },
     { HEALTH_G_SCRAPE_UTF8_REPLACED, "iotpro_scrape_utf8_replacements",
       "Invalid UTF-8 sequences replaced by U+FFFD in the previous /metrics render.", 1 },
     { HEALTH_G_WEB_IN_FLIGHT, "iotpro_web_requests_in_flight",

@@ -232,6 +232,8 @@ static void render_pass(struct pass *p, int what)
     store_iter_begin(&sh->st, &cur);
     pthread_mutex_unlock(&sh->mu);
     for (;;) {
+        if (expo_failed(p->e))
+            break; /* client gone, deadline or body limit: the rest would be discarded */
         pthread_mutex_lock(&sh->mu);
         n = store_iter(&sh->st, &cur, p->rows, RENDER_BATCH, p->strbuf, p->strcap);
         pthread_mutex_unlock(&sh->mu);
@@ -285,7 +287,7 @@ static void render_assets(struct pass *p)
     struct loop_shared *sh = p->r->sh;
     expo_family(p->e, "iotpro_asset_info", EXPO_INFO,
                 "Asset metadata: name, profile and the scalar fields of assetDetails.");
-    for (uint32_t i = 0; i < t->count; i++) {
+    for (uint32_t i = 0; i < t->count && !expo_failed(p->e); i++) {
         const assets_entry *a = assets_get(t, (int32_t)i);
         char lbuf[8192], names[LIM_DETAIL_LABELS][EXPO_NAME_MAX];
         struct expo_labels lb;

@@ -11,9 +11,19 @@
  * sample is then two memcpy and one number. 1M series render in well under 0.5 s on
  * one core (tests/bench/bench_render.c prints the figures).
  *
- * Threads: render_metrics() runs on civetweb threads, possibly two at once (one per
- * format, web.c's single flight); each cache has its own mutex, held while a render
- * uses it. Store rows are copied in batches under sh->mu (never held while formatting).
+ * Threads: render_metrics() runs on civetweb threads, up to --web.max-requests at once
+ * (each request renders itself, web.h); each cache has its own rwlock, read-held while
+ * a render uses it. Store rows are copied in batches under sh->mu (never held while
+ * formatting). With a streaming encoder the render also waits for the network while
+ * it holds the table pin and the cache read lock: web.c bounds that with a deadline
+ * and the render stops at the next batch (or asset) once the encoder has failed.
+ *
+ * Memory per render (freed when it returns): rows batch RENDER_BATCH x store_row
+ * (4096 x 72 B = 288 KiB), string buffer RENDER_BATCH x LIM_STRING_VALUE_BYTES (1 MiB,
+ * touched only as far as string values fill it), key cache (16384 slots x 16 B =
+ * 256 KiB of zeroed pages, touched sparsely, plus an arena of LIM_KEYS x 392 B =
+ * 1.5 MiB touched as far as distinct keys fill it): 3.1 MiB of address space,
+ * typically under 1 MiB of it resident.
  */
 #ifndef IOTPRO_EXPORTER_RENDER_H
 #define IOTPRO_EXPORTER_RENDER_H
@@ -32,7 +42,9 @@ struct render *render_create(struct loop_shared *sh, struct health *h);
 void render_destroy(struct render *r);
 
 /* Writes the whole body (families and samples; not expo_finish). 0, or -1 when out
- * of memory (the caller answers 500). Fits web_callbacks.render with r as user. */
+ * of memory (the caller answers 500, or aborts a stream already started). Encoder
+ * errors are not reported here: the caller reads them with expo_finish. Fits
+ * web_callbacks.render with r as user. */
 int render_metrics(void *r, struct expo *e);
 
 /* Only the telemetry and asset families (what the benchmark times). */

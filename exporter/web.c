@@ -8,15 +8,15 @@
  * less of its URL machinery we reach, the better, and the hostile-URI tests run this
  * under ASan.
  *
- * Single flight: per format, one "flight" object owns the render in progress and its
- * result. Requests that arrive while it runs take a reference and wait on the
- * condition variable; the last one out returns the encoder (its buffer) to the
- * per-format spare slot, so the next render of that format writes into pages that are
- * already mapped (a fresh 343 MB buffer cost ~100 ms of page faults per render at 1M
- * series). The body is sent with mg_write straight from that buffer, never copied.
- * The spare is dropped instead of kept when the body it held was much smaller than
- * the buffer (web_keep_buffer), when the render failed, or when the slot is taken (a
- * render started while the previous body was still being sent).
+ * Streaming (issue 8): a whole body costs ~163 bytes per series (163 MB at 1M series),
+ * more than everything else the exporter holds per series, so /metrics is rendered
+ * into a fixed buffer per request and each full buffer goes out as one HTTP/1.1 chunk
+ * (Transfer-Encoding: chunked, written by us: civetweb 1.15 only frames what we
+ * give it). civetweb's keep-alive decision after our begin_request hook looks only at
+ * the request (Connection header, HTTP version, request body consumed) and at
+ * must_close, never at how the response was framed, so a connection stays reusable
+ * after a complete chunked body; to make a failed stream visible we set must_close
+ * (mg_disable_connection_keep_alive) and return without the terminating chunk.
  */
 #include "exporter/web.h"
 
@@ -31,8 +31,6 @@
 #endif
 #include "civetweb.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,17 +40,15 @@
 
 #define WEB_PATH_MAX 160 /* telemetry path, with the NUL (config allows 128) */
 
-/* A buffer bigger than this is kept only while the bodies written into it use more
- * than a quarter of it (doubling growth leaves a fresh buffer at most twice its body). */
-#define WEB_KEEP_ALWAYS (16u * 1024u * 1024u)
-
-struct web_flight {
-    int refs;      /* renderer + waiters; guarded by web.mu */
-    int done;
-    int status;    /* 200 or 500 */
-    enum expo_format fmt;
-    struct expo e; /* the body: expo_body(&e); read-only once done */
-};
+/* Room framed around the encoder's buffer for one chunk: "<hex length>\r\n" before
+ * (16 bytes hold 13 hex digits, CRLF and snprintf's NUL: any buffer below 2^52), CRLF
+ * after. */
+#define WEB_CHUNK_HEAD 16
+#define WEB_CHUNK_TAIL 2
+/* The deadline is checked between writes of at most this much (see web_send): small
+ * enough that one slice to a trickling reader ends soon after the deadline, large
+ * enough that the extra write calls cost nothing measurable (~10k per 163 MB). */
+#define WEB_SLICE (16u * 1024u)
 
 struct web {
     struct mg_context *ctx;
@@ -60,14 +56,10 @@ struct web {
     char tpath[WEB_PATH_MAX];
     char version[64];
     unsigned max_requests, timeout_ms;
-    size_t max_body;
+    size_t max_body, stream_buf;
+    unsigned deadline_ms;
     struct health *health;
     atomic_int in_flight;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct web_flight *cur[2]; /* render in progress per format, or NULL */
-    struct expo spare[2];      /* idle encoder per format, kept for its buffer; */
-    int have_spare[2];         /* both guarded by mu */
 };
 
 /* --- content negotiation ------------------------------------------------------------ */
@@ -168,101 +160,179 @@ static int web_text(struct web *w, struct mg_connection *conn, int status, const
 
 /* --- /metrics --------------------------------------------------------------------------- */
 
-/* 1 if a buffer of cap bytes that just held a body of len bytes is worth keeping. */
-static int web_keep_buffer(size_t cap, size_t len)
+/* The headers of a 200 /metrics answer without a length: chunked for HTTP/1.1 (what a
+ * GET streams, and what HEAD announces), nothing for an HTTP/1.0 HEAD. */
+static void web_metrics_headers(struct mg_connection *conn, enum expo_format fmt, int chunked)
 {
-    return cap <= WEB_KEEP_ALWAYS || len > cap / 4;
+    mg_response_header_start(conn, 200);
+    mg_response_header_add(conn, "Content-Type", expo_content_type(fmt), -1);
+    if (chunked)
+        mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+    mg_response_header_add(conn, "Vary", "Accept", -1);
+    mg_response_header_send(conn);
 }
 
-static void web_flight_unref(struct web *w, struct web_flight *f)
+static int64_t web_elapsed_us(const struct timespec *t0)
 {
-    pthread_mutex_lock(&w->mu);
-    int last = --f->refs == 0, keep = 0;
-    if (last && f->status == 200 && !w->have_spare[f->fmt] &&
-        web_keep_buffer(f->e.cap, f->e.len)) {
-        w->spare[f->fmt] = f->e;
-        w->have_spare[f->fmt] = 1;
-        keep = 1;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (last) {
-        if (!keep)
-            expo_free(&f->e);
-        free(f);
-    }
-}
-
-static void web_render(struct web *w, struct web_flight *f)
-{
-    struct expo *e = &f->e;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = w->cb.render ? w->cb.render(w->cb.user, e) : 0;
-    int erc = expo_finish(e);
+    struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (rc == 0 && erc == EXPO_OK) {
-        f->status = 200;
-    } else {
-        f->status = 500;
-        if (erc == EXPO_ERR_FULL && w->health)
-            health_limit_hit(w->health, HEALTH_LIMIT_SCRAPE_BODY);
-        log_warn("metrics render failed", LOG_S("error", rc ? "render callback failed"
-                                                            : expo_strerror(erc)));
-    }
-    if (w->health) {
-        int64_t us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-                     (int64_t)(t1.tv_nsec - t0.tv_nsec) / 1000;
-        health_set(w->health, HEALTH_G_SCRAPE_DURATION_US, us);
-        health_set(w->health, HEALTH_G_SCRAPE_UTF8_REPLACED, (int64_t)e->utf8_replaced);
-    }
+    return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
+           (int64_t)(t1.tv_nsec - t0->tv_nsec) / 1000;
 }
 
-/* Returns a finished flight (caller unrefs), or NULL if waiting timed out. */
-static struct web_flight *web_get_body(struct web *w, enum expo_format fmt)
+/* Figures of one render attempt, whatever its outcome: the duration covers producing
+ * and sending the body (the two overlap when streaming). */
+static void web_render_figures(struct web *w, const struct timespec *t0, const struct expo *e)
 {
-    pthread_mutex_lock(&w->mu);
-    struct web_flight *f = w->cur[fmt];
-    if (f) {
-        f->refs++;
-        struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_sec += 60; /* a render that takes a minute is broken; do not pile up */
-        int rc = 0;
-        while (!f->done && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&w->cv, &w->mu, &dl);
-        int ok = f->done;
-        pthread_mutex_unlock(&w->mu);
-        if (!ok) {
-            web_flight_unref(w, f);
-            return NULL;
-        }
-        return f;
-    }
-    f = calloc(1, sizeof *f);
-    if (!f) {
-        pthread_mutex_unlock(&w->mu);
-        return NULL;
-    }
-    f->refs = 1;
-    f->fmt = fmt;
-    if (w->have_spare[fmt]) {
-        f->e = w->spare[fmt]; /* keeps its buffer and max_body */
-        w->have_spare[fmt] = 0;
-        expo_reset(&f->e, fmt);
+    if (!w->health)
+        return;
+    health_set(w->health, HEALTH_G_SCRAPE_DURATION_US, web_elapsed_us(t0));
+    health_set(w->health, HEALTH_G_SCRAPE_UTF8_REPLACED, (int64_t)e->utf8_replaced);
+}
+
+/* Why a render failed, for the log; counts the body limit. */
+static const char *web_render_error(struct web *w, int rc, int erc)
+{
+    if (erc == EXPO_ERR_FULL && w->health)
+        health_limit_hit(w->health, HEALTH_LIMIT_SCRAPE_BODY);
+    return erc != EXPO_OK ? expo_strerror(erc) : rc ? "render callback failed" : "none";
+}
+
+/* HTTP/1.0 has no chunked encoding: the whole body is rendered into a growable buffer
+ * and sent with Content-Length. That buffer is the size of the body (~163 MB at 1M
+ * series) and is freed once sent. */
+static int web_metrics_whole(struct web *w, struct mg_connection *conn, enum expo_format fmt)
+{
+    struct expo e;
+    struct timespec t0;
+    int status, rc, erc;
+    expo_init(&e, fmt, w->max_body);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = w->cb.render ? w->cb.render(w->cb.user, &e) : 0;
+    erc = rc == 0 ? expo_finish(&e) : e.err; /* "# EOF" only after a complete render */
+    if (rc == 0 && erc == EXPO_OK) {
+        size_t len;
+        const char *body = expo_body(&e, &len);
+        status = web_reply(w, conn, 200, expo_content_type(fmt), body, len, 0, NULL);
     } else {
-        expo_init(&f->e, fmt, w->max_body);
+        log_warn("metrics render failed", LOG_S("error", web_render_error(w, rc, erc)));
+        status = web_text(w, conn, 500, "Rendering the metrics failed; see the log.\n", 0, NULL);
     }
-    w->cur[fmt] = f;
-    pthread_mutex_unlock(&w->mu);
+    web_render_figures(w, &t0, &e);
+    expo_free(&e);
+    return status;
+}
 
-    web_render(w, f);
+/* One streamed response: the encoder's sink frames each buffer as an HTTP chunk. */
+struct web_stream {
+    struct mg_connection *conn;
+    enum expo_format fmt;
+    char *mem;               /* WEB_CHUNK_HEAD + stream_buf + WEB_CHUNK_TAIL bytes */
+    struct timespec deadline; /* CLOCK_MONOTONIC */
+    int started;             /* status line and headers are out: no 500 possible now */
+    const char *why;         /* set when sending failed: "client gone", "deadline" */
+};
 
-    pthread_mutex_lock(&w->mu);
-    f->done = 1;
-    w->cur[fmt] = NULL;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    return f;
+static int web_past(const struct timespec *dl)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec);
+}
+
+/* Sends b[0..n) in slices, checking the deadline before each: civetweb's mg_write
+ * only gives up when no byte moves for request_timeout_ms, so a reader that keeps
+ * taking a little would otherwise hold the render (and its table pin) for as long as
+ * it likes. 0, or -1 with s->why set. */
+static int web_send(struct web_stream *s, const char *b, size_t n)
+{
+    while (n) {
+        size_t k = n < WEB_SLICE ? n : WEB_SLICE;
+        if (web_past(&s->deadline)) {
+            s->why = "deadline";
+            return -1;
+        }
+        if (mg_write(s->conn, b, k) != (int)k) {
+            s->why = "client gone";
+            return -1;
+        }
+        b += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* expo sink: headers on the first call, then one chunk per buffer, framed in place in
+ * the room reserved around the encoder's buffer (one write per chunk, no copy). */
+static int web_sink(void *user, const char *data, size_t len)
+{
+    struct web_stream *s = user;
+    char *p = s->mem + WEB_CHUNK_HEAD, head[WEB_CHUNK_HEAD];
+    int hl = snprintf(head, sizeof head, "%zx\r\n", len);
+    if (data != p || hl <= 0 || (size_t)hl >= sizeof head)
+        return -1; /* not our buffer: expo.h promises the front of it */
+    if (!s->started) {
+        web_metrics_headers(s->conn, s->fmt, 1);
+        s->started = 1;
+    }
+    memcpy(p - hl, head, (size_t)hl);
+    memcpy(p + len, "\r\n", WEB_CHUNK_TAIL);
+    return web_send(s, p - hl, (size_t)hl + len + WEB_CHUNK_TAIL);
+}
+
+static int web_metrics_stream(struct web *w, struct mg_connection *conn, enum expo_format fmt)
+{
+    struct web_stream s = { .conn = conn, .fmt = fmt };
+    struct expo e;
+    struct timespec t0;
+    int status = 200, rc, erc;
+    s.mem = malloc(WEB_CHUNK_HEAD + w->stream_buf + WEB_CHUNK_TAIL);
+    if (!s.mem) {
+        log_warn("metrics render failed", LOG_S("error", "out of memory"));
+        return web_text(w, conn, 500, "Rendering the metrics failed; see the log.\n", 0, NULL);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s.deadline = t0;
+    s.deadline.tv_sec += (time_t)(w->deadline_ms / 1000);
+    s.deadline.tv_nsec += (long)(w->deadline_ms % 1000) * 1000000L;
+    if (s.deadline.tv_nsec >= 1000000000L) {
+        s.deadline.tv_sec++;
+        s.deadline.tv_nsec -= 1000000000L;
+    }
+    expo_init_stream(&e, fmt, w->max_body, s.mem + WEB_CHUNK_HEAD, w->stream_buf, web_sink, &s);
+    rc = w->cb.render ? w->cb.render(w->cb.user, &e) : 0;
+    erc = rc == 0 ? expo_finish(&e) : e.err; /* "# EOF" only after a complete render */
+    if (rc == 0 && erc == EXPO_OK) {
+        if (!s.started) /* an empty body: nothing was flushed */
+            web_metrics_headers(conn, fmt, 1);
+        s.started = 1;
+        if (web_send(&s, "0\r\n\r\n", 5) != 0)
+            status = 500;
+    } else {
+        status = 500;
+    }
+    web_render_figures(w, &t0, &e);
+    if (status == 200) {
+        if (w->health)
+            health_http(w->health, 200);
+    } else if (!s.started) {
+        log_warn("metrics render failed", LOG_S("error", web_render_error(w, rc, erc)));
+        web_text(w, conn, 500, "Rendering the metrics failed; see the log.\n", 0, NULL);
+    } else {
+        /* The status line said 200 and part of the body is out. Without the last
+         * chunk the client cannot take it for a whole exposition (Prometheus fails
+         * the scrape on the unexpected EOF); the connection must not be reused. */
+        mg_disable_connection_keep_alive(conn);
+        log_warn("metrics response aborted",
+                 LOG_S("error", s.why ? s.why : web_render_error(w, rc, erc)),
+                 LOG_U("body_bytes_sent", e.flushed));
+        if (w->health)
+            health_http(w->health, 500);
+    }
+    free(s.mem);
+    return status;
 }
 
 static int web_metrics(struct web *w, struct mg_connection *conn, int head)
@@ -277,20 +347,19 @@ static int web_metrics(struct web *w, struct mg_connection *conn, int head)
                  w->max_requests);
         status = web_text(w, conn, 503, msg, head, NULL);
     } else {
+        const struct mg_request_info *ri = mg_get_request_info(conn);
         enum expo_format fmt = web_negotiate(mg_get_header(conn, "Accept"));
-        struct web_flight *f = web_get_body(w, fmt);
-        if (!f) {
-            status = web_text(w, conn, 503, "Render did not finish in time, try again later.\n",
-                              head, NULL);
+        int http11 = ri && ri->http_version && !strcmp(ri->http_version, "1.1");
+        if (head) {
+            /* what a GET would say, without rendering (the length is not known) */
+            web_metrics_headers(conn, fmt, http11);
+            status = 200;
+            if (w->health)
+                health_http(w->health, 200);
+        } else if (http11) {
+            status = web_metrics_stream(w, conn, fmt);
         } else {
-            if (f->status == 200) {
-                size_t len;
-                const char *body = expo_body(&f->e, &len);
-                status = web_reply(w, conn, 200, expo_content_type(fmt), body, len, head, NULL);
-            } else
-                status = web_text(w, conn, 500, "Rendering the metrics failed; see the log.\n",
-                                  head, NULL);
-            web_flight_unref(w, f);
+            status = web_metrics_whole(w, conn, fmt);
         }
     }
     atomic_fetch_sub(&w->in_flight, 1);
@@ -367,6 +436,14 @@ static int web_begin_request(struct mg_connection *conn)
     const char *uri = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
     const char *m = ri->request_method ? ri->request_method : "";
     int get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
+    /* Keep-alive only after a GET or HEAD without a request body. With a body civetweb
+     * would read and discard it before the next request, and its keep-alive test adds
+     * request_len + content_len in a signed long: "Content-Length: 99999999999999999999"
+     * overflows there (UBSan, t_web_abuse content_length_huge), and the wrapped sum
+     * would then size a memmove. Closing after the answer skips all of that. */
+    if ((!get && !head) || mg_get_header(conn, "Content-Length") ||
+        mg_get_header(conn, "Transfer-Encoding"))
+        mg_disable_connection_keep_alive(conn);
     enum { P_NONE, P_METRICS, P_ROOT, P_HEALTHY, P_READY } page = P_NONE;
     if (uri && !strcmp(uri, w->tpath))
         page = P_METRICS;
@@ -426,12 +503,11 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
     w->max_requests = cfg->max_requests ? cfg->max_requests : 40;
     w->timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms : 5000;
     w->max_body = cfg->max_body;
+    w->stream_buf = cfg->stream_buf ? cfg->stream_buf : WEB_STREAM_BUF;
+    w->deadline_ms = cfg->stream_deadline_ms ? cfg->stream_deadline_ms : WEB_STREAM_DEADLINE_MS;
     w->health = cfg->health;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
 
-    /* Workers: enough for max_requests scrapes plus two for health probes, capped; a
-     * waiting scrape costs a thread but no render (single flight). */
+    /* Workers: enough for max_requests scrapes plus two for health probes, capped. */
     unsigned threads = w->max_requests + 2;
     if (threads > LIM_WEB_THREADS)
         threads = LIM_WEB_THREADS;
@@ -444,7 +520,13 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
         "request_timeout_ms", tmo,
         "linger_timeout_ms", "500",
         "connection_queue", "64",
-        "enable_keep_alive", "no",
+        /* Prometheus keeps its connection open between scrapes. An idle kept-alive
+         * connection holds a worker thread, so it is closed after 500 ms (civetweb's
+         * default, below request_timeout_ms: no cheaper way to pin a worker than
+         * slow request headers already is): back-to-back requests reuse it, a
+         * scraper that comes back after its interval reconnects. */
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "500",
         "access_control_allow_origin", "",
         "access_control_allow_methods", "",
         "access_control_allow_headers", "",
@@ -466,8 +548,6 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
         snprintf(err, errcap, "--web.listen-address: cannot serve on %s: %s (civetweb error %u)",
                  cfg->listen ? cfg->listen : "9842", etext[0] ? etext : "unknown", code);
         mg_exit_library();
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
         free(w);
         return NULL;
     }
@@ -489,10 +569,5 @@ void web_stop(struct web *w)
         return;
     mg_stop(w->ctx);
     mg_exit_library();
-    for (int i = 0; i < 2; i++)
-        if (w->have_spare[i])
-            expo_free(&w->spare[i]);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
     free(w);
 }

@@ -5,9 +5,12 @@
  * the event loop. The daemon plugs its data in through callbacks:
  *
  *   render(user, e)  writes the whole /metrics body into the encoder e (format already
- *                    negotiated). It may run on two workers at once (one per format);
- *                    it must only read shared state (snapshot under the store's lock,
- *                    atomics for health). Return 0, or non-zero to answer 500.
+ *                    negotiated; usually a streaming encoder whose sink sends as it
+ *                    goes, so e may fail mid-render: stop early on expo_failed(e)).
+ *                    Up to max_requests run at once, one per request; it must only
+ *                    read shared state (snapshot under the store's lock, atomics for
+ *                    health). Return 0, or non-zero when it could not complete (then
+ *                    500 if nothing was sent yet, else the aborted stream below).
  *   status(user, s)  fills the landing-page / readiness facts; must be cheap.
  *
  * Behaviour (issue 7, exporter-conventions.md §3.5–3.6):
@@ -16,23 +19,48 @@
  *   - requests are dispatched from civetweb's begin_request hook, before civetweb's
  *     own URL handling, and no document_root is set (file serving is compiled out;
  *     web_start refuses to run if mg_check_feature(MG_FEATURES_FILES) is not 0);
- *   - at most max_requests /metrics requests in flight, 503 beyond;
- *   - concurrent scrapes of the same format share one render (single flight): a
- *     request arriving while a render runs waits for it and sends the same bytes, so
- *     100 parallel scrapes cost one render and one body in memory; the body is sent
- *     with mg_write straight from the encoder's buffer (no copy);
- *   - memory: the body buffer is kept between scrapes, one per format, and reused by
- *     the next render (writing into already-mapped pages saved ~250 ms of page faults
- *     per scrape at 1M series: 340 ms -> 100 ms, tests/bench/bench_render.c --fresh).
- *     Cost: the body stays resident between scrapes, about 340 bytes per series (value
- *     and timestamp families, four labels each), i.e. ~343 MB at 1M series, for each
- *     format being scraped (text and OpenMetrics: two buffers), and up to twice the
- *     body in address space (the buffer grows by doubling). Resident memory is that of
- *     the largest body written into the buffer; a buffer over 16 MiB that is more than
- *     4x the body just written is freed instead of kept (so is the buffer of a failed
- *     render), so after the series count drops memory follows within one scrape;
+ *   - at most max_requests /metrics requests in flight, 503 beyond; each renders
+ *     itself (no shared render, no body kept between scrapes);
+ *   - GET over HTTP/1.1: the body is streamed. The render writes into a fixed buffer
+ *     of stream_buf bytes (WEB_STREAM_BUF, 256 KiB); each time the next line would not
+ *     fit, what it holds goes out as one chunk (Transfer-Encoding: chunked, chunks end
+ *     at line ends), and the zero-length last chunk
+ *     follows only when the render completed. The status line and headers go out with
+ *     the first chunk, so a render that fails before that (allocation, body limit on a
+ *     small body) still answers 500. A failure after it -- the body limit max_body
+ *     (counted as iotpro_limit_hits_total{limit="scrape_body"}), the render callback
+ *     failing, the client gone (a write fails), the deadline -- ends the connection
+ *     without the last chunk, logged as "metrics response aborted" and counted as
+ *     code 500 in iotpro_web_responses_total (the client saw 200 and an incomplete
+ *     body: Prometheus records a failed scrape). The render stops at its next batch;
+ *   - deadline: a streamed response ends after stream_deadline_ms
+ *     (WEB_STREAM_DEADLINE_MS, 30 s) whatever the client's pace, because the render
+ *     holds the asset table pin and the label cache while it waits for the network.
+ *     It is checked before each write of at most 16 KiB, and civetweb gives up a write
+ *     when no byte moves for request_timeout_ms; so the render ends by the deadline
+ *     plus the time the client takes to accept 16 KiB (a client may trickle to stay
+ *     under request_timeout_ms per write; that is the residual bound). Meanwhile a
+ *     rediscovery that needs the pinned table waits 2 s (exporter/loop_rest.c) and is
+ *     then skipped until the next one;
+ *   - GET over HTTP/1.0 (no chunked encoding): the whole body is rendered into a
+ *     growable buffer (the size of the body, ~163 bytes per series) and sent with
+ *     Content-Length; the buffer is freed after the reply;
+ *   - HEAD: the headers a GET would send (HTTP/1.1: Transfer-Encoding: chunked;
+ *     HTTP/1.0: no length), no render;
+ *   - keep-alive: on (Prometheus reuses connections) after GET and HEAD requests
+ *     without a body; an idle connection is closed after 500 ms because it holds a
+ *     worker thread. A request with a body (Content-Length, Transfer-Encoding, or any
+ *     other method) is answered and its connection closed: civetweb's body discard
+ *     and keep-alive arithmetic are not safe against a huge Content-Length;
+ *   - memory per /metrics request in flight: the stream buffer (256 KiB + 18 B) plus
+ *     the render's temporaries (exporter/render.h: 3.1 MiB of address space, typically
+ *     under 1 MiB of it resident), about 3.4 MiB in all, freed when the request ends;
+ *     nothing is kept between scrapes.
+ *     Bounded overall by max_requests (and the LIM_WEB_THREADS workers). HTTP/1.0 GETs
+ *     add the whole body each;
  *   - Content-Type text/plain; version=0.0.4 by default, OpenMetrics 1.0.0 when the
- *     Accept header prefers it; no gzip (it would need zlib);
+ *     Accept header prefers it ("# EOF" only ends a completed render); no gzip (it
+ *     would need zlib);
  *   - no CORS headers; request_timeout_ms bounds slow clients (slowloris).
  *
  * Lifetime: web_start() returns after the port is bound (or NULL with err filled);
@@ -47,6 +75,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Size of the per-request stream buffer: one chunk. Large enough that the per-chunk
+ * write calls cost nothing next to formatting (~650 chunks at 1M series), small
+ * enough that 32 requests in flight hold 8 MiB. */
+#define WEB_STREAM_BUF (256u * 1024u)
+/* Overall deadline of a streamed /metrics response (see above). Prometheus' default
+ * scrape_timeout is 10 s and it never waits longer than its scrape interval, so a
+ * response still going after 30 s serves nobody, while it pins the asset table. */
+#define WEB_STREAM_DEADLINE_MS 30000u
 
 struct web_status {
     const char *state; /* short static text, e.g. "streaming", "connecting" */
@@ -67,6 +104,8 @@ struct web_config {
     unsigned max_requests;       /* in-flight /metrics limit; 0 = 40 */
     unsigned request_timeout_ms; /* 0 = 5000 */
     size_t max_body;             /* 0 = LIM_EXPO_BODY_DEFAULT */
+    size_t stream_buf;           /* 0 = WEB_STREAM_BUF; tests use tiny ones (many chunks) */
+    unsigned stream_deadline_ms; /* 0 = WEB_STREAM_DEADLINE_MS; tests use short ones */
     struct health *health;       /* optional: HTTP counters, scrape duration */
     const char *version;         /* landing page */
 };

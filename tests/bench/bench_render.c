@@ -2,11 +2,13 @@
  * bench_render.c -- times the /metrics telemetry render (exporter/render.c) from
  * memory: fills the loop's shared store and asset table, then renders repeatedly.
  *
- *   bench_render [--assets N] [--keys K] [--runs R] [--fresh] [--check]
+ *   bench_render [--assets N] [--keys K] [--runs R] [--fresh] [--stream BYTES] [--check]
  *
- * Like exporter/web.c, the encoder (its body buffer) is reused from one render to the
- * next; --fresh allocates a new one per render instead (the page-fault cost of a
- * first scrape, or of the code before the buffer was kept).
+ * By default the whole body goes into one growable buffer, reused from one render to
+ * the next (the formatting alone); --fresh allocates a new one per render instead (the
+ * page-fault cost of a body-sized buffer). --stream BYTES renders as exporter/web.c
+ * does: into a fixed buffer of that size (web.h: WEB_STREAM_BUF) handed to a sink on
+ * each flush; the sink here discards the bytes, so the figure excludes the network.
  * Default: 200,000 assets x 5 numeric keys = 1,000,000 series (+ one string key per
  * asset when --strings). Prints one line per figure:
  *   series=1000000 body_bytes=... first_ms=... (includes the label cache build)
@@ -35,6 +37,16 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Counts what a streamed render hands over, like web.c's sink minus the socket. */
+static size_t g_streamed;
+static int discard_sink(void *user, const char *data, size_t len)
+{
+    (void)user;
+    (void)data;
+    g_streamed += len;
+    return 0;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -44,6 +56,8 @@ static int cmp_d(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     unsigned assets = 200000, keys = 5, runs = 5, strings = 0, check = 0, fresh = 0;
+    size_t stream = 0;
+    char *sbuf = NULL;
     static const char *const knames[] = {"telemetry_param_latitude", "telemetry_param_longitude",
                                          "temperature", "battery", "odometer", "door_open",
                                          "humidity", "pressure"};
@@ -62,11 +76,13 @@ int main(int argc, char **argv)
             strings = 1;
         else if (!strcmp(argv[i], "--fresh"))
             fresh = 1;
+        else if (!strcmp(argv[i], "--stream") && i + 1 < argc)
+            stream = (size_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--check"))
             check = 1;
         else {
             fprintf(stderr, "usage: bench_render [--assets N] [--keys K<=8] [--runs R<=32] "
-                            "[--strings] [--fresh] [--check]\n");
+                            "[--strings] [--fresh] [--stream BYTES] [--check]\n");
             return 2;
         }
     }
@@ -109,12 +125,18 @@ int main(int argc, char **argv)
     r = render_create(&g_sh, &g_h);
     if (!r)
         return 1;
-    expo_init(&e, EXPO_TEXT, 0);
+    if (stream && !(sbuf = malloc(stream)))
+        return 1;
+    if (stream)
+        expo_init_stream(&e, EXPO_TEXT, 0, sbuf, stream, discard_sink, NULL);
+    else
+        expo_init(&e, EXPO_TEXT, 0);
     for (unsigned run = 0; run <= runs; run++) {
         double t0;
         if (fresh)
             expo_free(&e);
         expo_reset(&e, EXPO_TEXT);
+        g_streamed = 0;
         t0 = now_ms();
         if (render_telemetry(r, &e) != 0 || expo_finish(&e) != EXPO_OK) {
             fprintf(stderr, "bench_render: render failed: %s\n", expo_strerror(e.err));
@@ -125,8 +147,10 @@ int main(int argc, char **argv)
         else
             t[run - 1] = now_ms() - t0;
         expo_body(&e, &body);
+        body += g_streamed;
     }
     expo_free(&e);
+    free(sbuf);
     qsort(t, runs, sizeof t[0], cmp_d);
     {
         store_stats ss;
@@ -136,7 +160,7 @@ int main(int argc, char **argv)
                (unsigned long long)render_cache_builds(r));
         printf("render_ms median=%.1f min=%.1f max=%.1f runs=%u MB_per_s=%.0f buffer=%s\n",
                t[runs / 2], t[0], t[runs - 1], runs, body / 1e6 / (t[runs / 2] / 1e3),
-               fresh ? "fresh" : "reused");
+               stream ? "stream" : fresh ? "fresh" : "reused");
     }
     render_destroy(r);
     if (check && t[runs / 2] > 500.0) {

@@ -1,8 +1,10 @@
 /*
  * test_render.c -- exporter/render: exact sample lines with escaped labels from the
  * cached prefixes, string values as info, asset_info, and the cache following a table
- * swap (a renamed asset renders with its new name; the cache is rebuilt once).
+ * swap (a renamed asset renders with its new name; the cache is rebuilt once), and a
+ * streamed render equal byte for byte to the whole-body one.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,8 +101,108 @@ static void test_lines_and_swap(void)
     loop_shared_free(&g_sh);
 }
 
+
+struct collect {
+    char *out;
+    size_t len, cap;
+    unsigned calls, fail_at;
+};
+
+static int collect_sink(void *user, const char *data, size_t len)
+{
+    struct collect *c = user;
+    c->calls++;
+    if (c->fail_at && c->calls >= c->fail_at)
+        return -1;
+    if (c->len + len > c->cap) {
+        c->cap = (c->len + len) * 2;
+        c->out = realloc(c->out, c->cap);
+        if (!c->out)
+            return -1;
+    }
+    memcpy(c->out + c->len, data, len);
+    c->len += len;
+    return 0;
+}
+
+/* Several batches' worth of rows (RENDER_BATCH is 4096), strings, escapes, rows of
+ * an unknown asset (slow path): the stream reassembled equals the whole body for
+ * buffer sizes from tiny to larger than the body; a sink that fails stops it. */
+static void test_stream_equals_whole(void)
+{
+    enum { ASSETS = 1500, KEYS = 7 };
+    static const char *const keys[KEYS] = { "temperature", "battery", "lat", "lon",
+                                            "device_id", "k\"q", "fw" };
+    static const size_t sizes[] = { 1, 333, 4096, 65536, 1u << 24 };
+    struct render *r;
+    struct expo w;
+    size_t wl;
+    g_cfg.store_max_series = ASSETS * KEYS + 100;
+    health_init(&g_h, "t", "t");
+    CHECK_INT(loop_shared_init(&g_sh, &g_cfg), 0);
+    for (unsigned i = 0; i < ASSETS; i++) {
+        uint8_t id[16] = {0xab};
+        char name[48];
+        id[12] = (uint8_t)(i >> 8);
+        id[15] = (uint8_t)i;
+        snprintf(name, sizeof name, i % 10 ? "Pump %u" : "Tank \"%u\" \\ n\n", i);
+        if (i + 1 < ASSETS) /* the last one stays unknown to the table */
+            add(&g_sh.tab[0], id, name, i % 3 ? "pump" : "tank");
+    }
+    store_bind_assets(&g_sh.st, &g_sh.tab[0]);
+    for (unsigned i = 0; i < ASSETS; i++) {
+        uint8_t id[16] = {0xab};
+        id[12] = (uint8_t)(i >> 8);
+        id[15] = (uint8_t)i;
+        for (unsigned k = 0; k < KEYS; k++) {
+            char v[32];
+            int vl = k == 4 ? snprintf(v, sizeof v, "dev-%u", i)
+                            : snprintf(v, sizeof v, "%u.%u", i * 3 + k, k);
+            store_apply(&g_sh.st, id, keys[k], strlen(keys[k]), 1700000000000ll + i * 10 + k,
+                        v, (size_t)vl, 1);
+        }
+    }
+    r = render_create(&g_sh, &g_h);
+    CHECK(r != NULL);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        expo_init(&w, (enum expo_format)fmt, 0);
+        CHECK_INT(render_telemetry(r, &w), 0);
+        CHECK_INT(expo_finish(&w), EXPO_OK);
+        const char *wb = expo_body(&w, &wl);
+        CHECK(wl > 500000);
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            struct collect c = {0};
+            struct expo e;
+            char *buf = malloc(sizes[i]);
+            CHECK_CTX("%s, buffer %zu", fmt ? "openmetrics" : "text", sizes[i]);
+            expo_init_stream(&e, (enum expo_format)fmt, 0, buf, sizes[i], collect_sink, &c);
+            CHECK_INT(render_telemetry(r, &e), 0);
+            CHECK_INT(expo_finish(&e), EXPO_OK);
+            CHECK_MEM(c.out, c.len, wb, wl);
+            free(c.out);
+            /* the client goes away at the second chunk: the render ends, nothing more
+             * is handed over */
+            if (sizes[i] < wl / 4) {
+                memset(&c, 0, sizeof c);
+                c.fail_at = 2;
+                expo_init_stream(&e, (enum expo_format)fmt, 0, buf, sizes[i], collect_sink, &c);
+                CHECK_INT(render_telemetry(r, &e), 0);
+                CHECK_INT(expo_finish(&e), EXPO_ERR_SINK);
+                CHECK_INT(c.calls, 2);
+                free(c.out);
+            }
+            free(buf);
+        }
+        expo_free(&w);
+    }
+    CHECK_INT(render_cache_builds(r), 1);
+    render_destroy(r);
+    loop_shared_free(&g_sh);
+}
+
 int main(void)
 {
     RUN(test_lines_and_swap);
+    RUN(test_stream_equals_whole);
     return harness_done();
 }
