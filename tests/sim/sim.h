@@ -106,6 +106,8 @@ int sim_asset_rename(uint32_t idx, const char *name);
 
 /* ---- numbers (sim_fmt.c) -------------------------------------------------------- */
 void sim_fmt_double(double v, sim_fmt fmt, char out[40]);
+/* The same for m / 10^decimals, exact and fast when m has at most 15 digits. */
+void sim_fmt_scaled(long long m, int decimals, sim_fmt fmt, char out[40]);
 
 /* ---- JWT (sim_jwt.c) -------------------------------------------------------------- */
 typedef enum {

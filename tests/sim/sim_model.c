@@ -262,7 +262,10 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
         /* One value in four is whole, so "25" vs "25.0" shows up often. */
         if ((h >> 40) % 4 == 0)
             m = (double)(long long)(m / scale) * scale;
-        sim_fmt_double(m / scale, fmt, num);
+        if (m == (double)(long long)m)
+            sim_fmt_scaled((long long)m, k->decimals, fmt, num);
+        else
+            sim_fmt_double(m / scale, fmt, num);
         sim_buf_puts(out, num);
         break;
     }
