@@ -40,6 +40,11 @@ void sim_buf_puts(sim_buf *b, const char *s);
 void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
 void sim_buf_json_str(sim_buf *b, const char *s, size_t n);
+/* Number formatting without printf (the hot paths render millions of them):
+ * v as exactly `digits` lowercase hex digits ("%0*llx", cut to the low digits), and v
+ * in decimal ("%lld"). */
+void sim_buf_hex(sim_buf *b, uint64_t v, int digits);
+void sim_buf_i64(sim_buf *b, int64_t v);
 void sim_buf_consume(sim_buf *b, size_t n); /* drops n bytes from the front */
 void sim_buf_free(sim_buf *b);
 
@@ -76,6 +81,7 @@ typedef enum { SIM_FMT_PAGE, SIM_FMT_UPDATE } sim_fmt;
 
 void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed);
 uint32_t sim_model_count(void);              /* index space (including removed) */
+uint32_t sim_model_removed(void);            /* how many of those were removed */
 int sim_asset_exists(uint32_t idx);
 void sim_asset_id(uint32_t idx, char out[37]);
 int sim_asset_from_id(const char *id, size_t len, uint32_t *idx); /* 0 ok, -1 unknown */
@@ -106,6 +112,8 @@ int sim_asset_rename(uint32_t idx, const char *name);
 
 /* ---- numbers (sim_fmt.c) -------------------------------------------------------- */
 void sim_fmt_double(double v, sim_fmt fmt, char out[40]);
+/* The same for m / 10^decimals, exact and fast when m has at most 15 digits. */
+void sim_fmt_scaled(long long m, int decimals, sim_fmt fmt, char out[40]);
 
 /* ---- JWT (sim_jwt.c) -------------------------------------------------------------- */
 typedef enum {

@@ -127,6 +127,7 @@ static void pump_plain(sim_conn *c, int readable, int writable)
         if (n > 0) {
             sim_buf_put(&c->in, tmp, (size_t)n);
             dispatch(c);
+            writable = 1; /* reply at once, as pump_tls does; EAGAIN stops the loop */
         }
     }
     produce(c);
@@ -188,6 +189,12 @@ static void pump_tls(sim_conn *c, int readable, int writable)
             sim_buf_put(&c->in, buf, len);
             br_ssl_engine_recvapp_ack(eng, len);
             dispatch(c);
+            /* Send what this input produced before reading more, whatever poll said
+             * (send() says EAGAIN if the socket is full): otherwise a burst of commands
+             * is all answered before the first reply leaves, which ThingsBoard, whose
+             * replies go out while later commands are still being handled, never does. */
+            if (c->out.len)
+                writable = 1;
             progress = 1;
             continue;
         }

@@ -41,6 +41,7 @@ static struct {
     struct { uint32_t idx; int slot; char val[128]; } forced[SIM_MAX_FORCED];
     int nforced;
     unsigned prefix;
+    uint32_t nremoved; /* assets removed (by the control endpoint) */
 } M;
 
 static const sim_key default_keys[] = {
@@ -97,13 +98,30 @@ uint32_t sim_model_count(void) { return M.count; }
 
 int sim_asset_exists(uint32_t idx) { return idx < M.count && !(M.flags[idx] & AF_REMOVED); }
 
+/* digits lowercase hex digits of v into out, most significant first */
+static void hex(char *out, uint64_t v, int digits)
+{
+    static const char xd[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        out[i] = xd[v & 15];
+}
+
+/* "%08x-%04x-11ee-%04x-%012llx" written by hand: every page, REST or WebSocket, has an
+ * id per asset, and the commands' entity lists are checked against it. */
 void sim_asset_id(uint32_t idx, char out[37])
 {
     uint64_t h = sim_hash(sim.seed ^ 0xa55e7, idx);
-    snprintf(out, 37, "%08x-%04x-11ee-%04x-%012llx", (unsigned)(M.prefix << 28 | idx),
-             (unsigned)(h & 0xffff), (unsigned)(0x8000 | ((h >> 16) & 0x3fff)),
-             (unsigned long long)(h >> 16 & 0xffffffffffffull));
+    hex(out, M.prefix << 28 | idx, 8);
+    out[8] = '-';
+    hex(out + 9, h & 0xffff, 4);
+    memcpy(out + 13, "-11ee-", 6);
+    hex(out + 19, 0x8000 | ((h >> 16) & 0x3fff), 4);
+    out[23] = '-';
+    hex(out + 24, h >> 16 & 0xffffffffffffull, 12);
+    out[36] = 0;
 }
+
+uint32_t sim_model_removed(void) { return M.nremoved; }
 
 int sim_asset_from_id(const char *id, size_t len, uint32_t *idx)
 {
@@ -184,9 +202,15 @@ void sim_asset_profile_id(uint32_t idx, char out[37])
     for (const char *p = t; *p; p++)
         h = sim_hash(h, (unsigned char)*p);
     h = sim_hash(h, sim.seed);
-    snprintf(out, 37, "%08x-%04x-11ee-%04x-%012llx", (unsigned)(h >> 32),
-             (unsigned)(h & 0xffff), (unsigned)(0x8000 | ((h >> 16) & 0x3fff)),
-             (unsigned long long)(h >> 8 & 0xffffffffffffull));
+    /* "%08x-%04x-11ee-%04x-%012llx", as in sim_asset_id */
+    hex(out, h >> 32, 8);
+    out[8] = '-';
+    hex(out + 9, h & 0xffff, 4);
+    memcpy(out + 13, "-11ee-", 6);
+    hex(out + 19, 0x8000 | ((h >> 16) & 0x3fff), 4);
+    out[23] = '-';
+    hex(out + 24, h >> 8 & 0xffffffffffffull, 12);
+    out[36] = 0;
 }
 
 int sim_details_mode(uint32_t idx)
@@ -262,7 +286,10 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
         /* One value in four is whole, so "25" vs "25.0" shows up often. */
         if ((h >> 40) % 4 == 0)
             m = (double)(long long)(m / scale) * scale;
-        sim_fmt_double(m / scale, fmt, num);
+        if (m == (double)(long long)m)
+            sim_fmt_scaled((long long)m, k->decimals, fmt, num);
+        else
+            sim_fmt_double(m / scale, fmt, num);
         sim_buf_puts(out, num);
         break;
     }
@@ -367,6 +394,7 @@ int sim_asset_remove(uint32_t idx)
     if (!sim_asset_exists(idx))
         return -1;
     M.flags[idx] |= AF_REMOVED;
+    M.nremoved++;
     return 0;
 }
 

@@ -49,16 +49,47 @@ void sim_buf_puts(sim_buf *b, const char *s) { sim_buf_put(b, s, strlen(s)); }
 void sim_buf_printf(sim_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    /* One formatting pass when the text fits the room left (almost always: the room is
+     * topped up to 256 bytes first); a second, sized pass only for longer texts. */
+    sim_buf_reserve(b, 256);
+    size_t room = b->cap - b->len;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->p + b->len, room, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    sim_buf_reserve(b, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        sim_buf_reserve(b, (size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
+}
+
+void sim_buf_hex(sim_buf *b, uint64_t v, int digits)
+{
+    static const char xd[] = "0123456789abcdef";
+    sim_buf_reserve(b, (size_t)digits);
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        b->p[b->len + (size_t)i] = xd[v & 15];
+    b->len += (size_t)digits;
+}
+
+void sim_buf_i64(sim_buf *b, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    sim_buf_reserve(b, (size_t)n + 1);
+    if (v < 0)
+        b->p[b->len++] = '-';
+    while (n)
+        b->p[b->len++] = tmp[--n];
 }
 
 /* JSON string escaping the way Jackson writes it: the two mandatory escapes, short

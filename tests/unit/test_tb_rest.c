@@ -140,6 +140,33 @@ static void test_long_name_is_cut(void)
     CHECK(s.a[0].cut == 1);
 }
 
+/* The members are found in one walk (tb_asset_members): the same answers as one
+ * json_find per name -- the first member of a name wins, nested objects and escaped
+ * key spellings do not count, an unusable ownerId falls back to customerId. */
+static void test_asset_members_as_json_find(void)
+{
+    const char *body =
+        "{\"data\":[{\"additionalInfo\":{\"name\":\"nested\",\"id\":{\"id\":\"00000000-0000-0000-0000-0000000000ff\"}},"
+        "\"na\\u006de\":\"escaped key\",\"name\":\"first\",\"type\":7,\"name\":\"second\","
+        "\"ownerId\":{\"entityType\":\"CUSTOMER\",\"id\":\"bad\"},"
+        "\"customerId\":{\"entityType\":\"CUSTOMER\",\"id\":\"44444444-42b6-435a-983c-b7beff2784f9\"},"
+        "\"id\":{\"entityType\":\"ASSET\",\"id\":\"00000000-0000-0000-0000-000000000003\"},"
+        "\"id\":{\"entityType\":\"ASSET\",\"id\":\"00000000-0000-0000-0000-000000000004\"},"
+        "\"label\":\"L\",\"type\":\"late type\"}],\"hasNext\":false}";
+    assets_seen s = {0};
+    tb_page_info info;
+    char u[37];
+    CHECK_INT(tb_parse_asset_page(S(body), tok, NT, on_asset, &s, &info), TB_OK);
+    CHECK_INT(s.n, 1);
+    tb_uuid_format(s.a[0].id, u);
+    CHECK_STR(u, "00000000-0000-0000-0000-000000000003");
+    tb_uuid_format(s.a[0].owner_id, u);
+    CHECK_STR(u, "44444444-42b6-435a-983c-b7beff2784f9");
+    CHECK_STR(s.a[0].name, "first");
+    CHECK_STR(s.a[0].type, ""); /* the first "type" is not a string */
+    CHECK_STR(s.a[0].label, "L");
+}
+
 static int on_key(void *ctx, const char *k, size_t n, int esc)
 {
     (void)esc;
@@ -215,6 +242,7 @@ int main(void)
     RUN(test_login_two_factor);
     RUN(test_error_bodies);
     RUN(test_asset_page_pe_and_ce);
+    RUN(test_asset_members_as_json_find);
     RUN(test_long_name_is_cut);
     RUN(test_key_list);
     RUN(test_attributes_and_details_both_forms);
