@@ -25,7 +25,7 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
     [O_KEYS] = { "iotpro.keys", "IOTPRO_KEYS", CFG_DEFAULT_KEYS, 0,
                  "Comma-separated TIME_SERIES keys subscribed for every profile. Per profile: `iotpro.keys.<profile> = a,b` in the config file." },
     [O_PAGE_SIZE] = { "iotpro.page-size", "IOTPRO_PAGE_SIZE", "1000", 0,
-                      "Assets per page of the REST asset listing (1-100000; above ~20000 a page of ThingsBoard assets outgrows the parser). Subscriptions go out 400 assets per ENTITY_DATA command regardless." },
+                      "Assets per page of the REST asset listing (1-10000: a page must fit the listing parser's 1M-token and 32 MiB budgets, ~47 tokens and ~500 B per asset). Subscriptions go out 400 assets per ENTITY_DATA command regardless." },
     [O_ASSET_DETAILS] = { "iotpro.asset-details", "IOTPRO_ASSET_DETAILS", "ws", 0,
                           "Where iotpro_asset_info labels come from: ws (attribute over the WebSocket), rest (one request per asset) or off." },
     [O_REDISCOVER] = { "iotpro.rediscover-interval", "IOTPRO_REDISCOVER_INTERVAL", "5m", 0,

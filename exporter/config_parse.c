@@ -432,7 +432,9 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
     case O_PASSWORD_FILE: return cp_copy(c->password_file, sizeof c->password_file, v, why, wcap);
     case O_KEYS: return cp_keys(c, NULL, v, why, wcap);
     case O_PAGE_SIZE:
-        if (cp_uint(v, 1, 100000, &u, why, wcap))
+        /* 10000: a page of PE assets takes ~47 parser tokens each (REST_TOKENS is 1M)
+         * and a 25000-asset page failed to parse, retried for ever */
+        if (cp_uint(v, 1, 10000, &u, why, wcap))
             return -1;
         c->page_size = (unsigned)u;
         return 0;

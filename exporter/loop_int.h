@@ -20,7 +20,7 @@
 
 #define REST_TIMEOUT_MS   15000
 #define REST_BODY_CAP     (32u * 1024u * 1024u)
-#define REST_TOKENS       (1u << 20)       /* a 1000-asset page needs ~30 000 */
+#define REST_TOKENS       (1u << 20)       /* a 1000-asset PE page needs ~47 000 */
 #define WS_TOKENS         (1u << 20)
 #define ASSETS_PER_CMD    400u             /* ~40 B per id: one command stays < 20 KiB */
 #define EXPIRE_EVERY_MS   10000

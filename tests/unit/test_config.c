@@ -181,7 +181,8 @@ static void test_errors_name_the_option(void)
 {
     static const struct bad_case t[] = {
         { "--iotpro.page-size=abc", "flag --iotpro.page-size" },
-        { "--iotpro.page-size=0", "between 1 and 100000" },
+        { "--iotpro.page-size=0", "between 1 and 10000" },
+        { "--iotpro.page-size=25000", "between 1 and 10000" },
         { "--iotpro.url=ftp://x", "flag --iotpro.url" },
         { "--iotpro.url=https://user:pw@host", "user:password@" },
         { "--iotpro.url=https://host/?q=1", "query" },

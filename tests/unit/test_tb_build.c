@@ -62,8 +62,7 @@ static void test_first_message_exact(void)
         "\"entityType\":\"ASSET\",\"entityList\":[\"00000000-0000-0000-0000-0000000000ab\","
         "\"00010000-0000-0000-0000-0000000000ab\"]},\"pageLink\":{\"pageSize\":2,\"page\":0,"
         "\"sortOrder\":{\"key\":{\"type\":\"ENTITY_FIELD\",\"key\":\"createdTime\"},\"direction\":\"ASC\"},"
-        "\"dynamic\":false},\"entityFields\":[{\"type\":\"ENTITY_FIELD\",\"key\":\"name\"},"
-        "{\"type\":\"ENTITY_FIELD\",\"key\":\"type\"}],\"latestValues\":[]},\"latestCmd\":{\"keys\":["
+        "\"dynamic\":false},\"entityFields\":[],\"latestValues\":[]},\"latestCmd\":{\"keys\":["
         "{\"type\":\"TIME_SERIES\",\"key\":\"device_id\"},{\"type\":\"TIME_SERIES\",\"key\":\"temp\\\"x\"},"
         "{\"type\":\"SERVER_ATTRIBUTE\",\"key\":\"assetDetails\"}]}}]}";
     CHECK_STR(out, want);
