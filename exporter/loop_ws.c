@@ -313,6 +313,9 @@ static void ws_events(struct loop *l)
     }
 }
 
+/* Bytes of WebSocket input handled per poll turn (~3 ms at full ingest). */
+#define WS_READ_BUDGET (1024u * 1024u)
+
 /* Advances the WebSocket's connection after poll. */
 void loop_ws_io(struct loop *l, short revents)
 {
@@ -341,10 +344,21 @@ void loop_ws_io(struct loop *l, short revents)
         /* Drain what the engine holds, then flush our output. The flush may pull
          * more records into the engine; conn_pending() makes the next poll return
          * at once for them (loop_run), so there is no read-after-flush here. */
+        size_t budget = WS_READ_BUDGET;
         for (;;) {
+            if (budget == 0) {
+                /* Back to poll: timers, REST and publishing run between slices of a
+                 * long burst (initial snapshots can be tens of MB). What is left in
+                 * the TLS engine or the socket wakes poll at once (conn_pending). */
+                loop_ws_flush(l);
+                if (conn_state(&l->wc) == CONN_OPEN)
+                    return;
+                budget = SIZE_MAX; /* the write failed: read on to report the end */
+            }
             n = conn_read(&l->wc, buf, sizeof buf);
             if (n > 0) {
                 size_t off = 0;
+                budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
                 l->io_now_ms = net_now_ms();
                 l->io_wall_ms = loop_wall_ms();
                 while (off < (size_t)n && l->wsp >= WSP_HANDSHAKE) {

@@ -286,7 +286,8 @@ int sim_sub_covers(const sim_sub *sub, uint32_t idx);
 
 /* Flood (sim_flood.c). */
 void sim_flood_build(sim_session *s, sim_sub *sub);
-/* Fills up to cap bytes of flood frames into dst; returns bytes written. */
+/* Fills whole flood frames, up to cap bytes, into dst; returns bytes written (0 when
+ * the next frame does not fit cap). */
 size_t sim_flood_fill(sim_session *s, unsigned char *dst, size_t cap);
 void sim_flood_free(sim_session *s);
 

@@ -207,6 +207,8 @@ static void pump_tls(sim_conn *c, int readable, int writable)
                 memcpy(buf, c->out.p, n);
                 sim_buf_consume(&c->out, n);
             } else if (flooding(c)) {
+                /* whole frames; the record is flushed below after every fill, so an
+                 * empty record always has room for one */
                 n = sim_flood_fill(c->ws, buf, len);
             }
             if (n) {

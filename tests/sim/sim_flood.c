@@ -125,24 +125,27 @@ size_t sim_flood_fill(sim_session *s, unsigned char *dst, size_t cap)
 {
     struct sim_flood *f = s->flood;
     size_t out = 0;
-    if (!f)
+    if (!f || !f->nmsg)
         return 0;
-    while (out < cap) {
-        if (f->pos == f->ring.len) {
+    /* Whole frames only: the caller may queue a command reply (or a ping) right after
+     * what we return, and a reply landing inside a half-sent flood frame corrupts the
+     * stream (seen as invalid UTF-8 by the client). */
+    for (;;) {
+        if (f->next_msg == f->nmsg) {
             f->pos = 0;
             f->next_msg = 0;
             new_pass(f);
         }
-        size_t n = f->ring.len - f->pos;
-        if (n > cap - out)
-            n = cap - out;
+        size_t k = f->next_msg;
+        while (k < f->nmsg && f->ends[k] - f->pos <= cap - out)
+            k++;
+        if (k == f->next_msg)
+            return out; /* the next frame does not fit the room left */
+        size_t n = f->ends[k - 1] - f->pos;
         memcpy(dst + out, f->ring.p + f->pos, n);
         out += n;
         f->pos += n;
-        while (f->next_msg < f->nmsg && f->ends[f->next_msg] <= f->pos) {
-            f->next_msg++;
-            sim.st.flood_msgs++;
-        }
+        sim.st.flood_msgs += k - f->next_msg;
+        f->next_msg = k;
     }
-    return out;
 }

@@ -44,4 +44,10 @@ wait "$reader"
 rate=$(( (b - a) / 2 ))
 echo "# flood: $rate messages/s over TLS into a Python reader ($(cat "$TEST_TMP/flood.out"))"
 if [ "$rate" -gt 100000 ]; then ok "flood streams > 100k messages/s ($rate/s)"; else fail "flood rate" "$rate/s"; fi
+# Every flood frame intact, also when a command reply has to go out mid-flood (a reply
+# once landed inside a half-sent flood frame: invalid UTF-8 at the client).
+"$PY" "$TOP/tests/sim/flood_reader.py" localhost "$SIM_PORT" "$CERTS/ca.pem" 3 200 check >"$TEST_TMP/flood_check.out" 2>&1
+cat "$TEST_TMP/flood_check.out"
+check "flood frames are whole, UTF-8 JSON, with a reply queued mid-flood" \
+    grep -qE '^frames [0-9]{4,} bad 0 reply_seen 1$' "$TEST_TMP/flood_check.out"
 finish
