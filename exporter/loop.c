@@ -335,6 +335,8 @@ int loop_run(struct loop *l)
         if (l->next_expire && l->cfg->metrics_ttl_ms && l->next_expire < dl)
             dl = l->next_expire;
         now = net_now_ms();
+        if (l->list_waiting && now + LIST_POLL_MS < dl)
+            dl = now + LIST_POLL_MS;
         if (poll(p, (nfds_t)np, dl == INT64_MAX ? 60000 : ms_until(now, dl)) < 0 && errno != EINTR) {
             log_error("poll failed", LOG_I("errno", errno));
             l->exit_code = LOOP_EXIT_ERROR;
@@ -353,6 +355,7 @@ int loop_run(struct loop *l)
                 loop_rest_done(l);
             }
         }
+        loop_rest_list_poll(l, net_now_ms());
         if (ws_i >= 0)
             loop_ws_io(l, p[ws_i].revents);
         else if (l->wsp != WSP_NONE)

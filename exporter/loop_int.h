@@ -24,6 +24,8 @@
 #define WS_TOKENS         (1u << 20)
 #define ASSETS_PER_CMD    400u             /* ~40 B per id: one command stays < 20 KiB */
 #define EXPIRE_EVERY_MS   10000
+#define LIST_WAIT_MS      35000            /* > web.c's 30 s response deadline */
+#define LIST_POLL_MS      50
 
 enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
 
@@ -59,6 +61,12 @@ struct loop {
     char path[1024];
     char auth[LIM_JWT_BYTES + 16];
     int building;            /* index of the table being filled, -1 when none */
+    /* A listing whose first page waits until no /metrics response reads the spare
+     * table any more (a streamed response pins it for up to 30 s): polled, never
+     * blocking the loop; after LIST_WAIT_MS the listing runs without a table. */
+    int list_waiting;
+    int64_t list_wait_until;
+    session_action list_action;
     uint32_t listed;         /* assets listed so far in this listing */
     uint32_t details_idx;    /* asset whose details are being fetched */
     /* WebSocket */
@@ -98,6 +106,7 @@ void loop_event_at(struct loop *l, session_event *ev, int64_t now_ms);
 void loop_rest_login(struct loop *l);
 void loop_rest_refresh(struct loop *l);
 void loop_rest_list(struct loop *l, const session_action *a);
+void loop_rest_list_poll(struct loop *l, int64_t now);     /* a waiting listing: go? */
 void loop_rest_details(struct loop *l, const session_action *a);
 void loop_rest_done(struct loop *l);
 

@@ -16,19 +16,14 @@
 #include "exporter/log.h"
 #include "exporter/shard.h"
 
-/* Waits (bounded) until no render pins the spare table. 0 when it may be refilled. */
-static int spare_free(struct loop_shared *sh, int spare)
+/* 1 while a render pins table i (loop.h: renders pin the table they read). */
+static int table_pinned(struct loop_shared *sh, int i)
 {
-    struct timespec until;
-    int rc = 0;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 2;
+    int pinned;
     pthread_mutex_lock(&sh->mu);
-    while (sh->readers[spare] > 0 && rc == 0)
-        rc = pthread_cond_timedwait(&sh->cv, &sh->mu, &until);
-    rc = sh->readers[spare] > 0 ? -1 : 0;
+    pinned = sh->readers[i] > 0;
     pthread_mutex_unlock(&sh->mu);
-    return rc;
+    return pinned;
 }
 /* --------------------------------------------------------------------- REST ------ */
 
@@ -91,7 +86,42 @@ void loop_rest_refresh(struct loop *l)
     rest_start(l, "POST", l->req_body, n > 0 ? (size_t)n : 0, 0);
 }
 
+static void list_start(struct loop *l, const session_action *a, int table_ok);
+
 void loop_rest_list(struct loop *l, const session_action *a)
+{
+    if (a->page == 0 && table_pinned(l->sh, 1 - l->sh->cur)) {
+        /* The spare table is what a /metrics response still streams from: refill it
+         * only once that response is done (loop_rest_list_poll), without blocking. */
+        l->list_waiting = 1;
+        l->list_wait_until = net_now_ms() + LIST_WAIT_MS;
+        l->list_action = *a;
+        log_info("asset listing waits for a /metrics response still reading the previous "
+                 "asset table");
+        return;
+    }
+    list_start(l, a, 1);
+}
+
+void loop_rest_list_poll(struct loop *l, int64_t now)
+{
+    int pinned;
+    if (!l->list_waiting)
+        return;
+    pinned = table_pinned(l->sh, 1 - l->sh->cur);
+    if (pinned && now < l->list_wait_until)
+        return;
+    l->list_waiting = 0;
+    if (pinned)
+        log_warn("asset listing skipped: a /metrics response held the previous asset table "
+                 "too long; the next rediscovery retries",
+                 LOG_U("waited_ms", LIST_WAIT_MS));
+    list_start(l, &l->list_action, !pinned);
+}
+
+/* table_ok: the spare table may be refilled (else pages are fetched but dropped, and
+ * finish_listing keeps the current table). */
+static void list_start(struct loop *l, const session_action *a, int table_ok)
 {
     const char *base = l->cfg->base_path;
     char q[128];
@@ -100,7 +130,7 @@ void loop_rest_list(struct loop *l, const session_action *a)
         int spare = 1 - l->sh->cur;
         l->building = -1;
         l->listed = 0;
-        if (spare_free(l->sh, spare) == 0) {
+        if (table_ok) {
             assets_reset(&l->sh->tab[spare]);
             l->building = spare;
         }
