@@ -8,33 +8,9 @@
  * build UUIDs whose 32-bit slot hashes are equal; the library's store objects are then
  * not linked in. The hashes start at 16 slots here instead of 1024, so every test,
  * tiny tables included, runs across growths. */
-#define STORE_HASH_MIN 16u
-#include "core/store.c"
-#include "core/store_read.c"
-#include "tests/harness.h"
+#include "tests/unit/store_fixture.h"
 
 #include <pthread.h>
-#include <stdlib.h>
-
-static void *mem;
-static store st;
-
-static void setup(uint32_t series, uint32_t ents, uint32_t strs)
-{
-    store_config c = {series, ents, strs};
-    size_t need = store_mem_needed(&c);
-    free(mem);
-    mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
-    CHECK_INT(store_init(&st, mem, need, &c), 0);
-}
-
-static void id_of(uint32_t i, uint8_t id[16])
-{
-    memset(id, 0, 16);
-    memcpy(id + 4, &i, 4);
-}
-
-#define S(x) x, strlen(x)
 
 static void test_values_and_ts_rules(void)
 {

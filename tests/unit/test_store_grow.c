@@ -6,32 +6,7 @@
  *
  * White-box like test_store.c: store.c and store_read.c are compiled in, with hashes
  * that start at 16 slots instead of 1024 so that small tables grow too. */
-#define STORE_HASH_MIN 16u
-#include "core/store.c"
-#include "core/store_read.c"
-#include "tests/harness.h"
-
-#include <stdlib.h>
-
-static void *mem;
-static store st;
-
-static void setup(uint32_t series, uint32_t ents, uint32_t strs)
-{
-    store_config c = {series, ents, strs};
-    size_t need = store_mem_needed(&c);
-    free(mem);
-    mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
-    CHECK_INT(store_init(&st, mem, need, &c), 0);
-}
-
-static void id_of(uint32_t i, uint8_t id[16])
-{
-    memset(id, 0, 16);
-    memcpy(id + 4, &i, 4);
-}
-
-#define S(x) x, strlen(x)
+#include "tests/unit/store_fixture.h"
 #define LONG_TEXT "a string value of more than forty-six bytes, in a long slot"
 
 /* Every series of entities [0, ne) x keys [0, nk) present with ts = 1 + e * nk + k. */
