@@ -1,7 +1,8 @@
 /*
  * loop.c -- the daemon's event loop (see loop.h): the only place where core/session's
- * decisions meet sockets. One thread; nothing here blocks except poll() (and a
- * bounded wait for renders to release the spare asset table before it is refilled).
+ * decisions meet sockets. One thread; nothing here blocks except poll() (a listing
+ * that must wait for a render to release the spare asset table is polled, see
+ * loop_rest_list_poll).
  * This file holds the shared data, the poll loop and the session's actions; the REST
  * and WebSocket sides are loop_rest.c and loop_ws.c.
  */
