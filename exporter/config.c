@@ -32,6 +32,8 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                        "How often the asset list is refreshed (0 = never; otherwise at least 10s)." },
     [O_IDLE_TIMEOUT] = { "iotpro.idle-timeout", "IOTPRO_IDLE_TIMEOUT", "45s", 0,
                          "A WebSocket with no frame for this long is treated as dead (5s-1h)." },
+    [O_BACKOFF_MAX] = { "iotpro.backoff-max", "IOTPRO_BACKOFF_MAX", "60s", 0,
+                        "Longest wait between reconnect (and REST retry) attempts (1s-1h); waits are jittered and grow from 5s (WebSocket) or 1s (REST) up to it. A wrong password is never retried, whatever this says." },
     [O_CA_FILE] = { "tls.ca-file", "IOTPRO_TLS_CA_FILE", "", 0,
                     "PEM file of CA certificates to trust (default: the system bundle)." },
     [O_LISTEN] = { "web.listen-address", "IOTPRO_WEB_LISTEN_ADDRESS", CFG_DEFAULT_LISTEN, 0,
@@ -369,6 +371,7 @@ unsigned cfg_changes(const struct cfg *a, const struct cfg *b)
     if (a->log_level != b->log_level || a->log_format != b->log_format)
         m |= CFG_CHANGED_LOG;
     if (a->rediscover_ms != b->rediscover_ms || a->idle_timeout_ms != b->idle_timeout_ms ||
+        a->backoff_max_ms != b->backoff_max_ms ||
         a->metrics_ttl_ms != b->metrics_ttl_ms || a->store_max_series != b->store_max_series)
         m |= CFG_CHANGED_TIMERS;
     return m;
@@ -433,6 +436,7 @@ void cfg_print(const struct cfg *c, FILE *out)
     fprintf(out, "iotpro.asset-details = %s\n", det[c->asset_details]);
     fprintf(out, "iotpro.rediscover-interval = %llums\n", (unsigned long long)c->rediscover_ms);
     fprintf(out, "iotpro.idle-timeout = %llums\n", (unsigned long long)c->idle_timeout_ms);
+    fprintf(out, "iotpro.backoff-max = %llums\n", (unsigned long long)c->backoff_max_ms);
     fprintf(out, "tls.ca-file = %s\n", c->ca_file);
     fprintf(out, "web.listen-address = %s\n", c->listen_address);
     fprintf(out, "web.telemetry-path = %s\n", c->telemetry_path);

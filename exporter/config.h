@@ -85,6 +85,7 @@ struct cfg {
     enum cfg_details asset_details;
     uint64_t rediscover_ms;        /* 0 = never rediscover */
     uint64_t idle_timeout_ms;
+    uint64_t backoff_max_ms;     /* session backoff cap (WebSocket and REST) */
     char ca_file[CFG_PATH_BYTES];  /* "" = the system bundle */
 
     char listen_address[LIM_CFG_VALUE_BYTES]; /* as given, e.g. ":9842" */

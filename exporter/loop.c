@@ -417,6 +417,11 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     conn_init(&l->wc);
     session_config_defaults(&sc);
     sc.idle_timeout_ms = cfg->idle_timeout_ms ? (uint32_t)cfg->idle_timeout_ms : sc.idle_timeout_ms;
+    sc.backoff_cap_ms = cfg->backoff_max_ms ? (uint32_t)cfg->backoff_max_ms : sc.backoff_cap_ms;
+    if (sc.backoff_first_ms > sc.backoff_cap_ms) /* a cap under 5 s bounds the first wait */
+        sc.backoff_first_ms = sc.backoff_cap_ms;
+    if (sc.rest_backoff_first_ms > sc.backoff_cap_ms)
+        sc.rest_backoff_first_ms = sc.backoff_cap_ms;
     sc.rediscover_interval_ms = (uint32_t)cfg->rediscover_ms;
     sc.rest_details = cfg->asset_details == CFG_DETAILS_REST;
     session_init(&l->sess, &sc);

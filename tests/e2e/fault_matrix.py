@@ -9,9 +9,9 @@ simulator counters), then stop the simulator's updates and require /metrics to e
 the ground truth exactly. Prints "ok/not ok - fault NAME" lines and a table at the end.
 
 Timing assumptions (flags set by t_fault_matrix.sh): --iotpro.idle-timeout=5s,
---iotpro.rediscover-interval=10s; the exporter's reconnect backoff is built in (first
-envelope 5 s, doubling to 60 s, full jitter; no flag to shorten it), so recovery bounds
-below are "detection + 5 s + slack" for a single fault.
+--iotpro.rediscover-interval=10s, --iotpro.backoff-max=$FAULT_BACKOFF_MAX_S (10 s); the
+reconnect backoff's first envelope is 5 s, doubling to that cap, full jitter, so
+recovery bounds below are "detection + 5 s + slack" for a single fault.
 
 FAULT_MATRIX_CASES=a,b,c runs only the named cases; FAULT_MATRIX_LONG=1 adds the slow
 ones (1008 "limit reached", whose backoff is 30-60 s by design).
@@ -319,8 +319,9 @@ def c_refuse():
 
     # The sim closes its listener, and so does the proxy in front of it (the exporter
     # talks to the proxy: without that, the proxy would accept and then reset, which is
-    # not a refusal). After 20 s of refusals the backoff envelope has grown to 20-40 s
-    # (no flag to cap it), so recovery may take up to 20 + 40 s.
+    # not a refusal). After 20 s of refusals the backoff envelope has reached the cap
+    # (--iotpro.backoff-max), so recovery must come within 20 s + the cap + slack.
+    cap = int(os.environ.get("FAULT_BACKOFF_MAX_S", "60"))
     def extra(m0, s0, m1, s1, errs):
         rd = reasons_delta(m0, m1)
         if set(rd) - {"restart_1012"}:
@@ -336,7 +337,7 @@ def c_refuse():
         S.proxy_ctl(f"/refuse?seconds={secs}")
         S.sim_ctl("/fault/close?code=1012")
     reconnect_case(f"connection refused {secs}s, then back", inject, {"restart_1012"},
-                   recover_bound=secs + 60 + 5, extra=extra)
+                   recover_bound=secs + cap + 5, extra=extra)
 
 
 def c_truncation():

@@ -43,6 +43,7 @@ static void test_defaults(void)
     CHECK_INT(C.asset_details, CFG_DETAILS_WS);
     CHECK_INT(C.rediscover_ms, 300000);
     CHECK_INT(C.idle_timeout_ms, 45000);
+    CHECK_INT(C.backoff_max_ms, 60000);
     CHECK_STR(C.ca_file, "");
     CHECK_STR(C.listen_address, ":9842");
     CHECK_STR(C.listen_civet, "9842");
@@ -101,6 +102,7 @@ static void test_env_names(void)
         "IOTPRO_URL=https://[::1]:8443", "IOTPRO_USERNAME=carol", "IOTPRO_PASSWORD_FILE=",
         "IOTPRO_PASSWORD=envpass!", "IOTPRO_KEYS=x", "IOTPRO_PAGE_SIZE=7",
         "IOTPRO_ASSET_DETAILS=off", "IOTPRO_REDISCOVER_INTERVAL=0", "IOTPRO_IDLE_TIMEOUT=1m",
+        "IOTPRO_BACKOFF_MAX=2m",
         "IOTPRO_WEB_LISTEN_ADDRESS=[::1]:0", "IOTPRO_WEB_TELEMETRY_PATH=/m",
         "IOTPRO_WEB_MAX_REQUESTS=9", "IOTPRO_METRICS_TTL=1d", "IOTPRO_STORE_MAX_SERIES=99",
         "IOTPRO_SHARD=0/2", "IOTPRO_LOG_LEVEL=warn", "IOTPRO_LOG_FORMAT=json",
@@ -117,6 +119,7 @@ static void test_env_names(void)
     CHECK_INT(C.asset_details, CFG_DETAILS_OFF);
     CHECK_INT(C.rediscover_ms, 0);
     CHECK_INT(C.idle_timeout_ms, 60000);
+    CHECK_INT(C.backoff_max_ms, 120000);
     CHECK_STR(C.listen_civet, "[::1]:0");
     CHECK_STR(C.telemetry_path, "/m");
     CHECK_INT(C.max_requests, 9);
@@ -183,6 +186,8 @@ static void test_errors_name_the_option(void)
         { "--iotpro.page-size=abc", "flag --iotpro.page-size" },
         { "--iotpro.page-size=0", "between 1 and 10000" },
         { "--iotpro.page-size=25000", "between 1 and 10000" },
+        { "--iotpro.backoff-max=500ms", "between 1s and 3600s" },
+        { "--iotpro.backoff-max=2h", "between 1s and 3600s" },
         { "--iotpro.url=ftp://x", "flag --iotpro.url" },
         { "--iotpro.url=https://user:pw@host", "user:password@" },
         { "--iotpro.url=https://host/?q=1", "query" },
