@@ -9,7 +9,7 @@
  * Every timer stored here is cleared or moved when it fires, so the loop can never spin
  * on a deadline that has already passed.
  */
-#include "core/session.h"
+#include "core/session_int.h"
 
 #include <stddef.h>
 
@@ -93,31 +93,6 @@ static bool token_ok(const session_ctx *s, uint64_t now)
     if (!s->have_token)
         return false;
     return s->expires_at == 0 || now + s->cfg.token_margin_ms < s->expires_at;
-}
-
-/* Case-insensitive search of an ASCII needle in a bounded, not NUL-terminated text. */
-static bool contains(const char *text, uint32_t len, const char *needle)
-{
-    size_t n = 0;
-    while (needle[n])
-        n++;
-    if (!text || n == 0 || len < n)
-        return false;
-    for (uint32_t i = 0; i + n <= len; i++) {
-        size_t j = 0;
-        for (; j < n; j++) {
-            unsigned char a = (unsigned char)text[i + j], b = (unsigned char)needle[j];
-            if (a >= 'A' && a <= 'Z')
-                a = (unsigned char)(a + 32);
-            if (b >= 'A' && b <= 'Z')
-                b = (unsigned char)(b + 32);
-            if (a != b)
-                break;
-        }
-        if (j == n)
-            return true;
-    }
-    return false;
 }
 
 static void fatal(session_ctx *s, session_fatal why)
@@ -431,16 +406,18 @@ static void ws_kick(session_ctx *s, uint64_t now)
 }
 
 /* The connection is gone (the loop has released it). Count, classify, back off. */
-static void ws_lost(session_ctx *s, uint64_t now, uint32_t rnd, session_reason why)
+static void ws_lost(session_ctx *s, uint64_t now, uint32_t rnd, session_reason why, bool hard)
 {
     uint32_t env, delay;
     s->st.disconnects[why]++;
     s->st.last_reason = why;
     s->resync_at = 0;
     s->ws_failures++;
-    if (why == SESSION_REASON_1008_LIMIT) {
-        /* A session or queue limit: reconnecting soon only hits it again (and a herd
-         * of clients doing so is how ThingsBoard's reconnect storms happened). */
+    if (hard) {
+        /* A session or queue limit, or an upgrade refused for good (wrong URL or
+         * host, a proxy that does not speak WebSocket): reconnecting soon only hits it
+         * again (and a herd of clients doing so is how ThingsBoard's reconnect storms
+         * happened). */
         env = s->cfg.backoff_cap_ms;
         delay = pick(rnd, env / 2, env);
         if (s->ws_failures < 32)
@@ -461,33 +438,6 @@ static void ws_lost(session_ctx *s, uint64_t now, uint32_t rnd, session_reason w
     s->ws = WS_BACKOFF;
     s->ws_retry_at = now + delay;
     ws_kick(s, now);
-}
-
-static session_reason classify_close(const session_event *ev)
-{
-    const char *r = ev->u.closed.reason;
-    uint32_t n = r ? ev->u.closed.reason_len : 0;
-    if (ev->u.closed.local)
-        return SESSION_REASON_PROTOCOL_ERROR;
-    switch (ev->u.closed.code) {
-    case 1000: return SESSION_REASON_1000;
-    case 1001: return SESSION_REASON_1001;
-    case 1005: /* closed without a status code: as good as a drop */
-    case 1006: return SESSION_REASON_1006;
-    case 1007:
-        if (contains(r, n, "JWT Token expired") || contains(r, n, "Token is outdated") ||
-            contains(r, n, "Invalid JWT token"))
-            return SESSION_REASON_1007_AUTH;
-        return SESSION_REASON_1007;
-    case 1008:
-        return contains(r, n, "limit reached") ? SESSION_REASON_1008_LIMIT
-                                                : SESSION_REASON_1008;
-    case 1009: return SESSION_REASON_1009;
-    case 1011: return SESSION_REASON_1011;
-    case 1012: return SESSION_REASON_1012;
-    case 4500: return SESSION_REASON_4500;
-    default: return SESSION_REASON_OTHER_CODE;
-    }
 }
 
 static void stop_done(session_ctx *s)
@@ -527,6 +477,7 @@ static void on_stop(session_ctx *s, uint64_t now)
 static void on_ws_gone(session_ctx *s, const session_event *ev, uint64_t now, uint32_t rnd)
 {
     session_reason why;
+    bool hard = false;
     if (s->ws == WS_CLOSING) {
         stop_done(s);
         return;
@@ -534,11 +485,18 @@ static void on_ws_gone(session_ctx *s, const session_event *ev, uint64_t now, ui
     if (s->ws != WS_CONNECTING && s->ws != WS_SUBSCRIBING && s->ws != WS_STREAMING)
         return;
     if (ev->kind == SESSION_EV_WS_CLOSED) {
-        why = classify_close(ev);
+        why = session__classify_close(ev);
+        hard = why == SESSION_REASON_1008_LIMIT;
     } else if (ev->kind == SESSION_EV_WS_HANDSHAKE_FAILED) {
+        session_upgrade_class c = session_classify_upgrade(ev->u.handshake.status);
         why = SESSION_REASON_UPGRADE;
-        if (ev->u.handshake.status == 401 || ev->u.handshake.status == 403)
-            s->ws_need_token = true; /* old servers authenticate in the handshake */
+        if (c == SESSION_UPGRADE_TOKEN) {
+            /* Old servers and auth proxies authenticate in the handshake: as a 1007
+             * token close, a new token first, and a login after two in a row. */
+            s->auth_closes++;
+            s->ws_need_token = true;
+        }
+        hard = c != SESSION_UPGRADE_TRANSIENT && c != SESSION_UPGRADE_TOKEN;
     } else if (s->ws == WS_CONNECTING) {
         switch (ev->u.conn.stage) {
         case SESSION_STAGE_DNS: why = SESSION_REASON_DNS; break;
@@ -549,11 +507,9 @@ static void on_ws_gone(session_ctx *s, const session_event *ev, uint64_t now, ui
     } else {
         why = SESSION_REASON_1006;
     }
-    if (why == SESSION_REASON_1007_AUTH && ev->u.closed.reason &&
-        (contains(ev->u.closed.reason, ev->u.closed.reason_len, "outdated") ||
-         contains(ev->u.closed.reason, ev->u.closed.reason_len, "Invalid JWT")))
+    if (why == SESSION_REASON_1007_AUTH && session__close_wants_login(ev))
         s->ws_token_login = true; /* the refresh token is outdated too, or ours is bad */
-    ws_lost(s, now, rnd, why);
+    ws_lost(s, now, rnd, why, hard);
 }
 
 static void on_ws_message(session_ctx *s, const session_event *ev, uint64_t now)
@@ -588,11 +544,11 @@ static void on_timer(session_ctx *s, uint64_t now, uint32_t rnd)
         return;
     if (s->ws == WS_CONNECTING && now >= s->ws_deadline) {
         push_kind(s, SESSION_DO_WS_ABORT);
-        ws_lost(s, now, rnd, SESSION_REASON_UPGRADE);
+        ws_lost(s, now, rnd, SESSION_REASON_UPGRADE, false);
     } else if ((s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING) &&
                now >= s->last_rx + s->cfg.idle_timeout_ms) {
         push_kind(s, SESSION_DO_WS_ABORT);
-        ws_lost(s, now, rnd, SESSION_REASON_PING_TIMEOUT);
+        ws_lost(s, now, rnd, SESSION_REASON_PING_TIMEOUT, false);
     } else if (s->resync_at && now >= s->resync_at &&
                (s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING)) {
         resync(s, now, SESSION_RESYNC_TOO_MANY_UPDATES);

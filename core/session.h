@@ -37,6 +37,12 @@
  *   parallel with the backoff wait. 1008 "... limit reached" -> back off hard (the
  *   envelope jumps to the cap, delay in [cap/2, cap]). 1009 -> our bug, counted, normal
  *   backoff. 1000, 1001, 1006, 1011, 1012, 4500, everything else -> transient.
+ * - Rejected upgrade (SESSION_EV_WS_HANDSHAKE_FAILED, session_classify_upgrade();
+ *   websocket-tls-reliability.md 6 item 2): 5xx and 408 -> normal backoff; 401/403 ->
+ *   a new token before the next attempt (refresh, or log in after two in a row, as for
+ *   1007), normal backoff; 429, 200, 3xx (redirects are never followed), other 4xx and
+ *   broken 101s -> configuration or protocol error: back off hard, as for 1008 "limit
+ *   reached". A response cut short is SESSION_EV_WS_CONN_ERROR (stage UPGRADE): normal.
  * - No inbound frame for idle_timeout (default 45 s) while open -> abort, reason
  *   ping_timeout. A connection not open within connect_timeout -> abort.
  * - errorCode 34 (Too many updates!) -> DO_RESYNC, at most once per resync_min_interval.
@@ -95,7 +101,7 @@ typedef enum {
     SESSION_EV_TIMER,           /* time passed (deliver at session_next_deadline()) */
     SESSION_EV_HTTP_RESULT,     /* the REST request last asked for has finished */
     SESSION_EV_WS_OPENED,       /* 101 received and validated */
-    SESSION_EV_WS_HANDSHAKE_FAILED, /* upgrade answered with http_status != 101 */
+    SESSION_EV_WS_HANDSHAKE_FAILED, /* upgrade rejected: see u.handshake.status */
     SESSION_EV_WS_ACTIVITY,     /* any frame arrived (ping, pong, data) */
     SESSION_EV_WS_MESSAGE,      /* one text message was parsed and applied */
     SESSION_EV_WS_CLOSED,       /* the WebSocket ended (close frame, EOF or local fail) */
@@ -153,6 +159,10 @@ typedef struct {
             bool assets_changed;      /* last page of a listing: the set/names differ */
         } http;
         struct {
+            /* The response's HTTP status: not 101 when the server refused; 101 for a
+             * 101 that breaks RFC 6455 4.1 (Upgrade, Connection, Sec-WebSocket-Accept,
+             * an unrequested extension or subprotocol); 0 when the header block was
+             * unparseable, over 8 KiB or over 64 lines. */
             int status;
         } handshake;
         struct {
@@ -170,6 +180,19 @@ typedef struct {
         } conn;
     } u;
 } session_event;
+
+/* How a rejected upgrade is retried (SESSION_EV_WS_HANDSHAKE_FAILED). */
+typedef enum {
+    SESSION_UPGRADE_TRANSIENT = 1, /* 5xx, 408: normal backoff */
+    SESSION_UPGRADE_TOKEN,         /* 401, 403: a new token first, normal backoff */
+    SESSION_UPGRADE_RATE_LIMITED,  /* 429: backoff at the cap */
+    SESSION_UPGRADE_CONFIG,        /* 200, 3xx, other 4xx: backoff at the cap */
+    SESSION_UPGRADE_PROTOCOL       /* broken 101 or header block (status 101 or 0): cap */
+} session_upgrade_class;
+
+/* The class of u.handshake.status (pure; the loop uses it to word its warning). */
+session_upgrade_class session_classify_upgrade(int status);
+const char *session_upgrade_class_name(session_upgrade_class c); /* "configuration_error".. */
 
 /* --- actions ------------------------------------------------------------------------ */
 typedef enum {

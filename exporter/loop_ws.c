@@ -240,6 +240,26 @@ static void on_ws_message(struct loop *l, const ws_event *e)
     loop_event_at(l, &ev, l->io_now_ms);
 }
 
+/* After the session has chosen the retry delay for a rejected upgrade: one warning
+ * naming the HTTP status, what it means and when the next attempt is, so that a wrong
+ * URL or a proxy that does not speak WebSocket is told apart from a server outage. */
+static void upgrade_warning(struct loop *l, int status, int err, const char *text, size_t tn)
+{
+    session_upgrade_class c = session_classify_upgrade(status);
+    const session_stats *st = session_get_stats(&l->sess);
+    const char *hint = c == SESSION_UPGRADE_CONFIG ? "check the URL and any proxy in front of"
+                                                     " ThingsBoard; retrying slowly"
+                     : c == SESSION_UPGRADE_PROTOCOL ? "the response is not a valid WebSocket"
+                                                       " upgrade; retrying slowly"
+                     : c == SESSION_UPGRADE_RATE_LIMITED ? "rate limited; retrying slowly"
+                     : c == SESSION_UPGRADE_TOKEN ? "token rejected; fetching a new one"
+                     : "server error; retrying with backoff";
+    log_warn("websocket upgrade rejected", LOG_I("http_status", status),
+             LOG_SN("status_text", text, tn), LOG_S("error", ws_strerror(err)),
+             LOG_S("class", session_upgrade_class_name(c)), LOG_S("hint", hint),
+             LOG_D("reconnect_in_s", st->backoff_ms / 1000.0));
+}
+
 static void ws_events(struct loop *l)
 {
     ws_event e;
@@ -282,24 +302,30 @@ static void ws_events(struct loop *l)
             loop_event(l, &ev);
             return;
         case WS_EV_ERROR:
+            if (l->wsp == WSP_HANDSHAKE) {
+                /* Every codec error here is a response we refuse: a status other than
+                 * 101 (http_status), a broken 101 (101), or a broken header block (0).
+                 * The session picks the retry pace from the status; the warning after
+                 * it names both. */
+                char text[128]; /* the reason phrase: e.data dies with the codec */
+                size_t tn = e.len < sizeof text ? e.len : sizeof text;
+                if (tn)
+                    memcpy(text, e.data, tn);
+                ev.kind = SESSION_EV_WS_HANDSHAKE_FAILED;
+                ev.u.handshake.status = e.http_status;
+                health_connect_failure(l->h, HEALTH_STAGE_UPGRADE);
+                loop_ws_release(l);
+                loop_event(l, &ev);
+                upgrade_warning(l, e.http_status, e.err, text, tn);
+                return;
+            }
             log_warn("websocket failed", LOG_S("error", ws_strerror(e.err)),
                      LOG_I("http_status", e.http_status));
-            if (l->wsp == WSP_HANDSHAKE) {
-                if (e.err == WS_ERR_HS_STATUS) {
-                    ev.kind = SESSION_EV_WS_HANDSHAKE_FAILED;
-                    ev.u.handshake.status = e.http_status;
-                } else {
-                    ev.kind = SESSION_EV_WS_CONN_ERROR;
-                    ev.u.conn.stage = SESSION_STAGE_UPGRADE;
-                }
-                health_connect_failure(l->h, HEALTH_STAGE_UPGRADE);
-            } else {
-                if (e.err == WS_ERR_MSG_TOO_BIG)
-                    health_limit_hit(l->h, HEALTH_LIMIT_WS_MESSAGE);
-                ev.kind = SESSION_EV_WS_CLOSED;
-                ev.u.closed.code = (uint16_t)e.close_code;
-                ev.u.closed.local = true;
-            }
+            if (e.err == WS_ERR_MSG_TOO_BIG)
+                health_limit_hit(l->h, HEALTH_LIMIT_WS_MESSAGE);
+            ev.kind = SESSION_EV_WS_CLOSED;
+            ev.u.closed.code = (uint16_t)e.close_code;
+            ev.u.closed.local = true;
             if (l->wsp == WSP_OPEN)
                 linger_close(l);
             else
@@ -372,9 +398,13 @@ void loop_ws_io(struct loop *l, short revents)
             if (n < 0) { /* the transport ended: the codec turns this into a 1006 close */
                 ws_eof(&l->ws);
                 if (l->wsp == WSP_HANDSHAKE) {
+                    /* Cut off before a whole response: an upgrade failure too, but one
+                     * that may pass by itself (a proxy restarting), so normal backoff. */
                     session_event ev = {0};
                     ev.kind = SESSION_EV_WS_CONN_ERROR;
                     ev.u.conn.stage = SESSION_STAGE_UPGRADE;
+                    health_connect_failure(l->h, HEALTH_STAGE_UPGRADE);
+                    log_warn("websocket upgrade failed: connection closed before a response");
                     loop_ws_release(l);
                     loop_event(l, &ev);
                     return;
