@@ -4,7 +4,7 @@ t_hostile_ws.sh (loopback only, every loop bounded).
 
     hostile_peer.py --certs DIR --port-file F --results F [--mode api|tls-garbage]
                     [--ws SCENARIO,...] [--login SCENARIO,...] [--assets SCENARIO,...]
-                    [--max-seconds S]
+                    [--hs SCENARIO,...] [--log-rest] [--max-seconds S]
 
 mode api: HTTPS with REST (login, refresh, one page of assets) and /api/ws. The n-th
 login, asset listing and WebSocket connection get the n-th scenario of their list (after
@@ -12,6 +12,13 @@ the list: normal behaviour). Every WebSocket connection first gets a valid data 
 (so the client's backoff resets), then its hostile bytes; the client's reaction (close
 code it sent, or EOF/reset) is written to --results as one JSON line per scenario.
 Scenarios that need no disconnect end with a normal close 1000 from the peer after 2 s.
+
+--hs: handshake rejections (websocket-tls-reliability.md 6 item 2). The n-th WebSocket
+upgrade request gets the n-th answer of the list instead of a valid 101 (after the list:
+the --ws behaviour); each is logged as {"kind": "hs", "scenario": ...} once sent. The
+301 points at a listener on 127.0.0.2 (another host) that logs {"kind": "redirect_hit"}
+for any connection it gets. --hs-list prints the scenario names. --log-rest logs each
+REST request as {"kind": "rest", "path": ...} (login and refresh show up there).
 
 mode tls-garbage: a plain TCP listener whose n-th connection gets: plain HTTP, 100 KB of
 random bytes, a TLS record header claiming 2^14+1 bytes, a 64 KB "certificate" record.
@@ -133,6 +140,69 @@ def ws_scenarios():
     }
 
 
+# --- the handshake rejection table: name -> function(accept value, redirect port) -> bytes
+def _hs_status(line, extra=""):
+    body = "<html><body>%s</body></html>" % line
+    return (f"HTTP/1.1 {line}\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+            f"{extra}\r\n{body}").encode()
+
+
+def _hs_101(acc, upgrade="Upgrade: websocket\r\n", connection="Connection: Upgrade\r\n",
+            accept=None, extra=""):
+    accept = f"Sec-WebSocket-Accept: {acc}\r\n" if accept is None else accept
+    return ("HTTP/1.1 101 Switching Protocols\r\n" + upgrade + connection + accept + extra +
+            "\r\n").encode()
+
+
+def hs_scenarios():
+    return {
+        "s200": lambda acc, rp: _hs_status("200 OK"),
+        "s301": lambda acc, rp: _hs_status("301 Moved Permanently",
+                                           f"Location: https://127.0.0.2:{rp}/api/ws\r\n"),
+        "s400": lambda acc, rp: _hs_status("400 Bad Request"),
+        "s401": lambda acc, rp: _hs_status("401 Unauthorized"),
+        "s403": lambda acc, rp: _hs_status("403 Forbidden"),
+        "s404": lambda acc, rp: _hs_status("404 Not Found"),
+        "s426": lambda acc, rp: _hs_status("426 Upgrade Required",
+                                           "Sec-WebSocket-Version: 13\r\n"),
+        "s500": lambda acc, rp: _hs_status("500 Internal Server Error"),
+        "s502": lambda acc, rp: _hs_status("502 Bad Gateway"),
+        "s503": lambda acc, rp: _hs_status("503 Service Unavailable", "Retry-After: 1\r\n"),
+        "no_upgrade": lambda acc, rp: _hs_101(acc, upgrade=""),
+        "bad_upgrade": lambda acc, rp: _hs_101(acc, upgrade="Upgrade: h2c\r\n"),
+        "no_connection": lambda acc, rp: _hs_101(acc, connection=""),
+        "bad_connection": lambda acc, rp: _hs_101(acc, connection="Connection: keep-alive\r\n"),
+        "no_accept": lambda acc, rp: _hs_101(acc, accept=""),
+        "dup_accept": lambda acc, rp: _hs_101(acc, accept=f"Sec-WebSocket-Accept: {acc}\r\n" * 2),
+        "bad_accept": lambda acc, rp: _hs_101(acc, accept="Sec-WebSocket-Accept: "
+                                              + base64.b64encode(os.urandom(20)).decode() + "\r\n"),
+        # base64 is case-sensitive: the right value with its case flipped is wrong
+        "accept_case": lambda acc, rp: _hs_101(acc, accept=f"Sec-WebSocket-Accept: {acc.swapcase()}\r\n"),
+        "ext_deflate": lambda acc, rp: _hs_101(acc, extra="Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+        "subprotocol": lambda acc, rp: _hs_101(acc, extra="Sec-WebSocket-Protocol: mqtt\r\n"),
+        "long_status": lambda acc, rp: ("HTTP/1.1 101 " + "S" * 9000 + "\r\nUpgrade: websocket\r\n"
+                                        "Connection: Upgrade\r\n" f"Sec-WebSocket-Accept: {acc}\r\n\r\n").encode(),
+        "many_headers": lambda acc, rp: _hs_101(acc, extra="".join(f"X-Pad-{i}: {i}\r\n" for i in range(70))),
+    }
+
+
+def redirect_target(port_holder, log):
+    """Listens on 127.0.0.2 (another host than the peer) and logs every connection: the
+    exporter must never follow the 301 there."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", 0))
+    ls.listen(4)
+    port_holder.append(ls.getsockname()[1])
+
+    def run():
+        while True:
+            c, _ = ls.accept()
+            log(kind="redirect_hit")
+            c.close()
+    threading.Thread(target=run, daemon=True).start()
+
+
 def http_response(status, body, ctype="application/json", extra=""):
     if isinstance(body, str):
         body = body.encode()
@@ -162,14 +232,20 @@ class Peer:
         self.ws_list = [s for s in a.ws.split(",") if s]
         self.login_list = [s for s in a.login.split(",") if s]
         self.assets_list = [s for s in a.assets.split(",") if s]
-        self.n_ws = self.n_login = self.n_assets = 0
+        self.hs_list = [s for s in a.hs.split(",") if s]
+        self.n_ws = self.n_login = self.n_assets = self.n_hs = 0
+        self.hs = hs_scenarios()
+        self.redirect_port = []
         self.lock = threading.Lock()
         self.scen = ws_scenarios()
         self.results = open(a.results, "a", buffering=1)
+        if self.hs_list:
+            redirect_target(self.redirect_port, self.log)
 
     def log(self, **kw):
         kw["t"] = round(time.time(), 3)
-        self.results.write(json.dumps(kw) + "\n")
+        with self.lock:
+            self.results.write(json.dumps(kw) + "\n")
 
     # --- HTTP (blocking socket, own buffer so nothing is lost on a timeout)
     def read_request(self, c):
@@ -197,6 +273,8 @@ class Peer:
                 if req is None:
                     return
                 method, path, headers, body = req
+                if self.a.log_rest and headers.get("upgrade", "").lower() != "websocket":
+                    self.log(kind="rest", method=method, path=path.split("?")[0])
                 if headers.get("upgrade", "").lower() == "websocket":
                     self.websocket(s, c.buf, headers)
                     return
@@ -250,9 +328,32 @@ class Peer:
         s.sendall(REST_SCENARIOS[sc]())
 
     # --- WebSocket (non-blocking after the upgrade: send hostile bytes while reading)
+    def reject_upgrade(self, s, sc, acc):
+        """Answers the upgrade with handshake scenario sc, then waits (bounded) for the
+        client to hang up: it must not send a single frame."""
+        req_t = round(time.time(), 3)
+        s.sendall(self.hs[sc](acc, self.redirect_port[0]))
+        s.settimeout(5)
+        got = b""
+        try:
+            while len(got) < 65536:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+        except (OSError, ssl.SSLError):
+            pass
+        self.log(kind="hs", scenario=sc, client_sent=len(got), req_t=req_t)
+
     def websocket(self, s, leftover, headers):
         key = headers.get("sec-websocket-key", "").encode()
         acc = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()
+        with self.lock:
+            i = self.n_hs
+            self.n_hs += 1
+        if i < len(self.hs_list):
+            self.reject_upgrade(s, self.hs_list[i], acc)
+            return
         s.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    f"Sec-WebSocket-Accept: {acc}\r\n\r\n").encode())
         with self.lock:
@@ -527,10 +628,16 @@ def main():
     ap.add_argument("--login", default="")
     ap.add_argument("--assets", default="")
     ap.add_argument("--max-seconds", type=float, default=600)
+    ap.add_argument("--hs", default="")
+    ap.add_argument("--log-rest", action="store_true")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--hs-list", action="store_true")
     a = ap.parse_args()
     if a.list:
         print(",".join(ws_scenarios()))
+        return
+    if a.hs_list:
+        print(",".join(hs_scenarios()))
         return
     if a.mode == "tls-garbage":
         tls_garbage(a)
