@@ -201,7 +201,23 @@ static void do_actions(struct loop *l)
                 loop_ws_flush(l);
             }
             break;
-        case SESSION_DO_WS_ABORT: loop_ws_release(l); break;
+        case SESSION_DO_WS_ABORT:
+            if (!l->stop_sent && (l->wsp == WSP_CONNECTING || l->wsp == WSP_HANDSHAKE)) {
+                /* Not a shutdown: the session's connect deadline passed before the
+                 * connection opened (failures the loop saw itself were counted where
+                 * they happened, and released the connection: wsp is NONE then). */
+                conn_state cs = conn_state_of(&l->wc);
+                enum health_stage hs = l->wsp == WSP_HANDSHAKE ? HEALTH_STAGE_UPGRADE
+                                     : cs == CONN_RESOLVING ? HEALTH_STAGE_DNS
+                                     : cs == CONN_HANDSHAKE ? HEALTH_STAGE_TLS : HEALTH_STAGE_TCP;
+                health_connect_failure(l->h, hs);
+                log_warn("websocket connect timed out",
+                         LOG_S("stage", hs == HEALTH_STAGE_UPGRADE ? "upgrade"
+                                        : hs == HEALTH_STAGE_DNS ? "dns"
+                                        : hs == HEALTH_STAGE_TLS ? "tls" : "tcp"));
+            }
+            loop_ws_release(l);
+            break;
         case SESSION_DO_FATAL:
             log_error("giving up: the server rejected the account; fix the configuration",
                       LOG_S("reason", session_fatal_name(a.fatal)));
