@@ -278,6 +278,13 @@ static void on_wake(struct loop *l)
                 const struct cfg *nc = NULL;
                 if (l->reload(l->reload_arg, &nc) == 0 && nc) {
                     unsigned ch = cfg_changes(l->cfg, nc);
+                    /* metrics.ttl is read every turn; these were copied at start-up */
+                    if (nc->rediscover_ms != l->cfg->rediscover_ms ||
+                        nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
+                        nc->backoff_max_ms != l->cfg->backoff_max_ms ||
+                        nc->store_max_series != l->cfg->store_max_series)
+                        log_warn("rediscover interval, idle timeout, backoff cap and store size "
+                                 "changes take effect after a restart");
                     l->cfg = nc;
                     if (ch & CFG_CHANGED_KEYS) {
                         loop_ws_build_cmds(l);

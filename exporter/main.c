@@ -50,13 +50,17 @@ static int reload_cfg(void *arg, const struct cfg **out)
     struct cfg *next = &g_cfg[1 - g_cfg_cur];
     char err[512];
     (void)arg;
+    /* The slot being refilled held the configuration before the current one: its
+     * password goes now. The current one stays whole until the loop has compared it
+     * with the new one (wiping it here made every reload look like a credential
+     * change). */
+    cfg_wipe(next);
     if (cfg_load(next, g_argc, g_argv, environ, err, sizeof err) != CFG_OK) {
         log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
         return -1;
     }
     log_secret_add(next->password);
     log_init(next->log_level, next->log_format, 2);
-    cfg_wipe(&g_cfg[g_cfg_cur]);
     g_cfg_cur = 1 - g_cfg_cur;
     *out = next;
     log_info("configuration reloaded");
