@@ -11,10 +11,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exporter/log.h"
 #include "exporter/shard.h"
+
+/* Gives the pages of one buffer back to the kernel (they read as zeros if touched
+ * again). Only whole pages inside [p, p + n). */
+static void drop_pages(void *p, size_t n)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a, e;
+    if (pg <= 0)
+        return;
+    a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+/* After a listing: the REST body and token buffers held ~47 tokens and ~500 B per
+ * asset of the largest page (over 1 MB at the default page size) and stay resident
+ * otherwise, though until the next listing they only see token refreshes. */
+static void drop_page_buffers(struct loop *l)
+{
+    drop_pages(l->rest_body, REST_BODY_CAP);
+    drop_pages(l->rest_tok, REST_TOKENS * sizeof *l->rest_tok);
+}
 
 /* 1 while a render pins table i (loop.h: renders pin the table they read). */
 static int table_pinned(struct loop_shared *sh, int i)
@@ -313,8 +338,10 @@ void loop_rest_done(struct loop *l)
                 ev.u.http.has_next = info.has_next != 0;
                 if (info.has_next)
                     log_info("asset page listed", LOG_U("assets_so_far", l->listed));
-                else
+                else {
                     ev.u.http.assets_changed = finish_listing(l) != 0;
+                    drop_page_buffers(l);
+                }
             }
         } else {
             /* details: best effort; the WebSocket path is the default (see issue 7) */
