@@ -91,16 +91,3 @@ session_upgrade_class session_classify_upgrade(int status)
      * again the same way gets the same answer until someone changes the configuration. */
     return SESSION_UPGRADE_CONFIG;
 }
-
-/* see session.h */
-const char *session_upgrade_class_name(session_upgrade_class c)
-{
-    switch (c) {
-    case SESSION_UPGRADE_TRANSIENT: return "server_error";
-    case SESSION_UPGRADE_TOKEN: return "token_rejected";
-    case SESSION_UPGRADE_RATE_LIMITED: return "rate_limited";
-    case SESSION_UPGRADE_CONFIG: return "configuration_error";
-    case SESSION_UPGRADE_PROTOCOL: return "protocol_error";
-    }
-    return "unknown";
-}

@@ -79,3 +79,16 @@ session_endpoint session_get_endpoint(const session_ctx *s) { return s->endpoint
 
 /* see session.h */
 int session_last_error(const session_ctx *s) { return s->err; }
+
+/* see session.h */
+const char *session_upgrade_class_name(session_upgrade_class c)
+{
+    switch (c) {
+    case SESSION_UPGRADE_TRANSIENT: return "server_error";
+    case SESSION_UPGRADE_TOKEN: return "token_rejected";
+    case SESSION_UPGRADE_RATE_LIMITED: return "rate_limited";
+    case SESSION_UPGRADE_CONFIG: return "configuration_error";
+    case SESSION_UPGRADE_PROTOCOL: return "protocol_error";
+    }
+    return "unknown";
+}

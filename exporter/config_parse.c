@@ -432,8 +432,7 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
     case O_PASSWORD_FILE: return cp_copy(c->password_file, sizeof c->password_file, v, why, wcap);
     case O_KEYS: return cp_keys(c, NULL, v, why, wcap);
     case O_PAGE_SIZE:
-        /* 10000: a page of PE assets takes ~47 parser tokens each (REST_TOKENS is 1M)
-         * and a 25000-asset page failed to parse, retried for ever */
+        /* ~47 parser tokens per PE asset: 25000 outgrew REST_TOKENS (1M) */
         if (cp_uint(v, 1, 10000, &u, why, wcap))
             return -1;
         c->page_size = (unsigned)u;

@@ -179,16 +179,23 @@ static void health_labelled(struct expo *e, const char *name, const char *help,
     }
 }
 
+static const char *const health_stages[] = { "dns", "tcp", "tls", "upgrade", "auth", "subscribe" };
+_Static_assert(sizeof health_stages / sizeof health_stages[0] == HEALTH_STAGE__COUNT, "stages");
+
+/* see health.h */
+const char *health_stage_name(enum health_stage s)
+{
+    return (unsigned)s < HEALTH_STAGE__COUNT ? health_stages[s] : "unknown";
+}
+
 void health_render(const struct health *h, struct expo *e)
 {
     static const char *const results[] = { "ok", "rejected", "error" };
-    static const char *const stages[] = { "dns", "tcp", "tls", "upgrade", "auth", "subscribe" };
     static const char *const limits[] = {
         "ws_message", "series", "assets", "keys", "string_value", "detail_labels",
         "pending_updates", "http_body", "name", "scrape_body",
     };
     static const char *const codes[] = { "200", "404", "405", "500", "503" };
-    _Static_assert(sizeof stages / sizeof stages[0] == HEALTH_STAGE__COUNT, "stages");
     _Static_assert(sizeof limits / sizeof limits[0] == HEALTH_LIMIT__COUNT, "limits");
     _Static_assert(sizeof codes / sizeof codes[0] == HEALTH_HTTP__COUNT, "codes");
 
@@ -207,7 +214,7 @@ void health_render(const struct health *h, struct expo *e)
                     "WebSocket disconnections by reason (a closed set).", "reason",
                     health_disc_names, h->disc, HEALTH_DISC__COUNT);
     health_labelled(e, "iotpro_ws_connect_failures_total",
-                    "Failed connection attempts by the stage that failed.", "stage", stages,
+                    "Failed connection attempts by the stage that failed.", "stage", health_stages,
                     h->connect_fail, HEALTH_STAGE__COUNT);
     health_labelled(e, "iotpro_logins_total",
                     "Logins by result (rejected = wrong credentials, not retried).", "result",

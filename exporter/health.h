@@ -137,6 +137,8 @@ static inline void health_gauge_add(struct health *h, enum health_gauge g, int64
 }
 void health_disconnect(struct health *h, enum health_disc r);
 void health_connect_failure(struct health *h, enum health_stage s);
+/* The `stage` label value of s ("dns", "tcp", ...), for log lines that match the metric. */
+const char *health_stage_name(enum health_stage s);
 void health_login(struct health *h, enum health_result r);
 void health_token_refresh(struct health *h, enum health_result r);
 void health_limit_hit(struct health *h, enum health_limit l);

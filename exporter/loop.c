@@ -211,10 +211,7 @@ static void do_actions(struct loop *l)
                                      : cs == CONN_RESOLVING ? HEALTH_STAGE_DNS
                                      : cs == CONN_HANDSHAKE ? HEALTH_STAGE_TLS : HEALTH_STAGE_TCP;
                 health_connect_failure(l->h, hs);
-                log_warn("websocket connect timed out",
-                         LOG_S("stage", hs == HEALTH_STAGE_UPGRADE ? "upgrade"
-                                        : hs == HEALTH_STAGE_DNS ? "dns"
-                                        : hs == HEALTH_STAGE_TLS ? "tls" : "tcp"));
+                log_warn("websocket connect timed out", LOG_S("stage", health_stage_name(hs)));
             }
             loop_ws_release(l);
             break;
