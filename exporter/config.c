@@ -34,6 +34,8 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                          "A WebSocket with no frame for this long is treated as dead (5s-1h)." },
     [O_BACKOFF_MAX] = { "iotpro.backoff-max", "IOTPRO_BACKOFF_MAX", "60s", 0,
                         "Longest wait between reconnect (and REST retry) attempts (1s-1h); waits are jittered and grow from 5s (WebSocket) or 1s (REST) up to it. A wrong password is never retried, whatever this says." },
+    [O_SUB_TIMEOUT] = { "iotpro.subscription-timeout", "IOTPRO_SUBSCRIPTION_TIMEOUT", "30s", 0,
+                         "A subscription whose first data page has not arrived this long after it was written is unsubscribed and sent again under a new cmdId (1s-1h); resends wait a jittered delay growing from 1s up to this. iotpro_up is 0 while any subscription lacks its data." },
     [O_CA_FILE] = { "tls.ca-file", "IOTPRO_TLS_CA_FILE", "", 0,
                     "PEM file of CA certificates to trust (default: the system bundle)." },
     [O_LISTEN] = { "web.listen-address", "IOTPRO_WEB_LISTEN_ADDRESS", CFG_DEFAULT_LISTEN, 0,
@@ -371,7 +373,7 @@ unsigned cfg_changes(const struct cfg *a, const struct cfg *b)
     if (a->log_level != b->log_level || a->log_format != b->log_format)
         m |= CFG_CHANGED_LOG;
     if (a->rediscover_ms != b->rediscover_ms || a->idle_timeout_ms != b->idle_timeout_ms ||
-        a->backoff_max_ms != b->backoff_max_ms ||
+        a->backoff_max_ms != b->backoff_max_ms || a->sub_timeout_ms != b->sub_timeout_ms ||
         a->metrics_ttl_ms != b->metrics_ttl_ms || a->store_max_series != b->store_max_series)
         m |= CFG_CHANGED_TIMERS;
     return m;
@@ -437,6 +439,7 @@ void cfg_print(const struct cfg *c, FILE *out)
     fprintf(out, "iotpro.rediscover-interval = %llums\n", (unsigned long long)c->rediscover_ms);
     fprintf(out, "iotpro.idle-timeout = %llums\n", (unsigned long long)c->idle_timeout_ms);
     fprintf(out, "iotpro.backoff-max = %llums\n", (unsigned long long)c->backoff_max_ms);
+    fprintf(out, "iotpro.subscription-timeout = %llums\n", (unsigned long long)c->sub_timeout_ms);
     fprintf(out, "tls.ca-file = %s\n", c->ca_file);
     fprintf(out, "web.listen-address = %s\n", c->listen_address);
     fprintf(out, "web.telemetry-path = %s\n", c->telemetry_path);

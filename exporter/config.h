@@ -86,6 +86,7 @@ struct cfg {
     uint64_t rediscover_ms;        /* 0 = never rediscover */
     uint64_t idle_timeout_ms;
     uint64_t backoff_max_ms;     /* session backoff cap (WebSocket and REST) */
+    uint64_t sub_timeout_ms;     /* data deadline of one subscription command */
     char ca_file[CFG_PATH_BYTES];  /* "" = the system bundle */
 
     char listen_address[LIM_CFG_VALUE_BYTES]; /* as given, e.g. ":9842" */

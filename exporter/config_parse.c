@@ -452,6 +452,8 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
         return cp_duration(v, 5000, 3600000, 0, &c->idle_timeout_ms, why, wcap);
     case O_BACKOFF_MAX:
         return cp_duration(v, 1000, 3600000, 0, &c->backoff_max_ms, why, wcap);
+    case O_SUB_TIMEOUT:
+        return cp_duration(v, 1000, 3600000, 0, &c->sub_timeout_ms, why, wcap);
     case O_CA_FILE:
         if (cp_copy(c->ca_file, sizeof c->ca_file, v, why, wcap))
             return -1;

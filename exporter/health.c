@@ -53,6 +53,18 @@ void health_limit_hit(struct health *h, enum health_limit l)
         health_inc(&h->limits[l]);
 }
 
+void health_reply(struct health *h, enum health_reply k)
+{
+    if ((unsigned)k < HEALTH_REPLY__COUNT)
+        health_inc(&h->replies[k]);
+}
+
+void health_set_resends(struct health *h, unsigned reason, uint64_t total)
+{
+    if (reason < HEALTH_RESEND__COUNT)
+        atomic_store_explicit(&h->resends[reason], total, memory_order_relaxed);
+}
+
 void health_http(struct health *h, int status)
 {
     switch (status) {
@@ -66,7 +78,8 @@ void health_http(struct health *h, int status)
 }
 
 static const char *const health_disc_names[HEALTH_DISC__COUNT] = {
-    "close_1000", "close_1001", "abnormal_1006", "auth_1007", "limit_1008", "policy_1008",
+    "close_1000", "close_1001", "abnormal_1006", "auth_1007", "limit_1008", "queue_1008",
+    "policy_1008",
     "too_big_1009", "server_error_1011", "restart_1012", "server_4500", "close_other",
     "idle_timeout", "protocol_error", "local_shutdown",
 };
@@ -136,7 +149,10 @@ static const struct health_gdef health_gauges[] = {
       "1 when the WebSocket is connected, subscribed and receiving, else 0.", 1 },
     { HEALTH_G_WS_CONNECTED, "iotpro_ws_connected", "1 while the WebSocket is open.", 1 },
     { HEALTH_G_ASSETS, "iotpro_assets", "Assets known from the last asset listing.", 1 },
-    { HEALTH_G_SUBSCRIPTIONS, "iotpro_subscriptions", "Active WebSocket subscriptions.", 1 },
+    { HEALTH_G_SUBSCRIPTIONS, "iotpro_subscriptions",
+      "Subscription commands (up to 400 assets each) whose data has arrived on the open WebSocket.", 1 },
+    { HEALTH_G_SUBSCRIPTIONS_PENDING, "iotpro_subscriptions_pending",
+      "Subscription commands still waiting for their first data page (all of them while disconnected); iotpro_up is 0 while this is not 0.", 1 },
     { HEALTH_G_SERIES, "iotpro_series", "Telemetry series currently stored.", 1 },
     { HEALTH_G_SERIES_LIMIT, "iotpro_series_limit",
       "Maximum number of telemetry series stored (--store.max-series).", 1 },
@@ -196,6 +212,12 @@ void health_render(const struct health *h, struct expo *e)
         "pending_updates", "http_body", "name", "scrape_body",
     };
     static const char *const codes[] = { "200", "404", "405", "500", "503" };
+    static const char *const replies[] = { "too_many_updates", "subscription_rate_limit", "other" };
+    /* the names of core/subs.h's subs_resend, in its order (test_health checks) */
+    static const char *const resends[] = { "data_timeout", "too_many_updates", "assets_changed",
+                                           "keys_changed" };
+    _Static_assert(sizeof replies / sizeof replies[0] == HEALTH_REPLY__COUNT, "replies");
+    _Static_assert(sizeof resends / sizeof resends[0] == HEALTH_RESEND__COUNT, "resends");
     _Static_assert(sizeof limits / sizeof limits[0] == HEALTH_LIMIT__COUNT, "limits");
     _Static_assert(sizeof codes / sizeof codes[0] == HEALTH_HTTP__COUNT, "codes");
 
@@ -226,6 +248,12 @@ void health_render(const struct health *h, struct expo *e)
                     limits, h->limits, HEALTH_LIMIT__COUNT);
     health_labelled(e, "iotpro_web_responses_total", "/metrics and other HTTP answers by code.",
                     "code", codes, h->http, HEALTH_HTTP__COUNT);
+    health_labelled(e, "iotpro_ws_error_replies_total",
+                    "Error replies from ThingsBoard on the WebSocket, by kind (too_many_updates = errorCode 34, updates dropped; subscription_rate_limit = subscriptions refused).",
+                    "kind", replies, h->replies, HEALTH_REPLY__COUNT);
+    health_labelled(e, "iotpro_subscription_resends_total",
+                    "Subscription commands sent again under a new cmdId, by reason.", "reason",
+                    resends, h->resends, HEALTH_RESEND__COUNT);
 
     char lb[256];
     struct expo_labels l;

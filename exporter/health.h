@@ -46,7 +46,8 @@ enum health_gauge {
     HEALTH_G_UP = 0,            /* iotpro_up: connected, subscribed and receiving */
     HEALTH_G_WS_CONNECTED,      /* iotpro_ws_connected */
     HEALTH_G_ASSETS,            /* iotpro_assets */
-    HEALTH_G_SUBSCRIPTIONS,     /* iotpro_subscriptions */
+    HEALTH_G_SUBSCRIPTIONS,     /* iotpro_subscriptions: commands whose data arrived */
+    HEALTH_G_SUBSCRIPTIONS_PENDING, /* iotpro_subscriptions_pending: commands awaiting data */
     HEALTH_G_SERIES,            /* iotpro_series: stored series now */
     HEALTH_G_SERIES_LIMIT,      /* iotpro_series_limit: --store.max-series */
     HEALTH_G_TOKEN_EXPIRY_MS,   /* iotpro_token_expiry_timestamp_seconds */
@@ -66,7 +67,8 @@ enum health_disc {
     HEALTH_DISC_CLOSE_1001,     /* going away */
     HEALTH_DISC_ABNORMAL_1006,  /* TCP dropped without a close frame */
     HEALTH_DISC_AUTH_1007,      /* authCmd rejected / bad data */
-    HEALTH_DISC_LIMIT_1008,     /* policy: "limit reached" */
+    HEALTH_DISC_LIMIT_1008,     /* policy: "limit reached" (sessions, subscriptions) */
+    HEALTH_DISC_QUEUE_1008,     /* "Max pending updates limit reached!": send queue */
     HEALTH_DISC_POLICY_1008,    /* other policy violation */
     HEALTH_DISC_TOO_BIG_1009,
     HEALTH_DISC_SERVER_1011,
@@ -98,6 +100,17 @@ enum health_limit {
     HEALTH_LIMIT__COUNT
 };
 
+/* iotpro_ws_error_replies_total{kind}: error replies ThingsBoard sent on the socket. */
+enum health_reply {
+    HEALTH_REPLY_TOO_MANY_UPDATES = 0, /* errorCode 34: updates were dropped */
+    HEALTH_REPLY_SUB_RATE_LIMIT,       /* "Exceeded rate limit for WS subscriptions ..." */
+    HEALTH_REPLY_OTHER,                /* any other errorCode */
+    HEALTH_REPLY__COUNT
+};
+
+/* iotpro_subscription_resends_total{reason}: the values of core/subs.h's subs_resend. */
+#define HEALTH_RESEND__COUNT 4
+
 /* iotpro_web_responses_total{code}: /metrics endpoint answers. */
 enum health_http {
     HEALTH_HTTP_200 = 0, HEALTH_HTTP_404, HEALTH_HTTP_405, HEALTH_HTTP_500, HEALTH_HTTP_503,
@@ -113,6 +126,8 @@ struct health {
     _Atomic uint64_t refreshes[HEALTH_RESULT__COUNT];
     _Atomic uint64_t limits[HEALTH_LIMIT__COUNT];
     _Atomic uint64_t http[HEALTH_HTTP__COUNT];
+    _Atomic uint64_t replies[HEALTH_REPLY__COUNT];
+    _Atomic uint64_t resends[HEALTH_RESEND__COUNT]; /* set from the ledger's own counts */
     char version[64], revision[64]; /* set once by health_init */
 };
 
@@ -143,6 +158,9 @@ void health_login(struct health *h, enum health_result r);
 void health_token_refresh(struct health *h, enum health_result r);
 void health_limit_hit(struct health *h, enum health_limit l);
 void health_http(struct health *h, int status); /* other codes are not counted */
+void health_reply(struct health *h, enum health_reply k);
+/* The ledger's resend count for one reason (a copy of its owner's counter). */
+void health_set_resends(struct health *h, unsigned reason, uint64_t total);
 
 /* Maps a received WebSocket close code (and whether the reason said "limit") to the
  * reason label; code 0 means "no close frame" (1006). */

@@ -150,19 +150,21 @@ static void publish(struct loop *l)
 {
     const session_stats *st = session_get_stats(&l->sess);
     session_state s = session_get_state(&l->sess);
-    /* Subscribed: the socket is open, the session past authCmd, and every command
-     * (authCmd and all ENTITY_DATA) handed to the socket. Up: subscribed and data
-     * flowing -- or subscribed to everything there is when that is nothing (zero
-     * assets, or a shard whose share is empty): no data will ever come then, and the
-     * exporter is doing all it can. A rejected token still shows as a 1007 close. */
-    const uint8_t *o;
-    int subscribed = l->wsp == WSP_OPEN && !l->sending && l->out_len == 0 &&
-                     (s == SESSION_ST_SUBSCRIBING || s == SESSION_ST_STREAMING);
-    int up = session_is_streaming(&l->sess) ||
-             (subscribed && l->ncmds == 0 && ws_output(&l->ws, &o) == 0 &&
-              !conn_write_pending(&l->wc));
-    atomic_store(&l->ready, subscribed);
+    /* Up (and ready): the socket is open, authCmd and every command written, and
+     * every subscription command has had its data page -- the values served are the
+     * server's, not a guess. With nothing to subscribe (zero assets, or a shard whose
+     * share is empty) that is authCmd written: no data will ever come then, and the
+     * exporter is doing all it can. A rejected token shows as a 1007 close. */
+    int up = (s == SESSION_ST_SUBSCRIBING || s == SESSION_ST_STREAMING) && loop_ws_all_live(l);
+    subs_counts sc = subs_count(&l->subs, (uint64_t)net_now_ms());
+    const subs_stats *ss = subs_get_stats(&l->subs);
+    atomic_store(&l->ready, up);
     health_set(l->h, HEALTH_G_UP, up);
+    health_set(l->h, HEALTH_G_SUBSCRIPTIONS, sc.live);
+    health_set(l->h, HEALTH_G_SUBSCRIPTIONS_PENDING,
+               l->subs.open ? (int64_t)(sc.queued + sc.sending + sc.pending) : (int64_t)l->subs.n);
+    for (unsigned r = 0; r < SUBS_RESEND__COUNT; r++)
+        health_set_resends(l->h, r, ss->resends[r]);
     health_set(l->h, HEALTH_G_WS_CONNECTED, l->wsp == WSP_OPEN);
     health_set(l->h, HEALTH_G_RECONNECT_BACKOFF_MS,
                s == SESSION_ST_BACKOFF ? (int64_t)st->backoff_ms : 0);
@@ -188,12 +190,15 @@ static void do_actions(struct loop *l)
                      LOG_U("attempt", session_get_stats(&l->sess)->ws_connect_attempts));
             loop_ws_connect(l);
             break;
-        case SESSION_DO_SEND_SUBSCRIBE: loop_ws_subscribe(l, 0); break;
+        case SESSION_DO_SEND_SUBSCRIBE: loop_ws_subscribe(l); break;
         case SESSION_DO_RESYNC:
             health_add(l->h, HEALTH_C_RESYNCS, 1);
-            log_info("resubscribing", LOG_S("why", a.resync == SESSION_RESYNC_ASSETS_CHANGED
-                                                      ? "assets_changed" : "too_many_updates"));
-            loop_ws_subscribe(l, 1);
+            /* A changed asset set was handed to the ledger with the new table
+             * (loop_ws_build_cmds): its commands are on their way already. */
+            if (a.resync == SESSION_RESYNC_ASSETS_CHANGED)
+                break;
+            log_info("resubscribing", LOG_S("why", "too_many_updates"));
+            loop_ws_resubscribe(l, SUBS_RESEND_TOO_MANY_UPDATES);
             break;
         case SESSION_DO_WS_CLOSE:
             if (l->wsp == WSP_OPEN) {
@@ -279,15 +284,13 @@ static void on_wake(struct loop *l)
                     if (nc->rediscover_ms != l->cfg->rediscover_ms ||
                         nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
                         nc->backoff_max_ms != l->cfg->backoff_max_ms ||
+                        nc->sub_timeout_ms != l->cfg->sub_timeout_ms ||
                         nc->store_max_series != l->cfg->store_max_series)
-                        log_warn("rediscover interval, idle timeout, backoff cap and store size "
-                                 "changes take effect after a restart");
+                        log_warn("rediscover interval, idle timeout, backoff cap, subscription "
+                                 "timeout and store size changes take effect after a restart");
                     l->cfg = nc;
-                    if (ch & CFG_CHANGED_KEYS) {
-                        loop_ws_build_cmds(l);
-                        if (session_is_streaming(&l->sess))
-                            loop_ws_subscribe(l, 1);
-                    }
+                    if (ch & CFG_CHANGED_KEYS)
+                        loop_ws_build_cmds(l, SUBS_RESEND_KEYS_CHANGED);
                     if (ch & CFG_CHANGED_UPSTREAM)
                         log_warn("upstream settings changed: they take effect after a restart");
                     health_add(l->h, HEALTH_C_CONFIG_RELOADS, 1);
@@ -355,6 +358,8 @@ int loop_run(struct loop *l)
         }
         if (l->next_expire && l->cfg->metrics_ttl_ms && l->next_expire < dl)
             dl = l->next_expire;
+        if (loop_ws_deadline(l) < dl)
+            dl = loop_ws_deadline(l);
         now = net_now_ms();
         if (l->list_waiting && now + LIST_POLL_MS < dl)
             dl = now + LIST_POLL_MS;
@@ -391,6 +396,7 @@ int loop_run(struct loop *l)
             health_add(l->h, HEALTH_C_SERIES_EXPIRED, gone);
             l->next_expire = now + EXPIRE_EVERY_MS;
         }
+        loop_ws_tick(l, now, next_rnd(l));
         ev.kind = SESSION_EV_TIMER;
         loop_event(l, &ev);
     }
@@ -416,17 +422,18 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     l->reload_arg = reload_arg;
     l->building = -1;
     l->pipe_rd = l->pipe_wr = -1;
-    l->cmds_cap = 2 * (LOOP_MAX_ASSETS / ASSETS_PER_CMD + LIM_CFG_KEY_LISTS + 1);
+    l->cmds_cap = LOOP_MAX_ASSETS / ASSETS_PER_CMD + LIM_CFG_KEY_LISTS + 1;
     l->rest_body = malloc(REST_BODY_CAP);
     l->rest_tok = malloc(REST_TOKENS * sizeof *l->rest_tok);
     l->ws_tok = malloc(WS_TOKENS * sizeof *l->ws_tok);
     l->ws_msg = malloc(LIM_WS_MESSAGE_DEFAULT);
     l->pend = calloc(LIM_PENDING_UPDATES, sizeof *l->pend);
     l->cmds = calloc(l->cmds_cap, sizeof *l->cmds);
+    l->subs_ent = calloc(l->cmds_cap, sizeof *l->subs_ent);
     l->ids = calloc(LOOP_MAX_ASSETS, sizeof *l->ids);
     l->keyptrs = calloc(LIM_CFG_KEYS, sizeof *l->keyptrs);
     if (!l->rest_body || !l->rest_tok || !l->ws_tok || !l->ws_msg || !l->pend || !l->cmds ||
-        !l->ids || !l->keyptrs || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        !l->ids || !l->keyptrs || !l->subs_ent || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         loop_destroy(l);
         return NULL;
     }
@@ -445,6 +452,15 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     sc.rediscover_interval_ms = (uint32_t)cfg->rediscover_ms;
     sc.rest_details = cfg->asset_details == CFG_DETAILS_REST;
     session_init(&l->sess, &sc);
+    {
+        subs_config uc;
+        subs_config_defaults(&uc);
+        if (cfg->sub_timeout_ms)
+            uc.timeout_ms = (uint32_t)cfg->sub_timeout_ms;
+        if (uc.retry_first_ms > uc.timeout_ms)
+            uc.retry_first_ms = uc.timeout_ms;
+        subs_init(&l->subs, l->subs_ent, (uint32_t)l->cmds_cap, &uc);
+    }
     l->last_state = SESSION_ST_IDLE;
     l->next_expire = net_now_ms() + EXPIRE_EVERY_MS;
     return l;
@@ -466,6 +482,7 @@ void loop_destroy(struct loop *l)
     free(l->ws_msg);
     free(l->pend);
     free(l->cmds);
+    free(l->subs_ent);
     free(l->ids);
     free(l->keyptrs);
     /* the tokens are secrets: do not leave them in freed memory */

@@ -13,6 +13,7 @@
 
 #include "core/jwt.h"
 #include "core/session.h"
+#include "core/subs.h"
 #include "core/tb.h"
 #include "core/tb_feed.h"
 #include "core/ws.h"
@@ -77,22 +78,21 @@ struct loop {
     uint8_t ws_out[LIM_WS_OUT_DEFAULT];
     char out_msg[LIM_TB_OUT_MESSAGE];
     int out_len;             /* built, not yet accepted by ws_send (0 = none) */
-    tb_build_cursor cur;
-    int sending;             /* cmds still to build */
-    int with_auth;
+    int build_failed;        /* a build error was logged on this connection */
     tb_feed feed;
     jsmntok_t *ws_tok;
     tb_pending *pend;
-    /* subscriptions */
+    /* subscriptions: the commands of the current table, and their ledger (core/subs.h) */
     tb_cmd *cmds;
     size_t ncmds, cmds_cap;
     uint8_t (*ids)[16];
     const char **keyptrs;
-    int32_t next_cmd_id;
-    int32_t live_first, live_n; /* live subscription ids: [first, first + n) */
+    subs subs;
+    subs_entry *subs_ent;
+    int sub_limit_logged;    /* the subscription-rate-limit episode was logged */
     int64_t next_expire;
     session_state last_state;
-    atomic_int ready;        /* subscribed (loop_ready), read by web threads */
+    atomic_int ready;        /* every subscription has its data (loop_ready), web threads */
 };
 
 /* loop.c */
@@ -111,8 +111,17 @@ void loop_rest_details(struct loop *l, const session_action *a);
 void loop_rest_done(struct loop *l);
 
 /* loop_ws.c */
-void loop_ws_build_cmds(struct loop *l);            /* commands for the current table */
-void loop_ws_subscribe(struct loop *l, int resync); /* authCmd + subscribe, or resubscribe */
+/* The commands for the current table, handed to the ledger (on an open socket the old
+ * ones are unsubscribed and the new ones sent, counted under `why`). */
+void loop_ws_build_cmds(struct loop *l, subs_resend why);
+void loop_ws_subscribe(struct loop *l);              /* a new socket: authCmd + all */
+void loop_ws_resubscribe(struct loop *l, subs_resend why); /* fresh data for all */
+/* Timers of the ledger: resend what missed its deadline, send what is due. */
+void loop_ws_tick(struct loop *l, int64_t now, uint32_t rnd);
+/* When loop_ws_tick wants to run next (INT64_MAX: nothing, or waiting for POLLOUT). */
+int64_t loop_ws_deadline(const struct loop *l);
+/* 1 when every subscription has its data and our output is written. */
+int loop_ws_all_live(const struct loop *l);
 void loop_ws_flush(struct loop *l);                 /* codec output -> conn, what fits */
 void loop_ws_release(struct loop *l);               /* drop the connection, no goodbye */
 void loop_ws_connect(struct loop *l);

@@ -259,8 +259,6 @@ static int tables_differ(const assets_table *a, const assets_table *b)
     return 0;
 }
 
-void loop_ws_build_cmds(struct loop *l);
-
 /* Swaps in the freshly listed table. Returns whether the set changed. */
 static int finish_listing(struct loop *l)
 {
@@ -275,7 +273,7 @@ static int finish_listing(struct loop *l)
         sh->cur = l->building;
         store_bind_assets(&sh->st, &sh->tab[sh->cur]);
         pthread_mutex_unlock(&sh->mu);
-        loop_ws_build_cmds(l);
+        loop_ws_build_cmds(l, SUBS_RESEND_ASSETS_CHANGED);
     }
     health_set(l->h, HEALTH_G_ASSETS, sh->tab[sh->cur].count);
     health_add(l->h, HEALTH_C_REDISCOVERIES, 1);

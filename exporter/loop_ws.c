@@ -25,7 +25,7 @@ static void ws_rng(void *arg, uint8_t *dst, size_t n)
 
 /* One ENTITY_DATA command per (key list, up to ASSETS_PER_CMD assets): assets are
  * grouped by the key list their profile uses. */
-void loop_ws_build_cmds(struct loop *l)
+void loop_ws_build_cmds(struct loop *l, subs_resend why)
 {
     const struct cfg *c = l->cfg;
     const assets_table *t = &l->sh->tab[l->sh->cur];
@@ -52,24 +52,46 @@ void loop_ws_build_cmds(struct loop *l)
             cmd->with_details = c->asset_details == CFG_DETAILS_WS;
         }
     }
+    /* Messages already built hold their own copies, so rebuilding the array under the
+     * ledger is safe: it reads the commands only while building the next message. */
+    subs_set_commands(&l->subs, l->cmds, (uint32_t)l->ncmds, (uint64_t)net_now_ms(), why);
+    if (l->wsp == WSP_OPEN) {
+        loop_ws_flush(l);
+        if (l->subs.n)
+            log_info("subscriptions replaced", LOG_U("commands", l->ncmds),
+                     LOG_S("why", subs_resend_name(why)));
+    }
 }
 
-/* Moves as many built messages into the codec's output as fit. */
+/* Nothing of ours is waiting in the codec, the TLS engine or a built message. */
+static int output_written(struct loop *l)
+{
+    const uint8_t *o;
+    return l->out_len == 0 && ws_output(&l->ws, &o) == 0 && !conn_write_pending(&l->wc);
+}
+
+/* Moves as many messages as the ledger has due into the codec's output. The ledger
+ * marks the commands of a message as sent when it builds it, so a built message is
+ * kept (out_msg) until the codec takes it. */
 static void pump_send(struct loop *l)
 {
-    while (l->wsp == WSP_OPEN && (l->out_len > 0 || l->sending)) {
+    while (l->wsp == WSP_OPEN) {
         if (l->out_len == 0) {
-            int n = tb_build_next(&l->cur, l->with_auth ? l->token : NULL,
-                                  l->with_auth ? l->token_len : 0, l->cmds, l->ncmds,
-                                  l->out_msg, sizeof l->out_msg);
+            subs_built b;
+            int n = subs_build_next(&l->subs, l->token, l->token_len, l->out_msg,
+                                    sizeof l->out_msg, (uint64_t)l->io_now_ms, &b);
             if (n <= 0) {
-                if (n < 0)
-                    log_error("cannot build subscription", LOG_S("error", tb_strerror(n)));
-                else
-                    log_info("subscriptions sent", LOG_U("commands", l->ncmds),
-                             LOG_U("assets", l->sh->tab[l->sh->cur].count));
-                l->sending = 0;
+                if (n < 0 && !l->build_failed) {
+                    l->build_failed = 1; /* a bug: the commands are ours; say it once */
+                    log_error("cannot build subscription", LOG_S("error", tb_strerror(b.tb_err)));
+                }
                 return;
+            }
+            for (uint32_t i = 0; i < b.n; i++) {
+                if (b.cmds[i].kind == TB_CMD_SUBSCRIBE)
+                    tb_feed_expect(&l->feed, b.cmds[i].cmd_id);
+                else
+                    tb_feed_forget(&l->feed, b.cmds[i].cmd_id);
             }
             l->out_len = n;
         }
@@ -90,49 +112,59 @@ void loop_ws_flush(struct loop *l)
         ws_output_ack(&l->ws, (size_t)k);
         pump_send(l);
     }
+    /* The data deadline of a command runs from when it has left the process. */
+    if (l->wsp == WSP_OPEN && output_written(l))
+        subs_written(&l->subs, (uint64_t)net_now_ms());
 }
 
-void loop_ws_subscribe(struct loop *l, int resync)
+void loop_ws_subscribe(struct loop *l)
 {
-    size_t n_unsub = 0;
-    if (resync && l->live_n > 0) {
-        /* Unsubscribe the old ids first, in the same stream of messages. */
-        size_t need = l->ncmds + (size_t)l->live_n;
-        if (need <= l->cmds_cap) {
-            memmove(&l->cmds[l->live_n], l->cmds, l->ncmds * sizeof *l->cmds);
-            for (int32_t i = 0; i < l->live_n; i++) {
-                memset(&l->cmds[i], 0, sizeof l->cmds[i]);
-                l->cmds[i].kind = TB_CMD_UNSUBSCRIBE;
-                l->cmds[i].cmd_id = l->live_first + i;
-                tb_feed_forget(&l->feed, l->live_first + i);
-            }
-            n_unsub = (size_t)l->live_n;
-        }
-    }
-    {
-        tb_cmd *subs = l->cmds + n_unsub;
-        size_t nsub = l->ncmds;
-        if (l->next_cmd_id + (int32_t)nsub >= (int32_t)LIM_TB_CMDS)
-            l->next_cmd_id = 1;
-        l->live_first = l->next_cmd_id;
-        l->live_n = (int32_t)nsub;
-        for (size_t i = 0; i < nsub; i++) {
-            subs[i].cmd_id = l->next_cmd_id++;
-            tb_feed_expect(&l->feed, subs[i].cmd_id);
-        }
-        l->ncmds += n_unsub;
-    }
-    memset(&l->cur, 0, sizeof l->cur);
-    l->with_auth = !resync;
-    l->sending = 1;
-    l->out_len = 0;
+    l->io_now_ms = net_now_ms();
+    l->build_failed = 0;
+    subs_connect(&l->subs, (uint64_t)l->io_now_ms);
     pump_send(l);
     loop_ws_flush(l);
-    if (n_unsub) { /* restore the plain subscribe list for the next reconnect */
-        memmove(l->cmds, &l->cmds[n_unsub], (l->ncmds - n_unsub) * sizeof *l->cmds);
-        l->ncmds -= n_unsub;
+    log_info("subscribing", LOG_U("commands", l->ncmds),
+             LOG_U("assets", l->sh->tab[l->sh->cur].count));
+}
+
+void loop_ws_resubscribe(struct loop *l, subs_resend why)
+{
+    l->io_now_ms = net_now_ms();
+    subs_resubscribe(&l->subs, (uint64_t)l->io_now_ms, why);
+    pump_send(l);
+    loop_ws_flush(l);
+}
+
+void loop_ws_tick(struct loop *l, int64_t now, uint32_t rnd)
+{
+    uint32_t k;
+    if (l->wsp != WSP_OPEN)
+        return;
+    k = subs_expire(&l->subs, (uint64_t)now, rnd);
+    if (k)
+        log_warn("no data for subscriptions within the deadline; sending them again",
+                 LOG_U("commands", k), LOG_D("deadline_s", l->subs.cfg.timeout_ms / 1000.0));
+    if (subs_next_deadline(&l->subs) <= (uint64_t)now) {
+        l->io_now_ms = now;
+        pump_send(l);
+        loop_ws_flush(l);
     }
-    health_set(l->h, HEALTH_G_SUBSCRIPTIONS, l->live_n);
+}
+
+int64_t loop_ws_deadline(const struct loop *l)
+{
+    uint64_t d;
+    if (l->wsp != WSP_OPEN || l->out_len > 0)
+        return INT64_MAX; /* closed, or a message waits for POLLOUT */
+    d = subs_next_deadline(&l->subs);
+    return d >= (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)d;
+}
+
+int loop_ws_all_live(const struct loop *l)
+{
+    return l->wsp == WSP_OPEN && subs_all_live(&l->subs) &&
+           output_written((struct loop *)l);
 }
 
 /* After we failed an open connection the server may still be sending (say, the rest
@@ -167,11 +199,9 @@ void loop_ws_release(struct loop *l)
 {
     conn_abort(&l->wc);
     l->wsp = WSP_NONE;
-    l->sending = 0;
     l->out_len = 0;
-    l->live_n = 0;
+    subs_disconnect(&l->subs);
     tb_feed_reset(&l->feed);
-    health_set(l->h, HEALTH_G_SUBSCRIPTIONS, 0);
 }
 
 void loop_ws_connect(struct loop *l)
@@ -182,7 +212,6 @@ void loop_ws_connect(struct loop *l)
     health_add(l->h, HEALTH_C_WS_CONNECT_ATTEMPTS, 1);
     ws_init(&l->ws, WS_CLIENT, l->ws_msg, LIM_WS_MESSAGE_DEFAULT, l->ws_out, sizeof l->ws_out,
             ws_rng, NULL);
-    l->next_cmd_id = 1;
     l->wsp = WSP_CONNECTING;
     if (conn_start(&l->wc, c->host, c->port, c->tls, l->anchors, now, now + 15000) != 0)
         l->wsp = WSP_CONNECTING; /* reported as a failure on the next turn */
@@ -210,6 +239,46 @@ void loop_ws_attr_cb(void *ctx, int32_t cmd_id, const tb_ws_value *v)
         health_limit_hit(l->h, HEALTH_LIMIT_DETAIL_LABELS);
 }
 
+/* "Exceeded rate limit for WS subscriptions per tenant" (or "per user"): ThingsBoard
+ * names an internal subscription number, not our cmdId, and then never sends the data
+ * of the refused subscriptions. Nothing to do here but tell: the data deadline sends
+ * them again, spaced out. */
+static int is_sub_rate_limit(const tb_feed_result *r)
+{
+    static const char pfx[] = "Exceeded rate limit for WS subscriptions";
+    return r->error_msg && r->error_msg_len >= sizeof pfx - 1 &&
+           memcmp(r->error_msg, pfx, sizeof pfx - 1) == 0;
+}
+
+static void on_error_reply(struct loop *l, const tb_feed_result *r)
+{
+    if (r->kind == TB_WS_RESYNC) {
+        /* ThingsBoard sends one per episode: the session decides when a
+         * resubscription can work (after the episode, with backoff). */
+        health_reply(l->h, HEALTH_REPLY_TOO_MANY_UPDATES);
+        log_warn("ThingsBoard dropped updates (errorCode 34, per-session update rate limit); "
+                 "resubscribing once the limit lets messages through",
+                 LOG_I("cmd_id", r->cmd_id));
+        return;
+    }
+    if (is_sub_rate_limit(r)) {
+        health_reply(l->h, HEALTH_REPLY_SUB_RATE_LIMIT);
+        if (!l->sub_limit_logged) {
+            l->sub_limit_logged = 1;
+            log_warn("ThingsBoard refused subscriptions (subscription rate limit); they are sent "
+                     "again, spaced out, when their data deadline passes",
+                     LOG_I("subscription_id", r->cmd_id),
+                     LOG_SN("message", r->error_msg, r->error_msg_len),
+                     LOG_D("deadline_s", l->subs.cfg.timeout_ms / 1000.0));
+        }
+        return;
+    }
+    health_reply(l->h, HEALTH_REPLY_OTHER);
+    log_warn("ThingsBoard error reply", LOG_I("cmd_id", r->cmd_id),
+             LOG_I("error_code", r->error_code),
+             LOG_SN("message", r->error_msg ? r->error_msg : "", r->error_msg_len));
+}
+
 static void on_ws_message(struct loop *l, const ws_event *e)
 {
     session_event ev = {0};
@@ -232,10 +301,10 @@ static void on_ws_message(struct loop *l, const ws_event *e)
             health_limit_hit(l->h, HEALTH_LIMIT_SERIES);
         ev.u.msg.had_data = (res.kind == TB_WS_DATA || res.kind == TB_WS_UPDATE) && !res.unknown_cmd;
         ev.u.msg.tb_error_code = res.kind == TB_WS_RESYNC ? 34 : res.error_code;
+        if (res.kind == TB_WS_DATA && !res.unknown_cmd && subs_on_data(&l->subs, res.cmd_id))
+            l->sub_limit_logged = 0; /* a subscription got through: that episode is over */
         if (res.kind == TB_WS_ERROR || res.kind == TB_WS_RESYNC)
-            log_warn("ThingsBoard error reply", LOG_I("cmd_id", res.cmd_id),
-                     LOG_I("error_code", res.error_code),
-                     LOG_SN("message", res.error_msg ? res.error_msg : "", res.error_msg_len));
+            on_error_reply(l, &res);
     }
     loop_event_at(l, &ev, l->io_now_ms);
 }

@@ -43,7 +43,7 @@ log_has 'take effect after a restart' && fail "no restart warning for a key chan
 # 2. A change that needs a restart says so.
 printf 'iotpro.keys = device_id,telemetry_param_latitude\niotpro.rediscover-interval = 10m\n' >"$CONF"
 kill -HUP "$EXP_PID"
-restart_said() { log_has 'rediscover interval, idle timeout, backoff cap and store size changes take effect after a restart'; }
+restart_said() { log_has 'rediscover interval, idle timeout, backoff cap, subscription timeout and store size changes take effect after a restart'; }
 if wait_for 10 restart_said; then ok "a rediscover-interval change says it needs a restart"
 else fail "restart warning" "$(exp_log_tail 4)"; fi
 
