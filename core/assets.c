@@ -159,10 +159,12 @@ int assets_add_tb(assets_table *t, const tb_asset *a)
 }
 
 /* Details are packed as [klen:1][key][vlen:2 little-endian][value]... */
-int assets_set_details(assets_table *t, int32_t idx, const tb_detail *d, size_t n)
+int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail *d, size_t n)
 {
     if (idx < 0 || (uint32_t)idx >= t->count)
         return ASSETS_ERR_ARG;
+    if (ts != 0 && ts < t->e[idx].details_ts)
+        return ASSETS_STALE;
     if (n > LIM_DETAIL_LABELS) {
         t->details_dropped += (uint32_t)(n - LIM_DETAIL_LABELS);
         n = LIM_DETAIL_LABELS;
@@ -192,6 +194,7 @@ int assets_set_details(assets_table *t, int32_t idx, const tb_detail *d, size_t 
     e->details_off = (uint32_t)t->arena_used;
     e->details_len = (uint16_t)o;
     e->n_details = (uint8_t)n;
+    e->details_ts = ts;
     t->arena_used += o;
     return 0;
 }

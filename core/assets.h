@@ -45,6 +45,7 @@ typedef struct assets_entry {
     uint16_t name_len, type_len, label_len, details_len;
     uint8_t n_details;
     uint8_t pad_[3];
+    int64_t details_ts;       /* ms of the details held (0: none, or unordered) */
 } assets_entry;
 
 typedef struct assets_table {
@@ -76,9 +77,15 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
 /* Convenience: adds a parsed tb_asset. */
 int assets_add_tb(assets_table *t, const tb_asset *a);
 
-/* Stores the assetDetails labels of entry idx (replacing earlier ones; the old
- * bytes stay in the arena until the next reset). At most LIM_DETAIL_LABELS. */
-int assets_set_details(assets_table *t, int32_t idx, const tb_detail *d, size_t n);
+/* Stores the assetDetails labels of entry idx as of time ts (ms), replacing earlier
+ * ones (the old bytes stay in the arena until the next reset); at most
+ * LIM_DETAIL_LABELS; n 0 clears them. The newest ts wins, as for telemetry: details
+ * older than those held are ignored and ASSETS_STALE returned (the server reorders
+ * messages). ts 0 applies unconditionally and forgets the held time: a ThingsBoard
+ * deletion ({"ts":0,"value":""}), or REST details, which arrive one at a time.
+ * Returns 0, ASSETS_STALE, or ASSETS_ERR_*. */
+#define ASSETS_STALE 1
+int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail *d, size_t n);
 
 /* Entry index of id, or -1. */
 int32_t assets_find(const assets_table *t, const uint8_t id[16]);

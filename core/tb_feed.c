@@ -84,7 +84,7 @@ static int tb_feed_value(void *ctx, const tb_ws_value *v)
     tb_feed_result *res = f->res;
     if (v->type != TB_KEY_TIME_SERIES) {
         if (v->type != TB_KEY_ENTITY_FIELD && f->attr_fn)
-            f->attr_fn(f->attr_ctx, f->cur_cmd, v);
+            f->attr_fn(f->attr_ctx, f->cur_cmd, f->cur_buffer, v);
         return 0;
     }
     res->values++;

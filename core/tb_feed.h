@@ -32,8 +32,11 @@ typedef struct tb_pending {
     char val[LIM_STRING_VALUE_BYTES];
 } tb_pending;
 
-/* Attribute value seen in a data page or update; views valid during the call. */
-typedef void (*tb_feed_attr_fn)(void *ctx, int32_t cmd_id, const tb_ws_value *v);
+/* Attribute value seen in a data page or update; views valid during the call.
+ * premature: an update that overtook its cmdId's data page (the telemetry of such
+ * updates is buffered and replayed after the page; the callee does the same for
+ * attributes, or the page's older baseline would overwrite them). */
+typedef void (*tb_feed_attr_fn)(void *ctx, int32_t cmd_id, int premature, const tb_ws_value *v);
 
 typedef struct tb_feed_result {
     tb_ws_kind kind;

@@ -430,10 +430,11 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     l->pend = calloc(LIM_PENDING_UPDATES, sizeof *l->pend);
     l->cmds = calloc(l->cmds_cap, sizeof *l->cmds);
     l->subs_ent = calloc(l->cmds_cap, sizeof *l->subs_ent);
+    l->det = calloc(LOOP_DET_MAX, sizeof *l->det);
     l->ids = calloc(LOOP_MAX_ASSETS, sizeof *l->ids);
     l->keyptrs = calloc(LIM_CFG_KEYS, sizeof *l->keyptrs);
     if (!l->rest_body || !l->rest_tok || !l->ws_tok || !l->ws_msg || !l->pend || !l->cmds ||
-        !l->ids || !l->keyptrs || !l->subs_ent || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        !l->ids || !l->keyptrs || !l->subs_ent || !l->det || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         loop_destroy(l);
         return NULL;
     }
@@ -483,6 +484,7 @@ void loop_destroy(struct loop *l)
     free(l->pend);
     free(l->cmds);
     free(l->subs_ent);
+    free(l->det);
     free(l->ids);
     free(l->keyptrs);
     /* the tokens are secrets: do not leave them in freed memory */

@@ -30,6 +30,17 @@
 
 enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
 
+/* An assetDetails update that overtook its data page (loop_details.c). */
+#define LOOP_DET_MAX 64u
+struct loop_det {
+    int32_t cmd_id;
+    uint8_t id[16];
+    uint8_t has_value;
+    uint16_t len;
+    int64_t ts;
+    char raw[4096];          /* the JSON string's raw content; longer ones are dropped */
+};
+
 struct loop {
     const struct cfg *cfg;
     const tls_anchors *anchors;
@@ -82,6 +93,8 @@ struct loop {
     tb_feed feed;
     jsmntok_t *ws_tok;
     tb_pending *pend;
+    struct loop_det *det;    /* LOOP_DET_MAX */
+    uint32_t det_n;
     /* subscriptions: the commands of the current table, and their ledger (core/subs.h) */
     tb_cmd *cmds;
     size_t ncmds, cmds_cap;
@@ -126,6 +139,12 @@ void loop_ws_flush(struct loop *l);                 /* codec output -> conn, wha
 void loop_ws_release(struct loop *l);               /* drop the connection, no goodbye */
 void loop_ws_connect(struct loop *l);
 void loop_ws_io(struct loop *l, short revents);     /* after poll (0: no event) */
-void loop_ws_attr_cb(void *ctx, int32_t cmd_id, const tb_ws_value *v);
+
+/* loop_details.c: assetDetails values from tb_feed (called with sh->mu held); a
+ * premature one waits for its cmdId's data page (replay, sh->mu held), or is dropped
+ * with its subscription (forget; -1: all of them). */
+void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value *v);
+void loop_details_replay(struct loop *l, int32_t cmd_id);
+void loop_details_forget(struct loop *l, int32_t cmd_id);
 
 #endif

@@ -212,7 +212,7 @@ static int details_attr(void *ctx, const tb_attr *a)
     if (n >= 0) {
         struct loop_shared *sh = d->l->sh;
         pthread_mutex_lock(&sh->mu); /* renders read details with the mutex held */
-        if (assets_set_details(&sh->tab[sh->cur], d->idx, det, (size_t)n) < 0)
+        if (assets_set_details(&sh->tab[sh->cur], d->idx, 0, det, (size_t)n) < 0)
             health_limit_hit(d->l->h, HEALTH_LIMIT_DETAIL_LABELS);
         pthread_mutex_unlock(&sh->mu);
     }

@@ -90,8 +90,10 @@ static void pump_send(struct loop *l)
             for (uint32_t i = 0; i < b.n; i++) {
                 if (b.cmds[i].kind == TB_CMD_SUBSCRIBE)
                     tb_feed_expect(&l->feed, b.cmds[i].cmd_id);
-                else
+                else {
                     tb_feed_forget(&l->feed, b.cmds[i].cmd_id);
+                    loop_details_forget(l, b.cmds[i].cmd_id);
+                }
             }
             l->out_len = n;
         }
@@ -202,6 +204,7 @@ void loop_ws_release(struct loop *l)
     l->out_len = 0;
     subs_disconnect(&l->subs);
     tb_feed_reset(&l->feed);
+    l->det_n = 0;
 }
 
 void loop_ws_connect(struct loop *l)
@@ -215,28 +218,6 @@ void loop_ws_connect(struct loop *l)
     l->wsp = WSP_CONNECTING;
     if (conn_start(&l->wc, c->host, c->port, c->tls, l->anchors, now, now + 15000) != 0)
         l->wsp = WSP_CONNECTING; /* reported as a failure on the next turn */
-}
-
-void loop_ws_attr_cb(void *ctx, int32_t cmd_id, const tb_ws_value *v)
-{
-    struct loop *l = ctx;
-    assets_table *t = &l->sh->tab[l->sh->cur];
-    tb_detail d[LIM_DETAIL_LABELS];
-    char scratch[8192];
-    int32_t idx;
-    int n;
-    (void)cmd_id;
-    if (v->type != TB_KEY_SERVER_ATTRIBUTE || v->key_len != 12 ||
-        memcmp(v->key, "assetDetails", 12) != 0 || !v->value)
-        return;
-    idx = assets_find(t, v->entity);
-    if (idx < 0)
-        return;
-    /* Called under sh->mu (tb_feed_message runs with it held): renders read details
-     * with the mutex held too. */
-    n = tb_parse_details(v->value, v->value_len, 1, scratch, sizeof scratch, d, LIM_DETAIL_LABELS);
-    if (n >= 0 && assets_set_details(t, idx, d, (size_t)n) < 0)
-        health_limit_hit(l->h, HEALTH_LIMIT_DETAIL_LABELS);
 }
 
 /* "Exceeded rate limit for WS subscriptions per tenant" (or "per user"): ThingsBoard
@@ -291,6 +272,8 @@ static void on_ws_message(struct loop *l, const ws_event *e)
     pthread_mutex_lock(&l->sh->mu);
     rc = tb_feed_message(&l->feed, (const char *)e->data, e->len, (uint32_t)(l->io_now_ms / 1000),
                          &res);
+    if (rc == TB_OK && res.kind == TB_WS_DATA && !res.unknown_cmd && l->det_n)
+        loop_details_replay(l, res.cmd_id);
     pthread_mutex_unlock(&l->sh->mu);
     ev.kind = SESSION_EV_WS_MESSAGE;
     if (rc != TB_OK) {

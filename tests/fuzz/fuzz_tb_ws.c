@@ -12,9 +12,9 @@ static store st;
 static tb_feed feed;
 static uint64_t mem[(1u << 20) / 8];
 
-static void on_attr(void *ctx, int32_t cmd, const tb_ws_value *v)
+static void on_attr(void *ctx, int32_t cmd, int premature, const tb_ws_value *v)
 {
-    (void)ctx, (void)cmd;
+    (void)ctx, (void)cmd, (void)premature;
     if (v->value && v->value_escaped) {
         char scratch[1024];
         tb_detail d[4];

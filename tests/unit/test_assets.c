@@ -71,7 +71,7 @@ static void test_arena_and_details(void)
     strcpy(d[0].value, "North");
     strcpy(d[1].key, "pumps");
     strcpy(d[1].value, "3");
-    CHECK_INT(assets_set_details(&t, i, d, 2), 0);
+    CHECK_INT(assets_set_details(&t, i, 0, d, 2), 0);
     uint32_t pos = 0;
     const char *k, *v;
     size_t kl, vl;
@@ -88,6 +88,36 @@ static void test_arena_and_details(void)
     CHECK_INT(assets_add(&t, id, NULL, big, sizeof big, "", 0, "", 0), ASSETS_ERR_ARENA);
     CHECK_INT(assets_find(&t, id), -1);
     CHECK_INT((int)t.dropped_arena, 1);
+    free(mem);
+}
+
+/* assetDetails follow the telemetry rules: newest ts wins, ts 0 (a deletion) always
+ * applies, and n 0 clears the labels. */
+static void test_details_newest_wins(void)
+{
+    size_t need = assets_mem_needed(4, 4096);
+    void *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
+    assets_table t;
+    uint8_t id[16];
+    tb_detail d[1];
+    CHECK_INT(assets_init(&t, mem, need, 4, 4096), 0);
+    id_of(1, id);
+    int i = assets_add(&t, id, NULL, "A", 1, "P", 1, "", 0);
+    strcpy(d[0].key, "site");
+    strcpy(d[0].value, "new");
+    CHECK_INT(assets_set_details(&t, i, 2000, d, 1), 0);
+    strcpy(d[0].value, "old");
+    CHECK_INT(assets_set_details(&t, i, 1000, d, 1), ASSETS_STALE); /* overtaken */
+    uint32_t pos = 0;
+    const char *k, *v;
+    size_t kl, vl;
+    CHECK(assets_detail_next(&t, assets_get(&t, i), &pos, &k, &kl, &v, &vl) == 1);
+    CHECK_MEM(v, vl, "new", 3);
+    CHECK_INT(assets_set_details(&t, i, 2000, d, 1), 0); /* equal ts replaces */
+    CHECK_INT(assets_set_details(&t, i, 0, NULL, 0), 0); /* deleted: labels gone */
+    CHECK_INT(assets_get(&t, i)->n_details, 0);
+    CHECK_INT(assets_set_details(&t, i, 500, d, 1), 0);  /* after a delete, any ts */
+    CHECK_INT(assets_get(&t, i)->n_details, 1);
     free(mem);
 }
 
@@ -180,6 +210,7 @@ static void test_untouched_beyond_use(void)
 
 int main(void)
 {
+    RUN(test_details_newest_wins);
     RUN(test_add_find_many);
     RUN(test_arena_and_details);
     RUN(test_growth);
