@@ -2,9 +2,13 @@
 """soak_driver.py MINUTES -- the loop of tests/e2e/soak.sh (environment as for e2elib).
 
 Every SOAK_SAMPLE s: RSS (VmRSS), open fds and threads of the exporter, and its
-iotpro_up. Every SOAK_FAULT_EVERY s: the next fault of a fixed rotation (close codes,
-TCP RST and FIN at the proxy, truncation mid TLS record and mid frame, half-open stall,
-errorCode 34, token expiry at reconnect, REST failures, an asset added and one removed).
+iotpro_up. Every SOAK_FAULT_EVERY s: a fault drawn at random (seed SOAK_SEED, printed)
+from close codes, TCP RST and FIN at the proxy, truncation mid TLS record and mid frame,
+half-open stall, errorCode 34, token expiry at reconnect, REST failures, an asset added
+and one removed, and ThingsBoard's flow control: the per-session update limit, the
+subscription rate limit with a resubscription, a server that stops reading during one,
+a send-queue overflow (1008) of a frozen consumer, and reordered updates. Flow-control
+conditions are lifted after SOAK_HOLD s (default 8); recovery is counted from then.
 Scrapes /metrics once a second throughout. At the end: the sample table (one row per
 sample, or per minute when longer than 60 rows), a flatness verdict (mean RSS of the
 last third within SOAK_RSS_TOLERANCE % of the first third, after a warm-up of one
@@ -12,6 +16,8 @@ sixth; fds and threads of the last third no higher than the first third's max + 
 every fault followed by recovery, and /metrics == truth.
 """
 import os
+import random
+import signal
 import sys
 import threading
 import time
@@ -24,6 +30,8 @@ SAMPLE = float(os.environ.get("SOAK_SAMPLE", "5"))
 EVERY = float(os.environ.get("SOAK_FAULT_EVERY", "20"))
 TOL = float(os.environ.get("SOAK_RSS_TOLERANCE", "5"))
 RATE = 500
+HOLD = float(os.environ.get("SOAK_HOLD", "8"))
+SEED = int(os.environ.get("SOAK_SEED", str(int(time.time()))))
 FAILED = []
 
 
@@ -57,7 +65,33 @@ def faults():
         ("proxy FIN", lambda: S.proxy_ctl("/close")),
         ("assets +1 -1", assets),
         ("close 1012", lambda: S.sim_ctl("/fault/close?code=1012")),
+        # ThingsBoard's flow control (held for HOLD s, then lifted by /reset)
+        ("update limit 300:10", lambda: S.sim_ctl("/fault/update-limit?spec=300:10")),
+        ("sub limit + resubscribe", lambda: (S.sim_ctl("/fault/sub-limit?spec=500:60"),
+                                             S.sim_ctl("/fault/send?what=error34"))),
+        ("no-read 6 s + resubscribe", lambda: (S.sim_ctl("/fault/no-read?seconds=6"),
+                                               S.sim_ctl("/fault/send?what=error34"))),
+        ("queue overflow 1008", queue_overflow),
+        ("reorder", lambda: S.sim_ctl("/fault/reorder?on=1")),
     ]
+
+
+def queue_overflow():
+    # a consumer frozen while the server's (shortened) queue fills
+    S.sim_ctl("/fault/queue-limit?n=5")
+    os.kill(S.pid, signal.SIGSTOP)
+    try:
+        S.sim_ctl("/rate?n=20000")
+        wait_until(lambda: S.sim_stats().get("queue_closes", 0) > queue_overflow.seen, 10, 0.1)
+    finally:
+        os.kill(S.pid, signal.SIGCONT)
+        S.sim_ctl(f"/rate?n={RATE}")
+        S.sim_ctl("/fault/queue-limit?n=1000")
+    queue_overflow.seen = S.sim_stats().get("queue_closes", 0)
+
+
+queue_overflow.seen = 0
+HELD = {"update limit 300:10", "sub limit + resubscribe", "no-read 6 s + resubscribe", "reorder"}
 
 
 def main():
@@ -78,6 +112,8 @@ def main():
     th = threading.Thread(target=scraper, daemon=True)
     th.start()
     rot = faults()
+    rng = random.Random(SEED)
+    print(f"# soak seed {SEED} (SOAK_SEED)", flush=True)
     t0 = time.monotonic()
     next_sample, next_fault, k = t0, t0 + EVERY, 0
     pending = None   # (name, t_injected, connects before)
@@ -93,7 +129,10 @@ def main():
                 up = None
             samples.append((now - t0, proc_status(S.pid, "VmRSS"), fd_count(S.pid), thread_count(S.pid), up))
             next_sample += SAMPLE
-        if pending:
+        if pending and pending[0] in HELD and now - pending[1] >= HOLD:
+            S.sim_ctl("/reset")  # lifted: recovery counts from here
+            pending = (pending[0] + " (lifted)", now, pending[2])
+        if pending and pending[0] not in HELD:
             name, ti, c0 = pending
             try:
                 m = S.metrics()
@@ -109,13 +148,13 @@ def main():
             S.sim_ctl("/reset")
             S.proxy_ctl("/reset")
             S.sim_ctl("/fault/expire-tokens?clear=1")
-            name, fn = rot[k % len(rot)]
+            name, fn = rot[rng.randrange(len(rot))]
             k += 1
             try:
                 c0 = total(S.metrics(), "iotpro_ws_connects_total")
             except Exception:  # noqa: BLE001
                 c0 = None
-            no_reconnect = name in ("errorCode 34", "REST 503 x2", "assets +1 -1")
+            no_reconnect = name in ("errorCode 34", "REST 503 x2", "assets +1 -1") or name in HELD
             fn()
             pending = (name, time.monotonic(), None if no_reconnect else c0)
             next_fault = time.monotonic() + EVERY
