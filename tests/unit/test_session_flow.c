@@ -18,7 +18,8 @@ static void up_quiet(void)
 }
 
 /* Keeps the socket alive (a ping every 10 s) until time t, delivering the timers on
- * the way; returns the number of actions seen (each stored in *last). */
+ * the way; returns the number of actions seen (each stored in *last), or -1 (a failed
+ * check) at a deadline that has already passed. */
 static int live_until(uint64_t t, session_action *last)
 {
     int seen = 0;
@@ -28,6 +29,8 @@ static int live_until(uint64_t t, session_action *last)
         ev_kind(SESSION_EV_WS_ACTIVITY);
         d = session_next_deadline(&S);
         CHECK(d > NOW); /* never a passed deadline: the loop would spin */
+        if (d <= NOW)
+            return -1;
         at(d < step ? d : step);
         while (session_next_action(&S, &a)) {
             seen++;
