@@ -187,15 +187,36 @@ static void rest_unauthorized(session_ctx *s, uint64_t now, uint32_t rnd, int co
 
 static void ws_kick(session_ctx *s, uint64_t now);
 
-static void resync(session_ctx *s, uint64_t now, session_resync why)
+/* A new connection (or none) has a fresh update limiter: nothing of the last one's
+ * errorCode-34 episodes applies to it. */
+static void limit34_clear(session_ctx *s)
+{
+    s->resync34_pending = false;
+    s->limit_episode = false;
+    s->resync_at = 0;
+    s->limit_episodes = 0;
+    s->last_34 = 0;
+}
+
+/* The pending 34 resync may go out: its delay has passed and the episode is over (a
+ * message got through the limiter, so the resync's pages can too). */
+static bool resync34_due(const session_ctx *s, uint64_t now)
+{
+    return s->resync34_pending && !s->limit_episode && now >= s->resync_at;
+}
+
+static void resync(session_ctx *s, session_resync why)
 {
     session_action a = {0};
     a.kind = SESSION_DO_RESYNC;
     a.resync = why;
     s->st.resyncs++;
-    s->last_resync = now;
-    s->resync_done_once = true;
-    s->resync_at = 0;
+    /* Only a 34 resync settles a pending 34 resync: one for a changed asset set may
+     * have been sent inside an open episode and its pages dropped. */
+    if (why == SESSION_RESYNC_TOO_MANY_UPDATES) {
+        s->resync34_pending = false;
+        s->resync_at = 0;
+    }
     push(s, a);
 }
 
@@ -222,7 +243,7 @@ static void listing_done(session_ctx *s, uint64_t now, bool changed)
             s->details_index = 0;
         }
         if (s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING)
-            resync(s, now, SESSION_RESYNC_ASSETS_CHANGED);
+            resync(s, SESSION_RESYNC_ASSETS_CHANGED);
     }
 }
 
@@ -240,6 +261,7 @@ static void on_login(session_ctx *s, const session_event *ev, uint64_t now, uint
         s->expires_at = ev->u.http.expires_at_ms;
         s->role = ev->u.http.role;
         s->rest_failures = 0;
+        s->refresh_failures = 0;
         if (!s->assets_ready && !s->need_list) {
             s->need_list = true;
             s->list_page = 0;
@@ -284,10 +306,12 @@ static void on_refresh(session_ctx *s, const session_event *ev, uint64_t now, ui
         if (ev->u.http.role != SESSION_ROLE_UNKNOWN)
             s->role = ev->u.http.role;
         s->rest_failures = 0;
+        s->refresh_failures = 0;
         return;
     }
     s->st.refreshes_failed++;
     if (ev->u.http.cls == SESSION_HTTP_STATUS && st == 429) {
+        /* Throttled, not broken: neither counts toward the login nor breaks the run. */
         rest_retry(s, now, rnd, true);
     } else if ((ev->u.http.cls == SESSION_HTTP_STATUS && st >= 400 && st < 500 && st != 408)
                || ev->u.http.cls == SESSION_HTTP_TWO_FACTOR) {
@@ -295,8 +319,18 @@ static void on_refresh(session_ctx *s, const session_event *ev, uint64_t now, ui
          * the only way back. A wrong password then ends in FATAL at the login. */
         s->need_refresh = false;
         s->need_login = true;
+        s->refresh_failures = 0;
     } else {
         rest_retry(s, now, rnd, false);
+        /* A refresh endpoint that keeps failing (an access token sent as the refresh
+         * token earns a 500, for one) may never recover by itself: refresh, else log
+         * in, after this failure's backoff. The login is judged by on_login as any
+         * other: a rejected password is FATAL, never retried. */
+        if (s->cfg.refresh_fails_login && ++s->refresh_failures >= s->cfg.refresh_fails_login) {
+            s->refresh_failures = 0;
+            s->need_refresh = false;
+            s->need_login = true;
+        }
     }
 }
 
@@ -411,7 +445,7 @@ static void ws_lost(session_ctx *s, uint64_t now, uint32_t rnd, session_reason w
     uint32_t env, delay;
     s->st.disconnects[why]++;
     s->st.last_reason = why;
-    s->resync_at = 0;
+    limit34_clear(s);
     s->ws_failures++;
     if (hard) {
         /* A session or queue limit, or an upgrade refused for good (wrong URL or
@@ -525,12 +559,27 @@ static void on_ws_message(session_ctx *s, const session_event *ev, uint64_t now)
         s->auth_closes = 0;
     }
     if (ev->u.msg.tb_error_code == 34) {
-        uint64_t allowed = s->last_resync + s->cfg.resync_min_interval_ms;
-        if (!s->resync_done_once || now >= allowed)
-            resync(s, now, SESSION_RESYNC_TOO_MANY_UPDATES);
-        else if (s->resync_at == 0)
-            s->resync_at = allowed;
+        /* The server sends one 34 per episode; a repeat inside one changes nothing. */
+        if (!s->limit_episode) {
+            uint64_t at;
+            if (s->limit_episodes && now - s->last_34 >= s->cfg.resync34_forgive_ms)
+                s->limit_episodes = 0; /* quiet for long enough: start over at 5 s */
+            if (s->limit_episodes < UINT32_MAX)
+                s->limit_episodes++;
+            s->limit_episode = true;
+            at = now + envelope(s->cfg.resync34_delay_first_ms, s->cfg.backoff_cap_ms,
+                                s->limit_episodes);
+            /* A new episode before the resync went out: still one resync, later. */
+            if (!s->resync34_pending || at > s->resync_at)
+                s->resync_at = at;
+            s->resync34_pending = true;
+        }
+        s->last_34 = now;
+        return;
     }
+    s->limit_episode = false; /* this message passed the limiter: the episode is over */
+    if (resync34_due(s, now))
+        resync(s, SESSION_RESYNC_TOO_MANY_UPDATES);
 }
 
 static void on_timer(session_ctx *s, uint64_t now, uint32_t rnd)
@@ -549,9 +598,9 @@ static void on_timer(session_ctx *s, uint64_t now, uint32_t rnd)
                now >= s->last_rx + s->cfg.idle_timeout_ms) {
         push_kind(s, SESSION_DO_WS_ABORT);
         ws_lost(s, now, rnd, SESSION_REASON_PING_TIMEOUT, false);
-    } else if (s->resync_at && now >= s->resync_at &&
+    } else if (resync34_due(s, now) &&
                (s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING)) {
-        resync(s, now, SESSION_RESYNC_TOO_MANY_UPDATES);
+        resync(s, SESSION_RESYNC_TOO_MANY_UPDATES);
     }
     if (s->refresh_at && now >= s->refresh_at && s->have_token) {
         s->refresh_at = 0; /* the refresh result sets the next one */
@@ -599,7 +648,7 @@ void session_handle(session_ctx *s, const session_event *ev, uint64_t now, uint3
         s->st.ws_connects++;
         s->ws = WS_SUBSCRIBING;
         s->last_rx = now;
-        s->resync_at = 0;
+        limit34_clear(s);
         push_kind(s, SESSION_DO_SEND_SUBSCRIBE);
         return;
     case SESSION_EV_WS_ACTIVITY:
@@ -650,7 +699,9 @@ uint64_t session_next_deadline(const session_ctx *s)
     case WS_SUBSCRIBING:
     case WS_STREAMING:
         earliest(&d, s->last_rx + s->cfg.idle_timeout_ms);
-        if (s->resync_at)
+        /* Not while the episode is open: only a message can end it, and a timer at a
+         * passed resync time would fire for nothing, again and again. */
+        if (s->resync34_pending && !s->limit_episode)
             earliest(&d, s->resync_at);
         break;
     default:

@@ -23,6 +23,11 @@
  *   passwords can lock the account permanently.
  * - Refresh at the time the loop computed from the JWT (refresh_at_ms of the login or
  *   refresh result). A refresh answered 401/403/400 logs in again; 429 and 5xx retry.
+ *   A refresh that fails refresh_fails_login (3) times in a row for any other reason
+ *   (5xx, 408, transport error, unparseable body) logs in instead once the usual REST
+ *   backoff of that last failure has passed (refresh, else log in); 429 neither counts
+ *   nor breaks the run. Any refresh or login success starts the count again. The login
+ *   follows the login rule above: rejected -> FATAL, never retried.
  * - REST 429: retry after a uniformly random 1-4 s (no Retry-After exists). REST 5xx,
  *   transport errors and unparseable bodies: exponential backoff (1 s doubling to the
  *   cap, jittered in [envelope/2, envelope]). REST 401 on an API call: refresh
@@ -34,9 +39,13 @@
  * - Close classification: 1007 with a token reason ("JWT Token expired", "Token is
  *   outdated", "Invalid JWT token") -> get a new token (refresh; log in when the reason
  *   says outdated/invalid, or after two token closes in a row) before reconnecting, in
- *   parallel with the backoff wait. 1008 "... limit reached" -> back off hard (the
- *   envelope jumps to the cap, delay in [cap/2, cap]). 1009 -> our bug, counted, normal
- *   backoff. 1000, 1001, 1006, 1011, 1012, 4500, everything else -> transient.
+ *   parallel with the backoff wait. 1008 "Max pending updates limit reached!" (reason
+ *   contains "pending updates", any case: the server's per-session send queue
+ *   overflowed, a slow reader or a busy server, not a tenant limit) -> normal backoff,
+ *   reason 1008_QUEUE. Any other 1008 "... limit reached" (sessions, subscriptions) ->
+ *   back off hard (the envelope jumps to the cap, delay in [cap/2, cap]), 1008_LIMIT.
+ *   1009 -> our bug, counted, normal backoff. 1000, 1001, 1006, 1011, 1012, 4500,
+ *   everything else -> transient.
  * - Rejected upgrade (SESSION_EV_WS_HANDSHAKE_FAILED, session_classify_upgrade();
  *   websocket-tls-reliability.md 6 item 2): 5xx and 408 -> normal backoff; 401/403 ->
  *   a new token before the next attempt (refresh, or log in after two in a row, as for
@@ -45,7 +54,23 @@
  *   reached". A response cut short is SESSION_EV_WS_CONN_ERROR (stage UPGRADE): normal.
  * - No inbound frame for idle_timeout (default 45 s) while open -> abort, reason
  *   ping_timeout. A connection not open within connect_timeout -> abort.
- * - errorCode 34 (Too many updates!) -> DO_RESYNC, at most once per resync_min_interval.
+ * - errorCode 34 (Too many updates!, thingsboard-protocol.md g): the server's per-session
+ *   update limiter dropped messages, and keeps dropping EVERY message to the session
+ *   (the data pages of a resubscription too) until its bucket refills; it sends the 34
+ *   once per such episode, and the episode ends only when a message passes again. So a
+ *   34 opens an episode and schedules one DO_RESYNC (TOO_MANY_UPDATES) after a delay:
+ *   resync34_delay_first_ms (5 s), doubling with each further episode, capped at
+ *   backoff_cap_ms. The resync is emitted only when BOTH the delay has passed AND the
+ *   episode is over, i.e. a SESSION_EV_WS_MESSAGE that is not itself a 34 arrived after
+ *   the notice (at that message if the delay has passed, else at the delay's timer).
+ *   Another 34 while the episode is open changes nothing; a 34 after the episode ended
+ *   opens a new one and grows the delay (the pending resync moves to now + the new
+ *   delay; still one resync). The episode count is forgiven when no 34 has arrived for
+ *   resync34_forgive_ms (5 min); a completed resync does not forgive it (its own pages
+ *   may start the next episode). The deadline carries the resync time only while the
+ *   episode is over, so an open episode never makes the loop spin. A connection loss or
+ *   a new connection clears all of it (a new connection subscribes anyway, with a fresh
+ *   limiter). A resync for a changed asset set leaves a pending 34 resync in place.
  * - Every rediscover_interval (default 5 min) the assets are listed again in the
  *   background; when the loop reports the set changed, DO_RESYNC (resubscribe) follows.
  * - /api/user/assets answered 400 "Invalid UUID string" (SESSION_HTTP_INVALID_UUID):
@@ -86,7 +111,12 @@ typedef struct {
     uint32_t rest_429_min_ms;         /* REST 429 retry delay range (1 000 .. 4 000) */
     uint32_t rest_429_max_ms;
     uint32_t rediscover_interval_ms;  /* 0 = never rediscover (300 000) */
-    uint32_t resync_min_interval_ms;  /* spacing of errorCode-34 resyncs (30 000) */
+    /* errorCode-34 resync: first delay (5 000), doubling per episode up to
+     * backoff_cap_ms; the episode count is forgotten after resync34_forgive_ms (300 000)
+     * without a 34. These replace resync_min_interval_ms (removed). */
+    uint32_t resync34_delay_first_ms;
+    uint32_t resync34_forgive_ms;
+    uint32_t refresh_fails_login;     /* failed refreshes in a row -> log in (3; 0 = never) */
     uint32_t token_margin_ms;         /* token treated expired this early (2 000) */
     bool rest_details;                /* fetch asset details by REST (default false) */
 } session_config;
@@ -275,6 +305,8 @@ typedef enum {
     SESSION_REASON_TLS,
     SESSION_REASON_UPGRADE,       /* bad/failed 101, or connect_timeout */
     SESSION_REASON_LOCAL_SHUTDOWN,
+    SESSION_REASON_1008_QUEUE,    /* "Max pending updates limit reached!": normal backoff.
+                                   * Appended last so that no other value moves. */
     SESSION_REASON_COUNT
 } session_reason;
 
@@ -331,9 +363,13 @@ typedef struct {
     bool ws_token_login;         /* the token close says a refresh cannot help */
     uint32_t auth_closes;        /* consecutive 1007 token closes */
     bool ever_tried;             /* a DO_WS_CONNECT was issued before */
-    uint64_t resync_at;          /* pending errorCode-34 resync (0 = none) */
-    uint64_t last_resync;
-    bool resync_done_once;
+    /* errorCode 34 (this connection only) */
+    bool resync34_pending;       /* a TOO_MANY_UPDATES resync is scheduled */
+    bool limit_episode;          /* a 34 arrived and no other message since */
+    uint64_t resync_at;          /* earliest time of the pending resync */
+    uint32_t limit_episodes;     /* 34 episodes counted (delay exponent) */
+    uint64_t last_34;            /* time of the last 34 */
+    uint32_t refresh_failures;   /* consecutive refreshes failed (not 429, not 4xx) */
     session_stats st;
 } session_ctx;
 

@@ -51,6 +51,12 @@ session_reason session__classify_close(const session_event *ev)
             return SESSION_REASON_1007_AUTH;
         return SESSION_REASON_1007;
     case 1008:
+        /* "Max pending updates limit reached!" is the session's send queue (1000
+         * messages) overflowing: a slow reader or a busy server, which passes; the other
+         * "... limit reached" are tenant-profile session/subscription counts, which
+         * do not. Checked first: its reason also says "limit reached". */
+        if (contains(r, n, "pending updates"))
+            return SESSION_REASON_1008_QUEUE;
         return contains(r, n, "limit reached") ? SESSION_REASON_1008_LIMIT
                                                 : SESSION_REASON_1008;
     case 1009: return SESSION_REASON_1009;

@@ -27,7 +27,9 @@ void session_config_defaults(session_config *cfg)
     cfg->rest_429_min_ms = 1000;
     cfg->rest_429_max_ms = 4000;
     cfg->rediscover_interval_ms = 300000;
-    cfg->resync_min_interval_ms = 30000;
+    cfg->resync34_delay_first_ms = 5000;
+    cfg->resync34_forgive_ms = 300000;
+    cfg->refresh_fails_login = 3;
     cfg->token_margin_ms = 2000;
     cfg->rest_details = false;
 }
@@ -38,18 +40,22 @@ const char *session_state_name(session_state st)
     static const char *const names[] = {
         "idle", "login", "list_assets", "connecting", "subscribing",
         "streaming", "backoff", "closing", "stopped", "fatal"};
+    _Static_assert(sizeof names / sizeof names[0] == SESSION_ST_FATAL + 1, "state names");
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "unknown";
 }
 
 /* see session.h */
 const char *session_reason_name(session_reason r)
 {
-    static const char *const names[SESSION_REASON_COUNT] = {
+    /* In enum order; the assertion catches a value added without its name. */
+    static const char *const names[] = {
         "none", "remote_close_1000", "remote_close_1001", "remote_close_1006",
         "remote_close_1007_auth", "remote_close_1007", "remote_close_1008_limit",
         "remote_close_1008", "remote_close_1009", "remote_close_1011",
         "remote_close_1012", "remote_close_4500", "remote_close_other", "ping_timeout",
-        "protocol_error", "dns", "tcp", "tls", "upgrade", "local_shutdown"};
+        "protocol_error", "dns", "tcp", "tls", "upgrade", "local_shutdown",
+        "remote_close_1008_queue"};
+    _Static_assert(sizeof names / sizeof names[0] == SESSION_REASON_COUNT, "reason names");
     return (unsigned)r < SESSION_REASON_COUNT ? names[r] : "unknown";
 }
 
