@@ -276,7 +276,8 @@ typedef struct {
     uint32_t cut_idx;
     int cut_types;
     sim_ktype kt[3]; int nkt; /* key types that take a subscription per entity */
-    int data_sent;     /* the initial data page went out (or was dropped by the limiter) */
+    int data_sent;     /* initial data page: 0 never made (subscription limit), 1 sent,
+                        * 2 refused by the update limiter */
 } sim_sub;
 
 typedef enum {

@@ -205,7 +205,9 @@ static void sessions_list(sim_buf *reply)
         for (int i = 0; i < SIM_MAX_SUBS; i++)
             if (s->subs[i].active)
                 sim_buf_printf(&b, " cmd=%d:%zu:%s", s->subs[i].cmd_id, s->subs[i].nents,
-                               s->subs[i].data_sent ? "data" : "nodata");
+                               s->subs[i].data_sent == 1   ? "data"
+                               : s->subs[i].data_sent == 2 ? "dropped"
+                                                           : "nodata");
         sim_buf_printf(&b, " queued=%zu", sim_outq_waiting(s->conn));
         sim_buf_put(&b, "\n", 1);
     }

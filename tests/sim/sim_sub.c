@@ -143,8 +143,8 @@ static void send_page(sim_session *s, sim_sub *sub, uint64_t total, int initial)
     render_page(&b, sub, total);
     if (initial)
         sim_reorder_premature(s, sub); /* saved after the query, pushed before the page */
-    sim_ws_text(s, SIM_MSG_DATA, sub->cmd_id, b.p, b.len);
-    sub->data_sent = 1; /* a page the update limiter refused is lost all the same */
+    /* a page the update limiter refused counts as sent: ThingsBoard thinks it was */
+    sub->data_sent = sim_ws_text(s, SIM_MSG_DATA, sub->cmd_id, b.p, b.len) == 1 ? 2 : 1;
     sim_buf_free(&b);
     if (initial)
         sim_reorder_missed(s, sub);
