@@ -129,6 +129,8 @@ void sim_jwt_init(uint64_t seed);
 size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int64_t lifetime);
 /* Verifies signature, expiry and kind. iat is written when non-NULL. */
 sim_jwt_status sim_jwt_check(const char *tok, size_t len, int refresh, int64_t *iat);
+/* The customerId claim of the user's access tokens. */
+void sim_jwt_customer_id(char out[37]);
 
 /* ---- HTTP (sim_http.c) ------------------------------------------------------------ */
 #define SIM_HTTP_MAX_HEAD 16384u
@@ -168,6 +170,21 @@ typedef enum {
 struct sim_session;
 struct sim_ctl_stream;
 
+/* What a queued text message is, for /stats when it leaves (sim_outq.c). */
+typedef enum {
+    SIM_MSG_DATA,   /* an initial (or dynamic) data page */
+    SIM_MSG_UPDATE, /* an update */
+    SIM_MSG_REPLY,  /* error replies: validation, parse, sub-limit (all gated) */
+    SIM_MSG_NOTICE, /* the errorCode 34 notice: bypasses the update limiter */
+    SIM_MSG_FAULT   /* injected by the control endpoint: bypasses the limiter */
+} sim_msg_kind;
+
+struct sim_outmsg {
+    uint64_t end;      /* stream offset just past the frame */
+    uint32_t len;      /* payload bytes */
+    uint8_t kind;      /* sim_msg_kind */
+};
+
 typedef struct sim_conn {
     int fd;
     unsigned id;
@@ -184,10 +201,27 @@ typedef struct sim_conn {
     int drop_after_out;    /* close TCP once out is flushed (mid-frame drop) */
     int drop_mid_record;   /* write half of the next TLS record, then close */
     int64_t out_stuck_since; /* mono ms since output stopped draining (0: draining) */
+    int64_t no_read_until; /* no-read fault: read no client input until then (mono ms) */
+    /* Text messages in `out`, oldest first (sim_outq.c): where each ends in the byte
+     * stream, counted from the first byte ever queued. out_done counts the bytes
+     * handed to the socket (plain) or the TLS engine so far. */
+    uint64_t out_done;
+    struct sim_outmsg *q;
+    size_t q_head, q_len, q_cap;
     struct sim_session *ws;
     struct sim_ctl_stream *stream; /* control: /truth producer */
     struct sim_conn *next;
 } sim_conn;
+
+/* Output queue bookkeeping (sim_outq.c). A frame of `len` payload bytes was just
+ * appended to c->out in full. */
+void sim_outq_push(sim_conn *c, sim_msg_kind kind, size_t len);
+/* n more bytes of c->out went to the socket / TLS engine: completed messages count
+ * as sent in /stats. Call right after consuming them from c->out. */
+void sim_outq_done(sim_conn *c, size_t n);
+/* Messages waiting behind the one in flight (ThingsBoard's session queue length). */
+size_t sim_outq_waiting(const sim_conn *c);
+void sim_outq_free(sim_conn *c);
 
 sim_conn *sim_conn_new(int fd, sim_conn_kind kind, int tls);
 void sim_conn_free(sim_conn *c);
@@ -217,6 +251,7 @@ typedef struct {
 } sim_qkey;
 
 #define SIM_MAX_QKEYS 64
+#define SIM_MAX_BUCKETS 4
 #define SIM_MAX_SUBS 1024 /* ThingsBoard sets no per-session limit on ENTITY_DATA commands; ours is memory */
 
 typedef struct {
@@ -234,6 +269,15 @@ typedef struct {
     uint32_t *ents; size_t nents;
     uint32_t *sorted;  /* same set, ascending, for bsearch */
     int64_t next_refresh; /* dynamic: mono ms */
+    /* Subscription rate limit (sim_limit.c): the live part of the page. Entities in
+     * `sorted` (nlive of them) have subscriptions; cut_idx (if not UINT32_MAX) has only
+     * its first cut_types key types subscribed, in the order of kt[]. */
+    size_t nlive;
+    uint32_t cut_idx;
+    int cut_types;
+    sim_ktype kt[3]; int nkt; /* key types that take a subscription per entity */
+    int data_sent;     /* initial data page: 0 never made (subscription limit), 1 sent,
+                        * 2 refused by the update limiter */
 } sim_sub;
 
 typedef enum {
@@ -253,7 +297,13 @@ typedef struct sim_session {
     int64_t opened;        /* mono ms */
     int64_t last_pong;     /* mono ms */
     int64_t next_ping;     /* mono ms */
-    int64_t ws_rate_window; unsigned ws_rate_count; int ws_rate_flagged;
+    /* per-session update limiter (sim_limit.c) */
+    long upd_tokens[SIM_MAX_BUCKETS]; int64_t upd_t0[SIM_MAX_BUCKETS]; unsigned upd_gen;
+    int blacklisted;       /* refused a message; the errorCode 34 notice was queued */
+    int sub_no;            /* next internal subscription number */
+    int64_t sublim_reply_at[2]; /* last sub-limit reply per message (tenant, user) */
+    sim_buf held;          /* reorder: an update held back to swap with the next one */
+    int held_cmd; int64_t held_since;
     int64_t close_deadline; /* CLOSING: give up waiting for the peer's close */
     int drop_next_frame;   /* fault: send half of the next message, then drop TCP */
     sim_sub subs[SIM_MAX_SUBS];
@@ -266,13 +316,32 @@ void sim_ws_input(sim_session *s);  /* c->in has bytes */
 void sim_ws_timers(sim_session *s, int64_t mono);
 void sim_ws_free(sim_session *s);
 /* Sends a whole text message (framed by us, after anything the codec queued). */
-int sim_ws_text(sim_session *s, const char *p, size_t n);
+/* Gated by the update limiter unless kind is NOTICE or FAULT; checked against the
+ * session queue limit. Returns 0 queued, 1 refused by the limiter, -1 not sent
+ * (session closing, stalled, or just closed for the queue limit). id is the
+ * cmdId / subscriptionId a refusal notice names. */
+int sim_ws_text(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n);
 void sim_ws_close(sim_session *s, unsigned code, const char *reason);
 void sim_ws_flush_codec(sim_session *s); /* codec output -> conn out */
 
 /* Command handling (sim_cmd.c): one text message of an authenticated or new session. */
 void sim_cmd_message(sim_session *s, const char *msg, size_t len);
 void sim_legacy_error(sim_session *s, int sub_id, int code, const char *msg);
+
+/* Rate limits (sim_limit.c). A spec is "N:S[,N:S...]" (a bare N means N:1). */
+typedef struct { long n; int64_t ms; } sim_bucket;
+/* Parses spec into out[SIM_MAX_BUCKETS]; returns the bucket count, or -1 if bad. */
+int sim_limit_parse(const char *spec, sim_bucket *out);
+void sim_limit_spec_str(const sim_bucket *b, int n, char *out, size_t cap);
+/* Per-session update limiter (intervally refill): 1 pass, 0 refuse. */
+int sim_updlim_pass(sim_session *s);
+/* Subscription limiter (greedy refill), global: 1 a subscription may be created. */
+int sim_sublim_take(void);
+/* Creates the subscriptions of sub's page under the subscription limit; returns 0 if
+ * all were created, -1 if the limit stopped it (the reply has been sent). */
+int sim_sublim_subscribe(sim_session *s, sim_sub *sub);
+/* The errorCode 34 notice, exactly as ThingsBoard writes it. */
+void sim_notice34(sim_buf *b, int id);
 
 /* Subscriptions (sim_sub.c). */
 void sim_sub_run(sim_session *s, sim_sub *sub);          /* query + initial data page */
@@ -285,6 +354,14 @@ void sim_fanout(uint32_t idx, const int *slots, int nslots);
 int sim_sub_covers(const sim_sub *sub, uint32_t idx);
 
 /* Flood (sim_flood.c). */
+/* Reorder fault (sim_reorder.c). */
+void sim_reorder_premature(sim_session *s, sim_sub *sub); /* before the data page */
+void sim_reorder_missed(sim_session *s, sim_sub *sub);    /* after it */
+/* Steady generator updates: 1 if the message was held back to swap with the next. */
+int sim_reorder_hold(sim_session *s, int cmd_id, const char *p, size_t n);
+void sim_reorder_flush(sim_session *s, int64_t mono, int force);
+extern int sim_gen_running; /* set while sim_gen_tick fans out */
+
 void sim_flood_build(sim_session *s, sim_sub *sub);
 /* Fills whole flood frames, up to cap bytes, into dst; returns bytes written (0 when
  * the next frame does not fit cap). */
@@ -293,6 +370,22 @@ void sim_flood_free(sim_session *s);
 
 /* ---- control endpoint (sim_ctl.c) ------------------------------------------------- */
 void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply);
+void sim_ctl_say(sim_buf *reply, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+long sim_ctl_num(const sim_req *req, const char *name, long dflt); /* query number */
+/* Sessions a fault applies to: ?session=<id> or all open ones. */
+#define SIM_FOR_SESSIONS(req, s)                                                        \
+    for (sim_session *s = sim.sessions; s; s = s->next)                                 \
+        if (s->conn->state == SIM_CS_WS && s->st != SIM_WS_HANDSHAKE &&                 \
+            (sim_ctl_num(req, "session", 0) == 0 ||                                     \
+             sim_ctl_num(req, "session", 0) == (long)s->conn->id))
+/* Flow-control faults (sim_ctl_flow.c): 1 if the route was theirs. */
+int sim_ctl_flow(sim_conn *c, const sim_req *req, sim_buf *reply);
+void sim_ctl_flow_reset(void);      /* back to the start-up flags */
+void sim_ctl_flow_save_start(void); /* remember the start-up flags */
+/* "N:S[,N:S][/tenant|/user]" for --sub-limit; 0 ok, -1 bad. */
+int sim_sub_limit_set(const char *spec, int scope_user);
+int sim_upd_limit_set(const char *spec); /* NULL = off; 0 ok, -1 bad */
 /* /truth streaming: fills c->out while it is small; returns 1 while more remains. */
 int sim_ctl_stream_more(sim_conn *c);
 
@@ -301,7 +394,8 @@ typedef struct {
     unsigned long logins_ok, logins_failed, refreshes, refreshes_failed, rest_calls,
         rest_faults, ws_connects, ws_auth_ok, ws_auth_failed, auth_cmds, subscriptions,
         unsubscribes, msgs_sent, updates_sent, data_pages, pings_sent, pongs_received,
-        parse_errors, bytes_sent, flood_msgs;
+        parse_errors, bytes_sent, flood_msgs, updates_dropped, notices_34, queue_closes,
+        sub_limit_replies, subs_refused;
 } sim_stats;
 
 struct sim_state {
@@ -314,7 +408,14 @@ struct sim_state {
     int64_t auth_timeout_ms, ping_interval_ms, pong_timeout_ms, dynamic_ms, send_timeout_ms;
     double rate;                  /* updates per second */
     int flood;
-    unsigned ws_limit;            /* updates per second per session, 0 = none */
+    sim_bucket upd_spec[SIM_MAX_BUCKETS]; int upd_nspec; /* update limiter, 0 = off */
+    unsigned upd_gen;             /* bumped on every change: sessions restart buckets */
+    sim_bucket sub_spec[SIM_MAX_BUCKETS]; int sub_nspec; /* subscription limiter */
+    int sub_scope_user;           /* 0 per tenant, 1 per user */
+    double sub_tokens[SIM_MAX_BUCKETS]; int64_t sub_last; /* greedy buckets (mono ms) */
+    unsigned long queue_limit;    /* session queue, messages (0 = none) */
+    int reorder;                  /* reorder fault */
+    int edition_ce;               /* Community Edition REST endpoints */
     uint64_t seed;
     /* model */
     uint32_t nassets, nkeys;

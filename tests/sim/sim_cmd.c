@@ -40,7 +40,7 @@ void sim_legacy_error(sim_session *s, int sub_id, int code, const char *msg)
     sim_buf_printf(&b, "{\"subscriptionId\":%d,\"errorCode\":%d,\"errorMsg\":", sub_id, code);
     sim_buf_json_str(&b, msg, strlen(msg));
     sim_buf_puts(&b, ",\"data\":null,\"latestValues\":{}}");
-    sim_ws_text(s, b.p, b.len);
+    sim_ws_text(s, SIM_MSG_REPLY, sub_id, b.p, b.len);
     sim_buf_free(&b);
 }
 
@@ -329,14 +329,15 @@ static int run_cmd(sim_session *s, pctx *p, int c, int dry)
         sim_legacy_error(s, (int)cmd_id, 1, "Max subscriptions per session reached (iotpro-sim)");
         return 0;
     }
-    int existed = sub->active;
+    /* A repeated cmdId rebuilds the subscription; on a SQL backend no new data page
+     * once one was sent. */
+    int had_page = sub->active && sub->data_sent;
     sim_sub_free(sub);
     *sub = tmp;
     sub->cmd_id = (int)cmd_id;
     sub->active = 1;
+    sub->data_sent = had_page;
     sim.st.subscriptions++;
-    /* A repeated cmdId rebuilds the subscription; on a SQL backend no new data. */
-    sub->next_refresh = existed ? -1 : 0;
     sim_sub_run(s, sub);
     return 0;
 }

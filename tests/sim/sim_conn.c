@@ -5,7 +5,8 @@
  * Non-blocking throughout; sim_main.c's poll loop calls sim_conn_pump() with what poll
  * reported. Faults that live at this layer: stall (touch nothing), drop after a partial
  * frame (close once `out` is flushed), drop in the middle of a TLS record (write half
- * of the next record, then close), and delayed REST replies.
+ * of the next record, then close), delayed REST replies, and no-read (keep sending,
+ * read nothing: the client's send buffer fills).
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,6 +48,7 @@ void sim_conn_free(sim_conn *c)
     sim_buf_free(&c->in);
     sim_buf_free(&c->out);
     sim_buf_free(&c->delayed);
+    sim_outq_free(c);
     free(c);
 }
 
@@ -143,8 +145,8 @@ static void pump_plain(sim_conn *c, int readable, int writable)
                 eof(c);
             break;
         }
-        sim.st.bytes_sent += (unsigned long)n;
         sim_buf_consume(&c->out, (size_t)n);
+        sim_outq_done(c, (size_t)n);
         c->out_stuck_since = 0;
         produce(c);
     }
@@ -167,7 +169,6 @@ static void pump_tls(sim_conn *c, int readable, int writable)
             size_t want = c->drop_mid_record && len > 1 ? len / 2 : len;
             ssize_t n = send(c->fd, buf, want, MSG_NOSIGNAL);
             if (n > 0) {
-                sim.st.bytes_sent += (unsigned long)n;
                 if (c->drop_mid_record) {
                     sim_conn_close_now(c);
                     return;
@@ -206,6 +207,7 @@ static void pump_tls(sim_conn *c, int readable, int writable)
                 n = c->out.len < len ? c->out.len : len;
                 memcpy(buf, c->out.p, n);
                 sim_buf_consume(&c->out, n);
+                sim_outq_done(c, n);
             } else if (flooding(c)) {
                 /* whole frames; the record is flushed below after every fill, so an
                  * empty record always has room for one */
@@ -236,12 +238,17 @@ static void pump_tls(sim_conn *c, int readable, int writable)
     }
 }
 
+static int reading_paused(const sim_conn *c)
+{
+    return c->no_read_until && sim_mono_ms() < c->no_read_until;
+}
+
 void sim_conn_pump(sim_conn *c, int readable, int writable)
 {
     if (c->state == SIM_CS_DEAD || c->stalled)
         return;
-    if (c->in.len > IN_MAX)
-        readable = 0; /* the handler is behind; let TCP push back */
+    if (c->in.len > IN_MAX || reading_paused(c))
+        readable = 0; /* the handler is behind (or no-read): let TCP push back */
     if (c->tls)
         pump_tls(c, readable, writable);
     else
@@ -275,7 +282,7 @@ short sim_conn_events(const sim_conn *c)
     if (c->stalled || c->fd < 0)
         return 0;
     short ev = 0;
-    if (c->in.len <= IN_MAX)
+    if (c->in.len <= IN_MAX && !reading_paused(c))
         ev |= POLLIN;
     if (c->tls) {
         unsigned st = br_ssl_engine_current_state(&c->sc->eng);

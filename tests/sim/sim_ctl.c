@@ -19,9 +19,7 @@ struct sim_ctl_stream {
 
 #define TEXT "text/plain; charset=utf-8"
 
-static void say(sim_buf *reply, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(sim_buf *reply, int status, const char *fmt, ...)
+void sim_ctl_say(sim_buf *reply, int status, const char *fmt, ...)
 {
     char body[4096];
     va_list ap;
@@ -31,7 +29,7 @@ static void say(sim_buf *reply, int status, const char *fmt, ...)
     sim_http_reply(reply, status, TEXT, body, strlen(body), 0);
 }
 
-static long num(const sim_req *req, const char *name, long dflt)
+long sim_ctl_num(const sim_req *req, const char *name, long dflt)
 {
     char v[64];
     if (sim_query_param(req->query, name, v, sizeof v) <= 0)
@@ -57,11 +55,7 @@ static int slot_param(const sim_req *req)
     return sim_key_find(k, (size_t)n);
 }
 
-/* Sessions a fault applies to: ?session=<id> or all open ones. */
-#define FOR_SESSIONS(req, s)                                                            \
-    for (sim_session *s = sim.sessions; s; s = s->next)                                 \
-        if (s->conn->state == SIM_CS_WS && s->st != SIM_WS_HANDSHAKE &&                 \
-            (num(req, "session", 0) == 0 || num(req, "session", 0) == (long)s->conn->id))
+#define FOR_SESSIONS SIM_FOR_SESSIONS
 
 static int first_cmd(const sim_session *s)
 {
@@ -78,18 +72,22 @@ static void raw_text(sim_session *s, const char *p, size_t n)
     size_t hl = ws_frame_header(h, WS_OP_TEXT, 1, n, NULL);
     sim_buf_put(&s->conn->out, h, hl);
     sim_buf_put(&s->conn->out, p, n);
+    sim_outq_push(s->conn, SIM_MSG_FAULT, n);
 }
 
 static int send_fault(const sim_req *req, const char *what)
 {
     int count = 0;
-    long size = num(req, "size", 64l << 20);
+    long size = sim_ctl_num(req, "size", 64l << 20);
     FOR_SESSIONS(req, s) {
         if (s->st == SIM_WS_CLOSING)
             continue;
         count++;
         if (!strcmp(what, "error34")) {
-            sim_legacy_error(s, first_cmd(s), 34, "Too many updates!");
+            sim_buf b = {0};
+            sim_notice34(&b, first_cmd(s));
+            sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
+            sim_buf_free(&b);
         } else if (!strcmp(what, "bad-utf8")) {
             raw_text(s, "{\"cmdId\":1,\"errorMsg\":\"\xc3\x28\"}", 28);
         } else if (!strcmp(what, "bad-json")) {
@@ -189,6 +187,7 @@ static void stats(sim_buf *reply)
     C(rest_faults); C(ws_connects); C(ws_auth_ok); C(ws_auth_failed); C(auth_cmds);
     C(subscriptions); C(unsubscribes); C(msgs_sent); C(updates_sent); C(data_pages);
     C(pings_sent); C(pongs_received); C(parse_errors); C(bytes_sent); C(flood_msgs);
+    C(updates_dropped); C(notices_34); C(queue_closes); C(sub_limit_replies); C(subs_refused);
 #undef C
     sim_buf_printf(&b, "sessions_current %u\nsessions_authenticated %u\nsubscriptions_current %u\n"
                        "assets %u\n", sessions, ready, subs, sim_model_count());
@@ -205,7 +204,11 @@ static void sessions_list(sim_buf *reply)
                        s->conn->stalled ? " stalled" : "");
         for (int i = 0; i < SIM_MAX_SUBS; i++)
             if (s->subs[i].active)
-                sim_buf_printf(&b, " cmd=%d:%zu", s->subs[i].cmd_id, s->subs[i].nents);
+                sim_buf_printf(&b, " cmd=%d:%zu:%s", s->subs[i].cmd_id, s->subs[i].nents,
+                               s->subs[i].data_sent == 1   ? "data"
+                               : s->subs[i].data_sent == 2 ? "dropped"
+                                                           : "nodata");
+        sim_buf_printf(&b, " queued=%zu", sim_outq_waiting(s->conn));
         sim_buf_put(&b, "\n", 1);
     }
     sim_http_reply(reply, 200, TEXT, b.p ? b.p : "", b.len, 0);
@@ -232,16 +235,16 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         c->stream = st;
         sim_buf_puts(reply, "HTTP/1.1 200 OK\r\nContent-Type: " TEXT "\r\nConnection: close\r\n\r\n");
     } else if (!strcmp(p, "/fault/close")) {
-        long code = num(req, "code", 1011);
+        long code = sim_ctl_num(req, "code", 1011);
         if (sim_query_param(req->query, "reason", v, sizeof v) < 0)
             v[0] = 0;
         FOR_SESSIONS(req, s) {
             sim_ws_close(s, (unsigned)code, v[0] ? v : NULL);
             n++;
         }
-        say(reply, 200, "closed %d sessions with %ld\n", n, code);
+        sim_ctl_say(reply, 200, "closed %d sessions with %ld\n", n, code);
     } else if (!strcmp(p, "/fault/stall")) {
-        int off = num(req, "off", 0) != 0;
+        int off = sim_ctl_num(req, "off", 0) != 0;
         FOR_SESSIONS(req, s) {
             s->conn->stalled = !off;
             if (off) {
@@ -250,35 +253,35 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
             }
             n++;
         }
-        say(reply, 200, "%s %d sessions\n", off ? "resumed" : "stalled", n);
+        sim_ctl_say(reply, 200, "%s %d sessions\n", off ? "resumed" : "stalled", n);
     } else if (!strcmp(p, "/fault/expire-tokens")) {
-        if (num(req, "clear", 0)) {
+        if (sim_ctl_num(req, "clear", 0)) {
             sim.fault_lifetime = 0;
         } else {
             sim_jwt_gen_access++;
-            if (num(req, "refresh", 0))
+            if (sim_ctl_num(req, "refresh", 0))
                 sim_jwt_gen_refresh++;
-            sim.fault_lifetime = num(req, "lifetime", 0);
+            sim.fault_lifetime = sim_ctl_num(req, "lifetime", 0);
         }
-        say(reply, 200, "access generation %u, refresh generation %u, new token lifetime %lld s\n",
+        sim_ctl_say(reply, 200, "access generation %u, refresh generation %u, new token lifetime %lld s\n",
             sim_jwt_gen_access, sim_jwt_gen_refresh,
             (long long)(sim.fault_lifetime ? sim.fault_lifetime : sim.token_lifetime));
     } else if (!strcmp(p, "/fault/reject-refresh")) {
-        sim.reject_refresh = num(req, "on", 1) != 0;
-        say(reply, 200, "reject refresh %d\n", sim.reject_refresh);
+        sim.reject_refresh = sim_ctl_num(req, "on", 1) != 0;
+        sim_ctl_say(reply, 200, "reject refresh %d\n", sim.reject_refresh);
     } else if (!strcmp(p, "/fault/fail-rest")) {
-        sim.fail_rest_n = (int)num(req, "n", 1);
-        sim.fail_rest_status = (int)num(req, "status", 500);
-        say(reply, 200, "next %d REST calls fail with %d\n", sim.fail_rest_n, sim.fail_rest_status);
+        sim.fail_rest_n = (int)sim_ctl_num(req, "n", 1);
+        sim.fail_rest_status = (int)sim_ctl_num(req, "status", 500);
+        sim_ctl_say(reply, 200, "next %d REST calls fail with %d\n", sim.fail_rest_n, sim.fail_rest_status);
     } else if (!strcmp(p, "/fault/delay-rest")) {
-        sim.delay_rest_ms = num(req, "ms", 0);
-        say(reply, 200, "REST delay %lld ms\n", (long long)sim.delay_rest_ms);
+        sim.delay_rest_ms = sim_ctl_num(req, "ms", 0);
+        sim_ctl_say(reply, 200, "REST delay %lld ms\n", (long long)sim.delay_rest_ms);
     } else if (!strcmp(p, "/fault/drop-mid-frame")) {
         FOR_SESSIONS(req, s) {
             s->drop_next_frame = 1;
             n++;
         }
-        say(reply, 200, "%d sessions drop inside their next message\n", n);
+        sim_ctl_say(reply, 200, "%d sessions drop inside their next message\n", n);
     } else if (!strcmp(p, "/fault/drop-mid-record")) {
         FOR_SESSIONS(req, s) {
             if (s->conn->tls) {
@@ -292,19 +295,21 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
             }
             n++;
         }
-        say(reply, 200, "%d sessions drop inside their next TLS record\n", n);
+        sim_ctl_say(reply, 200, "%d sessions drop inside their next TLS record\n", n);
     } else if (!strcmp(p, "/fault/send")) {
         if (sim_query_param(req->query, "what", v, sizeof v) < 0 || (n = send_fault(req, v)) < 0)
-            say(reply, 400, "what=oversize|bad-utf8|bad-json|error34\n");
+            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|error34\n");
         else
-            say(reply, 200, "sent %s to %d sessions\n", v, n);
+            sim_ctl_say(reply, 200, "sent %s to %d sessions\n", v, n);
     } else if (!strcmp(p, "/fault/refuse")) {
-        sim.refuse_until = sim_mono_ms() + num(req, "seconds", 5) * 1000;
+        sim.refuse_until = sim_mono_ms() + sim_ctl_num(req, "seconds", 5) * 1000;
         if (sim.api_fd >= 0) {
             close(sim.api_fd);
             sim.api_fd = -1;
         }
-        say(reply, 200, "refusing connections for %ld s\n", num(req, "seconds", 5));
+        sim_ctl_say(reply, 200, "refusing connections for %ld s\n", sim_ctl_num(req, "seconds", 5));
+    } else if (sim_ctl_flow(c, req, reply)) {
+        /* a flow-control fault (sim_ctl_flow.c) */
     } else if (!strcmp(p, "/reset")) {
         sim.fault_lifetime = 0;
         sim.reject_refresh = 0;
@@ -313,12 +318,13 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim.refuse_until = 0;
         for (sim_session *s = sim.sessions; s; s = s->next)
             s->conn->stalled = 0, s->drop_next_frame = 0;
-        say(reply, 200, "faults cleared\n");
+        sim_ctl_flow_reset();
+        sim_ctl_say(reply, 200, "faults cleared\n");
     } else if (!strcmp(p, "/rate")) {
-        sim.rate = (double)num(req, "n", 0);
-        say(reply, 200, "rate %g updates/s\n", sim.rate);
+        sim.rate = (double)sim_ctl_num(req, "n", 0);
+        sim_ctl_say(reply, 200, "rate %g updates/s\n", sim.rate);
     } else if (!strcmp(p, "/assets/add")) {
-        long k = num(req, "n", 1);
+        long k = sim_ctl_num(req, "n", 1);
         sim_buf b = {0};
         if (sim_query_param(req->query, "type", v, sizeof v) < 0)
             v[0] = 0;
@@ -336,16 +342,16 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         uint32_t idx;
         int rename = !strcmp(p, "/assets/rename");
         if (asset_param(req, &idx) != 0 || (rename && sim_query_param(req->query, "name", v, sizeof v) < 0))
-            say(reply, 400, "need id=<asset uuid>%s\n", rename ? "&name=<new name>" : "");
+            sim_ctl_say(reply, 400, "need id=<asset uuid>%s\n", rename ? "&name=<new name>" : "");
         else if ((rename ? sim_asset_rename(idx, v) : sim_asset_remove(idx)) != 0)
-            say(reply, 404, "no such asset\n");
+            sim_ctl_say(reply, 404, "no such asset\n");
         else
-            say(reply, 200, "ok\n");
+            sim_ctl_say(reply, 200, "ok\n");
     } else if (!strcmp(p, "/update") || !strcmp(p, "/delete")) {
         uint32_t idx;
         int slot = slot_param(req);
         if (asset_param(req, &idx) != 0 || slot < 0) {
-            say(reply, 400, "need id=<asset uuid>&key=<telemetry key|assetDetails>\n");
+            sim_ctl_say(reply, 400, "need id=<asset uuid>&key=<telemetry key|assetDetails>\n");
             return;
         }
         if (!strcmp(p, "/delete"))
@@ -355,8 +361,8 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         else
             sim_bump(idx, slot);
         sim_fanout(idx, &slot, 1);
-        say(reply, 200, "ok\n");
+        sim_ctl_say(reply, 200, "ok\n");
     } else {
-        say(reply, 404, "unknown control path %s\n", p);
+        sim_ctl_say(reply, 404, "unknown control path %s\n", p);
     }
 }

@@ -53,6 +53,16 @@ static void sign(const char *data, size_t len, char *out, size_t cap)
     b64url_encode(mac, sizeof mac, out, cap);
 }
 
+void sim_jwt_customer_id(char out[37])
+{
+    uint64_t u = sim_hash(sim.seed, 0x05e7);
+    if (strcmp(sim.authority, "CUSTOMER_USER") == 0)
+        snprintf(out, 37, "a1b2c3d4-0000-11ef-8000-%012llx",
+                 (unsigned long long)(u >> 8 & 0xffffffffffffull));
+    else
+        strcpy(out, "13814000-1dd2-11b2-8080-808080808080"); /* ThingsBoard's "no customer" */
+}
+
 size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int64_t lifetime)
 {
     char sid[37], jti[37], uid[37], tid[37], cid[37];
@@ -63,11 +73,7 @@ size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int6
              (unsigned long long)(u & 0xffffffffffffull));
     snprintf(tid, sizeof tid, "784f394c-42b6-11ef-983c-%012llx",
              (unsigned long long)(u >> 16 & 0xffffffffffffull));
-    if (strcmp(sim.authority, "CUSTOMER_USER") == 0)
-        snprintf(cid, sizeof cid, "a1b2c3d4-0000-11ef-8000-%012llx",
-                 (unsigned long long)(u >> 8 & 0xffffffffffffull));
-    else
-        strcpy(cid, "13814000-1dd2-11b2-8080-808080808080");
+    sim_jwt_customer_id(cid);
     rand_uuid(sid, refresh ? sim_jwt_gen_refresh : sim_jwt_gen_access);
     sim_buf sub = {0};
     sim_buf_json_str(&sub, sim.username, strlen(sim.username));

@@ -25,7 +25,13 @@
  *     --auth-timeout S       authCmd deadline (10)       --ping-interval S   (10)
  *     --pong-timeout S       close 4500 after (30)       --send-timeout S    (5)
  *     --dynamic-interval S   dynamic page link refresh (60)
- *     --ws-update-limit N    updates/s per session; excess dropped + errorCode 34 (0 = off)
+ *     --ws-update-limit SPEC per-session limiter on every text message, "N:S[,N:S]"
+ *                            (intervally refilled; a bare N is N:1); off by default
+ *     --ws-queue-limit N     session queue: messages waiting behind the one in flight
+ *                            before 1008 "Max pending updates limit reached!" (1000)
+ *     --sub-limit SPEC[/tenant|/user]  subscription rate limit (greedy refill), off
+ *     --reorder              premature, missed and swapped updates
+ *     --edition ce|pe        REST endpoints of Community or Professional Edition (pe)
  *   Durations accept fractions ("0.5") so tests can run the keep-alive rules fast.
  *
  * API (TLS unless --plain): see sim_rest.c (REST) and sim_ws.c / sim_cmd.c (/api/ws).
@@ -33,7 +39,8 @@
  * CONTROL ENDPOINT (plain HTTP, 127.0.0.1:control-port; GET or POST, query parameters;
  * faults on sessions apply to all open sessions, or to ?session=<id> from /sessions):
  *   /stats                          counters, "name value" lines
- *   /sessions                       "session <id> <state> [stalled] cmd=<cmdId>:<entities>"
+ *   /sessions                       "session <id> <state> [stalled]
+ *                                   cmd=<cmdId>:<entities>:<data|nodata> queued=<n>"
  *   /truth[?scope=subscribed][&id=] ground truth: "asset_id\tkey\tts\tvalue" lines for
  *                                   every existing (or subscribed) asset and present key;
  *                                   value as on the data page (compare numbers numerically;
@@ -52,7 +59,13 @@
  *   /fault/drop-mid-record          write half of the next TLS record, then drop TCP
  *   /fault/send?what=oversize[&size=B] | bad-utf8 | bad-json | error34
  *   /fault/refuse?seconds=S         close the API listener for S seconds
- *   /reset                          clear all faults
+ *   /fault/update-limit?spec=N:S[,N:S] | ?off=1     per-session update limiter
+ *   /fault/queue-limit?n=N          session queue limit (0 = none)
+ *   /fault/sub-limit?spec=N:S&scope=tenant|user | ?off=1   subscription limiter
+ *   /fault/no-read?seconds=S | ?off=1   keep sending, read no client input
+ *   /fault/reorder?on=1|0           premature, missed and swapped updates
+ *   /fault/edition?ce=1|0           CE REST endpoints (/api/user/assets answers 400)
+ *   /reset                          clear all faults (flow control: back to the flags)
  *   /rate?n=R                       change the steady update rate
  *   /assets/add?n=N[&type=T]        new assets (their ids are returned, one a line)
  *   /assets/remove?id=ID            /assets/rename?id=ID&name=NAME
@@ -159,6 +172,7 @@ int main(int argc, char **argv)
     sim.dynamic_ms = 60000;
     sim.rate = 10;
     sim.seed = 1;
+    sim.queue_limit = 1000; /* ThingsBoard's server.ws.max_queue_messages_per_session */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -192,7 +206,27 @@ int main(int argc, char **argv)
         else if (ARG("--pong-timeout")) sim.pong_timeout_ms = secs(v);
         else if (ARG("--send-timeout")) sim.send_timeout_ms = secs(v);
         else if (ARG("--dynamic-interval")) sim.dynamic_ms = secs(v);
-        else if (ARG("--ws-update-limit")) sim.ws_limit = (unsigned)atoi(v);
+        else if (ARG("--ws-update-limit")) {
+            if (strcmp(v, "0") != 0 && sim_upd_limit_set(v) != 0) {
+                sim_log("--ws-update-limit wants N:S[,N:S...] or N");
+                return 2;
+            }
+        }
+        else if (ARG("--ws-queue-limit")) sim.queue_limit = strtoul(v, NULL, 10);
+        else if (ARG("--sub-limit")) {
+            if (sim_sub_limit_set(v, 0) != 0) {
+                sim_log("--sub-limit wants N:S[,N:S...][/tenant|/user]");
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--reorder")) sim.reorder = 1;
+        else if (ARG("--edition")) {
+            if (strcmp(v, "ce") && strcmp(v, "pe")) {
+                sim_log("--edition wants ce or pe");
+                return 2;
+            }
+            sim.edition_ce = !strcmp(v, "ce");
+        }
         else {
             usage();
             return 2;
@@ -221,6 +255,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sim.start_ms = sim_now_ms();
+    sim_ctl_flow_save_start();
     sim_model_init(nassets, nkeys, sim.seed);
     sim_jwt_init(sim.seed);
     snprintf(sim.api_addr, sizeof sim.api_addr, "%s", listen_addr);

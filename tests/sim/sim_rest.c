@@ -8,7 +8,13 @@
  *                             "Token is outdated" (fault), 500/2 for an access token
  *   POST /api/auth/logout     200
  *   GET  /api/user/assets     PageData<Asset> (pageSize, page, type, textSearch,
- *                             sortProperty, sortOrder); also /api/tenant/assets
+ *                             sortProperty, sortOrder); PE only: in CE mode the path
+ *                             is /api/user/{userId} and answers 400 "Invalid UUID
+ *                             string: assets" (errorCode 31)
+ *   GET  /api/tenant/assets   the same listing, TENANT_ADMIN only (else 403/20)
+ *   GET  /api/customer/{customerId}/assets   the same; a CUSTOMER_USER must name its
+ *                             own customer (the JWT's customerId), else 403/20; the
+ *                             tenant admin gets an empty page (no asset is assigned)
  *   GET  /api/plugins/telemetry/ASSET/{id}/values/attributes[/SERVER_SCOPE][?keys=]
  *   GET  /api/plugins/telemetry/ASSET/{id}/keys/timeseries | keys/attributes[/..]
  *   GET  /api/plugins/telemetry/ASSET/{id}/values/timeseries?keys=a,b
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/json.h"
 #include "tests/sim/sim.h"
@@ -65,6 +72,42 @@ void sim_render_asset(sim_buf *b, uint32_t idx)
     PUT(b, "\",\"id\":\"");
     sim_buf_puts(b, customer ? owner : "784f394c-42b6-11ef-983c-000000000000");
     PUT(b, "\"}}");
+}
+
+static void assets(const sim_req *req, sim_buf *reply);
+
+static int is_uuid(const char *p, size_t n)
+{
+    if (n != 36)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? p[i] != '-' : !strchr("0123456789abcdefABCDEF", p[i]))
+            return 0;
+    return 1;
+}
+
+/* GET /api/customer/{customerId}/assets (CE and PE). */
+static void customer_assets(const sim_req *req, sim_buf *reply)
+{
+    const char *id = req->path + 14;
+    size_t n = strlen(id) - 7;
+    char cid[37];
+    sim_jwt_customer_id(cid);
+    if (!is_uuid(id, n)) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "Invalid UUID string: %.*s", (int)(n > 200 ? 200 : n), id);
+        sim_http_tb_error(reply, 400, msg, 31, 0);
+    } else if (strcmp(req->method, "GET") != 0) {
+        sim_http_tb_error(reply, 405, "Request method 'POST' is not supported", 31, 0);
+    } else if (!strcmp(sim.authority, "CUSTOMER_USER")) {
+        if (strncasecmp(id, cid, 36) != 0)
+            sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!", 20, 0);
+        else
+            assets(req, reply);
+    } else {
+        static const char empty[] = "{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false}";
+        sim_http_reply(reply, 200, JSON, empty, sizeof empty - 1, 0);
+    }
 }
 
 /* Reads a string member of a small JSON body into out. Returns 0 ok, -1 missing,
@@ -397,12 +440,17 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         return;
     if (!strcmp(req->path, "/api/auth/logout")) {
         sim_http_reply(reply, 200, NULL, "", 0, 0);
+    } else if (!strcmp(req->path, "/api/user/assets") && sim.edition_ce) {
+        sim_http_tb_error(reply, 400, "Invalid UUID string: assets", 31, 0);
     } else if (!strcmp(req->path, "/api/user/assets") ||
                (!strcmp(req->path, "/api/tenant/assets") && !strcmp(sim.authority, "TENANT_ADMIN"))) {
         if (strcmp(req->method, "GET") != 0)
             sim_http_tb_error(reply, 405, "Request method '" "POST" "' is not supported", 31, 0);
         else
             assets(req, reply);
+    } else if (!strncmp(req->path, "/api/customer/", 14) && strlen(req->path) > 21 &&
+               !strcmp(req->path + strlen(req->path) - 7, "/assets")) {
+        customer_assets(req, reply);
     } else if (!strncmp(req->path, "/api/plugins/telemetry/", 23)) {
         telemetry(req, reply);
     } else if (!strcmp(req->path, "/api/tenant/assets")) {

@@ -6,6 +6,10 @@
  * (nulls written), PE's readAttrs/readTs on each EntityData, missing keys as
  * {"ts":0,"value":""}, values always strings, ENTITY_FIELD ts = now. The page renders
  * numbers in SQL-cast form, updates in Java Double.toString form.
+ *
+ * Every message goes through sim_ws_text (update limiter, session queue). Under the
+ * subscription limit (sim_limit.c) only part of a page may be live, and a command
+ * that hit the limit never gets its data page while its live part gets updates.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +34,7 @@ void sim_sub_free(sim_sub *sub)
 int sim_sub_covers(const sim_sub *sub, uint32_t idx)
 {
     return sub->active && sub->sorted &&
-           bsearch(&idx, sub->sorted, sub->nents, sizeof idx, cmp_u32) != NULL;
+           bsearch(&idx, sub->sorted, sub->nlive, sizeof idx, cmp_u32) != NULL;
 }
 
 static void entity_id(sim_buf *b, uint32_t idx)
@@ -112,27 +116,38 @@ static void page_entity(sim_buf *b, const sim_sub *sub, uint32_t idx, int64_t no
     sim_buf_puts(b, "},\"timeseries\":{},\"aggLatest\":{}}");
 }
 
-static void send_page(sim_session *s, sim_sub *sub, uint64_t total)
+/* The whole data page, with the values as they are now. */
+static void render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
 {
-    sim_buf b = {0}, v = {0};
+    sim_buf v = {0};
     int64_t now = sim_now_ms();
-    sim_buf_reserve(&b, 256 + sub->nents * 400);
-    sim_buf_printf(&b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":{\"data\":[",
+    sim_buf_reserve(b, 256 + sub->nents * 400);
+    sim_buf_printf(b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":{\"data\":[",
                    sub->cmd_id);
     for (size_t i = 0; i < sub->nents; i++) {
         if (i)
-            sim_buf_put(&b, ",", 1);
-        page_entity(&b, sub, sub->ents[i], now, &v);
+            sim_buf_put(b, ",", 1);
+        page_entity(b, sub, sub->ents[i], now, &v);
     }
     uint64_t pages = (total + (uint64_t)sub->page_size - 1) / (uint64_t)sub->page_size;
-    sim_buf_printf(&b, "],\"totalPages\":%llu,\"totalElements\":%llu,\"hasNext\":%s},"
+    sim_buf_printf(b, "],\"totalPages\":%llu,\"totalElements\":%llu,\"hasNext\":%s},"
                       "\"update\":null,\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
                    (unsigned long long)pages, (unsigned long long)total,
                    (uint64_t)sub->page + 1 < pages ? "true" : "false");
-    sim_ws_text(s, b.p, b.len);
-    sim.st.data_pages++;
-    sim_buf_free(&b);
     sim_buf_free(&v);
+}
+
+static void send_page(sim_session *s, sim_sub *sub, uint64_t total, int initial)
+{
+    sim_buf b = {0};
+    render_page(&b, sub, total);
+    if (initial)
+        sim_reorder_premature(s, sub); /* saved after the query, pushed before the page */
+    /* a page the update limiter refused counts as sent: ThingsBoard thinks it was */
+    sub->data_sent = sim_ws_text(s, SIM_MSG_DATA, sub->cmd_id, b.p, b.len) == 1 ? 2 : 1;
+    sim_buf_free(&b);
+    if (initial)
+        sim_reorder_missed(s, sub);
 }
 
 /* Runs the query; returns 1 if the entity set changed. */
@@ -161,17 +176,21 @@ static int select_page(sim_sub *sub, uint64_t *total)
     sub->sorted = malloc((n ? n : 1) * sizeof *ents);
     memcpy(sub->sorted, ents, n * sizeof *ents);
     qsort(sub->sorted, n, sizeof *ents, cmp_u32);
+    sub->nlive = n;
+    sub->cut_idx = UINT32_MAX;
+    sub->cut_types = 0;
     return 1;
 }
 
 void sim_sub_run(sim_session *s, sim_sub *sub)
 {
     uint64_t total;
-    int rebuilt = sub->next_refresh < 0;
     select_page(sub, &total);
     sub->next_refresh = sim_mono_ms() + sim.dynamic_ms;
-    if (!rebuilt)
-        send_page(s, sub, total);
+    /* A repeated cmdId whose page went out gets none (SQL back-end); one that never
+     * had its page (subscription limit) gets it now if the limit lets it through. */
+    if (sim_sublim_subscribe(s, sub) == 0 && !sub->data_sent)
+        send_page(s, sub, total, 1);
     if (sim.flood)
         sim_flood_build(s, sub);
 }
@@ -182,8 +201,10 @@ void sim_sub_dynamic(sim_session *s, sim_sub *sub, int64_t mono)
         return;
     sub->next_refresh = mono + sim.dynamic_ms;
     uint64_t total;
-    if (select_page(sub, &total))
-        send_page(s, sub, total); /* the entity set changed: a full data page again */
+    /* the entity set changed: subscribe again (ours: the whole page takes tokens) and
+     * send a full data page */
+    if (select_page(sub, &total) && sim_sublim_subscribe(s, sub) == 0)
+        send_page(s, sub, total, 0);
 }
 
 /* Sends one update for (idx, slots) to sub: only keys it subscribed, one key type. */
@@ -193,6 +214,14 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
     int det = nslots == 1 && slots[0] == (int)SIM_SLOT_DETAILS;
     int any = 0;
     b->len = 0;
+    if (idx == sub->cut_idx) {
+        /* the entity where the subscription limit stopped: only its first key types */
+        int live = 0;
+        for (int t = 0; t < sub->cut_types; t++)
+            live |= det ? sub->kt[t] != SIM_KT_TIME_SERIES : sub->kt[t] == SIM_KT_TIME_SERIES;
+        if (!live)
+            return;
+    }
     for (int i = 0; i < nslots; i++)
         for (int k = 0; k < sub->nkeys; k++) {
             const sim_qkey *q = &sub->keys[k];
@@ -218,23 +247,8 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
         return;
     sim_buf_puts(b, "}},\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000,"
                     "\"cmdUpdateType\":\"ENTITY_DATA\"}");
-    /* per-session update rate limit: excess dropped, errorCode 34 once per episode */
-    if (sim.ws_limit) {
-        int64_t now = sim_mono_ms();
-        if (now - s->ws_rate_window >= 1000) {
-            s->ws_rate_window = now;
-            s->ws_rate_count = 0;
-            s->ws_rate_flagged = 0;
-        }
-        if (++s->ws_rate_count > sim.ws_limit) {
-            if (!s->ws_rate_flagged)
-                sim_legacy_error(s, sub->cmd_id, 34, "Too many updates!");
-            s->ws_rate_flagged = 1;
-            return;
-        }
-    }
-    if (sim_ws_text(s, b->p, b->len) == 0)
-        sim.st.updates_sent++;
+    if (!sim_reorder_hold(s, sub->cmd_id, b->p, b->len))
+        sim_ws_text(s, SIM_MSG_UPDATE, sub->cmd_id, b->p, b->len);
 }
 
 void sim_fanout(uint32_t idx, const int *slots, int nslots)
@@ -267,14 +281,16 @@ void sim_gen_tick(unsigned n)
         if (s->st != SIM_WS_READY || s->flood)
             continue;
         for (int i = 0; i < SIM_MAX_SUBS && nlive < 256; i++)
-            if (s->subs[i].active && s->subs[i].nents)
+            if (s->subs[i].active && s->subs[i].nlive)
                 live[nlive++] = &s->subs[i];
     }
     if (!nlive)
         return;
     for (unsigned u = 0; u < n; u++) {
         sim_sub *sub = live[rnd() % (uint64_t)nlive];
-        uint32_t idx = sub->ents[rnd() % sub->nents];
+        /* page order while the whole page is live, else among the live entities */
+        uint32_t idx = sub->nlive == sub->nents ? sub->ents[rnd() % sub->nents]
+                                                : sub->sorted[rnd() % sub->nlive];
         if (!sim_asset_exists(idx))
             continue;
         int cand[SIM_MAX_QKEYS], nc = 0;
@@ -294,6 +310,8 @@ void sim_gen_tick(unsigned n)
         }
         for (int i = 0; i < ns; i++)
             sim_bump(idx, slots[i]);
+        sim_gen_running = 1;
         sim_fanout(idx, slots, ns);
+        sim_gen_running = 0;
     }
 }

@@ -10,7 +10,9 @@
  *   is closed 4500 "Closing session due to ping timeout", else pinged if the last pong
  *   is >= 10 s old. Only pongs count as activity;
  * - client messages over 32 KiB: 1009 (the codec enforces msgcap);
- * - a client that does not read for 5 s (send timeout) is dropped (4500).
+ * - a client that does not read for 5 s (send timeout) is dropped (4500);
+ * - every text message passes the per-session update limiter (sim_limit.c) and the
+ *   session queue limit (sim_outq.c): 1008 "Max pending updates limit reached!".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,6 @@
 
 #define WS_MSG_CAP 32768u      /* Tomcat's max_text_message_buffer_size */
 #define WS_OUT_CAP 65536u
-/* Stands in for ThingsBoard's 1000-message session queue, which has no byte bound: 1000
- * initial data pages of 1000 assets each are far more than a few MiB. */
-#define OUT_LIMIT (1024u << 20)
 
 void sim_ws_flush_codec(sim_session *s)
 {
@@ -45,12 +44,15 @@ void sim_ws_close(sim_session *s, unsigned code, const char *reason)
     sim_flood_free(s);
 }
 
-int sim_ws_text(sim_session *s, const char *p, size_t n)
+/* Appends one whole text frame to the connection's output and records it in the
+ * session queue. The queue check comes first: ThingsBoard closes the session when a
+ * message arrives while max_queue_messages_per_session already wait. */
+static int enqueue(sim_session *s, sim_msg_kind kind, const char *p, size_t n)
 {
-    if (s->st == SIM_WS_CLOSING || ws_state(&s->ws) != WS_ST_OPEN || s->conn->stalled)
-        return -1;
     sim_conn *c = s->conn;
-    if (c->out.len > OUT_LIMIT) {
+    if (sim.queue_limit && sim_outq_waiting(c) >= sim.queue_limit) {
+        sim_log("session %u: %zu messages queued, closing 1008", c->id, sim_outq_waiting(c));
+        sim.st.queue_closes++;
         sim_ws_close(s, 1008, "Max pending updates limit reached!");
         c->drop_after_out = 1;
         return -1;
@@ -68,8 +70,38 @@ int sim_ws_text(sim_session *s, const char *p, size_t n)
         return 0;
     }
     sim_buf_put(&c->out, p, n);
-    sim.st.msgs_sent++;
+    sim_outq_push(c, kind, n);
     return 0;
+}
+
+void sim_notice34(sim_buf *b, int id)
+{
+    /* ThingsBoard builds this one by hand: note the spaces and the missing fields */
+    sim_buf_printf(b, "{\"subscriptionId\":%d, \"errorCode\":34, \"errorMsg\":\"Too many updates!\"}", id);
+}
+
+int sim_ws_text(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n)
+{
+    if (s->st == SIM_WS_CLOSING || ws_state(&s->ws) != WS_ST_OPEN || s->conn->stalled)
+        return -1;
+    if (kind == SIM_MSG_NOTICE || kind == SIM_MSG_FAULT)
+        return enqueue(s, kind, p, n);
+    /* The per-session update limiter gates every text message. A refused message is
+     * lost; the first refusal of an episode queues one notice (not limited itself),
+     * and the next message that passes ends the episode. */
+    if (!sim_updlim_pass(s)) {
+        sim.st.updates_dropped++;
+        if (!s->blacklisted) {
+            s->blacklisted = 1;
+            sim_buf b = {0};
+            sim_notice34(&b, id);
+            enqueue(s, SIM_MSG_NOTICE, b.p, b.len);
+            sim_buf_free(&b);
+        }
+        return 1;
+    }
+    s->blacklisted = 0;
+    return enqueue(s, kind, p, n);
 }
 
 static int path_is(const char *p, size_t n, const char *want)
@@ -168,6 +200,7 @@ sim_session *sim_ws_open(sim_conn *c, const sim_req *req)
     s->wsout = malloc(WS_OUT_CAP);
     ws_init(&s->ws, WS_SERVER, s->msgbuf, WS_MSG_CAP, s->wsout, WS_OUT_CAP, NULL, NULL);
     s->st = SIM_WS_HANDSHAKE;
+    s->sub_no = 100000; /* internal subscription numbers: never a test's cmdId */
     s->next = sim.sessions;
     sim.sessions = s;
     c->state = SIM_CS_WS;
@@ -206,6 +239,8 @@ void sim_ws_timers(sim_session *s, int64_t mono)
         sim_conn_close_now(c);
         return;
     }
+    if (s->held.len)
+        sim_reorder_flush(s, mono, 0);
     switch (s->st) {
     case SIM_WS_UNAUTH:
         if (mono - s->opened >= sim.auth_timeout_ms)
@@ -245,6 +280,7 @@ void sim_ws_free(sim_session *s)
     for (int i = 0; i < SIM_MAX_SUBS; i++)
         sim_sub_free(&s->subs[i]);
     sim_flood_free(s);
+    sim_buf_free(&s->held);
     free(s->msgbuf);
     free(s->wsout);
     free(s);

@@ -98,8 +98,15 @@ def subscribe_cmd(cmd_id, page_size=10, page=0, keys=("temperature", "battery", 
 class RawWS:
     """Blocking WebSocket client on a (TLS) socket: enough framing for tests."""
 
-    def __init__(self, sim, path="/api/ws"):
-        s = socket.create_connection((sim.host, sim.port), timeout=30)
+    def __init__(self, sim, path="/api/ws", rcvbuf=None):
+        if rcvbuf:
+            # set before connect, so the window the server sees stays small
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            s.settimeout(30)
+            s.connect((sim.host, sim.port))
+        else:
+            s = socket.create_connection((sim.host, sim.port), timeout=30)
         self.s = sim.ctx.wrap_socket(s, server_hostname=sim.host) if sim.ctx else s
         key = base64.b64encode(os.urandom(16)).decode()
         self.s.sendall((f"GET {path} HTTP/1.1\r\nHost: {sim.host}:{sim.port}\r\nUpgrade: websocket\r\n"
