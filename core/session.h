@@ -291,7 +291,7 @@ typedef enum {
     SESSION_REASON_1006,          /* dropped without a close frame */
     SESSION_REASON_1007_AUTH,     /* token rejected at authCmd */
     SESSION_REASON_1007,          /* other bad data */
-    SESSION_REASON_1008_LIMIT,    /* "... limit reached" */
+    SESSION_REASON_1008_LIMIT,    /* other "... limit reached" (sessions, subscriptions) */
     SESSION_REASON_1008,          /* other policy (auth timeout, auth cmd missing) */
     SESSION_REASON_1009,          /* our message too big: a bug */
     SESSION_REASON_1011,
