@@ -307,6 +307,9 @@ typedef struct sim_session {
     int64_t close_deadline; /* CLOSING: give up waiting for the peer's close */
     int drop_next_frame;   /* fault: send half of the next message, then drop TCP */
     sim_sub subs[SIM_MAX_SUBS];
+    int subs_hw;           /* slots ever used: 1 + the highest; loops stop there (a sub
+                            * is ~6 KB, and a fan-out over all 1024 per update was
+                            * most of the simulator's time at 1000 updates/s) */
     struct sim_flood *flood;
     struct sim_session *next;
 } sim_session;

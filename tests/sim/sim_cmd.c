@@ -224,7 +224,11 @@ static sim_sub *find_sub(sim_session *s, int cmd_id, int create)
             return &s->subs[i];
         if (!s->subs[i].active && !free_slot)
             free_slot = &s->subs[i];
+        if (i >= s->subs_hw && free_slot)
+            break; /* nothing active beyond the high-water mark */
     }
+    if (create && free_slot && free_slot - s->subs >= s->subs_hw)
+        s->subs_hw = (int)(free_slot - s->subs) + 1;
     return create ? free_slot : NULL;
 }
 

@@ -257,7 +257,7 @@ void sim_fanout(uint32_t idx, const int *slots, int nslots)
     for (sim_session *s = sim.sessions; s; s = s->next) {
         if (s->st != SIM_WS_READY || s->flood || s->conn->stalled)
             continue;
-        for (int i = 0; i < SIM_MAX_SUBS; i++)
+        for (int i = 0; i < s->subs_hw; i++)
             if (s->subs[i].active && sim_sub_covers(&s->subs[i], idx))
                 send_update(s, &s->subs[i], idx, slots, nslots, &b, &v);
     }
@@ -280,7 +280,7 @@ void sim_gen_tick(unsigned n)
     for (sim_session *s = sim.sessions; s && nlive < 256; s = s->next) {
         if (s->st != SIM_WS_READY || s->flood)
             continue;
-        for (int i = 0; i < SIM_MAX_SUBS && nlive < 256; i++)
+        for (int i = 0; i < s->subs_hw && nlive < 256; i++)
             if (s->subs[i].active && s->subs[i].nlive)
                 live[nlive++] = &s->subs[i];
     }

@@ -257,7 +257,7 @@ void sim_ws_timers(sim_session *s, int64_t mono)
                 sim.st.pings_sent++;
             }
         }
-        for (int i = 0; i < SIM_MAX_SUBS && s->st == SIM_WS_READY; i++)
+        for (int i = 0; i < s->subs_hw && s->st == SIM_WS_READY; i++)
             if (s->subs[i].active && s->subs[i].dynamic)
                 sim_sub_dynamic(s, &s->subs[i], mono);
         break;
