@@ -266,6 +266,24 @@ def scen_queue():
     w.done(name)
 
 
+def counts_match(name):
+    """After the traffic stops: what the exporter says it received is exactly what the
+    simulator says it sent (one session, no reconnect)."""
+    S.sim_ctl("/rate?n=0")
+    want = {}
+
+    def same():
+        st, m = S.sim_stats(), S.metrics()
+        want.update(sent=st.get("msgs_sent"), bytes=st.get("bytes_sent"),
+                    got=total(m, "iotpro_ws_messages_received_total"),
+                    got_bytes=total(m, "iotpro_ws_bytes_received_total"))
+        return want["sent"] == want["got"] and want["bytes"] == want["got_bytes"]
+    t = wait_until(same, 10, 0.5)
+    check(f"{name}: messages and bytes received equal the simulator's sent counts "
+          f"({want.get('got')}/{want.get('sent')} messages, {want.get('got_bytes')}/{want.get('bytes')} bytes)",
+          t is not None)
+
+
 def scen_reorder():
     name = "reorder"
     S.sim_ctl("/fault/reorder?on=1")
@@ -277,6 +295,7 @@ def scen_reorder():
     S.sim_ctl("/rate?n=0")
     wait_truth(name, 30)
     w.done(name)
+    counts_match(name)
 
 
 def scen_ce():
@@ -287,6 +306,7 @@ def scen_ce():
     m = S.metrics()
     check(f"{name}: the CE listing found every asset",
           val(m, "iotpro_assets") == stat("assets"))
+    counts_match(name)
 
 
 SCENARIOS = {"resub": scen_resub, "updates": scen_updates, "sublimit": scen_sublimit,
