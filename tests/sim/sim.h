@@ -13,7 +13,9 @@
  *   sim_model.c  assets, keys, values (seeded)     sim_fmt.c    JSON/number rendering
  *   sim_ws.c     WebSocket sessions, auth, pings   sim_cmd.c    command parsing, queries
  *   sim_sub.c    subscriptions, data pages, updates sim_ctl.c   control endpoint
- *   sim_flood.c  pre-rendered flood stream
+ *   sim_flood.c  pre-rendered flood stream         sim_outq.c   message boundaries, stats
+ *   sim_limit.c  update / subscription limiters    sim_reorder.c reordered delivery
+ *   sim_ctl_flow.c control routes for flow control, reorder, edition
  */
 #ifndef IOTPRO_TESTS_SIM_H
 #define IOTPRO_TESTS_SIM_H
