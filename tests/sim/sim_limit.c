@@ -158,6 +158,10 @@ int sim_sublim_subscribe(sim_session *s, sim_sub *sub)
     sub->nlive = sub->nents;
     sub->cut_idx = UINT32_MAX;
     sub->cut_types = 0;
+    if (!sim.sub_nspec) {
+        s->sub_no += (int)(sub->nents * (size_t)sub->nkt); /* numbers are taken all the same */
+        return 0;
+    }
     for (size_t i = 0; i < sub->nents; i++)
         for (int t = 0; t < sub->nkt; t++) {
             int no = s->sub_no++;
