@@ -157,8 +157,8 @@ void loop_ws_tick(struct loop *l, int64_t now, uint32_t rnd)
 int64_t loop_ws_deadline(const struct loop *l)
 {
     uint64_t d;
-    if (l->wsp != WSP_OPEN || l->out_len > 0)
-        return INT64_MAX; /* closed, or a message waits for POLLOUT */
+    if (l->wsp != WSP_OPEN || l->out_len > 0 || l->build_failed)
+        return INT64_MAX; /* closed, a message waits for POLLOUT, or nothing can be built */
     d = subs_next_deadline(&l->subs);
     return d >= (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)d;
 }

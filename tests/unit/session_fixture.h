@@ -198,4 +198,19 @@ SF_UNUSED static uint64_t reconnect_and_open(void)
     return NOW;
 }
 
+/* Runs a long time with timers; returns the logins asked for (after a FATAL: none). */
+SF_UNUSED static int logins_after_fatal(void)
+{
+    int logins = 0;
+    session_action a[8];
+    for (int i = 0; i < 500; i++) {
+        NOW += 7 * SEC;
+        ev_kind(SESSION_EV_TIMER);
+        int n = drain(a, 8);
+        for (int k = 0; k < n && k < 8; k++)
+            logins += a[k].kind == SESSION_DO_LOGIN;
+    }
+    return logins;
+}
+
 #endif

@@ -46,21 +46,6 @@ static void test_startup_sequence(void)
     CHECK_INT(session_last_error(&S), 0);
 }
 
-/* Runs a long time with timers and checks that no login ever follows a FATAL. */
-static int logins_after_fatal(void)
-{
-    int logins = 0;
-    session_action a[8];
-    for (int i = 0; i < 500; i++) {
-        NOW += 7 * SEC;
-        ev_kind(SESSION_EV_TIMER);
-        int n = drain(a, 8);
-        for (int k = 0; k < n && k < 8; k++)
-            logins += a[k].kind == SESSION_DO_LOGIN;
-    }
-    return logins;
-}
-
 static void test_wrong_password_one_attempt(void)
 {
     session_action a;

@@ -362,20 +362,6 @@ static void test_reason_names_complete(void)
 
 /* ---- refresh, else log in ----------------------------------------------------------- */
 
-static int logins_after_fatal(void)
-{
-    int logins = 0;
-    session_action a[8];
-    for (int i = 0; i < 500; i++) {
-        NOW += 7 * SEC;
-        ev_kind(SESSION_EV_TIMER);
-        int n = drain(a, 8);
-        for (int k = 0; k < n && k < 8; k++)
-            logins += a[k].kind == SESSION_DO_LOGIN;
-    }
-    return logins;
-}
-
 /* Streaming on a 60 s token, at its refresh time: DO_REFRESH has been issued. */
 static void up_at_refresh(const session_config *cfg)
 {

@@ -195,13 +195,15 @@ static void check_server_matches(const subs *s, uint32_t n)
     CHECK_CTX("%s", "");
 }
 
-static void setup(subs *s, uint32_t n, uint32_t seed)
+static void setup_cfg(subs *s, uint32_t n, uint32_t seed, const subs_config *cfg)
 {
     make_cmds(n);
     pipe_reset(seed);
-    CHECK_INT(subs_init(s, ent, NCMD, NULL), 0);
+    CHECK_INT(subs_init(s, ent, NCMD, cfg), 0);
     CHECK_INT(subs_set_commands(s, cmds, n, 0, SUBS_RESEND_ASSETS_CHANGED), 0);
 }
+
+static void setup(subs *s, uint32_t n, uint32_t seed) { setup_cfg(s, n, seed, NULL); }
 
 /* ---- tests ----------------------------------------------------------------------- */
 
@@ -295,10 +297,7 @@ static void test_deadline_resend(void)
     cfg.timeout_ms = 30000;
     cfg.retry_first_ms = 1000;
     cfg.spacing_ms = 0;
-    make_cmds(2);
-    pipe_reset(3);
-    subs_init(&s, ent, NCMD, &cfg);
-    subs_set_commands(&s, cmds, 2, 0, SUBS_RESEND_ASSETS_CHANGED);
+    setup_cfg(&s, 2, 3, &cfg);
     subs_connect(&s, 0);
     run_to_quiet(&s, 100);
     CHECK(subs_on_data(&s, 1));
@@ -340,10 +339,7 @@ static void test_retries_spaced(void)
     subs_config cfg;
     subs_config_defaults(&cfg);
     cfg.spacing_ms = 250;
-    make_cmds(10);
-    pipe_reset(4);
-    subs_init(&s, ent, NCMD, &cfg);
-    subs_set_commands(&s, cmds, 10, 0, SUBS_RESEND_ASSETS_CHANGED);
+    setup_cfg(&s, 10, 4, &cfg);
     subs_connect(&s, 0);
     run_to_quiet(&s, 0);
     CHECK_INT(subs_expire(&s, 30000, 77), 10);
