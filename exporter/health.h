@@ -138,6 +138,11 @@ static inline void health_add(struct health *h, enum health_counter c, uint64_t 
 {
     atomic_fetch_add_explicit(&h->c[c], n, memory_order_relaxed);
 }
+/* A counter whose owner keeps the count (the store's own statistics): a copy of it. */
+static inline void health_counter_set(struct health *h, enum health_counter c, uint64_t v)
+{
+    atomic_store_explicit(&h->c[c], v, memory_order_relaxed);
+}
 static inline void health_set(struct health *h, enum health_gauge g, int64_t v)
 {
     atomic_store_explicit(&h->g[g], v, memory_order_relaxed);

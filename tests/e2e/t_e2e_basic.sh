@@ -82,4 +82,15 @@ if e2e_wait_up 20; then ok "zero assets: iotpro_up is 1"; else fail "zero assets
 check "zero assets: /-/ready is 200" test "$(code "$EXP_URL/-/ready")" = 200
 check "zero assets: iotpro_assets is 0" metric_eq iotpro_assets 0
 e2e_stop_exporter 5
+
+# The series bound: a store of 50 series under 100 assets x 7 keys keeps 50 and counts
+# the refused values in iotpro_series_dropped_total (the alert IotproSeriesDropped).
+e2e_start_sim --assets 100 --rate 50 || { fail "simulator (series bound) starts"; finish; }
+e2e_start_exporter --store.max-series=50 || { fail "exporter (series bound) listens" "$(exp_log_tail)"; finish; }
+e2e_wait_up 20 || fail "series bound: iotpro_up is 1" "$(exp_log_tail)"
+check "series bound: iotpro_series is the bound" wait_for 10 metric_eq iotpro_series 50
+check "series bound: iotpro_series_dropped_total counts the refused values" metric_ge iotpro_series_dropped_total 1
+d1=$(metric iotpro_series_dropped_total); sleep 1.5; d2=$(metric iotpro_series_dropped_total)
+check "series bound: the count keeps up with the traffic ($d1 -> $d2)" "$PY" -c "import sys; sys.exit(0 if float('$d2') > float('$d1') else 1)"
+e2e_stop_exporter 5
 finish
