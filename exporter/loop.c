@@ -28,7 +28,6 @@ int loop_shared_init(struct loop_shared *sh, const struct cfg *cfg)
     size_t tn = assets_mem_needed(LOOP_MAX_ASSETS, LOOP_ASSET_ARENA), sn;
     memset(sh, 0, sizeof *sh);
     pthread_mutex_init(&sh->mu, NULL);
-    pthread_cond_init(&sh->cv, NULL);
     sc.max_series = cfg->store_max_series ? (uint32_t)cfg->store_max_series : LIM_SERIES_DEFAULT;
     sc.max_entities = LOOP_MAX_ASSETS;
     sc.max_strings = LOOP_MAX_STRINGS;
@@ -78,7 +77,6 @@ void loop_shared_release(struct loop_shared *sh, const assets_table *t)
     pthread_mutex_lock(&sh->mu);
     if (sh->readers[i] > 0)
         sh->readers[i]--;
-    pthread_cond_broadcast(&sh->cv);
     pthread_mutex_unlock(&sh->mu);
 }
 
@@ -160,6 +158,7 @@ static void publish(struct loop *l)
     subs_counts sc = subs_count(&l->subs, (uint64_t)net_now_ms());
     const subs_stats *ss = subs_get_stats(&l->subs);
     atomic_store(&l->ready, up);
+    atomic_store(&l->state_pub, (int)s);
     health_set(l->h, HEALTH_G_UP, up);
     health_set(l->h, HEALTH_G_SUBSCRIPTIONS, sc.live);
     health_set(l->h, HEALTH_G_SUBSCRIPTIONS_PENDING,
@@ -468,6 +467,13 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     return l;
 }
 
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
 /* see loop.h */
 void loop_destroy(struct loop *l)
 {
@@ -488,11 +494,12 @@ void loop_destroy(struct loop *l)
     free(l->det);
     free(l->ids);
     free(l->keyptrs);
-    /* the tokens are secrets: do not leave them in freed memory */
-    memset(l->token, 0, sizeof l->token);
-    memset(l->refresh, 0, sizeof l->refresh);
-    memset(l->auth, 0, sizeof l->auth);
-    memset(l->req_body, 0, sizeof l->req_body);
+    /* the tokens are secrets: do not leave them in freed memory (a plain memset before
+     * free may be dropped by the compiler) */
+    wipe(l->token, sizeof l->token);
+    wipe(l->refresh, sizeof l->refresh);
+    wipe(l->auth, sizeof l->auth);
+    wipe(l->req_body, sizeof l->req_body);
     free(l);
 }
 
@@ -512,6 +519,6 @@ int loop_ready(const struct loop *l)
 /* see loop.h */
 const char *loop_state_name(const struct loop *l)
 {
-    return session_state_name(session_get_state(&l->sess));
+    return session_state_name((session_state)atomic_load(&((struct loop *)l)->state_pub));
 }
 

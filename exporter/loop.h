@@ -46,7 +46,6 @@
 
 struct loop_shared {
     pthread_mutex_t mu;
-    pthread_cond_t cv;       /* signalled when a reader count drops */
     store st;
     assets_table tab[2];
     int cur;                 /* index into tab[] of the table renders use */
@@ -93,7 +92,7 @@ void loop_wake(struct loop *l, char what);
  * sent (also when there are none: zero assets). For /-/ready; any thread. */
 int loop_ready(const struct loop *l);
 
-/* The session state name, for the landing page (racy read of an enum: fine). */
+/* The session state name as of the loop's last turn, for the landing page; any thread. */
 const char *loop_state_name(const struct loop *l);
 
 #endif

@@ -106,6 +106,7 @@ struct loop {
     int64_t next_expire;
     session_state last_state;
     atomic_int ready;        /* every subscription has its data (loop_ready), web threads */
+    atomic_int state_pub;    /* session_state for loop_state_name (web threads) */
 };
 
 /* loop.c */

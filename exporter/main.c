@@ -10,6 +10,7 @@
  * password could lock the account.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +37,16 @@ static char **g_argv;
 static tls_anchors g_anchors;
 static struct health g_health;
 static struct loop_shared g_sh;
-static struct loop *g_loop;
+/* Read by the signal handler: an atomic pointer (lock-free on every target we build). */
+static struct loop *_Atomic g_loop;
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "the signal handler needs a lock-free pointer");
 static struct render *g_render;
 
 static void on_signal(int sig)
 {
-    if (g_loop)
-        loop_wake(g_loop, sig == SIGHUP ? 'H' : 'T');
+    struct loop *l = atomic_load(&g_loop);
+    if (l)
+        loop_wake(l, sig == SIGHUP ? 'H' : 'T');
 }
 
 static int reload_cfg(void *arg, const struct cfg **out)
@@ -71,8 +75,9 @@ static void status(void *user, struct web_status *s)
 {
     store_stats ss;
     (void)user;
-    s->state = g_loop ? loop_state_name(g_loop) : "starting";
-    s->ready = g_loop && loop_ready(g_loop); /* subscribed to everything, even nothing */
+    struct loop *l = atomic_load(&g_loop);
+    s->state = l ? loop_state_name(l) : "starting";
+    s->ready = l && loop_ready(l); /* every subscription has its data, even with none */
     s->assets = (uint64_t)health_get(&g_health, HEALTH_G_ASSETS);
     pthread_mutex_lock(&g_sh.mu);
     store_get_stats(&g_sh.st, &ss);
@@ -153,8 +158,7 @@ int main(int argc, char **argv)
     g_render = render_create(&g_sh, &g_health);
     if (!g_render) {
         log_error("cannot allocate the renderer");
-        loop_destroy(g_loop);
-        g_loop = NULL;
+        loop_destroy(atomic_exchange(&g_loop, NULL));
         loop_shared_free(&g_sh);
         return LOOP_EXIT_ERROR;
     }
@@ -173,8 +177,7 @@ int main(int argc, char **argv)
         log_error("cannot start the web server", LOG_S("listen", c->listen_address),
                   LOG_S("error", err));
         render_destroy(g_render);
-        loop_destroy(g_loop);
-        g_loop = NULL;
+        loop_destroy(atomic_exchange(&g_loop, NULL));
         loop_shared_free(&g_sh);
         return LOOP_EXIT_ERROR;
     }
@@ -184,11 +187,7 @@ int main(int argc, char **argv)
     rc = loop_run(g_loop);
 
     web_stop(w);
-    {
-        struct loop *l = g_loop;
-        g_loop = NULL;
-        loop_destroy(l);
-    }
+    loop_destroy(atomic_exchange(&g_loop, NULL)); /* no signal handler can reach it now */
     render_destroy(g_render);
     loop_shared_free(&g_sh);
     cfg_wipe(&g_cfg[0]);

@@ -301,12 +301,13 @@ static void render_assets(struct pass *p)
         } else {
             asset_labels(&lb, a->id, t, (int32_t)i);
         }
+        pthread_mutex_lock(&sh->mu); /* details change under it (assets.h) */
         if (a->n_details == 0) {
+            pthread_mutex_unlock(&sh->mu);
             if (!lb.err)
                 expo_sample(p->e, lb.buf, lb.len, 1.0);
             continue;
         }
-        pthread_mutex_lock(&sh->mu);
         while (nn < LIM_DETAIL_LABELS && assets_detail_next(t, a, &pos, &k, &kl, &v, &vl)) {
             char nm[EXPO_NAME_MAX];
             int dup;
