@@ -23,6 +23,7 @@ Scenarios:
              reached!", reconnect at the normal backoff (not the cap)
   reorder    premature and swapped updates, missed-update replays
   ce         ThingsBoard CE: /api/user/assets answers 400, the tenant listing is used
+  ce_customer  the same for a customer user: /api/customer/{customerId}/assets
 """
 import os
 import signal
@@ -299,7 +300,7 @@ def scen_reorder():
 
 
 def scen_ce():
-    name = "ce"
+    name = sys.argv[1]  # ce, or ce_customer
     if not wait_up(name, 60):
         return
     wait_truth(name, 30)
@@ -310,7 +311,7 @@ def scen_ce():
 
 
 SCENARIOS = {"resub": scen_resub, "updates": scen_updates, "sublimit": scen_sublimit,
-             "queue": scen_queue, "reorder": scen_reorder, "ce": scen_ce}
+             "queue": scen_queue, "reorder": scen_reorder, "ce": scen_ce, "ce_customer": scen_ce}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:

@@ -11,7 +11,7 @@ source "$(dirname "$0")/e2e_common.sh"
 e2e_need flow_control "${EXP_CONFIG:-release}"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
 export FLOW_SUB_TIMEOUT_S=5 FLOW_ASSETS=${FLOW_ASSETS:-50000}
-CASES=${FLOW_CASES:-resub,updates,sublimit,queue,reorder,ce}
+CASES=${FLOW_CASES:-resub,updates,sublimit,queue,reorder,ce,ce_customer}
 
 # run_case NAME "sim flags" [exporter flags...]
 run_case() {
@@ -40,4 +40,5 @@ run_case sublimit "--assets 1200 --rate 20 --sub-limit 1000:600/tenant"
 run_case queue "--assets 200 --rate 20"
 run_case reorder "--assets 500 --rate 200 --reorder"
 run_case ce "--assets 700 --rate 20 --edition ce" --iotpro.page-size=200
+run_case ce_customer "--assets 300 --rate 20 --edition ce --customer" --iotpro.page-size=100
 finish
