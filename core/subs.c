@@ -207,8 +207,13 @@ void subs_written(subs *s, uint64_t now)
     for (uint32_t i = 0; i < s->n; i++) {
         subs_entry *e = &s->e[i];
         if (e->state == SUBS_SENDING) {
+            /* A server that answers slower than the deadline must not be chased for
+             * ever: each resend of the same command doubles its deadline, up to 4x. */
+            uint64_t d = s->cfg.timeout_ms;
+            for (uint32_t j = 0; j < e->resends && j < SUBS_DEADLINE_DOUBLINGS; j++)
+                d *= 2;
             e->state = SUBS_PENDING;
-            e->at = now + s->cfg.timeout_ms;
+            e->at = now + d;
         }
     }
 }

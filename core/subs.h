@@ -25,10 +25,13 @@
  *
  * Timing. The deadline runs from subs_written() (the caller's word that everything
  * handed over so far has left the process), so a server that is slow to read does not
- * burn it. After a deadline passes the command waits a jittered delay before it is
- * sent again: uniform in [0, min(first * 2^(n-1), timeout)] for the n-th resend, and
+ * burn it; it is timeout for a first send and doubles with each resend of the same
+ * command up to 4 x timeout, so a server slower than the deadline is not chased for
+ * ever. After a deadline passes the command waits a jittered delay before it is sent
+ * again: uniform in [0, min(first * 2^(n-1), timeout)] for the n-th resend, and
  * commands retried together are spaced apart, so that a subscription rate limit is
- * not hit again by the very retry it caused.
+ * not hit again by the very retry it caused. Once a condition ends, every command has
+ * its data within about 5 x timeout (the longest deadline plus the longest delay).
  *
  * Ownership: the caller owns the entry array and the tb_cmd array (subs_set_commands)
  * and keeps both alive and unmoved while the ledger uses them; tb_cmd's cmd_id and
@@ -47,6 +50,7 @@
 
 #define SUBS_SCRATCH 256u  /* commands considered per message (unsubscribes are tiny) */
 #define SUBS_UNSUB_MAX 2048u /* cmdIds waiting to be unsubscribed */
+#define SUBS_DEADLINE_DOUBLINGS 2u /* a resent command's deadline grows to 4x timeout */
 #define SUBS_NEVER UINT64_MAX
 
 enum {

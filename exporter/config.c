@@ -35,7 +35,7 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
     [O_BACKOFF_MAX] = { "iotpro.backoff-max", "IOTPRO_BACKOFF_MAX", "60s", 0,
                         "Longest wait between reconnect (and REST retry) attempts (1s-1h); waits are jittered and grow from 5s (WebSocket) or 1s (REST) up to it. A wrong password is never retried, whatever this says." },
     [O_SUB_TIMEOUT] = { "iotpro.subscription-timeout", "IOTPRO_SUBSCRIPTION_TIMEOUT", "30s", 0,
-                         "A subscription whose first data page has not arrived this long after it was written is unsubscribed and sent again under a new cmdId (1s-1h); resends wait a jittered delay growing from 1s up to this. iotpro_up is 0 while any subscription lacks its data." },
+                         "A subscription whose first data page has not arrived this long after it was written is unsubscribed and sent again under a new cmdId (1s-1h); the deadline doubles per resend of the same command, up to 4x, and resends wait a jittered delay growing from 1s up to this. iotpro_up is 0 while any subscription lacks its data." },
     [O_CA_FILE] = { "tls.ca-file", "IOTPRO_TLS_CA_FILE", "", 0,
                     "PEM file of CA certificates to trust (default: the system bundle)." },
     [O_LISTEN] = { "web.listen-address", "IOTPRO_WEB_LISTEN_ADDRESS", CFG_DEFAULT_LISTEN, 0,

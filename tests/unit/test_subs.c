@@ -321,8 +321,9 @@ static void test_deadline_resend(void)
         CHECK(s.e[1].cmd_id > prev);
         prev = s.e[1].cmd_id;
         check_server_matches(&s, 2);
-        CHECK_INT(subs_next_deadline(&s), now + 30000);
-        now += 30000;
+        uint64_t dl = 30000u << (round < 2 ? round : 2); /* doubles per resend, to 4x */
+        CHECK_INT(subs_next_deadline(&s), now + dl);
+        now += dl;
     }
     CHECK_CTX("%s", "");
     CHECK_INT(subs_get_stats(&s)->resends[SUBS_RESEND_DATA_TIMEOUT], 8);
@@ -392,9 +393,9 @@ static void test_connect_and_wrap(void)
     run_to_quiet(&s, 30000);
     CHECK_INT(s.e[2].cmd_id, (int32_t)LIM_TB_CMDS - 2);
     CHECK_INT(s.e[3].cmd_id, (int32_t)LIM_TB_CMDS - 1);
-    subs_expire(&s, 60000, 5);
-    s.e[2].at = s.e[3].at = 60000;
-    run_to_quiet(&s, 60000);
+    CHECK_INT(subs_expire(&s, 90000, 5), 2); /* the resend's deadline: 2 x 30 s */
+    s.e[2].at = s.e[3].at = 90000;
+    run_to_quiet(&s, 90000);
     /* 1 and 2 are still live: the wrap skips them */
     CHECK_INT(s.e[2].cmd_id, 3);
     CHECK_INT(s.e[3].cmd_id, 4);
@@ -403,8 +404,8 @@ static void test_connect_and_wrap(void)
     pipe_reset(13);
     subs_disconnect(&s);
     CHECK_INT(subs_next_deadline(&s), SUBS_NEVER);
-    subs_connect(&s, 70000);
-    run_to_quiet(&s, 70000);
+    subs_connect(&s, 100000);
+    run_to_quiet(&s, 100000);
     CHECK_INT(P.auth_seen, 1);
     for (uint32_t i = 0; i < 4; i++)
         CHECK_INT(s.e[i].cmd_id, (int32_t)i + 1);
