@@ -119,10 +119,15 @@ static void harness_dump(const void *p, size_t n, char *out, size_t cap)
         }                                                                            \
     } while (0)
 
-/* Marks the current test skipped (not failed), with a reason. */
+/* Marks the current test skipped (not failed), with a reason, and returns from it.
+ * A test whose checks already failed stays failed: the skip must not hide them, so the
+ * reason is printed as a comment and RUN reports "not ok". */
 #define SKIP(...)                                                                    \
     do {                                                                             \
-        printf("skip - %s: ", harness_name);                                         \
+        if (harness_cur_failed)                                                      \
+            printf("#   %s: skip after failed checks: ", harness_name);              \
+        else                                                                         \
+            printf("skip - %s: ", harness_name);                                     \
         printf(__VA_ARGS__);                                                         \
         printf("\n");                                                                \
         harness_cur_skipped = 1;                                                     \
@@ -137,12 +142,13 @@ static const char *harness_name = "";
         harness_cur_failed = harness_cur_skipped = 0;                                \
         harness_ctx[0] = 0;                                                          \
         fn();                                                                        \
-        if (harness_cur_skipped)                                                     \
-            harness_skipped++;                                                       \
-        else if (harness_cur_failed) {                                               \
+        /* failed checks win over a SKIP that came after them */                     \
+        if (harness_cur_failed) {                                                    \
             harness_failed++;                                                        \
             printf("not ok - %s (%d failed checks)\n", #fn, harness_cur_failed);     \
-        } else {                                                                     \
+        } else if (harness_cur_skipped)                                              \
+            harness_skipped++;                                                       \
+        else {                                                                       \
             harness_passed++;                                                        \
             printf("ok - %s\n", #fn);                                                \
         }                                                                            \

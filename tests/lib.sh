@@ -20,6 +20,25 @@ skip() { echo "skip - $1: ${2:-skipped}"; }
 # check NAME CMD...   ok if the command succeeds
 check() { local n=$1; shift; if "$@"; then ok "$n"; else fail "$n"; fi; }
 
+# ./build.sh test exports IOTPRO_TESTS_BUILT=1: it has just built every program the
+# Makefile makes (exporter, simulator, probes, fixtures), so one that is missing or not
+# functional is a regression, never an environment gap. A script run by hand without a
+# full build still gets a skip that says why.
+# unbuilt NAME WHY     fail under ./build.sh test, skip otherwise (the script goes on)
+unbuilt() {
+    if [ "${IOTPRO_TESTS_BUILT:-0}" = 1 ]; then
+        fail "$1" "$2 (./build.sh test builds it, so this is a regression)"
+    else
+        skip "$1" "$2"
+    fi
+}
+# need_built NAME PATH [WHAT]   unless PATH is executable: unbuilt, and end the script
+need_built() {
+    [ -x "$2" ] && return 0
+    unbuilt "$1" "${3:+$3 }not built ($2)"
+    finish
+}
+
 spawn() { "$@" & _pids+=($!); }
 _cleanup() {
     local p

@@ -7,6 +7,10 @@
 # prints is shown only when it failed (or with VERBOSE=1).
 #
 #   tests/run.sh [filter]      run only tests whose file name contains <filter>
+#
+# ./build.sh test runs it with IOTPRO_TESTS_BUILT=1 (everything was just built): then a
+# missing exporter, simulator or test program fails instead of skipping (tests/lib.sh).
+# Set it by hand after `make host release asan` for the same strictness.
 set -u
 cd "$(dirname "$0")/.."
 filter="${1:-}"

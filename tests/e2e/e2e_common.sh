@@ -1,7 +1,8 @@
 # tests/e2e/e2e_common.sh -- start iotpro-sim, the fault proxy and the exporter for the
 # reliability tests (source after tests/lib.sh).
 #
-#   e2e_need NAME [asan|host|release]   skip (exit 0) when a component is missing
+#   e2e_need NAME [asan|host|release]   ends the script when a component is missing: a
+#                                       failure under ./build.sh test, else a skip
 #   e2e_start_sim [sim flags...]        SIM_PORT SIM_CTL SIM_PID SIM_LOG; TLS, test CA
 #   e2e_start_proxy                     PROXY_PORT PROXY_CTL in front of the sim API
 #   e2e_start_exporter [flags...]       EXP_PORT EXP_PID EXP_LOG (stderr); connects to
@@ -30,17 +31,19 @@ UPSTREAM_PORT=
 
 now_ms() { date +%s%3N; }
 
-# e2e_need NAME [config]: every missing piece is a skip, never a failure.
+# e2e_need NAME [config]: the simulator and the exporter are built by the Makefile, so
+# under ./build.sh test a missing or non-functional one fails (lib.sh unbuilt); run by
+# hand without a build, it is a skip.
 e2e_need() {
     local name=$1 cfg=${2:-release}
     case $cfg in
         asan) EXP_BIN=$BUILD/asan/bin/iotpro_exporter ;;
         host) EXP_BIN=$BUILD/host/bin/iotpro_exporter ;;
     esac
-    if [ ! -x "$SIM" ]; then skip "$name" "iotpro-sim not built ($SIM)"; finish; fi
-    if [ ! -x "$EXP_BIN" ]; then skip "$name" "exporter not built ($EXP_BIN)"; finish; fi
+    need_built "$name" "$SIM" iotpro-sim
+    need_built "$name" "$EXP_BIN" exporter
     if ! "$EXP_BIN" --help 2>&1 | grep -q 'iotpro.url'; then
-        skip "$name" "exporter has no --iotpro.url flag yet"; finish
+        unbuilt "$name" "exporter $EXP_BIN --help shows no --iotpro.url flag"; finish
     fi
     certs || { skip "$name" "cannot make test certificates"; finish; }
 }

@@ -20,8 +20,9 @@ KEYS=device_id,telemetry_param_latitude,telemetry_param_longitude,temperature,ba
 skip_out() { skip dashboard_live "$1"; exit 0; }
 command -v prometheus >/dev/null || skip_out "prometheus not installed (Debian package prometheus)"
 command -v curl >/dev/null || skip_out "curl not installed"
-[ -x "$SIM" ] || skip_out "simulator not built ($SIM)"
-[ -x "$EXPORTER" ] || skip_out "exporter not built ($EXPORTER)"
+# Built by the Makefile: missing is a failure under ./build.sh test (lib.sh need_built).
+need_built dashboard_live "$SIM" simulator
+need_built dashboard_live "$EXPORTER" exporter
 certs
 
 # --- simulator (flags: top of tests/sim/sim_main.c) ---------------------------------------
@@ -32,7 +33,9 @@ spawn "$SIM" --listen 127.0.0.1 --port "$SIM_PORT" --control-port "$CTL_PORT" \
     >"$TEST_TMP/sim.log" 2>&1
 sim_pid=$!
 if ! wait_port "$SIM_PORT" 20; then
-    skip_out "iotpro-sim did not listen: $(tail -n 1 "$TEST_TMP/sim.log")"
+    # a built simulator that does not come up is broken, not absent
+    fail dashboard_live "iotpro-sim did not listen: $(tail -n 5 "$TEST_TMP/sim.log" | tr '\n' ' ')"
+    finish
 fi
 
 # start_exporter PASSWORD LOG -> sets exp_pid, exp_port; returns 1 if it exited at once
@@ -53,7 +56,9 @@ start_exporter() {
 
 if ! start_exporter "$PASSWORD" "$TEST_TMP/exporter.log"; then
     wait "$exp_pid"; rc=$?
-    skip_out "exporter exited at once (status $rc): $(tail -n 1 "$TEST_TMP/exporter.log")"
+    # a crash is never a skip
+    fail dashboard_live "exporter exited at once (status $rc): $(tail -n 5 "$TEST_TMP/exporter.log" | tr '\n' ' ')"
+    finish
 fi
 metrics() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics"; }
 streaming() { metrics "$exp_port" | grep -Eq '^iotpro_up(\{[^}]*\})? 1$'; }

@@ -90,7 +90,7 @@ check "Dockerfile: USER 65534, exec-form ENTRYPOINT" \
 check "Dockerfile: context filter keeps the binary" grep -qx '!build/iotpro_exporter' "$D/docker/Dockerfile.dockerignore"
 
 if [ ! -x "$STATIC" ]; then
-    skip "docker: scratch root" "build/iotpro_exporter not built (./build.sh)"
+    unbuilt "docker: scratch root" "build/iotpro_exporter not built (./build.sh)"
 else
     check "docker: build/iotpro_exporter is statically linked" bash -c "file -b '$STATIC' | grep -Eq 'statically linked|static-pie linked'"
     if [ "$(id -u)" = 0 ] && command -v chroot >/dev/null; then
@@ -117,7 +117,9 @@ if [ -x "$EXPORTER" ] && "$EXPORTER" --help >/dev/null 2>&1; then
     else
         skip "exporter: default listen port" "--help does not show the default"
     fi
+elif [ -x "$EXPORTER" ]; then
+    fail "exporter: exit codes" "$EXPORTER --help fails"   # built but broken
 else
-    skip "exporter: exit codes" "exporter not functional yet ($EXPORTER --help fails)"
+    unbuilt "exporter: exit codes" "exporter not built ($EXPORTER)"
 fi
 finish

@@ -13,7 +13,7 @@ source "$(dirname "$0")/e2e_common.sh"
 if ! command -v valgrind >/dev/null; then
     skip "valgrind" "valgrind not installed"
 elif [ ! -x "$BUILD/host/bin/iotpro_exporter" ] || [ ! -x "$SIM" ]; then
-    skip "valgrind" "host exporter or simulator not built"
+    unbuilt "valgrind" "host exporter or simulator not built"   # fails under ./build.sh test
 else
     e2e_need valgrind host
     if ! e2e_start_sim --assets 20 --rate 20; then fail "valgrind: sim starts"; finish; fi
@@ -49,7 +49,7 @@ fi
 
 # --- 2. ASan + UBSan ------------------------------------------------------------------
 if [ ! -x "$BUILD/asan/bin/iotpro_exporter" ]; then
-    skip "asan e2e" "ASan exporter not built ($BUILD/asan/bin/iotpro_exporter)"
+    unbuilt "asan e2e" "ASan exporter not built ($BUILD/asan/bin/iotpro_exporter)"
     finish
 fi
 e2e_need asan-e2e asan

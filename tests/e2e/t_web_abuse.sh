@@ -15,7 +15,7 @@ if [ -z "$FIX" ]; then
     done
 fi
 if [ -z "$FIX" ] || [ ! -x "$FIX" ]; then
-    skip web_fixture "not built (make host asan)"
+    unbuilt web_fixture "not built (make host asan)"   # a failure under ./build.sh test
     finish
 fi
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
@@ -36,6 +36,15 @@ cat >"$TEST_TMP/client.py" <<'EOF'
 import os, socket, sys, threading, time, random
 
 PORT = int(os.environ["PORT"])
+
+# An exception in a worker thread would only print a traceback and let the process
+# exit 0 with checks missing; remember it so the client exits non-zero (an exception in
+# the main thread already does).
+thread_errors = []
+def _thread_excepthook(args):
+    thread_errors.append(f"{args.thread.name}: {args.exc_type.__name__}: {args.exc_value}")
+    threading.__excepthook__(args)
+threading.excepthook = _thread_excepthook
 
 def raw(data, timeout=10.0, read=True):
     """Sends bytes, returns the whole response (until close)."""
@@ -292,12 +301,25 @@ elif what == "hostile": t_hostile()
 elif what == "concurrent": t_concurrent()
 elif what == "slowloris": t_slowloris(int(sys.argv[2]))
 elif what == "burst": t_burst(10000, 20)
+else: sys.exit(f"client.py: unknown part {what!r}")
+if thread_errors:
+    sys.exit("client.py: exception in a thread: " + "; ".join(thread_errors))
 EOF
 export PORT TEST_TMP TIMEOUT_MS
 fds() { ls "/proc/$FXPID/fd" 2>/dev/null | wc -l; }
 FD0=$(fds)
 
-"$PY" "$TEST_TMP/client.py" basic
+# client PART [args...]: one part of client.py. An exception ends a part early and
+# drops its remaining checks, so a non-zero exit is a failure of its own.
+client() {
+    local rc
+    "$PY" "$TEST_TMP/client.py" "$@" 2>"$TEST_TMP/client.$1.err"
+    rc=$?
+    sed 's/^/#   /' "$TEST_TMP/client.$1.err"
+    [ "$rc" -eq 0 ] || fail "client_$1" "client.py $* exited $rc: $(tail -n 3 "$TEST_TMP/client.$1.err" | tr '\n' ' ')"
+}
+
+client basic
 # Prometheus keeps its connection between requests: curl must reuse it for a second
 # scrape after a complete chunked body.
 if command -v curl >/dev/null; then
@@ -321,11 +343,11 @@ if command -v promtool >/dev/null; then
 else
     skip promtool_check_metrics "promtool not installed"
 fi
-"$PY" "$TEST_TMP/client.py" parsers
-"$PY" "$TEST_TMP/client.py" hostile
-"$PY" "$TEST_TMP/client.py" concurrent
-"$PY" "$TEST_TMP/client.py" slowloris 44   # workers (min(40+2, 32)) + 10 or more
-"$PY" "$TEST_TMP/client.py" burst
+client parsers
+client hostile
+client concurrent
+client slowloris 44   # workers (min(40+2, 32)) + 10 or more
+client burst
 
 # Connections from the attacks are gone again once civetweb's timeouts have run.
 sleep $(( TIMEOUT_MS / 1000 + 2 ))

@@ -30,11 +30,10 @@ sim_py() {
     fi
 }
 
+# need_sim: the simulator is built by the Makefile (a failure under ./build.sh test when
+# missing, see lib.sh need_built); python3-websockets comes from tests/deps.sh.
 need_sim() {
-    if [ ! -x "$SIM" ]; then
-        skip "iotpro-sim" "not built ($SIM)"
-        finish
-    fi
+    need_built "iotpro-sim" "$SIM"
     if ! "$PY" -c 'import websockets' 2>/dev/null; then
         skip "python3-websockets" "not installed for $PY"
         finish

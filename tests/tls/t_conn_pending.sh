@@ -5,7 +5,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 PROBE=$BIN/conn_pending_probe
-if [ ! -x "$PROBE" ]; then skip conn_pending "not built ($PROBE)"; finish; fi
+need_built conn_pending "$PROBE"   # built by the Makefile: a failure under ./build.sh test
 certs
 "$PY" "$TOP/tests/tls/conn_pending_peer.py" "$CERTS/server.pem" "$CERTS/server.key" >"$TEST_TMP/port" &
 _pids+=($!)

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 PROBE=$BIN/tls_probe
-if [ ! -x "$PROBE" ]; then skip tls_probe "not built ($PROBE)"; finish; fi
+need_built tls_probe "$PROBE"   # built by the Makefile: a failure under ./build.sh test
 if ! command -v openssl >/dev/null; then skip tls "openssl not installed"; finish; fi
 certs
 C=$CERTS
