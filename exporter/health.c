@@ -53,6 +53,12 @@ void health_limit_hit(struct health *h, enum health_limit l)
         health_inc(&h->limits[l]);
 }
 
+void health_limit_set(struct health *h, enum health_limit l, uint64_t total)
+{
+    if ((unsigned)l < HEALTH_LIMIT__COUNT)
+        atomic_store_explicit(&h->limits[l], total, memory_order_relaxed);
+}
+
 void health_reply(struct health *h, enum health_reply k)
 {
     if ((unsigned)k < HEALTH_REPLY__COUNT)

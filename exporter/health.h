@@ -162,6 +162,8 @@ const char *health_stage_name(enum health_stage s);
 void health_login(struct health *h, enum health_result r);
 void health_token_refresh(struct health *h, enum health_result r);
 void health_limit_hit(struct health *h, enum health_limit l);
+/* A bound whose owner counts its own hits (the store's, the feed's): a copy of that. */
+void health_limit_set(struct health *h, enum health_limit l, uint64_t total);
 void health_http(struct health *h, int status); /* other codes are not counted */
 void health_reply(struct health *h, enum health_reply k);
 /* The ledger's resend count for one reason (a copy of its owner's counter). */

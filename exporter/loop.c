@@ -165,6 +165,10 @@ static void publish(struct loop *l)
                l->subs.open ? (int64_t)(sc.queued + sc.sending + sc.pending) : (int64_t)l->subs.n);
     for (unsigned r = 0; r < SUBS_RESEND__COUNT; r++)
         health_set_resends(l->h, r, ss->resends[r]);
+    /* updates that overtook their data page and found the buffer full: the feed's
+     * own count, plus assetDetails' */
+    health_limit_set(l->h, HEALTH_LIMIT_PENDING_UPDATES,
+                     l->feed.stats.buffer_dropped + l->det_dropped);
     health_set(l->h, HEALTH_G_WS_CONNECTED, l->wsp == WSP_OPEN);
     health_set(l->h, HEALTH_G_RECONNECT_BACKOFF_MS,
                s == SESSION_ST_BACKOFF ? (int64_t)st->backoff_ms : 0);

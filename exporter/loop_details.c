@@ -43,7 +43,7 @@ void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value
         return;
     }
     if (l->det_n >= LOOP_DET_MAX || v->value_len > sizeof p->raw) {
-        health_limit_hit(l->h, HEALTH_LIMIT_PENDING_UPDATES);
+        l->det_dropped++; /* published with the feed's own drops (loop.c) */
         return;
     }
     p = &l->det[l->det_n++];

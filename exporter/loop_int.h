@@ -95,6 +95,7 @@ struct loop {
     tb_pending *pend;
     struct loop_det *det;    /* LOOP_DET_MAX */
     uint32_t det_n;
+    uint64_t det_dropped;    /* premature details that did not fit */
     /* subscriptions: the commands of the current table, and their ledger (core/subs.h) */
     tb_cmd *cmds;
     size_t ncmds, cmds_cap;

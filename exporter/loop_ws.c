@@ -280,8 +280,6 @@ static void on_ws_message(struct loop *l, const ws_event *e)
         health_add(l->h, HEALTH_C_PARSE_ERRORS, 1);
     } else {
         health_add(l->h, HEALTH_C_TELEMETRY_UPDATES, res.set);
-        if (res.rejected)
-            health_limit_hit(l->h, HEALTH_LIMIT_SERIES);
         ev.u.msg.had_data = (res.kind == TB_WS_DATA || res.kind == TB_WS_UPDATE) && !res.unknown_cmd;
         ev.u.msg.tb_error_code = res.kind == TB_WS_RESYNC ? 34 : res.error_code;
         if (res.kind == TB_WS_DATA && !res.unknown_cmd && subs_on_data(&l->subs, res.cmd_id))

@@ -376,8 +376,11 @@ int render_metrics(void *user, struct expo *e)
     store_get_stats(&r->sh->st, &ss);
     pthread_mutex_unlock(&r->sh->mu);
     health_set(r->h, HEALTH_G_SERIES, ss.series);
-    /* the store counts what it refused; a copy taken with the snapshot above */
+    /* the store counts what it refused; copies taken with the snapshot above */
     health_counter_set(r->h, HEALTH_C_SERIES_DROPPED, ss.dropped_series);
+    health_limit_set(r->h, HEALTH_LIMIT_SERIES, ss.dropped_series);
+    health_limit_set(r->h, HEALTH_LIMIT_KEYS, ss.dropped_keys);
+    health_limit_set(r->h, HEALTH_LIMIT_STRING_VALUE, ss.dropped_strings + ss.strings_cut);
     health_render(r->h, e);
     procstat_render(e);
     return render_telemetry(r, e);

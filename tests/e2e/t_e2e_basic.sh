@@ -90,6 +90,7 @@ e2e_start_exporter --store.max-series=50 || { fail "exporter (series bound) list
 e2e_wait_up 20 || fail "series bound: iotpro_up is 1" "$(exp_log_tail)"
 check "series bound: iotpro_series is the bound" wait_for 10 metric_eq iotpro_series 50
 check "series bound: iotpro_series_dropped_total counts the refused values" metric_ge iotpro_series_dropped_total 1
+check "series bound: iotpro_limit_hits_total{limit=\"series\"} too" metric_ge 'iotpro_limit_hits_total{limit="series"}' 1
 d1=$(metric iotpro_series_dropped_total); sleep 1.5; d2=$(metric iotpro_series_dropped_total)
 check "series bound: the count keeps up with the traffic ($d1 -> $d2)" "$PY" -c "import sys; sys.exit(0 if float('$d2') > float('$d1') else 1)"
 e2e_stop_exporter 5
