@@ -159,6 +159,26 @@ int assets_add_tb(assets_table *t, const tb_asset *a)
 }
 
 /* Details are packed as [klen:1][key][vlen:2 little-endian][value]... */
+
+/* Entry e already holds exactly these n details. */
+static int details_same(const assets_table *t, const assets_entry *e, const tb_detail *d, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)t->arena + e->details_off;
+    size_t o = 0;
+    if (e->n_details != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strnlen(d[i].key, sizeof d[i].key - 1);
+        size_t vl = strnlen(d[i].value, sizeof d[i].value - 1);
+        if (o + 3 + kl + vl > e->details_len || p[o] != kl || memcmp(p + o + 1, d[i].key, kl) ||
+            p[o + 1 + kl] != (vl & 0xff) || p[o + 2 + kl] != (vl >> 8) ||
+            memcmp(p + o + 3 + kl, d[i].value, vl))
+            return 0;
+        o += 3 + kl + vl;
+    }
+    return o == e->details_len;
+}
+
 int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail *d, size_t n)
 {
     if (idx < 0 || (uint32_t)idx >= t->count)
@@ -168,6 +188,13 @@ int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail
     if (n > LIM_DETAIL_LABELS) {
         t->details_dropped += (uint32_t)(n - LIM_DETAIL_LABELS);
         n = LIM_DETAIL_LABELS;
+    }
+    /* Every reconnect and resubscription brings every asset's details again, mostly
+     * unchanged: those take no arena space (old bytes are only freed by a reset, so
+     * appending them each time used the arena up between listings). */
+    if (details_same(t, &t->e[idx], d, n)) {
+        t->e[idx].details_ts = ts;
+        return 0;
     }
     size_t need = 0;
     for (size_t i = 0; i < n; i++)

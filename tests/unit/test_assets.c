@@ -114,6 +114,10 @@ static void test_details_newest_wins(void)
     CHECK(assets_detail_next(&t, assets_get(&t, i), &pos, &k, &kl, &v, &vl) == 1);
     CHECK_MEM(v, vl, "new", 3);
     CHECK_INT(assets_set_details(&t, i, 2000, d, 1), 0); /* equal ts replaces */
+    size_t used = t.arena_used;
+    CHECK_INT(assets_set_details(&t, i, 3000, d, 1), 0); /* the same again: no arena */
+    CHECK_INT(t.arena_used, used);
+    CHECK_INT(assets_get(&t, i)->details_ts, 3000);
     CHECK_INT(assets_set_details(&t, i, 0, NULL, 0), 0); /* deleted: labels gone */
     CHECK_INT(assets_get(&t, i)->n_details, 0);
     CHECK_INT(assets_set_details(&t, i, 500, d, 1), 0);  /* after a delete, any ts */
