@@ -109,6 +109,8 @@ class Watcher(threading.Thread):
             time.sleep(0.5)
 
     def done(self, name):
+        # a quick recovery may leave few scrapes in the window: watch a little longer
+        wait_until(lambda: self.scrapes > 3, 15, 0.25)
         self.stop.set()
         self.join(5)
         check(f"{name}: health never said up while a subscription lacked its data "
