@@ -10,6 +10,8 @@
  */
 #include "exporter/config_int.h"
 
+#include "core/bytes.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -381,9 +383,7 @@ unsigned cfg_changes(const struct cfg *a, const struct cfg *b)
 
 void cfg_wipe(struct cfg *c)
 {
-    volatile char *p = c->password;
-    for (size_t i = 0; i < sizeof c->password; i++)
-        p[i] = 0;
+    bytes_wipe(c->password, sizeof c->password);
 }
 
 /* --- help ---------------------------------------------------------------------------- */

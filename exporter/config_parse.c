@@ -8,6 +8,8 @@
  */
 #include "exporter/config_int.h"
 
+#include "core/bytes.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -669,9 +671,7 @@ static int cp_password_file(struct cfg *c, const char *where, char *err, size_t 
         c->password[n] = 0;
         c->password_file_insecure = (st.st_mode & 077) != 0;
     }
-    volatile char *w = t;
-    for (size_t i = 0; i < n; i++)
-        w[i] = 0;
+    bytes_wipe(t, n);
     free(t);
     if (bad) {
         cfg_errf(err, cap, "%s: the file must hold one non-empty line of at most %u bytes",

@@ -6,6 +6,7 @@
  * or \x.. (logfmt) so a hostile asset name cannot forge a second log line or break a
  * JSON parser downstream.
  */
+#include "core/bytes.h"
 #include "core/utf8.h"
 #include "exporter/log.h"
 
@@ -76,13 +77,6 @@ int log_format_parse(const char *s, enum log_format *out)
 
 /* --- secret guard ------------------------------------------------------------------ */
 
-static void log_wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
 void log_secret_add(const char *secret)
 {
     size_t n = secret ? strlen(secret) : 0;
@@ -97,7 +91,7 @@ void log_secret_add(const char *secret)
             return;
         }
     unsigned slot = log_secret_next++ % LIM_LOG_SECRETS;
-    log_wipe(log_secrets[slot], sizeof log_secrets[slot]);
+    bytes_wipe(log_secrets[slot], sizeof log_secrets[slot]);
     memcpy(log_secrets[slot], secret, n);
     log_secret_len[slot] = n;
     pthread_mutex_unlock(&log_secret_mu);
@@ -111,7 +105,7 @@ void log_secret_forget(const char *secret)
     pthread_mutex_lock(&log_secret_mu);
     for (unsigned i = 0; i < LIM_LOG_SECRETS; i++)
         if (n && log_secret_len[i] == n && memcmp(log_secrets[i], secret, n) == 0) {
-            log_wipe(log_secrets[i], sizeof log_secrets[i]);
+            bytes_wipe(log_secrets[i], sizeof log_secrets[i]);
             log_secret_len[i] = 0;
         }
     pthread_mutex_unlock(&log_secret_mu);
@@ -120,7 +114,7 @@ void log_secret_forget(const char *secret)
 void log_secret_clear(void)
 {
     pthread_mutex_lock(&log_secret_mu);
-    log_wipe(log_secrets, sizeof log_secrets);
+    bytes_wipe(log_secrets, sizeof log_secrets);
     memset(log_secret_len, 0, sizeof log_secret_len);
     log_secret_next = 0;
     pthread_mutex_unlock(&log_secret_mu);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "exporter/log.h"
 
 /* ------------------------------------------------------------- shared data ------ */
@@ -471,13 +472,6 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     return l;
 }
 
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
 /* see loop.h */
 void loop_destroy(struct loop *l)
 {
@@ -498,12 +492,11 @@ void loop_destroy(struct loop *l)
     free(l->det);
     free(l->ids);
     free(l->keyptrs);
-    /* the tokens are secrets: do not leave them in freed memory (a plain memset before
-     * free may be dropped by the compiler) */
-    wipe(l->token, sizeof l->token);
-    wipe(l->refresh, sizeof l->refresh);
-    wipe(l->auth, sizeof l->auth);
-    wipe(l->req_body, sizeof l->req_body);
+    /* the tokens are secrets: do not leave them in freed memory */
+    bytes_wipe(l->token, sizeof l->token);
+    bytes_wipe(l->refresh, sizeof l->refresh);
+    bytes_wipe(l->auth, sizeof l->auth);
+    bytes_wipe(l->req_body, sizeof l->req_body);
     free(l);
 }
 
