@@ -363,8 +363,11 @@ int loop_run(struct loop *l)
         }
         if (l->next_expire && l->cfg->metrics_ttl_ms && l->next_expire < dl)
             dl = l->next_expire;
-        if (loop_ws_deadline(l) < dl)
-            dl = loop_ws_deadline(l);
+        {
+            int64_t wd = loop_ws_deadline(l);
+            if (wd < dl)
+                dl = wd;
+        }
         now = net_now_ms();
         if (l->list_waiting && now + LIST_POLL_MS < dl)
             dl = now + LIST_POLL_MS;

@@ -141,17 +141,16 @@ void loop_ws_resubscribe(struct loop *l, subs_resend why)
 void loop_ws_tick(struct loop *l, int64_t now, uint32_t rnd)
 {
     uint32_t k;
-    if (l->wsp != WSP_OPEN)
+    /* every poll turn passes here: nothing to do until the ledger's next deadline */
+    if (l->wsp != WSP_OPEN || subs_next_deadline(&l->subs) > (uint64_t)now)
         return;
     k = subs_expire(&l->subs, (uint64_t)now, rnd);
     if (k)
         log_warn("no data for subscriptions within the deadline; sending them again",
                  LOG_U("commands", k), LOG_D("deadline_s", l->subs.cfg.timeout_ms / 1000.0));
-    if (subs_next_deadline(&l->subs) <= (uint64_t)now) {
-        l->io_now_ms = now;
-        pump_send(l);
-        loop_ws_flush(l);
-    }
+    l->io_now_ms = now;
+    pump_send(l);
+    loop_ws_flush(l);
 }
 
 int64_t loop_ws_deadline(const struct loop *l)
