@@ -357,6 +357,9 @@ void sim_gen_tick(unsigned n);
 /* Fans one changed (asset, slots) out to every subscription that covers it. */
 void sim_fanout(uint32_t idx, const int *slots, int nslots);
 int sim_sub_covers(const sim_sub *sub, uint32_t idx);
+/* The TIME_SERIES slots of sub that asset idx reports, into cand[SIM_MAX_QKEYS];
+ * returns how many. */
+int sim_sub_ts_slots(const sim_sub *sub, uint32_t idx, int *cand);
 
 /* Flood (sim_flood.c). */
 /* Reorder fault (sim_reorder.c). */

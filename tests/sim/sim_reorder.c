@@ -42,11 +42,7 @@ static int pick(const sim_sub *sub, uint32_t *idx)
         uint32_t e = sub->sorted[rnd() % sub->nlive];
         if (!sim_asset_exists(e))
             continue;
-        int cand[SIM_MAX_QKEYS], nc = 0;
-        for (int k = 0; k < sub->nkeys; k++)
-            if (sub->keys[k].type == SIM_KT_TIME_SERIES && sub->keys[k].slot >= 0 &&
-                sim_has_key(e, sub->keys[k].slot))
-                cand[nc++] = sub->keys[k].slot;
+        int cand[SIM_MAX_QKEYS], nc = sim_sub_ts_slots(sub, e, cand);
         if (nc) {
             *idx = e;
             return cand[rnd() % (uint64_t)nc];

@@ -272,6 +272,17 @@ static uint64_t rnd(void)
     return rng_state;
 }
 
+/* see sim.h */
+int sim_sub_ts_slots(const sim_sub *sub, uint32_t idx, int *cand)
+{
+    int nc = 0;
+    for (int k = 0; k < sub->nkeys; k++)
+        if (sub->keys[k].type == SIM_KT_TIME_SERIES && sub->keys[k].slot >= 0 &&
+            sim_has_key(idx, sub->keys[k].slot))
+            cand[nc++] = sub->keys[k].slot;
+    return nc;
+}
+
 void sim_gen_tick(unsigned n)
 {
     /* live subscriptions with entities, to pick from */
@@ -293,11 +304,7 @@ void sim_gen_tick(unsigned n)
                                                 : sub->sorted[rnd() % sub->nlive];
         if (!sim_asset_exists(idx))
             continue;
-        int cand[SIM_MAX_QKEYS], nc = 0;
-        for (int k = 0; k < sub->nkeys; k++)
-            if (sub->keys[k].type == SIM_KT_TIME_SERIES && sub->keys[k].slot >= 0 &&
-                sim_has_key(idx, sub->keys[k].slot))
-                cand[nc++] = sub->keys[k].slot;
+        int cand[SIM_MAX_QKEYS], nc = sim_sub_ts_slots(sub, idx, cand);
         if (!nc)
             continue;
         /* one or two keys saved together, as a device message would */
