@@ -197,11 +197,12 @@ static void do_actions(struct loop *l)
             break;
         case SESSION_DO_SEND_SUBSCRIBE: loop_ws_subscribe(l); break;
         case SESSION_DO_RESYNC:
-            health_add(l->h, HEALTH_C_RESYNCS, 1);
             /* A changed asset set was handed to the ledger with the new table
-             * (loop_ws_build_cmds): its commands are on their way already. */
+             * (loop_ws_build_cmds): its commands are on their way already, counted
+             * under iotpro_subscription_resends_total{reason="assets_changed"}. */
             if (a.resync == SESSION_RESYNC_ASSETS_CHANGED)
                 break;
+            health_add(l->h, HEALTH_C_RESYNCS, 1);
             log_info("resubscribing", LOG_S("why", "too_many_updates"));
             loop_ws_resubscribe(l, SUBS_RESEND_TOO_MANY_UPDATES);
             break;

@@ -408,6 +408,8 @@ def c_assets():
     for a in added:
         if not any(dict(lb).get("asset_id") == a for lb in m.get("iotpro_asset_info", {})):
             errs.append(f"added asset {a} has no iotpro_asset_info")
+    if not val(m, "iotpro_subscription_resends_total", reason="assets_changed"):
+        errs.append("the changed asset set was not counted as assets_changed resends")
     report(name, None, took, errs, f"+{len(added)} -1 ~1")
 
 

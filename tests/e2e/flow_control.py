@@ -319,6 +319,12 @@ def scen_ce():
     check(f"{name}: the CE listing found every asset",
           val(m, "iotpro_assets") == stat("assets"))
     counts_match(name)
+    # any other error reply is logged and counted, and changes nothing else
+    S.sim_ctl("/fault/send?what=error")
+    t = wait_until(lambda: counter(S.metrics(), "iotpro_ws_error_replies_total", kind="other") == 1, 10, 0.2)
+    m = S.metrics()
+    check(f"{name}: an errorCode-1 reply is counted as kind=other, and the exporter stays up",
+          t is not None and val(m, "iotpro_up") == 1 and total(m, "iotpro_ws_connects_total") == 1)
 
 
 SCENARIOS = {"resub": scen_resub, "updates": scen_updates, "sublimit": scen_sublimit,

@@ -36,6 +36,8 @@ check "last reload successful" metric_eq iotpro_config_last_reload_successful 1
 lat_series() { [ "$(series_of telemetry_param_latitude)" -gt 0 ]; }
 if wait_for 15 lat_series; then ok "the added key's series appear after the reload"
 else fail "added key's series appear" "$(exp_log_tail 6)"; fi
+check "the key change resent the subscriptions (keys_changed)" \
+    metric_ge 'iotpro_subscription_resends_total{reason="keys_changed"}' 1
 log_has 'upstream settings changed' && fail "a reload is not a credential change" "$(grep 'upstream' "$EXP_LOG")" \
     || ok "a reload is not a credential change"
 log_has 'take effect after a restart' && fail "no restart warning for a key change" || ok "no restart warning for a key change"

@@ -88,6 +88,15 @@ static int send_fault(const sim_req *req, const char *what)
             sim_notice34(&b, first_cmd(s));
             sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
             sim_buf_free(&b);
+        } else if (!strcmp(what, "error")) {
+            /* the legacy shape ThingsBoard uses for an exception while handling a
+             * command: errorCode 1 and the exception text */
+            sim_buf b = {0};
+            sim_buf_printf(&b, "{\"subscriptionId\":%d,\"errorCode\":1,\"errorMsg\":"
+                               "\"Failed to process websocket command!\",\"data\":null,"
+                               "\"latestValues\":{}}", first_cmd(s));
+            sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
+            sim_buf_free(&b);
         } else if (!strcmp(what, "bad-utf8")) {
             raw_text(s, "{\"cmdId\":1,\"errorMsg\":\"\xc3\x28\"}", 28);
         } else if (!strcmp(what, "bad-json")) {
@@ -298,7 +307,7 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim_ctl_say(reply, 200, "%d sessions drop inside their next TLS record\n", n);
     } else if (!strcmp(p, "/fault/send")) {
         if (sim_query_param(req->query, "what", v, sizeof v) < 0 || (n = send_fault(req, v)) < 0)
-            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|error34\n");
+            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|error34|error\n");
         else
             sim_ctl_say(reply, 200, "sent %s to %d sessions\n", v, n);
     } else if (!strcmp(p, "/fault/refuse")) {
