@@ -437,19 +437,31 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     l->ws_tok = malloc(WS_TOKENS * sizeof *l->ws_tok);
     l->ws_msg = malloc(LIM_WS_MESSAGE_DEFAULT);
     l->pend = calloc(LIM_PENDING_UPDATES, sizeof *l->pend);
+    /* sized so that no value of a message can miss its slot (tb_feed.h); only what
+     * the largest message used becomes resident */
+    l->feed_vals = malloc(TB_FEED_VALS_FOR(WS_TOKENS) * sizeof *l->feed_vals);
+    l->feed_attrs = malloc(LOOP_ATTRS_MAX * sizeof *l->feed_attrs);
+    l->feed_scratch = malloc(TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT));
     l->cmds = calloc(l->cmds_cap, sizeof *l->cmds);
     l->subs_ent = calloc(l->cmds_cap, sizeof *l->subs_ent);
     l->det = calloc(LOOP_DET_MAX, sizeof *l->det);
     l->ids = calloc(LOOP_MAX_ASSETS, sizeof *l->ids);
     l->keyptrs = calloc(LIM_CFG_KEYS, sizeof *l->keyptrs);
     if (!l->rest_body || !l->rest_tok || !l->ws_tok || !l->ws_msg || !l->pend || !l->cmds ||
+        !l->feed_vals || !l->feed_attrs || !l->feed_scratch ||
         !l->ids || !l->keyptrs || !l->subs_ent || !l->det || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         loop_destroy(l);
         return NULL;
     }
     l->pipe_rd = fds[0];
     l->pipe_wr = fds[1];
-    tb_feed_init(&l->feed, &sh->st, l->ws_tok, WS_TOKENS, l->pend, LIM_PENDING_UPDATES, loop_ws_attr_cb, l);
+    tb_feed_init(&l->feed, l->ws_tok, WS_TOKENS, l->pend, LIM_PENDING_UPDATES);
+    l->feed_out.vals = l->feed_vals;
+    l->feed_out.cap = TB_FEED_VALS_FOR(WS_TOKENS);
+    l->feed_out.attrs = l->feed_attrs;
+    l->feed_out.attr_cap = LOOP_ATTRS_MAX;
+    l->feed_out.scratch = l->feed_scratch;
+    l->feed_out.scratch_cap = TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT);
     httpc_init(&l->http, cfg->host, cfg->port, cfg->tls, anchors);
     conn_init(&l->wc);
     session_config_defaults(&sc);
@@ -491,6 +503,9 @@ void loop_destroy(struct loop *l)
     free(l->ws_tok);
     free(l->ws_msg);
     free(l->pend);
+    free(l->feed_vals);
+    free(l->feed_attrs);
+    free(l->feed_scratch);
     free(l->cmds);
     free(l->subs_ent);
     free(l->det);

@@ -31,14 +31,14 @@ static void apply(struct loop *l, const uint8_t id[16], int64_t ts, const char *
 }
 
 /* see loop_int.h */
-void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value *v)
+void loop_details_attr(struct loop *l, const tb_feed_attr *a)
 {
-    struct loop *l = ctx;
+    const tb_ws_value *v = &a->v;
     struct loop_det *p;
     if (v->type != TB_KEY_SERVER_ATTRIBUTE || v->key_len != 12 ||
         memcmp(v->key, "assetDetails", 12) != 0)
         return;
-    if (!premature) {
+    if (!a->premature) {
         apply(l, v->entity, v->ts, v->value, v->value_len, v->value != NULL);
         return;
     }
@@ -47,7 +47,7 @@ void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value
         return;
     }
     p = &l->det[l->det_n++];
-    p->cmd_id = cmd_id;
+    p->cmd_id = a->cmd_id;
     memcpy(p->id, v->entity, 16);
     p->ts = v->ts;
     p->has_value = v->value != NULL;

@@ -15,6 +15,7 @@
 #include "core/session.h"
 #include "core/subs.h"
 #include "core/tb.h"
+#include "core/tb_apply.h"
 #include "core/tb_feed.h"
 #include "core/ws.h"
 #include "transport/httpc.h"
@@ -27,6 +28,10 @@
 #define EXPIRE_EVERY_MS   10000
 #define LIST_WAIT_MS      35000            /* > web.c's 30 s response deadline */
 #define LIST_POLL_MS      50
+
+/* Attribute values one message can carry: one assetDetails per entity of a data page
+ * (a command's page holds at most ASSETS_PER_CMD entities), with room to spare. */
+#define LOOP_ATTRS_MAX    (4u * ASSETS_PER_CMD)
 
 enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
 
@@ -91,6 +96,10 @@ struct loop {
     int out_len;             /* built, not yet accepted by ws_send (0 = none) */
     int build_failed;        /* a build error was logged on this connection */
     tb_feed feed;
+    tb_feed_out feed_out;    /* what tb_feed read from the last message: */
+    tb_feed_value *feed_vals; /* TB_FEED_VALS_FOR(WS_TOKENS) */
+    tb_feed_attr *feed_attrs; /* LOOP_ATTRS_MAX */
+    char *feed_scratch;       /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
     jsmntok_t *ws_tok;
     tb_pending *pend;
     struct loop_det *det;    /* LOOP_DET_MAX */
@@ -142,10 +151,10 @@ void loop_ws_release(struct loop *l);               /* drop the connection, no g
 void loop_ws_connect(struct loop *l);
 void loop_ws_io(struct loop *l, short revents);     /* after poll (0: no event) */
 
-/* loop_details.c: assetDetails values from tb_feed (called with sh->mu held); a
+/* loop_details.c: an assetDetails value from tb_feed (called with sh->mu held); a
  * premature one waits for its cmdId's data page (replay, sh->mu held), or is dropped
  * with its subscription (forget; -1: all of them). */
-void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value *v);
+void loop_details_attr(struct loop *l, const tb_feed_attr *a);
 void loop_details_replay(struct loop *l, int32_t cmd_id);
 void loop_details_forget(struct loop *l, int32_t cmd_id);
 

@@ -263,22 +263,28 @@ static void on_ws_message(struct loop *l, const ws_event *e)
 {
     session_event ev = {0};
     tb_feed_result res;
+    tb_apply_result ar = {0};
+    tb_feed_out *o = &l->feed_out;
     int rc;
     health_add(l->h, HEALTH_C_WS_MESSAGES, 1);
     health_add(l->h, HEALTH_C_WS_BYTES, e->len);
     health_set(l->h, HEALTH_G_LAST_MESSAGE_MS, l->io_wall_ms);
-    memset(&res, 0, sizeof res);
-    pthread_mutex_lock(&l->sh->mu);
-    rc = tb_feed_message(&l->feed, (const char *)e->data, e->len, (uint32_t)(l->io_now_ms / 1000),
-                         &res);
-    if (rc == TB_OK && res.kind == TB_WS_DATA && !res.unknown_cmd && l->det_n)
-        loop_details_replay(l, res.cmd_id);
-    pthread_mutex_unlock(&l->sh->mu);
+    /* parsed, unescaped and converted without the lock; applied under it */
+    rc = tb_feed_message(&l->feed, (const char *)e->data, e->len, o, &res);
+    if (rc == TB_OK && (o->n || o->attr_n || (res.kind == TB_WS_DATA && l->det_n))) {
+        pthread_mutex_lock(&l->sh->mu);
+        tb_apply(&l->sh->st, o->vals, o->n, (uint32_t)(l->io_now_ms / 1000), &ar);
+        for (uint32_t i = 0; i < o->attr_n; i++)
+            loop_details_attr(l, &o->attrs[i]);
+        if (res.kind == TB_WS_DATA && !res.unknown_cmd && l->det_n)
+            loop_details_replay(l, res.cmd_id);
+        pthread_mutex_unlock(&l->sh->mu);
+    }
     ev.kind = SESSION_EV_WS_MESSAGE;
     if (rc != TB_OK) {
         health_add(l->h, HEALTH_C_PARSE_ERRORS, 1);
     } else {
-        health_add(l->h, HEALTH_C_TELEMETRY_UPDATES, res.set);
+        health_add(l->h, HEALTH_C_TELEMETRY_UPDATES, ar.set);
         ev.u.msg.had_data = (res.kind == TB_WS_DATA || res.kind == TB_WS_UPDATE) && !res.unknown_cmd;
         ev.u.msg.tb_error_code = res.kind == TB_WS_RESYNC ? 34 : res.error_code;
         if (res.kind == TB_WS_DATA && !res.unknown_cmd && subs_on_data(&l->subs, res.cmd_id))
