@@ -262,7 +262,7 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
              results, ls->rest.refreshes, LOOP_RES__COUNT);
     lim[0] = ls->ws.message_too_big;
     lim[1] = ss->dropped_series;
-    lim[2] = ls->rest.assets_dropped;
+    lim[2] = ls->rest.assets_dropped + ss->dropped_entities; /* listing, or store entities */
     lim[3] = ss->dropped_keys;
     lim[4] = ss->dropped_strings + ss->strings_cut;
     lim[5] = ls->rest.detail_labels_dropped + ls->ws.detail_labels_dropped;
