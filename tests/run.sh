@@ -66,6 +66,15 @@ for cfg in host asan; do
     done
 done
 
+# ... and the unit tests that start threads once more under ThreadSanitizer (make tsan
+# builds only those): any report is a failure (exit status 66).
+export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp:${TSAN_OPTIONS:-}"
+for t in $B/tsan/bin/test_*; do
+    [ -x "$t" ] || continue
+    want "$(basename "$t")" || continue
+    run_one unit-tsan "$(basename "$t")" 300 "$t"
+done
+
 # 2. Fuzz targets, a few seconds each (./build.sh fuzz runs them longer).
 for t in $B/fuzz/bin/fuzz_*; do
     [ -x "$t" ] || continue

@@ -11,6 +11,7 @@
 #include "tests/unit/store_fixture.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 static void test_values_and_ts_rules(void)
 {
@@ -391,7 +392,7 @@ static void test_prefetch_is_only_a_hint(void)
 
 /* ---- the locking scheme of store.h, with two threads -------------------------------- */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static volatile int stop;
+static atomic_int stop;
 
 static void *writer(void *arg)
 {
