@@ -330,6 +330,10 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
             s->conn->stalled = 0, s->drop_next_frame = 0;
         sim_ctl_flow_reset();
         sim_ctl_say(reply, 200, "faults cleared\n");
+    } else if (!strcmp(p, "/flood")) {
+        if (sim_ctl_num(req, "off", 0))
+            sim.flood = 0;
+        sim_ctl_say(reply, 200, "flood %s\n", sim.flood ? "on" : "stops after each session's pass");
     } else if (!strcmp(p, "/rate")) {
         sim.rate = (double)sim_ctl_num(req, "n", 0);
         sim_ctl_say(reply, 200, "rate %g updates/s\n", sim.rate);
