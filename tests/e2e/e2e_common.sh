@@ -124,7 +124,7 @@ _get() { curl -s --max-time "${CURL_TIMEOUT:-10}" "$1"; }
 sim_ctl() { _get "http://127.0.0.1:$SIM_CTL$1"; }
 proxy_ctl() { _get "http://127.0.0.1:$PROXY_CTL$1"; }
 sim_stat() { sim_ctl /stats | awk -v n="$1" '$1 == n {print $2}'; }
-metrics_text() { _get "$EXP_URL/metrics"; }
+metrics_text() { get_metrics "$EXP_URL/metrics"; }
 
 # metric 'name{a="x",b="y"}': first sample of that name whose labels include those given.
 metric() {
