@@ -129,9 +129,13 @@ start_exporter "$PASSWORD" "$TEST_TMP/exporter-b.log" --store.max-series=10 ||
     fail "second exporter (10-series store) starts" "$(tail -n 3 "$TEST_TMP/exporter-b.log")"
 exp_b=$exp_port exp_b_pid=$exp_pid
 exp_port=$exp_a
+dropping() { metrics "$exp_b" | grep -Eq '^iotpro_series_dropped_total [1-9]'; }
+check "the 10-series exporter drops values" wait_for 30 dropping
 sed -i "s/- targets: \[.*\]/- targets: [\"127.0.0.1:$exp_a\", \"127.0.0.1:$exp_b\", \"127.0.0.1:$(free_port)\"]/" \
     "$TEST_TMP/prometheus.yml"
 kill -HUP "$prom_pid"
+# two scrapes of the dropping exporter before the faults (increase() needs them)
+sleep 3
 for f in "expire-tokens?lifetime=3" "reject-refresh?on=1" "sub-limit?spec=1:600" "close?code=1001"; do
     curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/fault/$f" >/dev/null
 done

@@ -67,6 +67,9 @@ typedef struct {
 
 #define SIM_MAX_KEYS 64
 #define SIM_MAX_RENAMES 1024
+/* Longest asset name or value a test can set (/assets/rename, /update): room past the
+ * exporter's 256-byte cuts, so tests can reach them. */
+#define SIM_TEXT_MAX 1024
 #define SIM_NPROFILES 5
 
 /* Key slots per asset: the telemetry keys, then one for the assetDetails attribute. */
@@ -74,7 +77,7 @@ typedef struct {
 
 typedef struct {
     uint32_t index;
-    char name[256];
+    char name[SIM_TEXT_MAX];
 } sim_rename;
 
 /* Value rendering: the first `data` page uses SQL-cast text ("25"), pushed updates use

@@ -228,7 +228,7 @@ static void sessions_list(sim_buf *reply)
 void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
 {
     const char *p = req->path;
-    char v[256];
+    char v[SIM_TEXT_MAX];
     int n = 0;
     if (!strcmp(p, "/stats")) {
         stats(reply);

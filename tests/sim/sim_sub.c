@@ -55,7 +55,7 @@ static void tsvalue(sim_buf *b, const char *key, int64_t ts, const char *v, size
 
 static void entity_field(sim_buf *b, uint32_t idx, const char *name, int64_t now)
 {
-    char v[256];
+    char v[SIM_TEXT_MAX];
     size_t n;
     if (!strcmp(name, "name"))
         n = sim_asset_name(idx, v, sizeof v);
