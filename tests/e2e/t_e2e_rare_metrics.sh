@@ -7,7 +7,9 @@
 #   local_shutdown (seen while the close handshake of a SIGTERM waits on a stalled
 #   server); limits string_value (a 300-byte string), name (a 300-byte asset name),
 #   detail_labels (assetDetails with 21 fields), pending_updates (updates buffered for
-#   a data page the subscription limit withholds) and assets (200,001 assets).
+#   a data page the subscription limit withholds) and assets (200,001 assets);
+#   scrape_utf8_replacements (an asset name with an invalid byte, which the simulator's
+#   REST listing passes through as a non-conforming server would).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/e2e_common.sh"
 e2e_need e2e_rare_metrics "${EXP_CONFIG:-release}"
@@ -49,7 +51,7 @@ for c in "1008 Session%20limit%20reached limit_1008" "1009 too%20big too_big_100
 done
 
 # 4. A value and a name past the exporter's cuts (the rediscovery, every 10 s, brings
-# the renamed asset), and assetDetails past its 16 labels.
+# the renamed assets), a name that is not UTF-8, and assetDetails past its 16 labels.
 mapfile -t IDS < <(sim_ctl /truth | cut -f1 | sort -u | head -n 3)
 sim_ctl "/update?id=${IDS[0]}&key=device_id&value=$(long s 300)" >/dev/null
 check "a 300-byte string value counts limit string_value" \
@@ -59,8 +61,13 @@ sim_ctl "/update?id=${IDS[1]}&key=assetDetails&value=$details" >/dev/null
 check "assetDetails with 21 fields counts limit detail_labels" \
     wait_for 10 metric_ge 'iotpro_limit_hits_total{limit="detail_labels"}' 1
 sim_ctl "/assets/rename?id=${IDS[1]}&name=$(long n 300)" >/dev/null
+sim_ctl "/assets/rename?id=${IDS[2]}&name=bad%FFutf8" >/dev/null
 check "a 300-byte asset name counts limit name" \
     wait_for 15 metric_ge 'iotpro_limit_hits_total{limit="name"}' 1
+renamed() { metrics_text | grep -q "asset=\"bad$(printf '\xef\xbf\xbd')utf8\""; }
+check "an asset name with an invalid byte is served with U+FFFD in its place" wait_for 5 renamed
+check "... and counted in iotpro_scrape_utf8_replacements" \
+    wait_for 5 metric_ge iotpro_scrape_utf8_replacements 1
 
 # 5. Updates that overtake their data page beyond the pending-updates bound: the
 # subscription limit lets 3 subscriptions through after a reconnect and refuses the

@@ -134,8 +134,12 @@ check "the 10-series exporter drops values" wait_for 30 dropping
 sed -i "s/- targets: \[.*\]/- targets: [\"127.0.0.1:$exp_a\", \"127.0.0.1:$exp_b\", \"127.0.0.1:$(free_port)\"]/" \
     "$TEST_TMP/prometheus.yml"
 kill -HUP "$prom_pid"
-# two scrapes of the dropping exporter before the faults (increase() needs them)
-sleep 3
+# the drops must be scraped (increase() needs two samples) before the faults stop them
+if OUT=$("$PY" "$TOP/tests/e2e/alert_exprs.py" "$RULES" "$PROM" 60 IotproSeriesDropped 2>&1); then
+    ok "alert expression IotproSeriesDropped true (the 10-series exporter)"
+else
+    fail "alert expression IotproSeriesDropped true (the 10-series exporter)" "$OUT"
+fi
 for f in "expire-tokens?lifetime=3" "reject-refresh?on=1" "sub-limit?spec=1:600" "close?code=1001"; do
     curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/fault/$f" >/dev/null
 done
