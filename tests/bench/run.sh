@@ -293,6 +293,28 @@ bench_core() {
     done
 }
 
+# count_from_above: stops the flood (the simulator ends its pass over the ring) and waits
+# until the exporter's iotpro_ws_messages_received_total equals what the simulator says
+# it sent (msgs_sent: data pages; flood_msgs: flood frames). The figures above trust
+# that counter; this checks it from the sending side. t_bench_smoke.sh reads the log.
+count_from_above() {
+    local st sent got i
+    curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/flood?off=1" >/dev/null
+    for ((i = 0; i < 100; i++)); do
+        st=$(curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/stats")
+        sent=$(awk '$1 == "msgs_sent" || $1 == "flood_msgs" { s += $2 } END { print s + 0 }' <<<"$st")
+        scrape "$WORK/mc.txt" >/dev/null
+        got=$(counter "$WORK/mc.txt" iotpro_ws_messages_received_total)
+        [ "$got" = "$sent" ] && break
+        sleep 0.1
+    done
+    if [ "$got" = "$sent" ]; then
+        log "counted from above: the exporter received all $sent messages the simulator sent"
+    else
+        log "count mismatch: the exporter received $got messages, the simulator sent $sent"
+    fi
+}
+
 # ingest_once SCRAPE_EVERY_SECOND(0|1): one end-to-end window. Records ingest.* or
 # ingest_scraped.*; sets LAST_MSGS.
 ingest_once() {
@@ -336,6 +358,7 @@ ingest_once() {
         record ingest.peak_rss_bytes "$LAST_HWM"
     fi
     log "$pfx: $dm messages, $dv values in ${dt}s"
+    count_from_above
     stop_all
 }
 

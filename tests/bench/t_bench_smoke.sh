@@ -68,6 +68,14 @@ else
     ok bench_smoke_processes_survive
 fi
 
+# Counted from above (run.sh count_from_above): once each flood stopped, the exporter's
+# message counter equalled the simulator's sent count.
+if grep -q 'count mismatch' "$TEST_TMP/run.err" || ! grep -q 'counted from above' "$TEST_TMP/run.err"; then
+    fail bench_smoke_counted_from_above "$(grep -m1 -e 'count mismatch' "$TEST_TMP/run.err" || echo 'no count logged')"
+else
+    ok bench_smoke_counted_from_above
+fi
+
 checks=$("$PY" "$HERE/report.py" check "$out")
 crc=$?
 [ "$crc" -eq 0 ] && ok bench_smoke_report_parses || fail bench_smoke_report_parses "$(grep '^format' <<<"$checks" | head -3 | tr '\n' ';')"

@@ -132,6 +132,11 @@ size_t sim_flood_fill(sim_session *s, unsigned char *dst, size_t cap)
      * stream (seen as invalid UTF-8 by the client). */
     for (;;) {
         if (f->next_msg == f->nmsg) {
+            if (!sim.flood) {
+                /* /flood?off=1: stop where the truth is exact, after a whole pass */
+                sim_flood_free(s);
+                return out;
+            }
             f->pos = 0;
             f->next_msg = 0;
             new_pass(f);

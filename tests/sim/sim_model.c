@@ -38,7 +38,7 @@ static struct {
     char (*added_type)[32];
     sim_rename renames[SIM_MAX_RENAMES];
     int nrenames;
-    struct { uint32_t idx; int slot; char val[128]; } forced[SIM_MAX_FORCED];
+    struct { uint32_t idx; int slot; char val[SIM_TEXT_MAX]; } forced[SIM_MAX_FORCED];
     int nforced;
     unsigned prefix;
     uint32_t nremoved; /* assets removed (by the control endpoint) */
