@@ -396,7 +396,7 @@ void loop_ws_io(struct loop *l, short revents)
 {
     int64_t now = net_now_ms();
     conn_state cs;
-    uint8_t buf[16384];
+    const uint8_t *in;
     long n;
     if (l->wsp == WSP_NONE)
         return;
@@ -430,18 +430,22 @@ void loop_ws_io(struct loop *l, short revents)
                     return;
                 budget = SIZE_MAX; /* the write failed: read on to report the end */
             }
-            n = conn_read(&l->wc, buf, sizeof buf);
+            /* Decrypted bytes in place (the TLS record buffer): a message whole in
+             * the record is parsed where it lies. They are released only after the
+             * events they raised are handled, which is what keeps those views valid. */
+            n = conn_peek(&l->wc, &in);
             if (n > 0) {
                 size_t off = 0;
                 budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
                 l->io_now_ms = net_now_ms();
                 l->io_wall_ms = loop_wall_ms();
                 while (off < (size_t)n && l->wsp >= WSP_HANDSHAKE) {
-                    off += ws_push(&l->ws, buf + off, (size_t)n - off);
+                    off += ws_push(&l->ws, in + off, (size_t)n - off);
                     ws_events(l);
                 }
                 if (l->wsp < WSP_HANDSHAKE)
                     return;
+                conn_consume(&l->wc, (size_t)n);
                 continue;
             }
             if (n < 0) { /* the transport ended: the codec turns this into a 1006 close */
