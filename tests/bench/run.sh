@@ -448,7 +448,11 @@ workload_once() {
     local ours="" ours_hwm="" ours_cpu=""
     if ingest_once 0; then ours=$LAST_MSGS ours_hwm=$LAST_HWM ours_cpu=$LAST_CPU
     else missing "${WL}ingest.msgs_per_s" "run failed (see log)"; fi
-    if [ "$have_ref" = 1 ] && ref_once && [ -n "$ours" ]; then
+    if [ "$have_ref" != 1 ]; then
+        for f in ref.msgs_per_s ratio.throughput ratio.peak_rss; do
+            missing "$WL$f" "npm ws not installed (tests/deps.sh)"
+        done
+    elif ref_once && [ -n "$ours" ]; then
         record "${WL}ratio.throughput" "$(calc "$ours / $REF_MSGS")"
         record "${WL}ratio.peak_rss" "$(calc "$ours_hwm / $REF_HWM")"
     fi
