@@ -268,13 +268,16 @@ int num_parse(const char *s, size_t len, double *out)
 
 num_kind num_classify(const char *s, size_t len, double *out)
 {
-    if (num_lit(s, len, "true")) {
-        *out = 1.0;
-        return NUM_BOOL;
-    }
-    if (num_lit(s, len, "false")) {
-        *out = 0.0;
-        return NUM_BOOL;
+    if (len >= 4 && (s[0] == 't' || s[0] == 'f')) { /* no number starts with a letter but I, N */
+        if (num_lit(s, len, "true")) {
+            *out = 1.0;
+            return NUM_BOOL;
+        }
+        if (num_lit(s, len, "false")) {
+            *out = 0.0;
+            return NUM_BOOL;
+        }
+        return NUM_STRING;
     }
     return num_parse(s, len, out) == 0 ? NUM_NUMBER : NUM_STRING;
 }

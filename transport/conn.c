@@ -294,7 +294,9 @@ short conn_poll_events(const conn *c)
 int conn_pending(const conn *c)
 {
     unsigned st;
-    if (!c->use_tls || !c->tls_started)
+    if (!c->use_tls)
+        return c->plain_off < c->plain_len; /* received, not yet consumed */
+    if (!c->tls_started)
         return 0;
     if (c->state != CONN_HANDSHAKE && c->state != CONN_OPEN)
         return 0;

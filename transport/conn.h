@@ -124,7 +124,8 @@ int64_t conn_deadline(const conn *c);
  *     the socket, which then never polls readable for bytes we already hold;
  *   - the TLS handshake finished (or failed) inside such a pump while the state still
  *     says CONN_HANDSHAKE: only conn_on_io moves the state on.
- * Plain TCP: always 0 (the kernel buffer is the only buffer). Cheap; call it every turn.
+ * Plain TCP: 1 while bytes of the last recv() wait unconsumed (conn_peek keeps them in
+ * the conn). Cheap; call it every turn.
  */
 int conn_pending(const conn *c);
 

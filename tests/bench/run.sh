@@ -365,6 +365,22 @@ ingest_once() {
     stop_all
 }
 
+# json_get OUT KEY...: the KEYs' values (space-separated) from the last line of a client's
+# output, a JSON object; nothing when it is unparsable, reports a timeout or an error, or
+# counted no update message.
+json_get() {
+    "$PY" - "$@" <<'EOF'
+import json, sys
+try:
+    r = json.loads(sys.argv[1].strip().splitlines()[-1])
+except Exception:
+    sys.exit(0)
+if r.get('timeout') or r.get('error') or not r.get('update_messages'):
+    sys.exit(0)
+print(' '.join(str(r[k]) for k in sys.argv[2:]))
+EOF
+}
+
 # ref_once: the Node.js client on the same feed; records ref.*; sets REF_MSGS REF_HWM.
 ref_once() {
     local out
@@ -375,18 +391,8 @@ ref_once() {
           --page-size "$PAGE" --keys "$KEYS" --warmup "$WARMUP" --duration "$WINDOW" \
           --max-seconds "$BOUND" --values "$REF_VALUES" 2>>"$WORK/ref.log")
     stop_all
-    eval "$("$PY" - "$out" <<'EOF'
-import json, sys
-try:
-    r = json.loads(sys.argv[1].strip().splitlines()[-1])
-except Exception:
-    sys.exit(0)
-if r.get('timeout') or r.get('error') or not r.get('update_messages'):
-    sys.exit(0)
-print(f"REF_MSGS={r['msgs_per_s']} REF_VALS={r['values_per_s']} "
-      f"REF_CPU={r['cpu_s_per_million_updates']} REF_HWM={r['peak_rss_bytes']}")
-EOF
-)"
+    read -r REF_MSGS REF_VALS REF_CPU REF_HWM <<<"$(json_get "$out" msgs_per_s values_per_s \
+                                                    cpu_s_per_million_updates peak_rss_bytes)"
     if [ -z "$REF_MSGS" ]; then
         log "reference client produced no result: ${out:-nothing} (see $WORK/ref.log)"
         tail -n 5 "$WORK/ref.log" >&2
@@ -410,16 +416,7 @@ floor_once() {
           --pages $(( (INGEST_ASSETS + PAGE - 1) / PAGE )) --page-size "$PAGE" --keys "$KEYS" \
           --warmup "$WARMUP" --duration "$WINDOW" --max-seconds "$BOUND" 2>>"$WORK/floor.log")
     stop_all
-    eval "$("$PY" - "$out" <<'EOF'
-import json, sys
-try:
-    r = json.loads(sys.argv[1].strip().splitlines()[-1])
-except Exception:
-    sys.exit(0)
-if r.get('update_messages'):
-    print(f"FLOOR_MSGS={r['msgs_per_s']} FLOOR_CPU={r['cpu_s_per_million_updates']}")
-EOF
-)"
+    read -r FLOOR_MSGS FLOOR_CPU <<<"$(json_get "$out" msgs_per_s cpu_s_per_million_updates)"
     if [ -z "$FLOOR_CPU" ]; then
         log "floor client produced no result: ${out:-nothing}"; tail -n 5 "$WORK/floor.log" >&2
         return 1

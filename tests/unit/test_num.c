@@ -284,6 +284,19 @@ static void test_random_and_midpoints(void)
     }
 }
 
+/* got (IEEE bits from one stage of num) against strtod(s); 1 when they differ. */
+static int differs(const char *s, const char *stage, uint64_t got)
+{
+    double want = strtod(s, NULL);
+    uint64_t wb;
+    memcpy(&wb, &want, sizeof wb);
+    if (got == wb)
+        return 0;
+    CHECK_CTX("\"%s\"", s);
+    FAILF("%s %016llx, strtod %016llx", stage, (unsigned long long)got, (unsigned long long)wb);
+    return 1;
+}
+
 /* The exact path alone, on inputs Eisel-Lemire would decide too: it must be right
  * everywhere, not only where it is normally used. */
 static void test_exact_path_everywhere(void)
@@ -301,29 +314,13 @@ static void test_exact_path_everywhere(void)
         char *dot = strchr(s, '.'), *e = strchr(s, 'e');
         num_text t = {.ip = s, .ilen = 1, .fp = dot ? dot + 1 : e,
                       .flen = dot ? (size_t)(e - dot - 1) : 0, .exp10 = atoi(e + 1)};
-        uint64_t got = num__exact(&t);
-        double want = strtod(s, NULL);
-        uint64_t wb;
-        memcpy(&wb, &want, sizeof wb);
-        if (got != wb) {
-            CHECK_CTX("\"%s\"", s);
-            FAILF("exact %016llx, strtod %016llx", (unsigned long long)got,
-                      (unsigned long long)wb);
-            bad++;
-        }
+        bad += differs(s, "exact", num__exact(&t));
         uint64_t el;
         uint64_t w = rnd() >> (rnd() % 64);
         int q = (int)(rnd() % 700) - 350;
         if (w && num__eisel_lemire(w, q, &el)) {
             snprintf(s, sizeof s, "%llue%d", (unsigned long long)w, q);
-            want = strtod(s, NULL);
-            memcpy(&wb, &want, sizeof wb);
-            if (el != wb) {
-                CHECK_CTX("\"%s\"", s);
-                FAILF("eisel-lemire %016llx, strtod %016llx", (unsigned long long)el,
-                          (unsigned long long)wb);
-                bad++;
-            }
+            bad += differs(s, "eisel-lemire", el);
         }
     }
 }
