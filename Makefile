@@ -32,8 +32,9 @@ INCLUDES  := -I. -I$(BEARSSL)/inc -I$(JSMN) -I$(CIVETWEB)/include
 # civetweb with only what we use: no file serving, CGI, TLS, Lua, Duktape or WebSocket server.
 CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
               -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES \
-              -DSOCKET_TIMEOUT_QUANTUM=200
-# SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
+              -DSOCKET_TIMEOUT_QUANTUM=200 -DUSE_X_DOM_SOCKET
+# USE_X_DOM_SOCKET: listening_ports "x/path" is a Unix socket, which the HTTPS front
+# (transport/tls_front.c) relays to. SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
 # past the 2 s graceful-stop budget. MG_EXPERIMENTAL_INTERFACES changes struct
 # mg_callbacks, so exporter/web.c defines it too: keep the two in step.
 THIRD_WARN := -w
@@ -79,7 +80,7 @@ $(BUILD)/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) -I$(BEARSSL)/inc -I$(BEARSSL)/src -c $$< -o $$@
 
-$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
+$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c Makefile
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(CIVET_DEFS) -I$(CIVETWEB)/include -c $$< -o $$@
 

@@ -79,6 +79,7 @@ void health_http(struct health *h, int status)
     case 405: health_inc(&h->http[HEALTH_HTTP_405]); break;
     case 500: health_inc(&h->http[HEALTH_HTTP_500]); break;
     case 503: health_inc(&h->http[HEALTH_HTTP_503]); break;
+    case 401: health_inc(&h->http[HEALTH_HTTP_401]); break;
     default: break;
     }
 }
@@ -217,7 +218,7 @@ void health_render(const struct health *h, struct expo *e)
         "ws_message", "series", "assets", "keys", "string_value", "detail_labels",
         "pending_updates", "http_body", "name", "scrape_body",
     };
-    static const char *const codes[] = { "200", "404", "405", "500", "503" };
+    static const char *const codes[] = { "200", "404", "405", "500", "503", "401" };
     static const char *const replies[] = { "too_many_updates", "subscription_rate_limit", "other" };
     /* the names of core/subs.h's subs_resend, in its order (test_health checks) */
     static const char *const resends[] = { "data_timeout", "too_many_updates", "assets_changed",

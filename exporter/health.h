@@ -114,6 +114,7 @@ enum health_reply {
 /* iotpro_web_responses_total{code}: /metrics endpoint answers. */
 enum health_http {
     HEALTH_HTTP_200 = 0, HEALTH_HTTP_404, HEALTH_HTTP_405, HEALTH_HTTP_500, HEALTH_HTTP_503,
+    HEALTH_HTTP_401, /* basic auth refused (--web.config.file) */
     HEALTH_HTTP__COUNT
 };
 
