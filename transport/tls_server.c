@@ -240,7 +240,9 @@ static int ts_key_matches(const tls_creds *c, char *err, size_t cap)
                  br_x509_decoder_last_error(&dc));
         return -1;
     }
-    if (c->key_type == BR_KEYTYPE_RSA) {
+    if (pk->key_type != c->key_type) {
+        /* an EC certificate with an RSA key or the reverse */
+    } else if (c->key_type == BR_KEYTYPE_RSA) {
         const br_rsa_private_key *sk = br_skey_decoder_get_rsa(&c->key);
         unsigned char n[1024];
         size_t nl = br_rsa_compute_modulus_get_default()(NULL, sk);
@@ -250,7 +252,7 @@ static int ts_key_matches(const tls_creds *c, char *err, size_t cap)
             cn++;
             cl--;
         }
-        if (pk->key_type == BR_KEYTYPE_RSA && nl && nl <= sizeof n &&
+        if (nl && nl <= sizeof n &&
             br_rsa_compute_modulus_get_default()(n, sk) == nl && nl == cl && !memcmp(n, cn, nl))
             return 0;
     } else {
@@ -258,7 +260,7 @@ static int ts_key_matches(const tls_creds *c, char *err, size_t cap)
         unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
         br_ec_public_key pub;
         size_t ql = br_ec_compute_pub(br_ec_get_default(), &pub, q, sk);
-        if (pk->key_type == BR_KEYTYPE_EC && ql && pk->key.ec.curve == sk->curve &&
+        if (ql && pk->key.ec.curve == sk->curve &&
             pk->key.ec.qlen == ql && !memcmp(pk->key.ec.q, q, ql))
             return 0;
     }

@@ -36,7 +36,7 @@ static void test_full_file(void)
         "  max_version: TLS13\n"
         "  prefer_server_cipher_suites: false\n"
         "  cipher_suites:\n"
-        "  - TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305\n"
+        "  - TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256\n"
         "  - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
         "\n"
         "http_server_config:\n"
@@ -134,6 +134,7 @@ static void test_errors(void)
         { "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_RSA_WITH_AES_128_GCM_SHA256]\n", "line 4: cipher_suites: TLS_RSA_WITH_AES_128_GCM_SHA256 is not offered" },
         { "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites:\n  - NOPE\n", "line 5: cipher_suites: unknown suite \"NOPE\"" },
         { "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: []\n", "line 4: cipher_suites: the list is empty" },
+        { "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305]\n", "line 4: cipher_suites: TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305 is not offered" },
         { "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites:\n", "cipher_suites: the list is empty" },
         { "tls_server_config:\n  cipher_suites:\n  cert_file: a\n", "line 3: cipher_suites: the list is empty" },
         { "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n", "line 4: cipher_suites: must be a list" },
