@@ -216,7 +216,7 @@ void health_render(const struct health *h, struct expo *e)
     static const char *const results[] = { "ok", "rejected", "error" };
     static const char *const limits[] = {
         "ws_message", "series", "assets", "keys", "string_value", "detail_labels",
-        "pending_updates", "http_body", "name", "scrape_body",
+        "pending_updates", "http_body", "name", "scrape_body", "tls_connections",
     };
     static const char *const codes[] = { "200", "404", "405", "500", "503", "401" };
     static const char *const replies[] = { "too_many_updates", "subscription_rate_limit", "other" };

@@ -562,12 +562,14 @@ static tls_creds *web_creds_reload(void *user, char *err, size_t errcap)
 static void web_front_event(void *user, enum tls_front_event ev, const char *peer,
                             const char *detail)
 {
-    (void)user;
+    struct web *w = user;
     switch (ev) {
     case TLS_FRONT_HANDSHAKE_FAILED:
         log_debug("TLS handshake failed", LOG_S("client", peer), LOG_S("error", detail));
         break;
     case TLS_FRONT_REFUSED:
+        if (w->health)
+            health_limit_hit(w->health, HEALTH_LIMIT_TLS_CONNECTIONS);
         log_warn("TLS connection refused", LOG_S("client", peer), LOG_S("error", detail));
         break;
     case TLS_FRONT_RELOADED: log_info("TLS certificate files changed: reloaded"); break;
