@@ -85,13 +85,23 @@ static int tf_backend(struct tf_conn *c)
     return fd;
 }
 
+/* One non-blocking send (out) or recv: > 0 bytes moved, 0 would block, -1 closed or
+ * failed. */
+static ssize_t tf_io(int fd, int out, unsigned char *buf, size_t len)
+{
+    ssize_t k = out ? send(fd, buf, len, MSG_NOSIGNAL) : recv(fd, buf, len, 0);
+    if (k > 0)
+        return k;
+    return k < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
 /* The relay. Returns NULL on a clean end, else why it ended early. */
 static const char *tf_run(struct tf_conn *c)
 {
     br_ssl_engine_context *eng = &c->t.sc.eng;
     struct tls_front *f = c->f;
     int64_t start = tf_now_ms(), last = start;
-    int handshaken = 0, b_eof = 0;
+    int handshaken = 0, b_eof = 0, closing = 0;
     for (;;) {
         unsigned st = br_ssl_engine_current_state(eng);
         int moved = 0, w_tls_in = 0, w_tls_out = 0, w_b_in = 0, w_b_out = 0;
@@ -110,57 +120,45 @@ static const char *tf_run(struct tf_conn *c)
         }
         if (st & BR_SSL_SENDREC) {
             buf = br_ssl_engine_sendrec_buf(eng, &len);
-            k = send(c->fd, buf, len, MSG_NOSIGNAL);
-            if (k > 0) {
+            if ((k = tf_io(c->fd, 1, buf, len)) > 0)
                 br_ssl_engine_sendrec_ack(eng, (size_t)k);
-                moved = 1;
-            } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-                w_tls_out = 1;
-            } else {
+            else if (k < 0)
                 return "client gone";
-            }
+            moved |= k > 0;
+            w_tls_out = k == 0;
         }
-        if ((st & BR_SSL_RECVAPP) && c->bfd >= 0) {
+        if ((st & BR_SSL_RECVAPP) && c->bfd >= 0 && !b_eof) {
             buf = br_ssl_engine_recvapp_buf(eng, &len);
-            k = send(c->bfd, buf, len, MSG_NOSIGNAL);
-            if (k > 0) {
+            if ((k = tf_io(c->bfd, 1, buf, len)) > 0)
                 br_ssl_engine_recvapp_ack(eng, (size_t)k);
-                moved = 1;
-            } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-                w_b_out = 1;
-            } else {
-                /* civetweb closed (after its answer): say goodbye to the client */
-                br_ssl_engine_close(eng);
-                b_eof = 1;
-                moved = 1;
-            }
+            else if (k < 0)
+                b_eof = 1; /* civetweb closed (after its answer) */
+            moved |= k != 0;
+            w_b_out = k == 0;
         }
         if (st & BR_SSL_RECVREC) {
             buf = br_ssl_engine_recvrec_buf(eng, &len);
-            k = recv(c->fd, buf, len, 0);
-            if (k > 0) {
+            if ((k = tf_io(c->fd, 0, buf, len)) > 0)
                 br_ssl_engine_recvrec_ack(eng, (size_t)k);
-                moved = 1;
-            } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-                w_tls_in = 1;
-            } else {
+            else if (k < 0)
                 return handshaken ? NULL : "client closed during the handshake";
-            }
+            moved |= k > 0;
+            w_tls_in = k == 0;
         }
         if ((st & BR_SSL_SENDAPP) && c->bfd >= 0 && !b_eof) {
             buf = br_ssl_engine_sendapp_buf(eng, &len);
-            k = recv(c->bfd, buf, len, 0);
-            if (k > 0) {
+            if ((k = tf_io(c->bfd, 0, buf, len)) > 0) {
                 br_ssl_engine_sendapp_ack(eng, (size_t)k);
                 br_ssl_engine_flush(eng, 0);
-                moved = 1;
-            } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-                w_b_in = 1;
-            } else {
-                br_ssl_engine_close(eng);
+            } else if (k < 0) {
                 b_eof = 1;
-                moved = 1;
             }
+            moved |= k != 0;
+            w_b_in = k == 0;
+        }
+        if (b_eof && !closing) {
+            br_ssl_engine_close(eng); /* close_notify to the client */
+            closing = 1;
         }
         int64_t now = tf_now_ms();
         if (moved) {
