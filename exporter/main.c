@@ -87,9 +87,9 @@ static void status(void *user, struct web_status *s)
     struct loop *l = atomic_load(&g_loop);
     s->state = l ? loop_state_name(l) : "starting";
     s->ready = l && loop_ready(l); /* every subscription has its data, even with none */
-    s->assets = (uint64_t)health_get(&g_health, HEALTH_G_ASSETS);
     pthread_mutex_lock(&g_sh.mu);
     store_get_stats(&g_sh.st, &ss);
+    s->assets = g_sh.snap.assets;
     pthread_mutex_unlock(&g_sh.mu);
     s->series = ss.series;
 }
@@ -147,9 +147,8 @@ int main(int argc, char **argv)
              LOG_S("user", c->username), LOG_I("trust_anchors", n),
              LOG_S("anchors_file", g_anchors.source));
 
-    health_init(&g_health, IOTPRO_VERSION, IOTPRO_REVISION);
-    health_set(&g_health, HEALTH_G_SERIES_LIMIT,
-               (int64_t)(c->store_max_series ? c->store_max_series : LIM_SERIES_DEFAULT));
+    health_init(&g_health, IOTPRO_VERSION, IOTPRO_REVISION,
+                (int64_t)(c->store_max_series ? c->store_max_series : LIM_SERIES_DEFAULT));
     if (loop_shared_init(&g_sh, c) != 0) {
         websec_unref(sec);
         return LOOP_EXIT_ERROR;
@@ -165,7 +164,7 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    g_loop = loop_create(c, &g_anchors, &g_health, &g_sh, reload_cfg, NULL);
+    g_loop = loop_create(c, &g_anchors, &g_sh, reload_cfg, NULL);
     if (!g_loop) {
         log_error("cannot allocate the event loop");
         websec_unref(sec);

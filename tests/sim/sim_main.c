@@ -57,7 +57,7 @@
  *   /fault/delay-rest?ms=M          hold every REST reply M ms (0 = off)
  *   /fault/drop-mid-frame           send half of the next message, then drop TCP
  *   /fault/drop-mid-record          write half of the next TLS record, then drop TCP
- *   /fault/send?what=oversize[&size=B] | bad-utf8 | bad-json | error34
+ *   /fault/send?what=oversize[&size=B] | bad-utf8 | bad-json | bad-values | error34
  *   /fault/refuse?seconds=S         close the API listener for S seconds
  *   /fault/update-limit?spec=N:S[,N:S] | ?off=1     per-session update limiter
  *   /fault/queue-limit?n=N          session queue limit (0 = none)
