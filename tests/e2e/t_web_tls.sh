@@ -63,13 +63,16 @@ Y
 } >"$W/web.yml"
 
 e2e_start_sim --assets 50 --rate 20 || { fail "simulator starts"; finish; }
-e2e_start_exporter --web.config.file="$W/web.yml" || { fail "exporter listens" "$(exp_log_tail)"; finish; }
+mkdir -p "$W/run"   # the exporter's TMPDIR: where its private socket directory goes
+TMPDIR=$W/run e2e_start_exporter --web.config.file="$W/web.yml" || { fail "exporter listens" "$(exp_log_tail)"; finish; }
 EXP_URL=https://localhost:$EXP_PORT
 AUTH=(-u 'prom:pr0m s3cret')
 sget() { curl -sS --max-time 10 --cacert "$CERTS/ca.pem" "$@"; }
 metrics_text() { sget "${AUTH[@]}" "$EXP_URL/metrics"; }
 code() { sget -o /dev/null -w '%{http_code}' "$@" 2>/dev/null; }
 e2e_wait_up 30 || fail "iotpro_up becomes 1 over https" "$(exp_log_tail)"
+sockdir=$(ls -d "$W"/run/iotpro_exporter.* 2>/dev/null)
+check "civetweb's socket is in a 0700 directory ($sockdir)" test -S "$sockdir/http.sock" -a "$(stat -c %a "$sockdir")" = 700
 
 check "right CA and password: 200" test "$(code "${AUTH[@]}" "$EXP_URL/metrics")" = 200
 check "python3-bcrypt user (UTF-8 password): 200" test "$(code -u 'py user:pässwörd' "$EXP_URL/metrics")" = 200
@@ -206,7 +209,7 @@ else
 fi
 e2e_stop_exporter 5
 check "clean stop (exit $EXP_RC)" test "$EXP_RC" = 0
-check "the private socket directory is gone" bash -c "! ls -d ${TMPDIR:-/tmp}/iotpro_exporter.* 2>/dev/null | grep -q ."
+check "the private socket directory was made in TMPDIR and is gone" test -z "$(ls -A "$W/run")"
 
 # Start-up errors: exit 2 and the problem named.
 startup() { # expect-substring file
