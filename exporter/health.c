@@ -39,6 +39,7 @@ void health_http(struct health *h, int status)
     case 405: health_inc(&h->http[HEALTH_HTTP_405]); break;
     case 500: health_inc(&h->http[HEALTH_HTTP_500]); break;
     case 503: health_inc(&h->http[HEALTH_HTTP_503]); break;
+    case 401: health_inc(&h->http[HEALTH_HTTP_401]); break;
     default: break;
     }
 }
@@ -232,9 +233,9 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
     static const char *const stages[] = { "dns", "tcp", "tls", "upgrade" };
     static const char *const limits[] = {
         "ws_message", "series", "assets", "keys", "string_value", "detail_labels",
-        "pending_updates", "http_body", "name", "scrape_body",
+        "pending_updates", "http_body", "name", "scrape_body", "tls_connections",
     };
-    static const char *const codes[] = { "200", "404", "405", "500", "503" };
+    static const char *const codes[] = { "200", "404", "405", "500", "503", "401" };
     static const char *const replies[] = { "too_many_updates", "subscription_rate_limit", "other" };
     /* the names of core/subs.h's subs_resend, in its order (test_health checks) */
     static const char *const resends[] = { "data_timeout", "too_many_updates", "assets_changed",
@@ -270,6 +271,7 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
     lim[7] = ls->rest.body_limit;
     lim[8] = hload(&h->limits[HEALTH_LIMIT_NAME]);
     lim[9] = hload(&h->limits[HEALTH_LIMIT_SCRAPE_BODY]);
+    lim[10] = hload(&h->limits[HEALTH_LIMIT_TLS_CONNECTIONS]);
     labelled(e, "iotpro_limit_hits_total", "Times a fixed or configured bound was reached, by bound.",
              "limit", limits, lim, NV(limits));
     for (size_t i = 0; i < HEALTH_HTTP__COUNT; i++)

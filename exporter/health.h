@@ -38,12 +38,14 @@ enum health_gauge {
 enum health_limit {
     HEALTH_LIMIT_NAME = 0,    /* a label set too long to render: the sample is left out */
     HEALTH_LIMIT_SCRAPE_BODY, /* a /metrics body over LIM_EXPO_BODY_DEFAULT */
+    HEALTH_LIMIT_TLS_CONNECTIONS, /* HTTPS connections refused at the TLS front's bound */
     HEALTH_LIMIT__COUNT
 };
 
 /* iotpro_web_responses_total{code}: /metrics endpoint answers. */
 enum health_http {
     HEALTH_HTTP_200 = 0, HEALTH_HTTP_404, HEALTH_HTTP_405, HEALTH_HTTP_500, HEALTH_HTTP_503,
+    HEALTH_HTTP_401, /* basic auth refused (--web.config.file) */
     HEALTH_HTTP__COUNT
 };
 
