@@ -3,6 +3,9 @@
 #   make host               glibc build of libs, tests, simulator and tools
 #   make asan               the same under ASan+UBSan (clang)
 #   make fuzz               libFuzzer targets (clang)
+#   make arm64 armv7        the release build, the unit tests and the core benchmark for
+#                           64-bit ARM and ARMv7 (hard float), static musl, cross-compiled
+#   make cdb                $(BUILD)/compile_commands.json for editors and the analyzers
 #
 # Layout rules that the globs below rely on (add a file, it is built):
 #   core/*.c, transport/*.c      -> libcore.a, libtransport.a
@@ -20,8 +23,11 @@ BEARSSL  := vendor/bearssl
 CIVETWEB := vendor/civetweb
 JSMN     := vendor/jsmn
 
-VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# --version and iotpro_exporter_build_info: the release number from VERSION, the exact
+# source from git describe (a tag, commits since it and the hash; -dirty for local edits).
+# Both may be set on the command line (./build.sh dist does, for a build outside git).
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+REVISION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 
 # Our code: strict. Third-party code: compiled with the same compiler and hardening,
 # warnings not ours to fix.
@@ -39,9 +45,27 @@ CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
 THIRD_WARN := -w
 
 # --- per-configuration compilers and flags -------------------------------------------
+# The shipped binaries (release = amd64, arm64, armv7) are built from the same flags by
+# musl's gcc wrappers (Debian's musl-dev for each architecture ships one). They must be
+# reproducible: no build directory in the objects, no timestamps, deterministic archives.
+SHIP_CFLAGS     := -O2 -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)=.
+SHIP_LDFLAGS    := -static -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,--build-id=none -pthread
+
 release_CC      := musl-gcc
-release_CFLAGS  := -O2 -ffunction-sections -fdata-sections
-release_LDFLAGS := -static -Wl,--gc-sections -Wl,-z,relro,-z,now -pthread
+release_CFLAGS  := $(SHIP_CFLAGS)
+release_LDFLAGS := $(SHIP_LDFLAGS)
+
+# BearSSL picks its implementations from the target: on both ARM targets (no AES or
+# carry-less multiply instructions it can use) the constant-time aes_ct64/ghash_ctmul64
+# (arm64) and aes_ct/ghash_ctmul (armv7) are chosen; tests/unit/test_tls_impl.c asserts it.
+arm64_CC        := aarch64-linux-musl-gcc
+arm64_CFLAGS    := $(SHIP_CFLAGS)
+arm64_LDFLAGS   := $(SHIP_LDFLAGS)
+
+# Debian's armhf compiler defaults to ARMv7-A, Thumb-2, VFPv3-D16, hard-float ABI.
+armv7_CC        := arm-linux-musleabihf-gcc
+armv7_CFLAGS    := $(SHIP_CFLAGS)
+armv7_LDFLAGS   := $(SHIP_LDFLAGS)
 
 host_CC         := gcc
 host_CFLAGS     := -O2 -D_FORTIFY_SOURCE=2 -fPIE
@@ -114,7 +138,15 @@ $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/unit/%.o $$($(1)_LIBS)
 -include $$(wildcard $(BUILD)/$(1)/obj/core/*.d $(BUILD)/$(1)/obj/transport/*.d $(BUILD)/$(1)/obj/exporter/*.d $(BUILD)/$(1)/obj/tests/*/*.d)
 endef
 
-$(foreach c,release host asan fuzz,$(eval $(call CONFIG,$(c))))
+$(foreach c,release arm64 armv7 host asan fuzz,$(eval $(call CONFIG,$(c))))
+
+# Only the files that use the version macros are rebuilt when the version or the
+# revision changes; the stamp is rewritten only when its content differs.
+VERSION_USERS := $(shell grep -l 'IOTPRO_VERSION\|IOTPRO_REVISION' core/*.c transport/*.c exporter/*.c 2>/dev/null)
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION) $(REVISION)' | cmp -s - $@ || echo '$(VERSION) $(REVISION)' > $@
+$(foreach c,release arm64 armv7 host asan fuzz,$(call objs,$(c),$(VERSION_USERS))): $(BUILD)/version.stamp
 
 # Helper programs (one file each) for the host and asan configurations.
 define TOOL
@@ -122,7 +154,7 @@ $(BUILD)/$(1)/bin/$(basename $(notdir $(2))): $(BUILD)/$(1)/obj/$(basename $(2))
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $$< $$($(1)_LIBS) $$($(1)_LDFLAGS) -o $$@
 endef
-$(foreach t,$(TOOL_SRC),$(eval $(call TOOL,host,$(t))) $(eval $(call TOOL,asan,$(t))))
+$(foreach t,$(TOOL_SRC),$(foreach c,host asan arm64 armv7,$(eval $(call TOOL,$(c),$(t)))))
 
 # libFuzzer targets.
 define FUZZ
@@ -136,14 +168,35 @@ UNIT_NAMES := $(basename $(notdir $(UNIT_SRC)))
 TOOL_NAMES := $(basename $(notdir $(TOOL_SRC)))
 FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
 
-.PHONY: release host asan fuzz dynamic clean
+.PHONY: release arm64 armv7 host asan fuzz dynamic cdb print-version clean FORCE
 release: $(BUILD)/release/bin/iotpro_exporter
+ARM_TESTS := $(UNIT_NAMES) $(filter bench_core_ingest,$(TOOL_NAMES))
+arm64: $(BUILD)/arm64/bin/iotpro_exporter $(addprefix $(BUILD)/arm64/bin/,$(ARM_TESTS))
+armv7: $(BUILD)/armv7/bin/iotpro_exporter $(addprefix $(BUILD)/armv7/bin/,$(ARM_TESTS))
 dynamic: $(BUILD)/host/bin/iotpro_exporter
 host: $(BUILD)/host/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/host/bin/iotpro-sim) \
       $(addprefix $(BUILD)/host/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
 asan: $(BUILD)/asan/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/asan/bin/iotpro-sim) \
       $(addprefix $(BUILD)/asan/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
 fuzz: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_NAMES))
+
+# compile_commands.json: every file of ours with the host configuration's command line
+# (fuzz targets with IOTPRO_FUZZING), rewritten only when it changes.
+CDB_SRC := $(CORE_SRC) $(TRANSPORT_SRC) $(EXPORTER_SRC) exporter/main.c $(UNIT_SRC) \
+           $(SIM_SRC) $(TOOL_SRC) $(FUZZ_SRC)
+CDB_FLAGS := $(host_CC) $(COMMON) $(host_CFLAGS) $(WARN) $(INCLUDES)
+cdb: $(BUILD)/compile_commands.json
+$(BUILD)/compile_commands.json: FORCE
+	@mkdir -p $(@D)
+	@{ echo '['; sep=' '; for f in $(CDB_SRC); do \
+	     case $$f in tests/fuzz/*) x=-DIOTPRO_FUZZING ;; *) x= ;; esac; \
+	     cmd=$$(printf '%s' "$(subst ",\",$(CDB_FLAGS)) $$x -c $$f -o $(BUILD)/host/obj/$${f%.c}.o" | sed 's/["\\]/\\&/g'); \
+	     printf '%s{"directory": "%s", "file": "%s", "command": "%s"}\n' "$$sep" "$(CURDIR)" "$$f" "$$cmd"; \
+	     sep=','; done; echo ']'; } > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+print-version:
+	@echo '$(VERSION) $(REVISION)'
 clean:
 	rm -rf build
 

@@ -74,7 +74,7 @@ for t in $B/fuzz/bin/fuzz_*; do
 done
 
 # 3. Integration suites: scripts named t_*.sh, in this order.
-for suite in tls conformance sim e2e bench; do
+for suite in tls conformance sim e2e bench release; do
     for t in tests/$suite/t_*.sh; do
         [ -f "$t" ] || continue
         want "$(basename "$t")" || continue
