@@ -32,15 +32,16 @@ REVISION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || ech
 # Our code: strict. Third-party code: compiled with the same compiler and hardening,
 # warnings not ours to fix.
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
-COMMON    := -std=c11 -D_GNU_SOURCE -fstack-protector-strong -g \
-             -DIOTPRO_VERSION='"$(VERSION)"' -DIOTPRO_REVISION='"$(REVISION)"'
+COMMON    := -std=c11 -D_GNU_SOURCE -fstack-protector-strong -g
+VERSION_DEFS := -DIOTPRO_VERSION='"$(VERSION)"' -DIOTPRO_REVISION='"$(REVISION)"'
 INCLUDES  := -I. -I$(BEARSSL)/inc -I$(JSMN) -I$(CIVETWEB)/include
 # civetweb with only what we use: no file serving, CGI, TLS, Lua, Duktape or WebSocket server.
 CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
               -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES \
-              -DSOCKET_TIMEOUT_QUANTUM=200
+              -DSOCKET_TIMEOUT_QUANTUM=200 -DBUILD_DATE='"none"'
 # SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
-# past the 2 s graceful-stop budget. MG_EXPERIMENTAL_INTERFACES changes struct
+# past the 2 s graceful-stop budget. BUILD_DATE replaces __DATE__ in civetweb's system
+# info, which would make every build differ. MG_EXPERIMENTAL_INTERFACES changes struct
 # mg_callbacks, so exporter/web.c defines it too: keep the two in step.
 THIRD_WARN := -w
 
@@ -95,7 +96,21 @@ TOOL_SRC      := $(sort $(wildcard tests/conformance/*.c tests/tls/*.c tests/e2e
 # $(call objs,config,sources)
 objs = $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(2))
 
+# $(call write_if_changed,FILE,VARIABLE-NAME): FILE holds the variable's text, and is
+# rewritten (so newer than what depends on it) only when that text changes.
+write_if_changed = printf '%s\n' '$(subst ','\'',$($(2)))' | cmp -s - $(1) || \
+                   printf '%s\n' '$(subst ','\'',$($(2)))' >$(1)
+
+# Make does not see flags change: every object of a configuration depends on a stamp
+# of that configuration's flags. The version is left out (a commit would rebuild all).
 define CONFIG
+$(1)_FLAGS_TEXT := $$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $$($(1)_LDFLAGS) $(WARN) $(INCLUDES) $(CIVET_DEFS)
+$(BUILD)/$(1)/flags.stamp: FORCE
+	@mkdir -p $$(@D)
+	@$$(call write_if_changed,$$@,$(1)_FLAGS_TEXT)
+$(call objs,$(1),$(BEARSSL_SRC) $(CIVETWEB_SRC) $(CORE_SRC) $(TRANSPORT_SRC) $(EXPORTER_SRC) \
+      exporter/main.c $(UNIT_SRC) $(SIM_SRC) $(TOOL_SRC) $(FUZZ_SRC)): $(BUILD)/$(1)/flags.stamp
+
 $(1)_LIBS := $(BUILD)/$(1)/lib/libexporter.a $(BUILD)/$(1)/lib/libtransport.a \
              $(BUILD)/$(1)/lib/libcore.a $(BUILD)/$(1)/lib/libcivetweb.a $(BUILD)/$(1)/lib/libbearssl.a
 
@@ -110,7 +125,7 @@ $(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
 $(BUILD)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	@echo "  CC [$(1)] $$<"
-	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(WARN) $(INCLUDES) -MMD -MP -c $$< -o $$@
+	$(Q)$$($(1)_CC) $(COMMON) $(VERSION_DEFS) $$($(1)_CFLAGS) $(WARN) $(INCLUDES) -MMD -MP -c $$< -o $$@
 
 $(BUILD)/$(1)/lib/libbearssl.a: $(call objs,$(1),$(BEARSSL_SRC))
 $(BUILD)/$(1)/lib/libcivetweb.a: $(call objs,$(1),$(CIVETWEB_SRC))
@@ -143,9 +158,10 @@ $(foreach c,release arm64 armv7 host asan fuzz,$(eval $(call CONFIG,$(c))))
 # Only the files that use the version macros are rebuilt when the version or the
 # revision changes; the stamp is rewritten only when its content differs.
 VERSION_USERS := $(shell grep -l 'IOTPRO_VERSION\|IOTPRO_REVISION' core/*.c transport/*.c exporter/*.c 2>/dev/null)
+VERSION_TEXT := $(VERSION) $(REVISION)
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(@D)
-	@echo '$(VERSION) $(REVISION)' | cmp -s - $@ || echo '$(VERSION) $(REVISION)' > $@
+	@$(call write_if_changed,$@,VERSION_TEXT)
 $(foreach c,release arm64 armv7 host asan fuzz,$(call objs,$(c),$(VERSION_USERS))): $(BUILD)/version.stamp
 
 # Helper programs (one file each) for the host and asan configurations.
@@ -184,7 +200,7 @@ fuzz: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_NAMES))
 # (fuzz targets with IOTPRO_FUZZING), rewritten only when it changes.
 CDB_SRC := $(CORE_SRC) $(TRANSPORT_SRC) $(EXPORTER_SRC) exporter/main.c $(UNIT_SRC) \
            $(SIM_SRC) $(TOOL_SRC) $(FUZZ_SRC)
-CDB_FLAGS := $(host_CC) $(COMMON) $(host_CFLAGS) $(WARN) $(INCLUDES)
+CDB_FLAGS := $(host_CC) $(COMMON) $(VERSION_DEFS) $(host_CFLAGS) $(WARN) $(INCLUDES)
 cdb: $(BUILD)/compile_commands.json
 $(BUILD)/compile_commands.json: FORCE
 	@mkdir -p $(@D)

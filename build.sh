@@ -132,7 +132,11 @@ bench)
     tests/deps.sh
     release
     "${MAKE[@]}" host
-    exec tests/bench/run.sh "${@:2}" ;;
+    tests/bench/run.sh "${@:2}"
+    # then the per-architecture section: sizes, BearSSL's choices, emulated core smoke
+    dist
+    "${MAKE[@]}" arm64 armv7
+    exec tests/release/arch_report.sh ;;
 soak)
     tests/deps.sh
     release

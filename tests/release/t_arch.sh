@@ -25,7 +25,7 @@ unit_tests() {
     for t in "$BUILD/$a"/bin/test_*; do
         [ -x "$t" ] || continue
         n=$((n + 1)) tn=$(basename "$t")
-        out=$(cd "$TEST_TMP" && IOTPRO_EMULATED=1 timeout -k 5 300 "$q" "$t" 2>&1)
+        out=$(cd "$TOP" && IOTPRO_EMULATED=1 timeout -k 5 300 "$q" "$t" 2>&1)
         rc=$?
         sed -n -E "s/^(ok|not ok|skip) - /\\1 - $a $tn: /p" <<<"$out"
         grep -E '^# bearssl:' <<<"$out" | sed "s/^# /# $a /"
