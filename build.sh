@@ -78,7 +78,7 @@ dist() {
 lint() {
     tests/deps.sh
     vendor
-    exec tests/release/lint.sh
+    exec tests/release/t_lint.sh
 }
 
 check_core_purity() {
@@ -106,7 +106,7 @@ dist)
 lint)
     lint ;;
 fmt)
-    exec tests/release/lint.sh --fix ;;
+    exec tests/release/t_lint.sh --fix ;;
 test)
     tests/deps.sh
     release
