@@ -197,17 +197,23 @@ asan: $(BUILD)/asan/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/asan/bin/iotpro
 fuzz: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_NAMES))
 
 # compile_commands.json: every file of ours with the host configuration's command line
-# (fuzz targets with IOTPRO_FUZZING), rewritten only when it changes.
+# (fuzz targets with IOTPRO_FUZZING) as an argument list, so that no consumer has to undo
+# shell quoting; rewritten only when it changes.
 CDB_SRC := $(CORE_SRC) $(TRANSPORT_SRC) $(EXPORTER_SRC) exporter/main.c $(UNIT_SRC) \
            $(SIM_SRC) $(TOOL_SRC) $(FUZZ_SRC)
-CDB_FLAGS := $(host_CC) $(COMMON) $(VERSION_DEFS) $(host_CFLAGS) $(WARN) $(INCLUDES)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+# each word of the command as a JSON string: shell quotes dropped, '"' escaped
+CDB_ARGS := $(subst $(space),$(comma)$(space),$(patsubst %,"%",$(subst ",\",$(subst ',,\
+            $(host_CC) $(COMMON) $(VERSION_DEFS) $(host_CFLAGS) $(WARN) $(INCLUDES)))))
 cdb: $(BUILD)/compile_commands.json
 $(BUILD)/compile_commands.json: FORCE
 	@mkdir -p $(@D)
 	@{ echo '['; sep=' '; for f in $(CDB_SRC); do \
-	     case $$f in tests/fuzz/*) x=-DIOTPRO_FUZZING ;; *) x= ;; esac; \
-	     cmd=$$(printf '%s' "$(subst ",\",$(CDB_FLAGS)) $$x -c $$f -o $(BUILD)/host/obj/$${f%.c}.o" | sed 's/["\\]/\\&/g'); \
-	     printf '%s{"directory": "%s", "file": "%s", "command": "%s"}\n' "$$sep" "$(CURDIR)" "$$f" "$$cmd"; \
+	     case $$f in tests/fuzz/*) x='"-DIOTPRO_FUZZING", ' ;; *) x= ;; esac; \
+	     printf '%s{"directory": "%s", "file": "%s", "arguments": [%s, %s"-c", "%s", "-o", "%s"]}\n' \
+	         "$$sep" "$(CURDIR)" "$$f" '$(CDB_ARGS)' "$$x" "$$f" "$(BUILD)/host/obj/$${f%.c}.o"; \
 	     sep=','; done; echo ']'; } > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
