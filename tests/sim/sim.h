@@ -294,6 +294,9 @@ typedef enum {
 } sim_ws_state;
 
 struct sim_flood;
+/* Keys per flood update: one (each message one key), all the subscribed keys of the
+ * asset, or a varying mix of them (about half, at least two when there are). */
+enum { SIM_FLOOD_ONE = 0, SIM_FLOOD_ALL = 1, SIM_FLOOD_MIX = 2 };
 
 typedef struct sim_session {
     sim_conn *conn;
@@ -425,6 +428,8 @@ struct sim_state {
     int64_t auth_timeout_ms, ping_interval_ms, pong_timeout_ms, dynamic_ms, send_timeout_ms;
     double rate;                  /* updates per second */
     int flood;
+    int flood_shape;              /* SIM_FLOOD_ONE / _ALL / _MIX: keys per flood message */
+    int nmea;                     /* coordinates as degrees + minutes / 60 (15-17 digits) */
     sim_bucket upd_spec[SIM_MAX_BUCKETS]; int upd_nspec; /* update limiter, 0 = off */
     unsigned upd_gen;             /* bumped on every change: sessions restart buckets */
     sim_bucket sub_spec[SIM_MAX_BUCKETS]; int sub_nspec; /* subscription limiter */

@@ -97,6 +97,17 @@ static int send_fault(const sim_req *req, const char *what)
                                "\"latestValues\":{}}", first_cmd(s));
             sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
             sim_buf_free(&b);
+        } else if (!strcmp(what, "bad-values")) {
+            /* two values no exporter can use, in a well-formed update: a value whose
+             * escape is a lone surrogate (valid JSON, no UTF-8 for it) and an empty key */
+            sim_buf b = {0};
+            sim_buf_printf(&b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
+                               "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":"
+                               "\"00000000-0000-4000-8000-000000000bad\"},\"latest\":{\"TIME_SERIES\":"
+                               "{\"k\":{\"ts\":1,\"value\":\"\\udc00\"},\"\":{\"ts\":1,\"value\":\"1\"}}}}],"
+                               "\"cmdUpdateType\":\"ENTITY_DATA\"}", first_cmd(s));
+            sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
+            sim_buf_free(&b);
         } else if (!strcmp(what, "bad-utf8")) {
             raw_text(s, "{\"cmdId\":1,\"errorMsg\":\"\xc3\x28\"}", 28);
         } else if (!strcmp(what, "bad-json")) {
@@ -308,7 +319,7 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim_ctl_say(reply, 200, "%d sessions drop inside their next TLS record\n", n);
     } else if (!strcmp(p, "/fault/send")) {
         if (sim_query_param(req->query, "what", v, sizeof v) < 0 || (n = send_fault(req, v)) < 0)
-            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|error34|error\n");
+            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|bad-values|error34|error\n");
         else
             sim_ctl_say(reply, 200, "sent %s to %d sessions\n", v, n);
     } else if (!strcmp(p, "/fault/refuse")) {

@@ -278,6 +278,13 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
                                         (long long)(h % (uint64_t)(k->hi - k->lo + 1)));
         break;
     case SIM_V_DOUBLE: {
+        if (sim.nmea && k->decimals == 6) {
+            /* the coordinate keys: whole degrees plus minutes (4 decimals) / 60 */
+            double deg = k->lo + (double)(h % (uint64_t)(k->hi - k->lo));
+            sim_fmt_double(deg + (double)((h >> 20) % 600000u) / 600000.0, fmt, num);
+            sim_buf_puts(out, num);
+            break;
+        }
         double scale = 1;
         for (int i = 0; i < k->decimals; i++)
             scale *= 10;
