@@ -75,10 +75,11 @@ wait_for() {
 get_metrics() {
     local body rc
     body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$@"); rc=$?
-    printf '%s\n' "$body"
+    # recorded first: a reader that stops early (metric() does) ends this with SIGPIPE
     if [ -n "${IOTPRO_SCRAPE_DIR:-}" ] && [ -n "$body" ]; then
         printf '%s\n' "$body" | "$PY" "$TOP/tests/e2e/scrapes.py" record
     fi
+    printf '%s\n' "$body"
     return $rc
 }
 
