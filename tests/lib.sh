@@ -69,15 +69,17 @@ wait_for() {
     return 1
 }
 
-# get_metrics URL: GET a /metrics body to stdout. Under tests/run.sh (IOTPRO_SCRAPE_DIR
-# set) tests/e2e/scrapes.py also records its non-zero families, for metric_coverage.sh.
+# get_metrics [curl options...] URL: GET a /metrics body to stdout. Under tests/run.sh
+# (IOTPRO_SCRAPE_DIR set) tests/e2e/scrapes.py also records its non-zero families, for
+# tests/e2e/metric_coverage.sh.
 get_metrics() {
     local body rc
-    body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$1"); rc=$?
-    printf '%s\n' "$body"
+    body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$@"); rc=$?
+    # recorded first: a reader that stops early (metric() does) ends this with SIGPIPE
     if [ -n "${IOTPRO_SCRAPE_DIR:-}" ] && [ -n "$body" ]; then
         printf '%s\n' "$body" | "$PY" "$TOP/tests/e2e/scrapes.py" record
     fi
+    printf '%s\n' "$body"
     return $rc
 }
 

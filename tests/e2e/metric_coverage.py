@@ -20,7 +20,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scrapes import split_labels  # noqa: E402
+from compare_truth import parse_metrics  # noqa: E402
 
 FAILED = False
 
@@ -74,15 +74,10 @@ def exceptions(readme):
 def exposed(body):
     """{family: {label: {values}}} of a /metrics body (open labels included)."""
     out = {}
-    for line in body.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        head = line.rpartition(" ")[0]
-        name, _, labels = head.partition("{")
+    for name, labels, _ in parse_metrics(body):
         fam = out.setdefault(name, {})
-        for part in split_labels(labels.rstrip("}")) if labels else []:
-            k, _, v = part.partition("=")
-            fam.setdefault(k, set()).add(v.strip('"'))
+        for k, v in labels.items():
+            fam.setdefault(k, set()).add(v)
     return out
 
 
@@ -128,9 +123,10 @@ def main(readme_path, scrape_dir, full_path):
         keys = [f'{fam}{{{closed[0]}="{v}"}}' for v in closed[1]] if closed else [fam]
         for key in keys:
             label_pat = key[len(fam):]
+            # recorded keys keep closed-set labels only: no commas inside their values
             by = next((t for k, t in got.items()
                        if k.partition("{")[0] == fam and
-                       (not label_pat or label_pat.strip("{}") in split_labels(k.partition("{")[2].rstrip("}")))),
+                       (not label_pat or label_pat.strip("{}") in k.partition("{")[2].rstrip("}").split(","))),
                       None)
             if key in exc:
                 result(by is None, f"{key}: not driven, as README says ({exc[key]})",

@@ -13,54 +13,36 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 # Labels whose values are data, not a closed set: dropped from the record.
 OPEN_LABELS = {"asset_id", "asset", "profile", "key", "value", "version", "revision"}
-# Families whose every label is data (asset_info also carries assetDetails fields).
-OPEN_FAMILIES = {"iotpro_asset_info"}
+# Families whose labels are all data (asset_info also carries assetDetails fields): one
+# non-zero sample says all there is, so the rest of a million-series body is skipped.
+OPEN_FAMILIES = {"iotpro_telemetry_value", "iotpro_telemetry_timestamp_seconds",
+                 "iotpro_telemetry_info", "iotpro_asset_info"}
 
 
 def seen_keys(body):
-    """{'family{label="v",...}'} for every non-zero sample of a text or OpenMetrics body."""
+    """{'family{label="v",...}'} for every non-zero sample of a text or OpenMetrics body.
+    Lines that do not parse (a body cut short, a hostile test's garbage) are skipped."""
+    from compare_truth import parse_metrics  # here: compare_truth imports this module
     out = set()
     for line in body.splitlines():
-        if not line or line.startswith("#"):
+        name = line.partition("{")[0].partition(" ")[0]
+        if not line or line.startswith("#") or name in out:
             continue
-        head, _, val = line.rpartition(" ")
         try:
-            v = float(val)
-        except ValueError:
+            samples = parse_metrics(line)
+            v = float(samples[0][2])
+        except (ValueError, IndexError):
             continue
         if v == 0 or math.isnan(v):
             continue
-        name, _, labels = head.partition("{")
-        keep = []
-        if labels and name not in OPEN_FAMILIES:
-            for part in split_labels(labels.rstrip("}")):
-                k, _, lv = part.partition("=")
-                if k not in OPEN_LABELS:
-                    keep.append(f"{k}={lv}")
-        out.add(name + ("{" + ",".join(sorted(keep)) + "}" if keep else ""))
+        keep = [] if name in OPEN_FAMILIES else \
+            sorted(f'{k}="{x}"' for k, x in samples[0][1].items() if k not in OPEN_LABELS)
+        out.add(name + ("{" + ",".join(keep) + "}" if keep else ""))
     return out
-
-
-def split_labels(s):
-    """a="x",b="y,z" -> ['a="x"', 'b="y,z"'] (commas and escapes inside quotes kept)."""
-    parts, cur, quoted, esc = [], [], False, False
-    for ch in s:
-        if esc:
-            esc = False
-        elif ch == "\\":
-            esc = True
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            parts.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        parts.append("".join(cur))
-    return parts
 
 
 _written = set()

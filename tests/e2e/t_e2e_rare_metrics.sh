@@ -59,15 +59,17 @@ check "a 300-byte string value counts limit string_value" \
 details="%7B$(for i in $(seq 1 20); do printf '%%22f%d%%22:%d,' "$i" "$i"; done)%22f0%22:0%7D"
 sim_ctl "/update?id=${IDS[1]}&key=assetDetails&value=$details" >/dev/null
 check "assetDetails with 21 fields counts limit detail_labels" \
-    wait_for 10 metric_ge 'iotpro_limit_hits_total{limit="detail_labels"}' 1
+    wait_for 3 metric_ge 'iotpro_limit_hits_total{limit="detail_labels"}' 1
 sim_ctl "/assets/rename?id=${IDS[1]}&name=$(long n 300)" >/dev/null
 sim_ctl "/assets/rename?id=${IDS[2]}&name=bad%FFutf8" >/dev/null
-check "a 300-byte asset name counts limit name" \
-    wait_for 15 metric_ge 'iotpro_limit_hits_total{limit="name"}' 1
+# (wait_for counts tries of about a second each here: the waits after the rediscovery
+# are short, so that a missing count costs seconds, not minutes)
 renamed() { metrics_text | grep -q "asset=\"bad$(printf '\xef\xbf\xbd')utf8\""; }
 check "an asset name with an invalid byte is served with U+FFFD in its place" wait_for 5 renamed
-check "... and counted in iotpro_scrape_utf8_replacements" \
-    wait_for 5 metric_ge iotpro_scrape_utf8_replacements 1
+check "a 300-byte asset name counts limit name" \
+    wait_for 1 metric_ge 'iotpro_limit_hits_total{limit="name"}' 1
+check "... and the invalid byte in iotpro_scrape_utf8_replacements" \
+    wait_for 1 metric_ge iotpro_scrape_utf8_replacements 1
 
 # 5. Updates that overtake their data page beyond the pending-updates bound: the
 # subscription limit lets 3 subscriptions through after a reconnect and refuses the
