@@ -77,6 +77,7 @@ int asset_tab_seal(struct asset_tab *a)
         asset_tab_labels(&lb, assets_get(t, (int32_t)i)->id, t, (int32_t)i);
         a->pre_off[i] = (uint32_t)pos;
         a->pre_len[i] = lb.err ? 0 : (uint32_t)lb.len;
+        a->pre_replaced += lb.err ? 0 : lb.replaced;
         pos += lb.err ? 0 : lb.len;
     }
     return 0;

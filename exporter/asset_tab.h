@@ -39,6 +39,7 @@ struct asset_tab {
     assets_table t;
     uint32_t *pre_off, *pre_len; /* per entry; len 0: too long, built when rendered */
     char *pre;
+    uint64_t pre_replaced;       /* invalid UTF-8 sequences replaced in the prefixes */
     unsigned refs;               /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };

@@ -128,7 +128,8 @@ static const struct def health_defs[] = {
       "Time the previous /metrics render took, including sending the body (it is streamed "
       "as it is rendered).", EXPO_GAUGE, g_scrape_duration },
     { "iotpro_scrape_utf8_replacements",
-      "Invalid UTF-8 sequences replaced by U+FFFD in the previous /metrics render.",
+      "Invalid UTF-8 sequences replaced by U+FFFD in the previous /metrics render (in "
+      "HELP texts and label values; an asset name or key counts once per render).",
       EXPO_GAUGE, g_scrape_utf8 },
     { "iotpro_web_requests_in_flight", "/metrics requests being served now.", EXPO_GAUGE,
       g_in_flight },
@@ -269,7 +270,7 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
     lim[5] = ls->rest.detail_labels_dropped + ls->ws.detail_labels_dropped;
     lim[6] = ls->feed.buffer_dropped + ls->ws.details_early_dropped;
     lim[7] = ls->rest.body_limit;
-    lim[8] = hload(&h->limits[HEALTH_LIMIT_NAME]);
+    lim[8] = hload(&h->limits[HEALTH_LIMIT_NAME]) + ls->rest.names_cut;
     lim[9] = hload(&h->limits[HEALTH_LIMIT_SCRAPE_BODY]);
     lim[10] = hload(&h->limits[HEALTH_LIMIT_TLS_CONNECTIONS]);
     labelled(e, "iotpro_limit_hits_total", "Times a fixed or configured bound was reached, by bound.",

@@ -15,7 +15,7 @@ static void apply(struct ws_client *w, const uint8_t id[16], int64_t ts, const c
                   int has_value)
 {
     assets_table *t = &w->sh->cur->t;
-    tb_detail d[LIM_DETAIL_LABELS];
+    tb_detail d[LIM_DETAIL_LABELS + 1]; /* one more: to tell that some were left out */
     char scratch[8192];
     int32_t idx = assets_find(t, id);
     int n;
@@ -25,7 +25,11 @@ static void apply(struct ws_client *w, const uint8_t id[16], int64_t ts, const c
         assets_set_details(t, idx, 0, NULL, 0);
         return;
     }
-    n = tb_parse_details(raw, len, 1, scratch, sizeof scratch, d, LIM_DETAIL_LABELS);
+    n = tb_parse_details(raw, len, 1, scratch, sizeof scratch, d, LIM_DETAIL_LABELS + 1);
+    if (n > (int)LIM_DETAIL_LABELS) {
+        w->st.detail_labels_dropped++; /* the first LIM_DETAIL_LABELS are kept */
+        n = LIM_DETAIL_LABELS;
+    }
     if (n >= 0 && assets_set_details(t, idx, ts, d, (size_t)n) < 0)
         w->st.detail_labels_dropped++;
 }

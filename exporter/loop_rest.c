@@ -154,17 +154,21 @@ struct details_ctx {
 static int details_attr(void *ctx, const tb_attr *a)
 {
     struct details_ctx *d = ctx;
-    tb_detail det[LIM_DETAIL_LABELS];
+    tb_detail det[LIM_DETAIL_LABELS + 1]; /* one more: to tell that some were left out */
     char scratch[8192];
     int n;
     if (a->key_len != 12 || memcmp(a->key, "assetDetails", 12) != 0)
         return 0;
     if (a->value->type == JSMN_STRING)
         n = tb_parse_details(a->json + a->value->start, (size_t)(a->value->end - a->value->start),
-                             1, scratch, sizeof scratch, det, LIM_DETAIL_LABELS);
+                             1, scratch, sizeof scratch, det, LIM_DETAIL_LABELS + 1);
     else
         n = tb_parse_details(a->json + a->value->start, (size_t)(a->value->end - a->value->start),
-                             0, scratch, sizeof scratch, det, LIM_DETAIL_LABELS);
+                             0, scratch, sizeof scratch, det, LIM_DETAIL_LABELS + 1);
+    if (n > (int)LIM_DETAIL_LABELS) {
+        d->r->st.detail_labels_dropped++; /* the first LIM_DETAIL_LABELS are kept */
+        n = LIM_DETAIL_LABELS;
+    }
     if (n >= 0) {
         struct loop_shared *sh = d->r->sh;
         pthread_mutex_lock(&sh->mu); /* renders read details with the mutex held */
@@ -227,6 +231,7 @@ static struct asset_tab *finish_listing(struct rest_client *r)
         return NULL;
     changed = tables_differ(&t->t, cur) || cur->count == 0;
     r->st.listings++;
+    r->st.names_cut += t->t.names_cut;
     log_info("assets listed", LOG_U("count", t->t.count), LOG_U("listed", r->listed),
              LOG_U("shard", r->cfg->shard_index), LOG_U("shards", r->cfg->shard_count ? r->cfg->shard_count : 1),
              LOG_B("changed", changed));

@@ -34,6 +34,7 @@ struct rest_stats {
     uint64_t assets_dropped;     /* assets a listing could not hold (count or arena) */
     uint64_t detail_labels_dropped; /* REST assetDetails that did not fit the table */
     uint64_t body_limit;         /* responses larger than the body buffer */
+    uint64_t names_cut;          /* asset names, profiles, labels cut to LIM_NAME_BYTES - 1 */
     int64_t token_expiry_ms;     /* Unix ms; 0 before the first login */
 };
 

@@ -43,7 +43,8 @@ void render_destroy(struct render *r)
 }
 
 /* The escaped key="…" fragment of a store key name; NULL when it cannot be made. */
-static const char *key_frag(struct key_cache *k, const char *key, size_t klen, size_t *n)
+static const char *key_frag(struct key_cache *k, const char *key, size_t klen, size_t *n,
+                            uint64_t *replaced)
 {
     uintptr_t hv = (uintptr_t)key;
     uint32_t i = (uint32_t)((hv >> 3) ^ (hv >> 13)) & (KEY_SLOTS - 1);
@@ -58,6 +59,7 @@ static const char *key_frag(struct key_cache *k, const char *key, size_t klen, s
     expo_labels_add(&lb, "key", key, klen);
     if (lb.err)
         return NULL;
+    *replaced += lb.replaced; /* once per key and render */
     k->ptr[i] = key;
     k->off[i] = (uint32_t)k->used;
     k->len[i] = (uint32_t)lb.len;
@@ -94,6 +96,7 @@ static void sample_slow(struct pass *p, const store_row *row, int32_t idx, doubl
     expo_labels_init(&lb, lbuf, sizeof lbuf);
     asset_tab_labels(&lb, row->id, &p->a->t, idx);
     expo_labels_add(&lb, "key", row->key, row->key_len);
+    p->e->utf8_replaced += lb.replaced;
     if (lb.err) {
         health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
         return;
@@ -130,7 +133,7 @@ static void render_pass(struct pass *p, int what)
             if (idx < 0)
                 continue; /* listed after this render began: in the next scrape */
             pre = asset_tab_prefix(p->a, idx, &pn);
-            kf = key_frag(p->k, row->key, row->key_len, &kn);
+            kf = key_frag(p->k, row->key, row->key_len, &kn, &p->e->utf8_replaced);
             if (what == 2) {
                 /* asset_id, key, value: the id label is the head of the prefix */
                 char lbuf[ASSET_TAB_ID_LABEL + 1 + 3 * LIM_KEY_BYTES + 3 * LIM_STRING_VALUE_BYTES + 32];
@@ -146,6 +149,7 @@ static void render_pass(struct pass *p, int what)
                 }
                 expo_labels_add(&lb, "key", row->key, row->key_len);
                 expo_labels_add(&lb, "value", p->strbuf + row->str_off, row->str_len);
+                p->e->utf8_replaced += lb.replaced;
                 if (lb.err)
                     health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
                 else
@@ -187,12 +191,6 @@ static void render_assets(struct pass *p)
             asset_tab_labels(&lb, a->id, t, (int32_t)i);
         }
         pthread_mutex_lock(&sh->mu); /* details change under it (assets.h) */
-        if (a->n_details == 0) {
-            pthread_mutex_unlock(&sh->mu);
-            if (!lb.err)
-                expo_sample(p->e, lb.buf, lb.len, 1.0);
-            continue;
-        }
         while (nn < LIM_DETAIL_LABELS && assets_detail_next(t, a, &pos, &k, &kl, &v, &vl)) {
             char nm[EXPO_NAME_MAX];
             int dup;
@@ -207,7 +205,10 @@ static void render_assets(struct pass *p)
             expo_labels_add(&lb, nm, v, vl);
         }
         pthread_mutex_unlock(&sh->mu);
-        if (!lb.err)
+        p->e->utf8_replaced += lb.replaced;
+        if (lb.err)
+            health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
+        else
             expo_sample(p->e, lb.buf, lb.len, 1.0);
     }
 }
@@ -231,6 +232,7 @@ int render_telemetry(struct render *r, struct expo *e)
         goto out;
     }
     p.a = loop_shared_acquire(r->sh);
+    e->utf8_replaced += p.a->pre_replaced; /* the names, once per render */
     expo_family(e, "iotpro_telemetry_value", EXPO_GAUGE,
                 "Latest numeric or boolean telemetry value per asset and key.");
     render_pass(&p, 0);
