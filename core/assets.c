@@ -68,7 +68,6 @@ void assets_reset(assets_table *t)
     t->count = 0;
     t->arena_used = 0;
     t->dropped_full = t->dropped_arena = t->duplicates = t->details_dropped = 0;
-    t->names_cut = 0;
     t->generation++;
 }
 
@@ -104,10 +103,8 @@ static void assets_grow(assets_table *t)
 
 static int assets_put(assets_table *t, const char *s, size_t n, uint32_t *off, uint16_t *len)
 {
-    if (n >= LIM_NAME_BYTES) {
+    if (n >= LIM_NAME_BYTES)
         n = LIM_NAME_BYTES - 1;
-        t->names_cut++;
-    }
     if (t->arena_cap - t->arena_used < n)
         return -1;
     memcpy(t->arena + t->arena_used, s, n);

@@ -57,7 +57,6 @@ typedef struct assets_table {
     size_t arena_cap, arena_used;
     uint64_t generation;      /* bumped by assets_reset() */
     uint32_t dropped_full, dropped_arena, duplicates, details_dropped;
-    uint32_t names_cut;       /* names, types or labels cut to LIM_NAME_BYTES - 1 */
 } assets_table;
 
 size_t assets_mem_needed(uint32_t max_assets, size_t arena_bytes);

@@ -197,6 +197,7 @@ static int add_asset(void *ctx, const tb_asset *a)
         return 0; /* another shard's: never in our table, so never subscribed or shown */
     if (r->building && assets_add_tb(&r->building->t, a) < 0)
         r->st.assets_dropped++;
+    r->st.names_cut += a->cut != 0; /* a name, profile or label over LIM_NAME_BYTES - 1 */
     return 0;
 }
 
@@ -231,7 +232,6 @@ static struct asset_tab *finish_listing(struct rest_client *r)
         return NULL;
     changed = tables_differ(&t->t, cur) || cur->count == 0;
     r->st.listings++;
-    r->st.names_cut += t->t.names_cut;
     log_info("assets listed", LOG_U("count", t->t.count), LOG_U("listed", r->listed),
              LOG_U("shard", r->cfg->shard_index), LOG_U("shards", r->cfg->shard_count ? r->cfg->shard_count : 1),
              LOG_B("changed", changed));
