@@ -269,7 +269,8 @@ static void tf_maybe_reload(struct tls_front *f, int64_t *next_check)
             atomic_fetch_add(&f->reloads, 1);
             tf_event(f, TLS_FRONT_RELOADED, NULL, NULL);
         } else {
-            /* report once per change of the files, not every second */
+            /* files caught half-written settle soon; broken ones are retried (and
+             * reported) every 5 s, not every second */
             atomic_fetch_add(&f->reload_fails, 1);
             tf_event(f, TLS_FRONT_RELOAD_FAILED, NULL, err);
             *next_check = now + 5000;
