@@ -3,6 +3,7 @@
 #   make host               glibc build of libs, tests, simulator and tools
 #   make asan               the same under ASan+UBSan (clang)
 #   make fuzz               libFuzzer targets (clang)
+#   make tsan               ThreadSanitizer (clang): exporter and the unit tests that start threads
 #
 # Layout rules that the globs below rely on (add a file, it is built):
 #   core/*.c, transport/*.c      -> libcore.a, libtransport.a
@@ -32,9 +33,12 @@ INCLUDES  := -I. -I$(BEARSSL)/inc -I$(JSMN) -I$(CIVETWEB)/include
 # civetweb with only what we use: no file serving, CGI, TLS, Lua, Duktape or WebSocket server.
 CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
               -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES \
-              -DSOCKET_TIMEOUT_QUANTUM=200 -DUSE_X_DOM_SOCKET
-# USE_X_DOM_SOCKET: listening_ports "x/path" is a Unix socket, which the HTTPS front
-# (transport/tls_front.c) relays to. SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
+              -DSOCKET_TIMEOUT_QUANTUM=200 -DSTOP_FLAG_NEEDS_LOCK -DUSE_X_DOM_SOCKET
+# STOP_FLAG_NEEDS_LOCK: civetweb's stop flag becomes an atomic read/write instead of a
+# plain volatile int that mg_stop() writes while every civetweb thread reads it (a data
+# race in C11, reported by ThreadSanitizer); it is read once per poll slice, so the cost
+# is nil. USE_X_DOM_SOCKET: listening_ports "x/path" is a Unix socket, which the HTTPS
+# front (transport/tls_front.c) relays to. SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
 # past the 2 s graceful-stop budget. MG_EXPERIMENTAL_INTERFACES changes struct
 # mg_callbacks, so exporter/web.c defines it too: keep the two in step.
 THIRD_WARN := -w
@@ -61,6 +65,12 @@ fuzz_CC         := clang
 fuzz_CFLAGS     := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
                    -fno-sanitize-recover=undefined -DIOTPRO_FUZZING
 fuzz_LDFLAGS    := -fsanitize=fuzzer,address,undefined -pthread
+
+# ThreadSanitizer: the exporter (tests/e2e/t_tsan_ingest.sh) and the unit tests that start
+# threads (TSAN_UNIT_NAMES below), run by tests/run.sh with tests/tsan.supp.
+tsan_CC         := clang
+tsan_CFLAGS     := -O1 -fno-omit-frame-pointer -fsanitize=thread
+tsan_LDFLAGS    := -fsanitize=thread -pthread
 
 # --- sources -------------------------------------------------------------------------
 BEARSSL_SRC   := $(sort $(wildcard $(BEARSSL)/src/*.c $(BEARSSL)/src/*/*.c))
@@ -119,7 +129,7 @@ $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/unit/%.o $$($(1)_LIBS)
 -include $$(wildcard $(BUILD)/$(1)/obj/core/*.d $(BUILD)/$(1)/obj/transport/*.d $(BUILD)/$(1)/obj/exporter/*.d $(BUILD)/$(1)/obj/tests/*/*.d)
 endef
 
-$(foreach c,release host asan fuzz,$(eval $(call CONFIG,$(c))))
+$(foreach c,release host asan fuzz tsan,$(eval $(call CONFIG,$(c))))
 
 # Helper programs (one file each) for the host and asan configurations.
 define TOOL
@@ -140,8 +150,10 @@ $(foreach f,$(FUZZ_SRC),$(eval $(call FUZZ,$(f))))
 UNIT_NAMES := $(basename $(notdir $(UNIT_SRC)))
 TOOL_NAMES := $(basename $(notdir $(TOOL_SRC)))
 FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
+# Unit tests that run code on more than one thread: those are worth a TSan build.
+TSAN_UNIT_NAMES := $(basename $(notdir $(shell grep -lE 'pthread_create|web_start' $(UNIT_SRC))))
 
-.PHONY: release host asan fuzz dynamic clean
+.PHONY: release host asan fuzz tsan dynamic clean
 release: $(BUILD)/release/bin/iotpro_exporter
 dynamic: $(BUILD)/host/bin/iotpro_exporter
 host: $(BUILD)/host/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/host/bin/iotpro-sim) \
@@ -149,6 +161,7 @@ host: $(BUILD)/host/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/host/bin/iotpro
 asan: $(BUILD)/asan/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/asan/bin/iotpro-sim) \
       $(addprefix $(BUILD)/asan/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
 fuzz: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_NAMES))
+tsan: $(BUILD)/tsan/bin/iotpro_exporter $(addprefix $(BUILD)/tsan/bin/,$(TSAN_UNIT_NAMES))
 clean:
 	rm -rf build
 

@@ -5,7 +5,7 @@
 #   ./build.sh dynamic         glibc, dynamically linked (for debugging only)
 #   ./build.sh demo            run the exporter against the bundled simulated backend
 #   ./build.sh test [filter]   build everything and run every test (unit, ASan/UBSan,
-#                              fuzz smoke, TLS, conformance, simulator, end-to-end)
+#                              TSan, fuzz smoke, TLS, conformance, simulator, end-to-end)
 #   ./build.sh fuzz [seconds]  run every libFuzzer target for the given time (default 60)
 #   ./build.sh bench           benchmarks, written to BENCHMARKS.md
 #   ./build.sh soak [minutes]  accelerated traffic with periodic faults (default 10)
@@ -52,7 +52,7 @@ dynamic)
 test)
     tests/deps.sh
     release
-    "${MAKE[@]}" host asan fuzz
+    "${MAKE[@]}" host asan fuzz tsan
     shift || true
     # Everything is built now: the tests treat a missing program as a failure (tests/lib.sh).
     IOTPRO_TESTS_BUILT=1 exec tests/run.sh "${1:-}" ;;

@@ -412,7 +412,7 @@ void ws_client_io(struct ws_client *w, short revents)
 {
     int64_t now = net_now_ms();
     conn_state cs;
-    uint8_t buf[16384];
+    const uint8_t *in;
     long n;
     if (w->wsp == WSP_NONE)
         return;
@@ -446,18 +446,22 @@ void ws_client_io(struct ws_client *w, short revents)
                     return;
                 budget = SIZE_MAX; /* the write failed: read on to report the end */
             }
-            n = conn_read(&w->c, buf, sizeof buf);
+            /* Decrypted bytes in place (the TLS record buffer): a message whole in
+             * the record is parsed where it lies. They are released only after the
+             * events they raised are handled, which is what keeps those views valid. */
+            n = conn_peek(&w->c, &in);
             if (n > 0) {
                 size_t off = 0;
                 budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
                 w->io_now_ms = net_now_ms();
                 w->io_wall_ms = net_wall_ms();
                 while (off < (size_t)n && w->wsp >= WSP_HANDSHAKE) {
-                    off += ws_push(&w->ws, buf + off, (size_t)n - off);
+                    off += ws_push(&w->ws, in + off, (size_t)n - off);
                     ws_events(w);
                 }
                 if (w->wsp < WSP_HANDSHAKE)
                     return;
+                conn_consume(&w->c, (size_t)n);
                 continue;
             }
             if (n < 0) { /* the transport ended: the codec turns this into a 1006 close */

@@ -72,7 +72,7 @@ static void raw_text(sim_session *s, const char *p, size_t n)
     size_t hl = ws_frame_header(h, WS_OP_TEXT, 1, n, NULL);
     sim_buf_put(&s->conn->out, h, hl);
     sim_buf_put(&s->conn->out, p, n);
-    sim_outq_push(s->conn, SIM_MSG_FAULT, n);
+    sim_outq_push(s->conn, SIM_MSG_FAULT, n, 0);
 }
 
 static int send_fault(const sim_req *req, const char *what)
@@ -206,8 +206,9 @@ static void stats(sim_buf *reply)
     C(logins_ok); C(logins_failed); C(refreshes); C(refreshes_failed); C(rest_calls);
     C(rest_faults); C(ws_connects); C(ws_auth_ok); C(ws_auth_failed); C(auth_cmds);
     C(subscriptions); C(unsubscribes); C(msgs_sent); C(updates_sent); C(data_pages);
-    C(pings_sent); C(pongs_received); C(parse_errors); C(bytes_sent); C(flood_msgs);
-    C(updates_dropped); C(notices_34); C(queue_closes); C(sub_limit_replies); C(subs_refused);
+    C(pings_sent); C(pongs_received); C(parse_errors); C(bytes_sent); C(values_sent);
+    C(flood_msgs); C(updates_dropped); C(notices_34); C(queue_closes); C(sub_limit_replies);
+    C(subs_refused);
 #undef C
     sim_buf_printf(&b, "sessions_current %u\nsessions_authenticated %u\nsubscriptions_current %u\n"
                        "assets %u\n", sessions, ready, subs, sim_model_count());
@@ -238,7 +239,7 @@ static void sessions_list(sim_buf *reply)
 void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
 {
     const char *p = req->path;
-    char v[256];
+    char v[SIM_TEXT_MAX];
     int n = 0;
     if (!strcmp(p, "/stats")) {
         stats(reply);
@@ -340,6 +341,10 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
             s->conn->stalled = 0, s->drop_next_frame = 0;
         sim_ctl_flow_reset();
         sim_ctl_say(reply, 200, "faults cleared\n");
+    } else if (!strcmp(p, "/flood")) {
+        if (sim_ctl_num(req, "off", 0))
+            sim.flood = 0;
+        sim_ctl_say(reply, 200, "flood %s\n", sim.flood ? "on" : "stops after each session's pass");
     } else if (!strcmp(p, "/rate")) {
         sim.rate = (double)sim_ctl_num(req, "n", 0);
         sim_ctl_say(reply, 200, "rate %g updates/s\n", sim.rate);

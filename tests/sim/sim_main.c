@@ -17,6 +17,10 @@
  *     --seed S               seed for names, ids and values (default 1)
  *     --rate R               steady updates per second over live subscriptions (10)
  *     --flood                replay pre-rendered updates as fast as the socket takes them
+ *     --flood-shape S        keys per flood update: one (default), all (every subscribed
+ *                            key of the asset), mix (a varying half of them, >= 2)
+ *     --nmea                 latitude/longitude as a GPS fleet reports them: degrees +
+ *                            minutes / 60, 15-17 significant digits ("35.81026666666667")
  *     --username U --password P   the one user (tenant@thingsboard.org / tenant)
  *     --customer             the user is a CUSTOMER_USER (default TENANT_ADMIN)
  *     --mfa verify|configure login answers {"token","scope"} (2FA), no refresh token
@@ -195,6 +199,10 @@ int main(int argc, char **argv)
         else if (ARG("--seed")) sim.seed = strtoull(v, NULL, 10);
         else if (ARG("--rate")) sim.rate = strtod(v, NULL);
         else if (!strcmp(a, "--flood")) sim.flood = 1;
+        else if (ARG("--flood-shape"))
+            sim.flood_shape = !strcmp(v, "all") ? SIM_FLOOD_ALL
+                            : !strcmp(v, "mix") ? SIM_FLOOD_MIX : SIM_FLOOD_ONE;
+        else if (!strcmp(a, "--nmea")) sim.nmea = 1;
         else if (ARG("--username")) snprintf(sim.username, sizeof sim.username, "%s", v);
         else if (ARG("--password")) snprintf(sim.password, sizeof sim.password, "%s", v);
         else if (!strcmp(a, "--customer")) snprintf(sim.authority, sizeof sim.authority, "CUSTOMER_USER");
