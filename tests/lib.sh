@@ -69,11 +69,13 @@ wait_for() {
     return 1
 }
 
-# get_metrics URL: GET a /metrics body to stdout. Under tests/run.sh (IOTPRO_SCRAPE_DIR
-# set) tests/e2e/scrapes.py also records its non-zero families, for metric_coverage.sh.
+# get_metrics URL [curl options...]: GET a /metrics body to stdout (options: e.g. --cacert
+# and -u for HTTPS with basic auth). Under tests/run.sh (IOTPRO_SCRAPE_DIR set)
+# tests/e2e/scrapes.py also records its non-zero families, for metric_coverage.sh.
 get_metrics() {
-    local body rc
-    body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$1"); rc=$?
+    local body rc url=$1
+    shift
+    body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$@" "$url"); rc=$?
     printf '%s\n' "$body"
     if [ -n "${IOTPRO_SCRAPE_DIR:-}" ] && [ -n "$body" ]; then
         printf '%s\n' "$body" | "$PY" "$TOP/tests/e2e/scrapes.py" record

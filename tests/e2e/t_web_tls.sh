@@ -68,7 +68,7 @@ TMPDIR=$W/run e2e_start_exporter --web.config.file="$W/web.yml" || { fail "expor
 EXP_URL=https://localhost:$EXP_PORT
 AUTH=(-u 'prom:pr0m s3cret')
 sget() { curl -sS --max-time 10 --cacert "$CERTS/ca.pem" "$@"; }
-metrics_text() { sget "${AUTH[@]}" "$EXP_URL/metrics"; }
+metrics_text() { get_metrics "$EXP_URL/metrics" --cacert "$CERTS/ca.pem" "${AUTH[@]}"; }
 code() { sget -o /dev/null -w '%{http_code}' "$@" 2>/dev/null; }
 e2e_wait_up 30 || fail "iotpro_up becomes 1 over https" "$(exp_log_tail)"
 sockdir=$(ls -d "$W"/run/iotpro_exporter.* 2>/dev/null)
@@ -140,7 +140,7 @@ check "ChaCha20-Poly1305 offered" grep -q 'Ciphersuite: ECDHE-ECDSA-CHACHA20-POL
 mv "$W/web.yml.new" "$W/web.yml"
 kill -HUP "$EXP_PID"
 CC=(--cert "$W/client.pem" --key "$W/client.key")
-metrics_text() { sget "${CC[@]}" "${AUTH[@]}" "$EXP_URL/metrics"; }
+metrics_text() { get_metrics "$EXP_URL/metrics" --cacert "$CERTS/ca.pem" "${CC[@]}" "${AUTH[@]}"; }
 no_cert_refused() { [ "$(code "${AUTH[@]}" "$EXP_URL/-/healthy")" = 000 ]; }
 wait_for 10 no_cert_refused \
     && ok "SIGHUP: no client certificate is now refused" || fail "SIGHUP: no client certificate is now refused" "$(exp_log_tail)"
