@@ -76,10 +76,12 @@ get_metrics() {
     local body rc url=$1
     shift
     body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$@" "$url"); rc=$?
-    printf '%s\n' "$body"
+    # recorded before it is printed: a reader that stops early (grep -q, a parser that
+    # found its line) ends this function with SIGPIPE in the printf
     if [ -n "${IOTPRO_SCRAPE_DIR:-}" ] && [ -n "$body" ]; then
         printf '%s\n' "$body" | "$PY" "$TOP/tests/e2e/scrapes.py" record
     fi
+    printf '%s\n' "$body"
     return $rc
 }
 
