@@ -27,8 +27,8 @@ static inline int bytes_eq(const void *a, const void *b, size_t n)
                 return 0;
         }
         /* the last 1..8 bytes, as one load ending at the last byte (may overlap) */
-        memcpy(&u, x + n - 8, 8);
-        memcpy(&v, y + n - 8, 8);
+        memcpy(&u, x + (n - 8), 8);
+        memcpy(&v, y + (n - 8), 8);
         return u == v;
     }
     for (; n; n--, x++, y++)

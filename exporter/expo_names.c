@@ -34,7 +34,6 @@ size_t expo_sanitize_name(char *dst, size_t cap, const char *src, size_t n)
             }
             if (pending_sep && o > 0) {
                 dst[o++] = '_';
-                pending_sep = 0;
                 if (o >= max)
                     break;
             }

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# package:command-or-file that proves it is installed
+# package:command-or-file that proves it is installed (package may carry :arch)
 DEBS="
 musl-tools:/usr/bin/musl-gcc
 clang:/usr/bin/clang
@@ -31,19 +31,37 @@ procps:/usr/bin/ps
 iproute2:/usr/bin/ss
 apache2-utils:/usr/bin/htpasswd
 python3-bcrypt:/usr/lib/python3/dist-packages/bcrypt/__init__.py
+clang-format:/usr/bin/clang-format
+clang-tools:/usr/bin/scan-build
+cppcheck:/usr/bin/cppcheck
+gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc
+gcc-arm-linux-gnueabihf:/usr/bin/arm-linux-gnueabihf-gcc
+musl-dev:arm64:/usr/lib/aarch64-linux-musl/musl-gcc.specs
+musl-dev:armhf:/usr/lib/arm-linux-musleabihf/musl-gcc.specs
+qemu-user-static:/usr/bin/qemu-aarch64-static
 "
+# The release archives are built for these Debian architectures besides the host's
+# (musl-dev:arm64 and musl-dev:armhf above).
+FOREIGN_ARCHS="arm64 armhf"
 missing=""
 for row in $DEBS; do
-    pkg=${row%%:*} path=${row#*:}
+    pkg=${row%%:/*} path=/${row#*:/}
     [ -e "$path" ] || missing="$missing $pkg"
+done
+add_archs=""
+for a in $FOREIGN_ARCHS; do
+    dpkg --print-foreign-architectures 2>/dev/null | grep -qx "$a" || add_archs="$add_archs $a"
 done
 if [ -n "$missing" ]; then
     if [ "$(id -u)" != 0 ]; then
-        echo "deps: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+        echo "deps: missing Debian packages:$missing; as root, run:" >&2
+        for a in $add_archs; do echo "    dpkg --add-architecture $a" >&2; done
+        echo "    apt-get update && apt-get install$missing" >&2
         exit 1
     fi
     echo "deps: installing$missing"
     export DEBIAN_FRONTEND=noninteractive
+    for a in $add_archs; do dpkg --add-architecture "$a"; done
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi

@@ -92,7 +92,7 @@ for t in tests/e2e/t_*.sh; do
     want "e2e/$(basename "$t")" && { rm -rf "$IOTPRO_SCRAPE_DIR"; break; }
 done
 mkdir -p "$IOTPRO_SCRAPE_DIR"
-for suite in tls conformance sim e2e bench; do
+for suite in tls conformance sim e2e bench release; do
     for t in tests/$suite/t_*.sh; do
         [ -f "$t" ] || continue
         want "$suite/$(basename "$t")" || continue

@@ -27,6 +27,9 @@ die() { echo "vendor: $*" >&2; exit 1; }
 rows() { grep -v '^[[:space:]]*#' "$manifest" | grep -v '^[[:space:]]*$'; }
 names() { rows | awk '{print $1}' | sort -u; }
 stamp_of() { rows | awk -v n="$1" '$1 == n'; }
+# What .verified holds: the manifest rows and the unpack layout (bump it when unpack
+# keeps different files, so trees unpacked before are unpacked again).
+stamp() { stamp_of "$1"; echo "layout 2: headers and copyright of binary packages"; }
 
 sha_of() { sha256sum "$1" | awk '{print $1}'; }
 
@@ -99,7 +102,7 @@ verify_all() {
 
 unpack() {
     local name=$1 dest="$here/$1" tmp
-    if [ -f "$dest/.verified" ] && [ "$(cat "$dest/.verified")" = "$(stamp_of "$name")" ]; then
+    if [ -f "$dest/.verified" ] && [ "$(cat "$dest/.verified")" = "$(stamp "$name")" ]; then
         return 0
     fi
     echo "vendor: unpacking $name"
@@ -109,8 +112,8 @@ unpack() {
         case "$file" in
         *.orig.tar.*) tar -xf "$dl/$file" -C "$tmp" --strip-components=1 ;;
         *.debian.tar.*) tar -xf "$dl/$file" -C "$tmp" ;;
-        *.deb) (cd "$tmp" && ar p "$dl/$file" data.tar.xz | tar -xJ ./usr/include)
-               mv "$tmp/usr/include/"* "$tmp/" && rm -rf "$tmp/usr" ;;
+        *.deb) (cd "$tmp" && ar p "$dl/$file" data.tar.xz | tar -xJ ./usr/include "./usr/share/doc/$pkg/copyright")
+               mv "$tmp/usr/include/"* "$tmp/usr/share/doc/$pkg/copyright" "$tmp/" && rm -rf "$tmp/usr" ;;
         *.dsc) ;;
         esac
     done < <(stamp_of "$name")
@@ -128,7 +131,7 @@ unpack() {
             patch -s -p1 -d "$tmp" < "$p" || die "$name: patch $(basename "$p") does not apply"
         done
     fi
-    stamp_of "$name" > "$tmp/.verified"
+    stamp "$name" > "$tmp/.verified"
     rm -rf "$dest"
     mv "$tmp" "$dest"
 }
@@ -140,7 +143,7 @@ esac
 # Fast path: every tree already unpacked from the files this manifest pins.
 all_ok=1
 for n in $(names); do
-    [ -f "$here/$n/.verified" ] && [ "$(cat "$here/$n/.verified")" = "$(stamp_of "$n")" ] || all_ok=0
+    [ -f "$here/$n/.verified" ] && [ "$(cat "$here/$n/.verified")" = "$(stamp "$n")" ] || all_ok=0
 done
 [ "$all_ok" = 1 ] && exit 0
 

