@@ -26,9 +26,11 @@ static inline int bytes_eq(const void *a, const void *b, size_t n)
             if (u != v)
                 return 0;
         }
-        /* the last 1..8 bytes, as one load ending at the last byte (may overlap) */
-        memcpy(&u, x + (n - 8), 8);
-        memcpy(&v, y + (n - 8), 8);
+        /* the last 1..8 bytes, as one load ending at the last byte (may overlap); n is
+         * 1..8 here, so x + (n - 8) would wrap the unsigned offset (UBSan stops on it):
+         * step to the end first, then back */
+        memcpy(&u, x + n - 8, 8);
+        memcpy(&v, y + n - 8, 8);
         return u == v;
     }
     for (; n; n--, x++, y++)

@@ -14,6 +14,11 @@
  *   status(user, s)  fills the landing-page / readiness facts; must be cheap.
  *
  * Behaviour (issue 7, exporter-conventions.md §3.5–3.6):
+ *   - with a web config (cfg.sec, exporter/websec.h): every request, whatever its path,
+ *     passes basic auth first (401 with WWW-Authenticate: Basic realm="iotpro_exporter"
+ *     and a body that says nothing, counted as code 401, connection closed); the
+ *     configured headers go on every answer; with a certificate, civetweb serves a
+ *     Unix socket in a private directory and transport/tls_front.h owns the port;
  *   - exact paths only: telemetry path, "/", "/-/healthy", "/-/ready"; others 404;
  *     GET and HEAD only on those, else 405 with "Allow: GET, HEAD";
  *   - requests are dispatched from civetweb's begin_request hook, before civetweb's

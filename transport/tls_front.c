@@ -160,13 +160,13 @@ static const char *tf_run(struct tf_conn *c)
             br_ssl_engine_close(eng); /* close_notify to the client */
             closing = 1;
         }
+        if (atomic_load_explicit(&f->stop, memory_order_relaxed))
+            return "stopping"; /* even mid-response: shutdown does not wait for a download */
         int64_t now = tf_now_ms();
         if (moved) {
             last = now;
             continue;
         }
-        if (atomic_load(&f->stop))
-            return "stopping";
         int64_t left = handshaken ? last + f->cfg.idle_ms - now : start + f->cfg.handshake_ms - now;
         if (left <= 0)
             return handshaken ? "idle timeout" : "handshake timeout";
@@ -177,6 +177,21 @@ static const char *tf_run(struct tf_conn *c)
             return "engine stalled"; /* nothing to wait for: a BearSSL state we do not expect */
         poll(p, c->bfd >= 0 ? 2 : 1, left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS);
     }
+}
+
+/* Closes a connection's sockets, lets go of its credentials and its slot. */
+static void tf_conn_end(struct tf_conn *c)
+{
+    struct tls_front *f = c->f;
+    if (c->bfd >= 0)
+        close(c->bfd);
+    close(c->fd);
+    tls_creds_unref(c->creds);
+    free(c);
+    pthread_mutex_lock(&f->mu);
+    if (--f->active == 0)
+        pthread_cond_broadcast(&f->idle);
+    pthread_mutex_unlock(&f->mu);
 }
 
 /* Why a handshake failed, seen from the server (tls_error_text speaks as a client). */
@@ -219,15 +234,7 @@ static void *tf_conn_main(void *arg)
             tf_event(f, TLS_FRONT_HANDSHAKE_FAILED, c->peer, d);
         }
     }
-    if (c->bfd >= 0)
-        close(c->bfd);
-    close(c->fd);
-    tls_creds_unref(c->creds);
-    free(c);
-    pthread_mutex_lock(&f->mu);
-    if (--f->active == 0)
-        pthread_cond_broadcast(&f->idle);
-    pthread_mutex_unlock(&f->mu);
+    tf_conn_end(c);
     return NULL;
 }
 
@@ -269,7 +276,8 @@ static void tf_maybe_reload(struct tls_front *f, int64_t *next_check)
             atomic_fetch_add(&f->reloads, 1);
             tf_event(f, TLS_FRONT_RELOADED, NULL, NULL);
         } else {
-            /* report once per change of the files, not every second */
+            /* files caught half-written settle soon; broken ones are retried (and
+             * reported) every 5 s, not every second */
             atomic_fetch_add(&f->reload_fails, 1);
             tf_event(f, TLS_FRONT_RELOAD_FAILED, NULL, err);
             *next_check = now + 5000;
@@ -321,13 +329,7 @@ static void *tf_accept_main(void *arg)
         memcpy(c->peer, peer, sizeof peer);
         pthread_t th;
         if (pthread_create(&th, &attr, tf_conn_main, c) != 0) {
-            close(fd);
-            tls_creds_unref(c->creds);
-            free(c);
-            pthread_mutex_lock(&f->mu);
-            if (--f->active == 0)
-                pthread_cond_broadcast(&f->idle);
-            pthread_mutex_unlock(&f->mu);
+            tf_conn_end(c);
             atomic_fetch_add(&f->refused, 1);
             tf_event(f, TLS_FRONT_REFUSED, peer, "cannot start a thread");
         }

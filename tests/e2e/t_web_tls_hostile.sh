@@ -21,7 +21,7 @@ e2e_start_sim --assets 300 --rate 50 || { fail "simulator starts"; finish; }
 EXP_START_WAIT=60 e2e_start_exporter --web.config.file="$TEST_TMP/web.yml" --log.level=info \
     || { fail "exporter listens" "$(exp_log_tail)"; finish; }
 EXP_URL=https://localhost:$EXP_PORT
-metrics_text() { curl -s --max-time 20 --cacert "$CERTS/ca.pem" -u prom:hostile-pw "$EXP_URL/metrics"; }
+metrics_text() { CURL_TIMEOUT=20 get_metrics "$EXP_URL/metrics" --cacert "$CERTS/ca.pem" -u prom:hostile-pw; }
 e2e_wait_up 60 || fail "iotpro_up becomes 1" "$(exp_log_tail)"
 fd0=$(fd_count "$EXP_PID")
 th0=$(awk '/^Threads/ {print $2}' "/proc/$EXP_PID/status")
