@@ -38,7 +38,7 @@ section=$(cat <<EOF
 ## Release binaries per architecture
 
 Version $VERSION ($REVISION), from \`./build.sh dist\`: static musl binaries, stripped,
-each at most 1 MiB (tests/release/t_dist.sh). The core benchmark ran as a smoke test
+each at most 1 MB, 1,000,000 bytes (tests/release/t_dist.sh). The core benchmark ran as a smoke test
 (\`bench_core_ingest ${ARGS[*]}\`): under qemu user-mode emulation on this x86 machine
 for arm64 and armv7, so those figures only show that it runs; they say nothing about the
 speed of an ARM board. BearSSL's choice (AES CTR, GHASH, ChaCha20, Poly1305, EC) is what
