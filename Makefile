@@ -3,6 +3,7 @@
 #   make host               glibc build of libs, tests, simulator and tools
 #   make asan               the same under ASan+UBSan (clang)
 #   make fuzz               libFuzzer targets (clang)
+#   make tsan               ThreadSanitizer (clang): exporter and the unit tests that start threads
 #   make arm64 armv7        the release build, the unit tests and the core benchmark for
 #                           64-bit ARM and ARMv7 (hard float), static musl, cross-compiled
 #   make cdb                $(BUILD)/compile_commands.json for editors and the analyzers
@@ -38,12 +39,22 @@ INCLUDES  := -I. -I$(BEARSSL)/inc -I$(JSMN) -I$(CIVETWEB)/include
 # civetweb with only what we use: no file serving, CGI, TLS, Lua, Duktape or WebSocket server.
 CIVET_DEFS := -DNO_SSL -DNO_CGI -DNO_FILES -DNO_CACHING \
               -DUSE_IPV6 -DMG_EXPERIMENTAL_INTERFACES \
-              -DSOCKET_TIMEOUT_QUANTUM=200 -DBUILD_DATE='"none"'
-# SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
+              -DSOCKET_TIMEOUT_QUANTUM=200 -DSTOP_FLAG_NEEDS_LOCK -DUSE_X_DOM_SOCKET \
+              -DBUILD_DATE='"none"'
+# USE_X_DOM_SOCKET: listening_ports "x/path" is a Unix socket, which the HTTPS front
+# (transport/tls_front.c) relays to.
+# STOP_FLAG_NEEDS_LOCK: civetweb's stop flag becomes an atomic read/write instead of a
+# plain volatile int that mg_stop() writes while every civetweb thread reads it (a data
+# race in C11, reported by ThreadSanitizer); it is read once per poll slice, so the cost
+# is nil. SOCKET_TIMEOUT_QUANTUM: civetweb's poll slice; at its default mg_stop() took 2-3.7 s,
 # past the 2 s graceful-stop budget. BUILD_DATE replaces __DATE__ in civetweb's system
 # info, which would make every build differ. MG_EXPERIMENTAL_INTERFACES changes struct
 # mg_callbacks, so exporter/web.c defines it too: keep the two in step.
 THIRD_WARN := -w
+# BearSSL reads 32/64-bit words through misaligned pointers on x86 unless told not to:
+# undefined behaviour that UBSan stops on (ChaCha20-Poly1305 records, found by the HTTPS
+# tests). Byte-wise decoding costs nothing measurable: compilers merge it into one load.
+BEARSSL_DEFS := -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
 
 # --- per-configuration compilers and flags -------------------------------------------
 # The shipped binaries (release = amd64, arm64, armv7) are built from the same flags by
@@ -82,6 +93,12 @@ fuzz_CFLAGS     := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address
                    -fno-sanitize-recover=undefined -DIOTPRO_FUZZING
 fuzz_LDFLAGS    := -fsanitize=fuzzer,address,undefined -pthread
 
+# ThreadSanitizer: the exporter (tests/e2e/t_tsan_ingest.sh) and the unit tests that start
+# threads (TSAN_UNIT_NAMES below), run by tests/run.sh with tests/tsan.supp.
+tsan_CC         := clang
+tsan_CFLAGS     := -O1 -fno-omit-frame-pointer -fsanitize=thread
+tsan_LDFLAGS    := -fsanitize=thread -pthread
+
 # --- sources -------------------------------------------------------------------------
 BEARSSL_SRC   := $(sort $(wildcard $(BEARSSL)/src/*.c $(BEARSSL)/src/*/*.c))
 CIVETWEB_SRC  := $(CIVETWEB)/src/civetweb.c
@@ -114,11 +131,11 @@ $(call objs,$(1),$(BEARSSL_SRC) $(CIVETWEB_SRC) $(CORE_SRC) $(TRANSPORT_SRC) $(E
 $(1)_LIBS := $(BUILD)/$(1)/lib/libexporter.a $(BUILD)/$(1)/lib/libtransport.a \
              $(BUILD)/$(1)/lib/libcore.a $(BUILD)/$(1)/lib/libcivetweb.a $(BUILD)/$(1)/lib/libbearssl.a
 
-$(BUILD)/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c
+$(BUILD)/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c Makefile
 	@mkdir -p $$(@D)
-	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) -I$(BEARSSL)/inc -I$(BEARSSL)/src -c $$< -o $$@
+	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(BEARSSL_DEFS) -I$(BEARSSL)/inc -I$(BEARSSL)/src -c $$< -o $$@
 
-$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
+$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c Makefile
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(CIVET_DEFS) -I$(CIVETWEB)/include -c $$< -o $$@
 
@@ -153,7 +170,7 @@ $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/unit/%.o $$($(1)_LIBS)
 -include $$(wildcard $(BUILD)/$(1)/obj/core/*.d $(BUILD)/$(1)/obj/transport/*.d $(BUILD)/$(1)/obj/exporter/*.d $(BUILD)/$(1)/obj/tests/*/*.d)
 endef
 
-$(foreach c,release arm64 armv7 host asan fuzz,$(eval $(call CONFIG,$(c))))
+$(foreach c,release arm64 armv7 host asan fuzz tsan,$(eval $(call CONFIG,$(c))))
 
 # Only the files that use the version macros are rebuilt when the version or the
 # revision changes; the stamp is rewritten only when its content differs.
@@ -162,7 +179,7 @@ VERSION_TEXT := $(VERSION) $(REVISION)
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(@D)
 	@$(call write_if_changed,$@,VERSION_TEXT)
-$(foreach c,release arm64 armv7 host asan fuzz,$(call objs,$(c),$(VERSION_USERS))): $(BUILD)/version.stamp
+$(foreach c,release arm64 armv7 host asan fuzz tsan,$(call objs,$(c),$(VERSION_USERS))): $(BUILD)/version.stamp
 
 # Helper programs (one file each) for the host and asan configurations.
 define TOOL
@@ -183,8 +200,10 @@ $(foreach f,$(FUZZ_SRC),$(eval $(call FUZZ,$(f))))
 UNIT_NAMES := $(basename $(notdir $(UNIT_SRC)))
 TOOL_NAMES := $(basename $(notdir $(TOOL_SRC)))
 FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRC)))
+# Unit tests that run code on more than one thread: those are worth a TSan build.
+TSAN_UNIT_NAMES := $(basename $(notdir $(shell grep -lE 'pthread_create|web_start' $(UNIT_SRC))))
 
-.PHONY: release arm64 armv7 host asan fuzz dynamic cdb print-version clean FORCE
+.PHONY: release arm64 armv7 host asan fuzz tsan dynamic cdb print-version clean FORCE
 release: $(BUILD)/release/bin/iotpro_exporter
 ARM_TESTS := $(UNIT_NAMES) $(filter bench_core_ingest,$(TOOL_NAMES))
 arm64: $(BUILD)/arm64/bin/iotpro_exporter $(addprefix $(BUILD)/arm64/bin/,$(ARM_TESTS))
@@ -195,6 +214,7 @@ host: $(BUILD)/host/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/host/bin/iotpro
 asan: $(BUILD)/asan/bin/iotpro_exporter $(if $(SIM_SRC),$(BUILD)/asan/bin/iotpro-sim) \
       $(addprefix $(BUILD)/asan/bin/,$(UNIT_NAMES) $(TOOL_NAMES))
 fuzz: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_NAMES))
+tsan: $(BUILD)/tsan/bin/iotpro_exporter $(addprefix $(BUILD)/tsan/bin/,$(TSAN_UNIT_NAMES))
 
 # compile_commands.json: every file of ours with the host configuration's command line
 # (fuzz targets with IOTPRO_FUZZING) as an argument list, so that no consumer has to undo

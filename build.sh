@@ -10,8 +10,8 @@
 #   ./build.sh fmt             reformat our sources in place with .clang-format
 #   ./build.sh demo            run the exporter against the bundled simulated backend
 #   ./build.sh test [filter]   build everything and run every test (lint, unit, ASan/UBSan,
-#                              fuzz smoke, TLS, conformance, simulator, end-to-end, arm64
-#                              and armv7 under qemu, release archives)
+#                              TSan, fuzz smoke, TLS, conformance, simulator, end-to-end,
+#                              arm64 and armv7 under qemu, release archives)
 #   ./build.sh fuzz [seconds]  run every libFuzzer target for the given time (default 60)
 #   ./build.sh bench           benchmarks, written to BENCHMARKS.md
 #   ./build.sh soak [minutes]  accelerated traffic with periodic faults (default 10)
@@ -111,7 +111,7 @@ fmt)
 test)
     tests/deps.sh
     release
-    "${MAKE[@]}" host asan fuzz arm64 armv7
+    "${MAKE[@]}" host asan fuzz tsan arm64 armv7
     dist
     shift || true
     # Everything is built now: the tests treat a missing program as a failure (tests/lib.sh).

@@ -91,7 +91,7 @@ static void assets_insert(uint32_t *hash, uint32_t mask, const uint8_t id[16], u
 }
 
 /* Doubles the hash and reinserts entries 0..count-1 (~10 ms per 100k assets, once per
- * doubling while a listing fills a spare table that no reader holds). */
+ * doubling while a listing fills a new table that no reader holds yet). */
 static void assets_grow(assets_table *t)
 {
     uint32_t mask = t->mask * 2 + 1;

@@ -2,14 +2,12 @@
  * assets.h -- the asset table: UUID -> name, profile (type), label and assetDetails
  * labels, with O(1) lookup, in one caller-provided memory block.
  *
- * Rediscovery builds a whole new table: the exporter owns two tables (two blocks),
- * fills the spare with assets_reset() + assets_add() while /metrics keeps reading
- * the current one, then swaps its "current" pointer and calls store_bind_assets()
- * under the store mutex (see store.h). A table must not be reset while a reader
- * may still hold it: the exporter resets the spare only after every render that
- * started before the last swap has finished (e.g. a reader count per table).
- * Nothing here locks; a table that is not being written may be read from any
- * number of threads.
+ * Rediscovery builds a whole new table: the exporter fills a fresh table with
+ * assets_add() while /metrics keeps reading the current one, then makes it current
+ * and calls store_bind_assets() under the store mutex (see store.h); a table is freed
+ * when no reader holds it any more (exporter/asset_tab.h counts the holders). A table
+ * must not be reset or refilled while a reader may still hold it. Nothing here locks;
+ * a table that is not being written may be read from any number of threads.
  *
  * Memory: assets_mem_needed(max, arena) reserves max * 60 B (entries) + 4 B per hash
  * slot (the smallest power of two >= 2 * max) + arena bytes for the strings (names,
@@ -21,7 +19,8 @@
  * half full. Resident: 68-76 B per asset + its text (~40 B typical), e.g. 10k assets
  * ~1.1 MB, 1M assets ~115 MB. assets_reset() goes back to 1024 slots and clears only
  * those; pages touched before stay resident until the block is freed (core cannot
- * madvise), so the spare table keeps the size of the largest listing it held.
+ * madvise), so a reused block keeps the size of the largest listing it held (the
+ * exporter gives each listing a fresh block instead).
  */
 #ifndef IOTPRO_CORE_ASSETS_H
 #define IOTPRO_CORE_ASSETS_H

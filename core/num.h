@@ -5,10 +5,15 @@
  * in SQL-cast form ("25", "1e+20", "-0.5") or typed by hand ("+5", ".5", "5.").
  * "true"/"false" are booleans. Anything else is a string.
  *
+ * Accepted, exactly: [+-]?(Infinity | D+ .? D* | . D+)([eE][+-]?D+)?, and "NaN" (no
+ * sign), at most 400 bytes. No whitespace, hex, lower-case inf/nan or "nan(...)".
+ *
+ * The value is the correctly rounded double (ties to even), bit for bit what a
+ * correct strtod gives, for every accepted input: subnormals, overflow to infinity,
+ * "-0.0" (negative zero), integers past 2^53. No libc conversion is used (so no
+ * locale), nothing is allocated (the rare exact path uses ~1 KiB of stack).
  * Inputs are (pointer, length) views, not NUL-terminated; nothing is retained.
- * Numbers with at most 19 significant digits and a small exponent are converted
- * exactly without libc; the rest fall back to strtod, which is exact but depends on
- * the C locale's decimal point: the exporter never calls setlocale(), so it is ".".
+ * Any thread may call these; they keep no state.
  */
 #ifndef IOTPRO_CORE_NUM_H
 #define IOTPRO_CORE_NUM_H

@@ -398,9 +398,23 @@ static void store_ser_remove_at(store *st, uint32_t s)
 int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
                    size_t val_len, uint32_t now_s)
 {
+    store_value v = {0};
+    if (val && !(ts == 0 && val_len == 0)) {
+        v.kind = num_classify(val, val_len, &v.num) != NUM_STRING ? STORE_KIND_NUM : STORE_KIND_STR;
+        v.str = val;
+        v.str_len = val_len;
+    }
+    return store_apply_value(st, id, key_id, ts, &v, now_s);
+}
+
+int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts,
+                      const store_value *v, uint32_t now_s)
+{
     if (key_id < 0 || (uint32_t)key_id >= st->nkeys)
         return STORE_ERR_ARG;
-    int absent = val == NULL || (ts == 0 && val_len == 0);
+    int absent = v->kind == STORE_KIND_FREE;
+    const char *val = v->str;
+    size_t val_len = v->str_len;
     uint32_t eslot, sslot;
     uint64_t h = store_id_hash(id);
     uint32_t eh = store_ent_h(h), sh = store_ser_h(h, (uint32_t)key_id);
@@ -436,8 +450,7 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
         st->st.stale++;
         return STORE_STALE;
     }
-    double d = 0;
-    int is_num = num_classify(val, val_len, &d) != NUM_STRING;
+    int is_num = v->kind == STORE_KIND_NUM;
     int fresh = s == STORE_NONE;
     if (fresh) {
         if (st->series_free == STORE_NONE && st->series_hi >= st->cfg.max_series) {
@@ -471,7 +484,7 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
     if (is_num) {
         if (r->kind == STORE_KIND_STR)
             store_str_free(st, r->v.str);
-        r->v.num = d;
+        r->v.num = v->num;
         r->kind = STORE_KIND_NUM;
     } else {
         size_t keep = store_str_keep(val, val_len);

@@ -195,6 +195,20 @@ int store_key_intern(store *st, const char *key, size_t len);
 int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
                    size_t val_len, uint32_t now_s);
 
+/* A value already classified (core/num.h) and unescaped, so that no parsing happens
+ * under the caller's lock. kind STORE_KIND_FREE: no value (a deletion; the caller
+ * applies the store's rule: a missing value, or ts 0 with ""). STORE_KIND_STR:
+ * str[0..str_len), cut to LIM_STRING_VALUE_BYTES - 1 here (counted as strings_cut). */
+typedef struct store_value {
+    store_kind kind;
+    double num;
+    const char *str;
+    size_t str_len;
+} store_value;
+/* Same as store_apply_id() with the value classified by the caller. */
+int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts,
+                      const store_value *v, uint32_t now_s);
+
 /* Performance hints, no effect on the store's contents, cheap (a hash and one or two
  * prefetch instructions, no load of a slot): call as soon as the asset UUID (and the
  * key id) of a value is known, some work before its store_apply_id(), so the hash

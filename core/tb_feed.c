@@ -1,7 +1,7 @@
 /*
- * tb_feed.c -- the ingest glue between tb_ws (parsing) and store (state), including
- * the premature-update buffer. Values are unescaped only when they contain a
- * backslash, so the common update costs one jsmn pass and a few hash lookups.
+ * tb_feed.c -- WebSocket message -> values (tb_feed.h), including the premature-update
+ * buffer. Values are unescaped only when they contain a backslash, so the common update
+ * costs one pass of the fast scanner (or of jsmn) and a number conversion per value.
  */
 #include "core/tb_feed.h"
 #include "core/tb_fast.h"
@@ -10,19 +10,15 @@
 
 enum { TB_CMD_UNKNOWN = 0, TB_CMD_WAITING = 1, TB_CMD_LIVE = 2 };
 
-int tb_feed_init(tb_feed *f, store *st, jsmntok_t *tok, unsigned ntok, tb_pending *pend,
-                 uint32_t pend_cap, tb_feed_attr_fn attr_fn, void *attr_ctx)
+int tb_feed_init(tb_feed *f, jsmntok_t *tok, unsigned ntok, tb_pending *pend, uint32_t pend_cap)
 {
     memset(f, 0, sizeof *f);
-    if (!st || !tok || ntok == 0 || (!pend && pend_cap))
+    if (!tok || ntok == 0 || (!pend && pend_cap))
         return TB_ERR_ARG;
-    f->st = st;
     f->tok = tok;
     f->ntok = ntok;
     f->pend = pend;
     f->pend_cap = pend_cap;
-    f->attr_fn = attr_fn;
-    f->attr_ctx = attr_ctx;
     return TB_OK;
 }
 
@@ -31,26 +27,36 @@ static int tb_feed_id_ok(int32_t id)
     return id > 0 && (uint32_t)id < LIM_TB_CMDS;
 }
 
-int tb_feed_expect(tb_feed *f, int32_t cmd_id)
-{
-    if (!tb_feed_id_ok(cmd_id))
-        return TB_ERR_ARG;
-    f->cmd_state[cmd_id] = TB_CMD_WAITING;
-    return TB_OK;
-}
-
-/* Drops buffered updates of one cmdId (or of all with -1), keeping arrival order. */
+/* Drops buffered updates of one cmdId (-1: all; 0: those handed out), keeping the
+ * arrival order of the rest. */
 static void tb_feed_drop_pending(tb_feed *f, int32_t cmd_id)
 {
     uint32_t o = 0;
     for (uint32_t i = 0; i < f->pend_n; i++) {
-        if (cmd_id == -1 || f->pend[i].cmd_id == cmd_id)
+        if (cmd_id == -1 || f->pend[i].cmd_id == cmd_id || f->pend[i].cmd_id == 0)
             continue;
         if (o != i)
             f->pend[o] = f->pend[i];
         o++;
     }
     f->pend_n = o;
+    f->pend_dead = 0;
+}
+
+/* Entries handed out by the previous call leave now that their views may die. */
+static void tb_feed_settle(tb_feed *f)
+{
+    if (f->pend_dead)
+        tb_feed_drop_pending(f, 0);
+}
+
+int tb_feed_expect(tb_feed *f, int32_t cmd_id)
+{
+    if (!tb_feed_id_ok(cmd_id))
+        return TB_ERR_ARG;
+    tb_feed_settle(f);
+    f->cmd_state[cmd_id] = TB_CMD_WAITING;
+    return TB_OK;
 }
 
 void tb_feed_forget(tb_feed *f, int32_t cmd_id)
@@ -65,110 +71,160 @@ void tb_feed_reset(tb_feed *f)
 {
     memset(f->cmd_state, 0, sizeof f->cmd_state);
     f->pend_n = 0;
+    f->pend_dead = 0;
 }
 
-static void tb_feed_count(tb_feed_result *res, int r)
+/* Unescapes raw[0..len) into the scratch area; NULL when it does not decode (*bad set)
+ * or does not fit. cut: cut an over-long text instead of refusing it. */
+static const char *tb_feed_unescape(tb_feed *f, const char *raw, size_t len, size_t cap, int cut,
+                                    size_t *out_len, int *bad)
 {
-    switch (r) {
-    case STORE_SET: res->set++; break;
-    case STORE_STALE: res->stale++; break;
-    case STORE_DELETED: res->deleted++; break;
-    case STORE_NOOP: break;
-    default: res->rejected++; break;
+    tb_feed_out *o = f->out;
+    char *dst = o->scratch + o->scratch_used;
+    size_t room = o->scratch_cap - o->scratch_used;
+    int r, was_cut;
+    if (room < cap)
+        return NULL;
+    r = cut ? json_unescape_cut(raw, len, dst, cap, &was_cut) : json_unescape(raw, len, dst, cap);
+    if (r < 0 || (!cut && r == 0)) {
+        *bad = 1;
+        return NULL;
+    }
+    o->scratch_used += (size_t)r;
+    *out_len = (size_t)r;
+    return dst;
+}
+
+/* Classifies a value for the store (the store's rules, store.h). */
+static void tb_feed_classify(tb_feed_value *d, const char *val, size_t vlen)
+{
+    d->str = NULL;
+    d->str_len = 0;
+    if (!val || (d->ts == 0 && vlen == 0)) {
+        d->kind = TB_VAL_ABSENT;
+    } else if (num_classify(val, vlen, &d->num) != NUM_STRING) {
+        d->kind = TB_VAL_NUM;
+    } else {
+        d->kind = TB_VAL_STR;
+        d->str = val;
+        d->str_len = (uint32_t)vlen;
     }
 }
 
-static int tb_feed_value(void *ctx, const tb_ws_value *v)
+static void tb_feed_attr_out(tb_feed *f, const tb_ws_value *v)
+{
+    tb_feed_out *o = f->out;
+    tb_feed_attr *a;
+    if (o->attr_n >= o->attr_cap) {
+        f->stats.out_dropped++;
+        return;
+    }
+    a = &o->attrs[o->attr_n++];
+    a->cmd_id = f->cur_cmd;
+    a->premature = f->cur_buffer;
+    memcpy(a->entity, v->entity, 16);
+    a->v = *v;
+    a->v.entity = a->entity;
+}
+
+static int tb_feed_value_cb(void *ctx, const tb_ws_value *v)
 {
     tb_feed *f = ctx;
-    tb_feed_result *res = f->res;
+    tb_feed_out *o = f->out;
+    const char *key = v->key, *val = v->value;
+    size_t klen = v->key_len, vlen = v->value_len, used = o->scratch_used;
+    int bad = 0;
     if (v->type != TB_KEY_TIME_SERIES) {
-        if (v->type != TB_KEY_ENTITY_FIELD && f->attr_fn)
-            f->attr_fn(f->attr_ctx, f->cur_cmd, f->cur_buffer, v);
+        if (v->type != TB_KEY_ENTITY_FIELD)
+            tb_feed_attr_out(f, v);
         return 0;
     }
-    res->values++;
+    f->res->values++;
     f->stats.values++;
-
-    const char *key = v->key;
-    size_t klen = v->key_len;
-    char kbuf[LIM_KEY_BYTES];
-    if (v->key_escaped) {
-        int r = json_unescape(v->key, v->key_len, kbuf, sizeof kbuf);
-        if (r <= 0) {
+    if (v->key_escaped)
+        key = tb_feed_unescape(f, v->key, v->key_len, LIM_KEY_BYTES, 0, &klen, &bad);
+    /* values are cut to what the store keeps (it counts the cut) */
+    if (key && val && v->value_escaped)
+        val = tb_feed_unescape(f, v->value, v->value_len, LIM_STRING_VALUE_BYTES + 8, 1, &vlen,
+                               &bad);
+    if (!key || (v->value && !val)) {
+        o->scratch_used = used;
+        if (bad)
             f->stats.bad_values++;
-            res->rejected++;
-            return 0;
-        }
-        key = kbuf;
-        klen = (size_t)r;
-    }
-    const char *val = v->value;
-    size_t vlen = v->value_len;
-    char vbuf[LIM_STRING_VALUE_BYTES + 8];
-    if (val && v->value_escaped) {
-        int cut;
-        int r = json_unescape_cut(v->value, v->value_len, vbuf, sizeof vbuf, &cut);
-        if (r < 0) {
-            f->stats.bad_values++;
-            res->rejected++;
-            return 0;
-        }
-        val = vbuf;
-        vlen = (size_t)r; /* the store cuts to its own limit and counts that */
-    }
-    int k = store_key_intern(f->st, key, klen);
-    if (k < 0) {
-        res->rejected++;
+        else
+            f->stats.out_dropped++;
         return 0;
     }
     if (f->cur_buffer) {
-        if (f->pend_n >= f->pend_cap) {
-            res->buffer_dropped++;
+        tb_pending *p;
+        if (f->pend_n >= f->pend_cap || klen >= LIM_KEY_BYTES) {
+            /* a key the store would refuse is not worth a slot either */
+            f->res->buffer_dropped++;
             f->stats.buffer_dropped++;
+            o->scratch_used = used;
             return 0;
         }
-        tb_pending *p = &f->pend[f->pend_n++];
+        p = &f->pend[f->pend_n++];
         p->ts = v->ts;
         p->cmd_id = f->cur_cmd;
-        p->key = (uint16_t)k;
         p->has_value = val != NULL;
         memcpy(p->id, v->entity, 16);
-        if (vlen >= sizeof p->val)
+        memcpy(p->key, key, klen);
+        p->key_len = (uint8_t)klen;
+        if (vlen > sizeof p->val)
             vlen = sizeof p->val; /* still longer than the store keeps */
         p->len = (uint16_t)vlen;
         if (val)
             memcpy(p->val, val, vlen);
-        res->buffered++;
+        o->scratch_used = used; /* copied: the scratch bytes are free again */
+        f->res->buffered++;
         f->stats.buffered++;
         return 0;
     }
-    tb_feed_count(res, store_apply_id(f->st, v->entity, k, v->ts, val, vlen, f->now_s));
+    if (o->n >= o->cap) {
+        f->stats.out_dropped++;
+        o->scratch_used = used;
+        return 0;
+    }
+    tb_feed_value *d = &o->vals[o->n++];
+    memcpy(d->entity, v->entity, 16);
+    d->key = key;
+    d->key_len = (uint16_t)(klen < UINT16_MAX ? klen : UINT16_MAX);
+    d->ts = v->ts;
+    tb_feed_classify(d, val, vlen);
     return 0;
 }
 
-static void tb_feed_replay(tb_feed *f, int32_t cmd_id, tb_feed_result *res)
+/* Hands out the updates of cmd_id that waited for its data page, in arrival order;
+ * they leave the buffer at the next call (their views point into it). */
+static void tb_feed_replay(tb_feed *f, int32_t cmd_id)
 {
-    uint32_t o = 0;
+    tb_feed_out *o = f->out;
     for (uint32_t i = 0; i < f->pend_n; i++) {
         tb_pending *p = &f->pend[i];
-        if (p->cmd_id != cmd_id) {
-            if (o != i)
-                f->pend[o] = *p;
-            o++;
+        tb_feed_value *d;
+        if (p->cmd_id != cmd_id)
+            continue;
+        p->cmd_id = 0;
+        f->pend_dead = 1;
+        if (o->n >= o->cap) {
+            f->stats.out_dropped++;
             continue;
         }
-        tb_feed_count(res, store_apply_id(f->st, p->id, p->key, p->ts,
-                                          p->has_value ? p->val : NULL, p->len, f->now_s));
-        res->replayed++;
+        d = &o->vals[o->n++];
+        memcpy(d->entity, p->id, 16);
+        d->key = p->key;
+        d->key_len = p->key_len;
+        d->ts = p->ts;
+        tb_feed_classify(d, p->has_value ? p->val : NULL, p->len);
+        f->res->replayed++;
         f->stats.replayed++;
     }
-    f->pend_n = o;
 }
 
-/* Applies the values of a DATA or UPDATE message whose envelope is in res. */
+/* Reads the values of a DATA or UPDATE message whose envelope is in res. */
 static void tb_feed_apply(tb_feed *f, const char *msg, const tb_ws_msg *m, const tb_fast_msg *fm,
-                          uint32_t now_s, tb_feed_result *res)
+                          tb_feed_result *res)
 {
     int state = tb_feed_id_ok(res->cmd_id) ? f->cmd_state[res->cmd_id] : TB_CMD_UNKNOWN;
     if (state == TB_CMD_UNKNOWN) {
@@ -177,34 +233,38 @@ static void tb_feed_apply(tb_feed *f, const char *msg, const tb_ws_msg *m, const
         return;
     }
     f->cur_cmd = res->cmd_id;
-    f->now_s = now_s;
     f->res = res;
     if (res->kind == TB_WS_DATA) {
         f->stats.data++;
         f->cur_buffer = 0;
-        tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value, f);
+        tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value_cb, f);
         if (state == TB_CMD_WAITING) {
             f->cmd_state[res->cmd_id] = TB_CMD_LIVE;
-            tb_feed_replay(f, res->cmd_id, res);
+            tb_feed_replay(f, res->cmd_id);
         }
     } else {
         f->stats.updates++;
         f->cur_buffer = state == TB_CMD_WAITING;
         if (fm) {
             for (uint32_t i = 0; i < fm->n_values; i++)
-                tb_feed_value(f, &fm->values[i]);
+                tb_feed_value_cb(f, &fm->values[i]);
         } else {
-            tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value, f);
+            tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value_cb, f);
         }
     }
     f->res = NULL;
 }
 
-int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
+int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out,
                     tb_feed_result *res)
 {
     memset(res, 0, sizeof *res);
+    tb_feed_settle(f);
+    out->n = out->attr_n = 0;
+    out->scratch_used = 0;
+    f->out = out;
     f->stats.messages++;
+    f->stats.bytes += len;
     if (!f->fast_off) {
         tb_fast_msg fm;
         if (tb_fast_update(msg, len, f->ntok, &fm)) {
@@ -213,7 +273,7 @@ int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
             res->cmd_id = fm.cmd_id;
             res->error_msg = fm.error_msg;
             res->error_msg_len = fm.error_msg_len;
-            tb_feed_apply(f, msg, NULL, &fm, now_s, res);
+            tb_feed_apply(f, msg, NULL, &fm, res);
             return TB_OK;
         }
     }
@@ -239,6 +299,6 @@ int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
     }
     if (m.kind != TB_WS_DATA && m.kind != TB_WS_UPDATE)
         return TB_OK;
-    tb_feed_apply(f, msg, &m, NULL, now_s, res);
+    tb_feed_apply(f, msg, &m, NULL, res);
     return TB_OK;
 }

@@ -1,42 +1,91 @@
 /*
- * tb_feed.h -- from WebSocket text messages to the store: one call per message.
+ * tb_feed.h -- from one WebSocket text message to the values it carries: one call per
+ * message, nothing applied anywhere. The caller applies what it returns (the exporter
+ * does so under its store mutex with tb_apply, core/tb_apply.h), so parsing, unescaping
+ * and number conversion happen without any lock held.
  *
  * Tracks the state of every cmdId (unknown / waiting for its first `data` / live),
  * buffers `update`s that overtake their cmdId's `data` (ThingsBoard sends through a
- * thread pool, so this happens) in a caller-provided bounded array, and replays
- * them right after the `data` baseline. Updates for unknown or unsubscribed
- * cmdIds are ignored. TIME_SERIES values go to the store; attribute values
- * (e.g. SERVER_ATTRIBUTE assetDetails) go to an optional callback; ENTITY_FIELD
- * values are ignored (names come from the REST asset listing).
+ * thread pool, so this happens) in a caller-provided bounded array, and hands them
+ * out again right after the `data` baseline. Updates for unknown or unsubscribed
+ * cmdIds are ignored. TIME_SERIES values are returned in out->vals; attribute values
+ * (e.g. SERVER_ATTRIBUTE assetDetails) in out->attrs; ENTITY_FIELD values are ignored
+ * (names come from the REST asset listing).
  *
- * The caller holds the store mutex around tb_feed_message() (see store.h).
- * Memory: the token array (tok, ntok) and the pending array are the caller's and
- * are borrowed for the feed's life. sizeof(tb_pending) is about 300 bytes;
- * LIM_PENDING_UPDATES of them (shared by all cmdIds) is about 1.2 MB.
+ * Ownership and lifetime. Every array is the caller's, borrowed for the feed's life:
+ * the jsmn token array (tok, ntok), the pending array, and the output (tb_feed_out).
+ * The views tb_feed_message() returns point into msg, into out->scratch (unescaped
+ * text) or into the pending array (replayed updates); they stay valid until the next
+ * call of any tb_feed function or until msg goes away, whichever is first.
+ * sizeof(tb_pending) is about 430 bytes; LIM_PENDING_UPDATES of them is 1.7 MB.
+ *
+ * Bounds: a value that finds out->vals or out->scratch full is dropped and counted
+ * (stats.out_dropped); size them with TB_FEED_VALS_FOR(ntok) and TB_FEED_SCRATCH
+ * and that cannot happen (every value takes at least 4 jsmn tokens, and at most
+ * one message's worth of text is unescaped).
+ *
+ * Threads: none of its own; one feed is used by one thread at a time.
  */
 #ifndef IOTPRO_CORE_TB_FEED_H
 #define IOTPRO_CORE_TB_FEED_H
 
 #include <stdint.h>
 
-#include "core/store.h"
+#include "core/num.h"
 #include "core/tb.h"
+
+/* A value as the store wants it: classified (core/num.h), unescaped. */
+typedef enum {
+    TB_VAL_ABSENT = 0,        /* no value, or ts 0 with "": a deletion */
+    TB_VAL_NUM = 1,           /* num holds it (numbers and booleans) */
+    TB_VAL_STR = 2            /* str[0..str_len) */
+} tb_val_kind;
+
+typedef struct tb_feed_value {
+    uint8_t entity[16];
+    uint8_t kind;             /* tb_val_kind */
+    uint16_t key_len;
+    uint32_t str_len;
+    const char *key;          /* unescaped view, 1..LIM_KEY_BYTES-1 bytes unless bad */
+    const char *str;          /* TB_VAL_STR: unescaped view */
+    int64_t ts;
+    double num;
+} tb_feed_value;
+
+/* An attribute value (type SERVER_ATTRIBUTE and the like). premature: it overtook its
+ * cmdId's data page (the telemetry of such updates is buffered and handed out after the
+ * page; the caller does the same for attributes, or the page's older baseline would
+ * overwrite them). v.entity points at entity. Raw (escaped) views, as tb_ws gives them. */
+typedef struct tb_feed_attr {
+    int32_t cmd_id;
+    int premature;
+    uint8_t entity[16];
+    tb_ws_value v;
+} tb_feed_attr;
+
+/* Where tb_feed_message() writes; the caller sets the pointers and capacities once. */
+typedef struct tb_feed_out {
+    tb_feed_value *vals;
+    uint32_t cap, n;
+    tb_feed_attr *attrs;
+    uint32_t attr_cap, attr_n;
+    char *scratch;
+    size_t scratch_cap, scratch_used;
+} tb_feed_out;
+
+#define TB_FEED_VALS_FOR(ntok) ((ntok) / 4u + 16u)
+#define TB_FEED_SCRATCH(msg_max) ((size_t)(msg_max) + LIM_KEY_BYTES + LIM_STRING_VALUE_BYTES + 16u)
 
 typedef struct tb_pending {
     int64_t ts;
-    int32_t cmd_id;
-    uint16_t key;             /* store key id */
-    uint16_t len;
+    int32_t cmd_id;           /* 0: handed out, removed at the next call */
     uint8_t has_value;
     uint8_t id[16];
+    uint8_t key_len;
+    uint16_t len;
+    char key[LIM_KEY_BYTES];
     char val[LIM_STRING_VALUE_BYTES];
 } tb_pending;
-
-/* Attribute value seen in a data page or update; views valid during the call.
- * premature: an update that overtook its cmdId's data page (the telemetry of such
- * updates is buffered and replayed after the page; the callee does the same for
- * attributes, or the page's older baseline would overwrite them). */
-typedef void (*tb_feed_attr_fn)(void *ctx, int32_t cmd_id, int premature, const tb_ws_value *v);
 
 typedef struct tb_feed_result {
     tb_ws_kind kind;
@@ -47,38 +96,36 @@ typedef struct tb_feed_result {
     size_t error_msg_len;
     int unknown_cmd;          /* DATA/UPDATE for a cmdId not expected: ignored */
     uint32_t values;          /* TIME_SERIES values seen */
-    uint32_t set, stale, deleted, rejected; /* store outcomes (rejected: errors) */
     uint32_t buffered, buffer_dropped, replayed;
 } tb_feed_result;
 
 typedef struct tb_feed_stats {
-    uint64_t messages, parse_errors, data, updates, errors, resyncs, unknown_cmd;
-    uint64_t values, buffered, buffer_dropped, replayed, bad_values;
+    uint64_t messages, bytes, parse_errors, data, updates, errors, resyncs, unknown_cmd;
+    uint64_t values, buffered, buffer_dropped, replayed;
+    uint64_t bad_values;      /* a key or value whose JSON escapes do not decode */
+    uint64_t out_dropped;     /* out->vals / out->scratch full (see Bounds) */
     uint64_t fast;            /* messages read by the fast path (core/tb_fast.h) */
 } tb_feed_stats;
 
 typedef struct tb_feed {
-    store *st;
     jsmntok_t *tok;
     unsigned ntok;
     tb_pending *pend;
     uint32_t pend_cap, pend_n;
-    tb_feed_attr_fn attr_fn;
-    void *attr_ctx;
+    int pend_dead;            /* some entries were handed out: compact before use */
     tb_feed_stats stats;
     uint8_t cmd_state[LIM_TB_CMDS];
     /* per message */
     int32_t cur_cmd;
     int cur_buffer;
-    uint32_t now_s;
+    tb_feed_out *out;
     tb_feed_result *res;
     /* 1: every message goes through jsmn (tests compare both paths); 0 by default */
     int fast_off;
 } tb_feed;
 
-/* 0, or TB_ERR_ARG for missing buffers. attr_fn may be NULL. */
-int tb_feed_init(tb_feed *f, store *st, jsmntok_t *tok, unsigned ntok, tb_pending *pend,
-                 uint32_t pend_cap, tb_feed_attr_fn attr_fn, void *attr_ctx);
+/* 0, or TB_ERR_ARG for missing buffers. */
+int tb_feed_init(tb_feed *f, jsmntok_t *tok, unsigned ntok, tb_pending *pend, uint32_t pend_cap);
 /* A subscription with this cmdId was sent: wait for its data (1 <= id < LIM_TB_CMDS). */
 int tb_feed_expect(tb_feed *f, int32_t cmd_id);
 /* The cmdId was unsubscribed: forget it and drop its buffered updates. */
@@ -86,11 +133,12 @@ void tb_feed_forget(tb_feed *f, int32_t cmd_id);
 /* The socket closed: every subscription is gone on the server side. */
 void tb_feed_reset(tb_feed *f);
 
-/* Parses and applies one message. Returns TB_OK (res describes it) or the parse
+/* Parses one message. Returns TB_OK (res describes it, out holds its values: those of
+ * the message, then for a first data page the updates that waited for it) or the parse
  * error (TB_ERR_JSON / TB_ERR_TOKENS / TB_ERR_SHAPE), counted in stats. The hot
  * single-entity `update` is read by tb_fast_update() when it accepts it (same
  * result, proven by tests/fuzz/fuzz_tb_fast.c); everything else by tb_ws_parse(). */
-int tb_feed_message(tb_feed *f, const char *msg, size_t len, uint32_t now_s,
+int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out,
                     tb_feed_result *res);
 
 #endif

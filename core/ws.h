@@ -19,8 +19,13 @@
  *   fit wait in small slots inside the ctx (at most one pong: the latest ping's, and one
  *   close), so a peer that pings while we cannot send uses bounded memory. outcap must be
  *   >= WS_OUTBUF_MIN; LIM_WS_OUT_DEFAULT holds a 30 KiB message with room to spare.
- * - Every pointer in a ws_event is a view into msgbuf or the ctx, valid until the next
- *   call of ws_push(), ws_next_event(), ws_eof() or ws_init() on the same ctx.
+ * - Every pointer in a ws_event is a view into msgbuf, the ctx, or the input of the
+ *   ws_push() that raised it, valid until the next call of ws_push(), ws_next_event(),
+ *   ws_eof() or ws_init() on the same ctx. An unfragmented message from the server
+ *   (unmasked) that lies whole in one push's input is handed out in place, without a
+ *   copy: so the caller keeps the bytes it pushed unchanged until it has handled the
+ *   events that push raised (the loop below does). Other messages are assembled in
+ *   msgbuf.
  *
  * Driving it (the loop never spins: ws_push() consumes less than len only while an
  * event is pending, and consumes everything once the connection is closed or failed):

@@ -8,9 +8,12 @@
  * rule is checked as soon as the bytes that break it have arrived: the header is
  * judged before its payload is read (so a 2^62-byte length costs nothing), and text
  * is validated chunk by chunk as it is copied into msgbuf (fail fast on the first bad
- * byte, Autobahn 6.4). Data payload goes straight into msgbuf at its final place and is
- * unmasked there; control payload (<= 125 bytes) goes into a separate small buffer, so
- * pings and closes interleaved with a fragmented message never disturb it.
+ * byte, Autobahn 6.4). A whole unfragmented, unmasked message that lies entirely in
+ * the bytes of one ws_push (the common case: a server's message inside one TLS record)
+ * is validated and handed out where it lies, without a copy. Any other data payload
+ * goes straight into msgbuf at its final place and is unmasked there; control payload
+ * (<= 125 bytes) goes into a separate small buffer, so pings and closes interleaved
+ * with a fragmented message never disturb it.
  */
 #include "core/ws_internal.h"
 
@@ -139,6 +142,37 @@ static void on_close_frame(ws_ctx *ws)
     ws__raise(ws, &ev);
 }
 
+static void next_frame(ws_ctx *ws)
+{
+    ws->rx_stage = WS_RX_HEADER;
+    ws->hdr_len = 0;
+    ws->hdr_need = 2;
+}
+
+/* The frame about to be read is a whole message (FIN, not a continuation, no mask)
+ * and its payload is all in p[0..avail): it can be handed out in place. */
+static int whole_in_view(const ws_ctx *ws, size_t avail)
+{
+    return ws->rx_got == 0 && ws->rx_fin && !ws->rx_masked && !is_control(ws->rx_op) &&
+           ws->rx_op != WS_OP_CONT && ws->rx_len <= avail;
+}
+
+/* Delivers the message p[0..n) without copying it (see whole_in_view). */
+static void message_in_place(ws_ctx *ws, const uint8_t *p, size_t n)
+{
+    if (ws->msg_op == WS_OP_TEXT) {
+        uint32_t st = UTF8_START;
+        if (utf8_check(&st, p, n) != n || !utf8_complete(st)) {
+            ws__fail(ws, WS_ERR_UTF8);
+            return;
+        }
+    }
+    ws_event ev = { .type = WS_EV_MESSAGE, .opcode = ws->msg_op, .data = p, .len = n };
+    ws->msg_op = 0;
+    next_frame(ws);
+    ws__raise(ws, &ev);
+}
+
 /* A whole frame has been received. */
 static void frame_done(ws_ctx *ws)
 {
@@ -182,9 +216,7 @@ static void frame_done(ws_ctx *ws)
         ws__raise(ws, &ev);
         break;
     }
-    ws->rx_stage = WS_RX_HEADER;
-    ws->hdr_len = 0;
-    ws->hdr_need = 2;
+    next_frame(ws);
 }
 
 size_t ws__frame_push(ws_ctx *ws, const uint8_t *in, size_t len)
@@ -211,6 +243,11 @@ size_t ws__frame_push(ws_ctx *ws, const uint8_t *in, size_t len)
             ws->rx_stage = WS_RX_PAYLOAD;
             if (ws->rx_len == 0)
                 frame_done(ws);
+            continue;
+        }
+        if (whole_in_view(ws, len - i)) {
+            message_in_place(ws, in + i, (size_t)ws->rx_len);
+            i += (size_t)ws->rx_len;
             continue;
         }
         uint64_t left = ws->rx_len - ws->rx_got;

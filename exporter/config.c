@@ -46,6 +46,8 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                            "Path of the metrics endpoint (exact match)." },
     [O_MAX_REQUESTS] = { "web.max-requests", "IOTPRO_WEB_MAX_REQUESTS", "40", 0,
                          "Concurrent /metrics requests served; more get HTTP 503 (1-1000)." },
+    [O_WEB_CONFIG] = { "web.config.file", "IOTPRO_WEB_CONFIG_FILE", "", 0,
+                       "Web configuration file (the Prometheus exporter toolkit's format): TLS certificate and key, client certificates, basic-auth users with bcrypt hashes, extra response headers. Read again on SIGHUP; certificate files are also reloaded when they change." },
     [O_TTL] = { "metrics.ttl", "IOTPRO_METRICS_TTL", "0", 0,
                 "Drop a series not updated for this long (0 = keep the last value; its age shows in iotpro_telemetry_timestamp_seconds)." },
     [O_MAX_SERIES] = { "store.max-series", "IOTPRO_STORE_MAX_SERIES", "2000000", 0,
@@ -444,6 +446,7 @@ void cfg_print(const struct cfg *c, FILE *out)
     fprintf(out, "web.listen-address = %s\n", c->listen_address);
     fprintf(out, "web.telemetry-path = %s\n", c->telemetry_path);
     fprintf(out, "web.max-requests = %u\n", c->max_requests);
+    fprintf(out, "web.config.file = %s\n", c->web_config_file);
     fprintf(out, "metrics.ttl = %llums\n", (unsigned long long)c->metrics_ttl_ms);
     fprintf(out, "store.max-series = %llu\n", (unsigned long long)c->store_max_series);
     fprintf(out, "shard = %u/%u\n", c->shard_index, c->shard_count);

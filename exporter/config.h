@@ -93,6 +93,7 @@ struct cfg {
     char listen_civet[LIM_CFG_VALUE_BYTES];   /* civetweb listening_ports form */
     char telemetry_path[CFG_PATH_BYTES];
     unsigned max_requests;
+    char web_config_file[CFG_PATH_BYTES]; /* "" = plain HTTP, no auth */
 
     uint64_t metrics_ttl_ms;       /* 0 = keep series until their asset disappears */
     uint64_t store_max_series;

@@ -464,6 +464,8 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
             return -1;
         }
         return 0;
+    case O_WEB_CONFIG: /* read and checked by main (exporter/websec.c), also on SIGHUP */
+        return cp_copy(c->web_config_file, sizeof c->web_config_file, v, why, wcap);
     case O_LISTEN: return cp_listen(c, v, why, wcap);
     case O_TELEMETRY_PATH: return cp_tpath(c, v, why, wcap);
     case O_MAX_REQUESTS:

@@ -1,230 +1,140 @@
 /*
  * loop.c -- the daemon's event loop (see loop.h): the only place where core/session's
- * decisions meet sockets. One thread; nothing here blocks except poll() (a listing
- * that must wait for a render to release the spare asset table is polled, see
- * loop_rest_list_poll).
- * This file holds the shared data, the poll loop and the session's actions; the REST
- * and WebSocket sides are loop_rest.c and loop_ws.c.
+ * decisions meet the clients that carry them out. One thread; nothing here blocks
+ * except poll(). The REST and WebSocket clients are loop_rest.c and loop_ws.c.
  */
-#include "exporter/loop_int.h"
+#include "exporter/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/bytes.h"
+#include "core/session.h"
 #include "exporter/log.h"
+#include "exporter/loop_rest.h"
+#include "exporter/loop_ws.h"
+#include "exporter/rng.h"
 
-/* ------------------------------------------------------------- shared data ------ */
+#define EXPIRE_EVERY_MS 10000
 
-/* see loop.h */
-int loop_shared_init(struct loop_shared *sh, const struct cfg *cfg)
+struct loop {
+    const struct cfg *cfg;
+    struct loop_shared *sh;
+    loop_reload_fn reload;
+    void *reload_arg;
+    int pipe_rd, pipe_wr;
+    int exit_code;
+    int stop_sent;
+    int done;                /* the session said STOPPED */
+    session_ctx sess;
+    struct rng rng;          /* backoff and resend jitter */
+    struct rest_client rest;
+    struct ws_client ws;
+    int64_t next_expire;
+    session_state last_state;
+    uint64_t reloads, reload_failures;
+    int last_reload_ok;
+    atomic_int ready;        /* every subscription has its data (loop_ready), web threads */
+    atomic_int state_pub;    /* session_state for loop_state_name (web threads) */
+};
+
+static void loop_event(struct loop *l, session_event *ev)
 {
-    store_config sc = {0};
-    size_t tn = assets_mem_needed(LOOP_MAX_ASSETS, LOOP_ASSET_ARENA), sn;
-    memset(sh, 0, sizeof *sh);
-    pthread_mutex_init(&sh->mu, NULL);
-    sc.max_series = cfg->store_max_series ? (uint32_t)cfg->store_max_series : LIM_SERIES_DEFAULT;
-    sc.max_entities = LOOP_MAX_ASSETS;
-    sc.max_strings = LOOP_MAX_STRINGS;
-    sn = store_mem_needed(&sc);
-    /* calloc, not malloc + memset: these blocks are sized for the maxima, and only
-     * the pages the store and tables write become resident */
-    sh->store_mem = calloc(1, sn);
-    sh->tab_mem[0] = calloc(1, tn);
-    sh->tab_mem[1] = calloc(1, tn);
-    if (!sh->store_mem || !sh->tab_mem[0] || !sh->tab_mem[1] ||
-        store_init(&sh->st, sh->store_mem, sn, &sc) != 0 ||
-        assets_init(&sh->tab[0], sh->tab_mem[0], tn, LOOP_MAX_ASSETS, LOOP_ASSET_ARENA) != 0 ||
-        assets_init(&sh->tab[1], sh->tab_mem[1], tn, LOOP_MAX_ASSETS, LOOP_ASSET_ARENA) != 0) {
-        log_error("cannot allocate the store and asset tables", LOG_U("store_bytes", sn),
-                  LOG_U("table_bytes", tn));
-        loop_shared_free(sh);
-        return -1;
-    }
-    store_bind_assets(&sh->st, &sh->tab[0]);
-    return 0;
+    session_handle(&l->sess, ev, (uint64_t)net_now_ms(), rng_next(&l->rng));
 }
 
-/* see loop.h */
-void loop_shared_free(struct loop_shared *sh)
-{
-    free(sh->store_mem);
-    free(sh->tab_mem[0]);
-    free(sh->tab_mem[1]);
-    sh->store_mem = sh->tab_mem[0] = sh->tab_mem[1] = NULL;
-}
-
-/* see loop.h */
-const assets_table *loop_shared_acquire(struct loop_shared *sh)
-{
-    const assets_table *t;
-    pthread_mutex_lock(&sh->mu);
-    sh->readers[sh->cur]++;
-    t = &sh->tab[sh->cur];
-    pthread_mutex_unlock(&sh->mu);
-    return t;
-}
-
-/* see loop.h */
-void loop_shared_release(struct loop_shared *sh, const assets_table *t)
-{
-    int i = t == &sh->tab[1];
-    pthread_mutex_lock(&sh->mu);
-    if (sh->readers[i] > 0)
-        sh->readers[i]--;
-    pthread_mutex_unlock(&sh->mu);
-}
-
-
-/* ------------------------------------------------------------------ helpers ------ */
-
-int64_t loop_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The session's random input only spreads reconnect times (backoff jitter); it has no
- * security role. A xorshift64* generator, seeded from the OS and reseeded every 4096
- * draws, keeps the per-event cost at a few instructions: every WebSocket message is a
- * session event, and a getrandom call per 256 of them was still ~1% of ingest CPU. */
-static uint32_t next_rnd(struct loop *l)
-{
-    if (l->rnd_left == 0) {
-        uint64_t seed = 0;
-        if (net_random(&seed, sizeof seed) != 0)
-            seed = (uint64_t)net_now_ms();
-        l->rnd_state ^= seed;
-        if (l->rnd_state == 0) /* xorshift's one fixed point */
-            l->rnd_state = 0x9E3779B97F4A7C15ull;
-        l->rnd_left = 4096;
-    }
-    l->rnd_left--;
-    l->rnd_state ^= l->rnd_state >> 12;
-    l->rnd_state ^= l->rnd_state << 25;
-    l->rnd_state ^= l->rnd_state >> 27;
-    return (uint32_t)((l->rnd_state * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-void loop_event_at(struct loop *l, session_event *ev, int64_t now_ms)
-{
-    session_handle(&l->sess, ev, (uint64_t)now_ms, next_rnd(l));
-}
-
-void loop_event(struct loop *l, session_event *ev)
-{
-    loop_event_at(l, ev, net_now_ms());
-}
-
-static enum health_disc disc_of(session_reason r)
-{
-    switch (r) {
-    case SESSION_REASON_1000: return HEALTH_DISC_CLOSE_1000;
-    case SESSION_REASON_1001: return HEALTH_DISC_CLOSE_1001;
-    case SESSION_REASON_1006: return HEALTH_DISC_ABNORMAL_1006;
-    case SESSION_REASON_1007_AUTH:
-    case SESSION_REASON_1007: return HEALTH_DISC_AUTH_1007;
-    case SESSION_REASON_1008_LIMIT: return HEALTH_DISC_LIMIT_1008;
-    case SESSION_REASON_1008_QUEUE: return HEALTH_DISC_QUEUE_1008;
-    case SESSION_REASON_1008: return HEALTH_DISC_POLICY_1008;
-    case SESSION_REASON_1009: return HEALTH_DISC_TOO_BIG_1009;
-    case SESSION_REASON_1011: return HEALTH_DISC_SERVER_1011;
-    case SESSION_REASON_1012: return HEALTH_DISC_RESTART_1012;
-    case SESSION_REASON_4500: return HEALTH_DISC_SERVER_4500;
-    case SESSION_REASON_PING_TIMEOUT: return HEALTH_DISC_IDLE_TIMEOUT;
-    case SESSION_REASON_PROTOCOL_ERROR: return HEALTH_DISC_PROTOCOL_ERROR;
-    case SESSION_REASON_LOCAL_SHUTDOWN: return HEALTH_DISC_LOCAL_SHUTDOWN;
-    default: return HEALTH_DISC_CLOSE_OTHER;
-    }
-}
-
-/* Publishes what changed in the session (after every batch of events). */
+/* Publishes what changed (after every batch of events): readiness, the state name,
+ * and a copy of every owner's statistics for /metrics, all in one critical section so
+ * that a scrape sees one consistent snapshot. */
 static void publish(struct loop *l)
 {
-    const session_stats *st = session_get_stats(&l->sess);
     session_state s = session_get_state(&l->sess);
     /* Up (and ready): the socket is open, authCmd and every command written, and
      * every subscription command has had its data page -- the values served are the
      * server's, not a guess. With nothing to subscribe (zero assets, or a shard whose
      * share is empty) that is authCmd written: no data will ever come then, and the
      * exporter is doing all it can. A rejected token shows as a 1007 close. */
-    int up = (s == SESSION_ST_SUBSCRIBING || s == SESSION_ST_STREAMING) && loop_ws_all_live(l);
-    subs_counts sc = subs_count(&l->subs, (uint64_t)net_now_ms());
-    const subs_stats *ss = subs_get_stats(&l->subs);
+    int up = (s == SESSION_ST_SUBSCRIBING || s == SESSION_ST_STREAMING) && ws_client_all_live(&l->ws);
+    subs_counts sc = subs_count(&l->ws.subs, (uint64_t)net_now_ms());
+    struct loop_stats *snap = &l->sh->snap;
     atomic_store(&l->ready, up);
     atomic_store(&l->state_pub, (int)s);
-    health_set(l->h, HEALTH_G_UP, up);
-    health_set(l->h, HEALTH_G_SUBSCRIPTIONS, sc.live);
-    health_set(l->h, HEALTH_G_SUBSCRIPTIONS_PENDING,
-               l->subs.open ? (int64_t)(sc.queued + sc.sending + sc.pending) : (int64_t)l->subs.n);
-    for (unsigned r = 0; r < SUBS_RESEND__COUNT; r++)
-        health_set_resends(l->h, r, ss->resends[r]);
-    /* updates that overtook their data page and found the buffer full: the feed's
-     * own count, plus assetDetails' */
-    health_limit_set(l->h, HEALTH_LIMIT_PENDING_UPDATES,
-                     l->feed.stats.buffer_dropped + l->det_dropped);
-    health_set(l->h, HEALTH_G_WS_CONNECTED, l->wsp == WSP_OPEN);
-    health_set(l->h, HEALTH_G_RECONNECT_BACKOFF_MS,
-               s == SESSION_ST_BACKOFF ? (int64_t)st->backoff_ms : 0);
+    pthread_mutex_lock(&l->sh->mu);
+    snap->sess = *session_get_stats(&l->sess);
+    snap->subs = *subs_get_stats(&l->ws.subs);
+    snap->feed = l->ws.feed.stats;
+    snap->rest = l->rest.st;
+    snap->ws = l->ws.st;
+    snap->up = up;
+    snap->ws_connected = l->ws.wsp == WSP_OPEN;
+    snap->subscriptions = sc.live;
+    snap->subscriptions_pending = l->ws.subs.open ? sc.queued + sc.sending + sc.pending : l->ws.subs.n;
+    snap->assets = l->sh->cur->t.count;
+    snap->backoff_ms = s == SESSION_ST_BACKOFF ? (int64_t)snap->sess.backoff_ms : 0;
+    snap->reloads = l->reloads;
+    snap->reload_failures = l->reload_failures;
+    snap->last_reload_ok = l->last_reload_ok;
+    pthread_mutex_unlock(&l->sh->mu);
     if (s != l->last_state) {
         log_info("session state", LOG_S("from", session_state_name(l->last_state)),
                  LOG_S("to", session_state_name(s)));
         l->last_state = s;
     }
 }
+
 /* ------------------------------------------------------------------ actions ------ */
+
+/* A listing the REST client completed with a changed asset set: current from now on,
+ * and its subscriptions replace the old ones. */
+static void take_listing(struct loop *l, struct asset_tab *t)
+{
+    loop_shared_publish(l->sh, t);
+    ws_client_build_cmds(&l->ws, SUBS_RESEND_ASSETS_CHANGED);
+}
 
 static void do_actions(struct loop *l)
 {
     session_action a;
+    size_t tn;
+    const char *tok;
     while (session_next_action(&l->sess, &a)) {
         switch (a.kind) {
-        case SESSION_DO_LOGIN: loop_rest_login(l); break;
-        case SESSION_DO_REFRESH: loop_rest_refresh(l); break;
-        case SESSION_DO_LIST_ASSETS: loop_rest_list(l, &a); break;
-        case SESSION_DO_FETCH_DETAILS: loop_rest_details(l, &a); break;
+        case SESSION_DO_LOGIN: rest_login(&l->rest); break;
+        case SESSION_DO_REFRESH: rest_refresh(&l->rest); break;
+        case SESSION_DO_LIST_ASSETS: rest_list(&l->rest, &a); break;
+        case SESSION_DO_FETCH_DETAILS: rest_details(&l->rest, &a); break;
         case SESSION_DO_WS_CONNECT:
             log_info("websocket connecting", LOG_S("url", l->cfg->ws_url),
                      LOG_U("attempt", session_get_stats(&l->sess)->ws_connect_attempts));
-            loop_ws_connect(l);
+            ws_client_connect(&l->ws);
             break;
-        case SESSION_DO_SEND_SUBSCRIBE: loop_ws_subscribe(l); break;
+        case SESSION_DO_SEND_SUBSCRIBE:
+            tok = rest_token(&l->rest, &tn);
+            ws_client_subscribe(&l->ws, tok, tn);
+            break;
         case SESSION_DO_RESYNC:
             /* A changed asset set was handed to the ledger with the new table
-             * (loop_ws_build_cmds): its commands are on their way already, counted
-             * under iotpro_subscription_resends_total{reason="assets_changed"}. */
+             * (take_listing): its commands are on their way already, counted under
+             * iotpro_subscription_resends_total{reason="assets_changed"}. */
             if (a.resync == SESSION_RESYNC_ASSETS_CHANGED)
                 break;
-            health_add(l->h, HEALTH_C_RESYNCS, 1);
+            l->ws.st.resyncs++;
             log_info("resubscribing", LOG_S("why", "too_many_updates"));
-            loop_ws_resubscribe(l, SUBS_RESEND_TOO_MANY_UPDATES);
+            ws_client_resubscribe(&l->ws, SUBS_RESEND_TOO_MANY_UPDATES);
             break;
         case SESSION_DO_WS_CLOSE:
-            if (l->wsp == WSP_OPEN) {
-                ws_close(&l->ws, a.close_code, "shutdown");
-                loop_ws_flush(l);
-            }
+            ws_client_close(&l->ws, a.close_code);
             break;
         case SESSION_DO_WS_ABORT:
-            if (!l->stop_sent && (l->wsp == WSP_CONNECTING || l->wsp == WSP_HANDSHAKE)) {
-                /* Not a shutdown: the session's connect deadline passed before the
-                 * connection opened (failures the loop saw itself were counted where
-                 * they happened, and released the connection: wsp is NONE then). */
-                conn_state cs = conn_state_of(&l->wc);
-                enum health_stage hs = l->wsp == WSP_HANDSHAKE ? HEALTH_STAGE_UPGRADE
-                                     : cs == CONN_RESOLVING ? HEALTH_STAGE_DNS
-                                     : cs == CONN_HANDSHAKE ? HEALTH_STAGE_TLS : HEALTH_STAGE_TCP;
-                health_connect_failure(l->h, hs);
-                log_warn("websocket connect timed out", LOG_S("stage", health_stage_name(hs)));
-            }
-            loop_ws_release(l);
+            if (!l->stop_sent)
+                ws_client_abort(&l->ws); /* counted as a connect failure by its stage */
+            else
+                ws_client_release(&l->ws);
             break;
         case SESSION_DO_FATAL:
             log_error("giving up: the server rejected the account; fix the configuration",
@@ -238,7 +148,7 @@ static void do_actions(struct loop *l)
             }
             break;
         case SESSION_DO_STOPPED:
-            loop_ws_release(l);
+            ws_client_release(&l->ws);
             l->done = 1;
             break;
         default:
@@ -247,27 +157,51 @@ static void do_actions(struct loop *l)
     }
 }
 
-/* Reports a disconnect counted by the session since the last call to health. */
-static void count_disconnects(struct loop *l, uint64_t *seen)
+/* Logs the disconnects the session counted since the last call. */
+static void log_disconnects(struct loop *l, uint64_t *seen)
 {
     const session_stats *st = session_get_stats(&l->sess);
     for (int r = 1; r < SESSION_REASON_COUNT; r++) {
         while (seen[r] < st->disconnects[r]) {
             seen[r]++;
-            /* A connection that never opened is a connect failure (counted by stage in
-             * iotpro_ws_connect_failures_total), not a disconnect. */
+            /* a connection that never opened was logged as a connect failure */
             if (r == SESSION_REASON_DNS || r == SESSION_REASON_TCP || r == SESSION_REASON_TLS ||
-                r == SESSION_REASON_UPGRADE)
+                r == SESSION_REASON_UPGRADE || r == SESSION_REASON_LOCAL_SHUTDOWN)
                 continue;
-            health_disconnect(l->h, disc_of((session_reason)r));
-            if (r != SESSION_REASON_LOCAL_SHUTDOWN)
-                log_warn("websocket lost", LOG_S("reason", session_reason_name((session_reason)r)),
-                         LOG_D("reconnect_in_s", st->backoff_ms / 1000.0),
-                         LOG_U("failures", st->ws_failures));
+            log_warn("websocket lost", LOG_S("reason", session_reason_name((session_reason)r)),
+                     LOG_D("reconnect_in_s", st->backoff_ms / 1000.0),
+                     LOG_U("failures", st->ws_failures));
             if (r == SESSION_REASON_1009)
                 log_error("server says our message was too big: this is a bug, please report");
         }
     }
+}
+
+static void reload(struct loop *l)
+{
+    const struct cfg *nc = NULL;
+    unsigned ch;
+    if (l->reload(l->reload_arg, &nc) != 0 || !nc) {
+        l->reload_failures++;
+        l->last_reload_ok = 0;
+        return;
+    }
+    ch = cfg_changes(l->cfg, nc);
+    /* metrics.ttl is read every turn; these were copied at start-up */
+    if (nc->rediscover_ms != l->cfg->rediscover_ms || nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
+        nc->backoff_max_ms != l->cfg->backoff_max_ms || nc->sub_timeout_ms != l->cfg->sub_timeout_ms ||
+        nc->store_max_series != l->cfg->store_max_series)
+        log_warn("rediscover interval, idle timeout, backoff cap, subscription "
+                 "timeout and store size changes take effect after a restart");
+    l->cfg = nc;
+    rest_set_cfg(&l->rest, nc);
+    ws_client_set_cfg(&l->ws, nc);
+    if (ch & CFG_CHANGED_KEYS)
+        ws_client_build_cmds(&l->ws, SUBS_RESEND_KEYS_CHANGED);
+    if (ch & CFG_CHANGED_UPSTREAM)
+        log_warn("upstream settings changed: they take effect after a restart");
+    l->reloads++;
+    l->last_reload_ok = 1;
 }
 
 static void on_wake(struct loop *l)
@@ -283,28 +217,7 @@ static void on_wake(struct loop *l)
                 log_info("shutting down");
                 loop_event(l, &ev);
             } else if (buf[i] == 'H' && l->reload) {
-                const struct cfg *nc = NULL;
-                if (l->reload(l->reload_arg, &nc) == 0 && nc) {
-                    unsigned ch = cfg_changes(l->cfg, nc);
-                    /* metrics.ttl is read every turn; these were copied at start-up */
-                    if (nc->rediscover_ms != l->cfg->rediscover_ms ||
-                        nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
-                        nc->backoff_max_ms != l->cfg->backoff_max_ms ||
-                        nc->sub_timeout_ms != l->cfg->sub_timeout_ms ||
-                        nc->store_max_series != l->cfg->store_max_series)
-                        log_warn("rediscover interval, idle timeout, backoff cap, subscription "
-                                 "timeout and store size changes take effect after a restart");
-                    l->cfg = nc;
-                    if (ch & CFG_CHANGED_KEYS)
-                        loop_ws_build_cmds(l, SUBS_RESEND_KEYS_CHANGED);
-                    if (ch & CFG_CHANGED_UPSTREAM)
-                        log_warn("upstream settings changed: they take effect after a restart");
-                    health_add(l->h, HEALTH_C_CONFIG_RELOADS, 1);
-                    health_set(l->h, HEALTH_G_CONFIG_LAST_RELOAD_OK, 1);
-                } else {
-                    health_add(l->h, HEALTH_C_CONFIG_RELOAD_FAILS, 1);
-                    health_set(l->h, HEALTH_G_CONFIG_LAST_RELOAD_OK, 0);
-                }
+                reload(l);
             }
         }
     }
@@ -326,11 +239,12 @@ int loop_run(struct loop *l)
     loop_event(l, &ev);
     for (;;) {
         struct pollfd p[3];
-        int np = 1, rest_i = -1, ws_i = -1;
-        int64_t now, dl;
+        int np = 1, rest_i = -1, ws_i = -1, fd;
+        int64_t now, dl, wd;
+        short wev;
         uint64_t sd;
         do_actions(l);
-        count_disconnects(l, seen);
+        log_disconnects(l, seen);
         publish(l);
         if (l->done) /* not the state: after FATAL it stays "fatal" while stopped */
             break;
@@ -339,39 +253,28 @@ int loop_run(struct loop *l)
         sd = session_next_deadline(&l->sess);
         if (sd != SESSION_NEVER)
             dl = (int64_t)sd;
-        if (l->rest_active) {
-            short evs = httpc_poll_events(&l->http);
-            if (httpc_pending(&l->http)) /* response bytes already in the TLS engine */
+        if (l->rest.active) {
+            httpc *h = &l->rest.http;
+            if (httpc_pending(h)) /* response bytes already in the TLS engine */
                 dl = 0;
             rest_i = np;
-            p[np++] = (struct pollfd){httpc_poll_fd(&l->http), evs, 0};
-            if (httpc_deadline(&l->http) < dl)
-                dl = httpc_deadline(&l->http);
+            p[np++] = (struct pollfd){httpc_poll_fd(h), httpc_poll_events(h), 0};
+            if (httpc_deadline(h) < dl)
+                dl = httpc_deadline(h);
         }
-        if (l->wsp != WSP_NONE) {
-            const uint8_t *o;
-            short evs = conn_poll_events(&l->wc);
-            if ((l->wsp >= WSP_HANDSHAKE && ws_output(&l->ws, &o) > 0) || conn_write_pending(&l->wc))
-                evs |= POLLOUT;
-            /* A conn_write (ours, or the flush after a read) may have pulled records
-             * into the TLS engine: the socket will not wake us for them. */
-            if (conn_pending(&l->wc))
-                dl = 0;
+        fd = ws_client_poll(&l->ws, &wev, &wd);
+        if (fd != -1 || l->ws.wsp != WSP_NONE) {
             ws_i = np;
-            p[np++] = (struct pollfd){conn_poll_fd(&l->wc), evs, 0};
-            if (conn_deadline(&l->wc) < dl)
-                dl = conn_deadline(&l->wc);
-        }
-        if (l->next_expire && l->cfg->metrics_ttl_ms && l->next_expire < dl)
-            dl = l->next_expire;
-        {
-            int64_t wd = loop_ws_deadline(l);
+            p[np++] = (struct pollfd){fd, wev, 0};
             if (wd < dl)
                 dl = wd;
         }
+        if (l->next_expire && l->cfg->metrics_ttl_ms && l->next_expire < dl)
+            dl = l->next_expire;
+        wd = ws_client_deadline(&l->ws);
+        if (wd < dl)
+            dl = wd;
         now = net_now_ms();
-        if (l->list_waiting && now + LIST_POLL_MS < dl)
-            dl = now + LIST_POLL_MS;
         if (poll(p, (nfds_t)np, dl == INT64_MAX ? 60000 : ms_until(now, dl)) < 0 && errno != EINTR) {
             log_error("poll failed", LOG_I("errno", errno));
             l->exit_code = LOOP_EXIT_ERROR;
@@ -379,44 +282,39 @@ int loop_run(struct loop *l)
         }
         if (p[0].revents)
             on_wake(l);
-        if (l->rest_active) {
-            httpc_state hs = httpc_state_of(&l->http);
-            if (rest_i >= 0 && hs != HTTPC_FAILED) /* FAILED already: httpc_request refused */
-                hs = httpc_on_io(&l->http, p[rest_i].revents, net_now_ms());
-            if (hs == HTTPC_DONE || hs == HTTPC_FAILED) {
-                l->rest_active = 0;
-                if (hs == HTTPC_FAILED)
-                    httpc_close(&l->http); /* the next request reconnects */
-                loop_rest_done(l);
-            }
+        if (l->rest.active && rest_on_io(&l->rest, rest_i >= 0 ? p[rest_i].revents : 0, net_now_ms())) {
+            struct asset_tab *listed = NULL;
+            session_event rev;
+            rest_done(&l->rest, &rev, &listed);
+            if (listed)
+                take_listing(l, listed);
+            loop_event(l, &rev);
         }
-        loop_rest_list_poll(l, net_now_ms());
         if (ws_i >= 0)
-            loop_ws_io(l, p[ws_i].revents);
-        else if (l->wsp != WSP_NONE)
-            loop_ws_io(l, 0); /* a connection started in this turn: let it progress */
+            ws_client_io(&l->ws, p[ws_i].revents);
+        else if (l->ws.wsp != WSP_NONE)
+            ws_client_io(&l->ws, 0); /* a connection started in this turn: let it progress */
         now = net_now_ms();
         if (l->cfg->metrics_ttl_ms && now >= l->next_expire) {
             uint32_t older = (uint32_t)((now - (int64_t)l->cfg->metrics_ttl_ms) / 1000);
-            uint32_t gone;
             pthread_mutex_lock(&l->sh->mu);
-            gone = now > (int64_t)l->cfg->metrics_ttl_ms ? store_expire(&l->sh->st, older) : 0;
+            if (now > (int64_t)l->cfg->metrics_ttl_ms)
+                store_expire(&l->sh->st, older); /* the store counts what expired */
             pthread_mutex_unlock(&l->sh->mu);
-            health_add(l->h, HEALTH_C_SERIES_EXPIRED, gone);
             l->next_expire = now + EXPIRE_EVERY_MS;
         }
-        loop_ws_tick(l, now, next_rnd(l));
+        ws_client_tick(&l->ws, now);
         ev.kind = SESSION_EV_TIMER;
         loop_event(l, &ev);
     }
-    loop_ws_release(l);
-    httpc_close(&l->http);
+    ws_client_release(&l->ws);
+    httpc_close(&l->rest.http);
     return l->exit_code;
 }
 
 /* see loop.h */
-struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, struct health *h,
-                         struct loop_shared *sh, loop_reload_fn reload, void *reload_arg)
+struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors,
+                         struct loop_shared *sh, loop_reload_fn reload_fn, void *reload_arg)
 {
     struct loop *l = calloc(1, sizeof *l);
     int fds[2];
@@ -424,34 +322,11 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     if (!l)
         return NULL;
     l->cfg = cfg;
-    l->anchors = anchors;
-    l->h = h;
     l->sh = sh;
-    l->reload = reload;
+    l->reload = reload_fn;
     l->reload_arg = reload_arg;
-    l->building = -1;
+    l->last_reload_ok = 1;
     l->pipe_rd = l->pipe_wr = -1;
-    l->cmds_cap = LOOP_MAX_ASSETS / ASSETS_PER_CMD + LIM_CFG_KEY_LISTS + 1;
-    l->rest_body = malloc(REST_BODY_CAP);
-    l->rest_tok = malloc(REST_TOKENS * sizeof *l->rest_tok);
-    l->ws_tok = malloc(WS_TOKENS * sizeof *l->ws_tok);
-    l->ws_msg = malloc(LIM_WS_MESSAGE_DEFAULT);
-    l->pend = calloc(LIM_PENDING_UPDATES, sizeof *l->pend);
-    l->cmds = calloc(l->cmds_cap, sizeof *l->cmds);
-    l->subs_ent = calloc(l->cmds_cap, sizeof *l->subs_ent);
-    l->det = calloc(LOOP_DET_MAX, sizeof *l->det);
-    l->ids = calloc(LOOP_MAX_ASSETS, sizeof *l->ids);
-    l->keyptrs = calloc(LIM_CFG_KEYS, sizeof *l->keyptrs);
-    if (!l->rest_body || !l->rest_tok || !l->ws_tok || !l->ws_msg || !l->pend || !l->cmds ||
-        !l->ids || !l->keyptrs || !l->subs_ent || !l->det || pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        loop_destroy(l);
-        return NULL;
-    }
-    l->pipe_rd = fds[0];
-    l->pipe_wr = fds[1];
-    tb_feed_init(&l->feed, &sh->st, l->ws_tok, WS_TOKENS, l->pend, LIM_PENDING_UPDATES, loop_ws_attr_cb, l);
-    httpc_init(&l->http, cfg->host, cfg->port, cfg->tls, anchors);
-    conn_init(&l->wc);
     session_config_defaults(&sc);
     sc.idle_timeout_ms = cfg->idle_timeout_ms ? (uint32_t)cfg->idle_timeout_ms : sc.idle_timeout_ms;
     sc.backoff_cap_ms = cfg->backoff_max_ms ? (uint32_t)cfg->backoff_max_ms : sc.backoff_cap_ms;
@@ -462,15 +337,14 @@ struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, stru
     sc.rediscover_interval_ms = (uint32_t)cfg->rediscover_ms;
     sc.rest_details = cfg->asset_details == CFG_DETAILS_REST;
     session_init(&l->sess, &sc);
-    {
-        subs_config uc;
-        subs_config_defaults(&uc);
-        if (cfg->sub_timeout_ms)
-            uc.timeout_ms = (uint32_t)cfg->sub_timeout_ms;
-        if (uc.retry_first_ms > uc.timeout_ms)
-            uc.retry_first_ms = uc.timeout_ms;
-        subs_init(&l->subs, l->subs_ent, (uint32_t)l->cmds_cap, &uc);
+    if (rest_init(&l->rest, cfg, sh, anchors) != 0 ||
+        ws_client_init(&l->ws, cfg, anchors, sh, &l->sess, &l->rng) != 0 ||
+        pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        loop_destroy(l);
+        return NULL;
     }
+    l->pipe_rd = fds[0];
+    l->pipe_wr = fds[1];
     l->last_state = SESSION_ST_IDLE;
     l->next_expire = net_now_ms() + EXPIRE_EVERY_MS;
     return l;
@@ -485,22 +359,8 @@ void loop_destroy(struct loop *l)
         close(l->pipe_rd);
     if (l->pipe_wr >= 0)
         close(l->pipe_wr);
-    conn_abort(&l->wc);
-    free(l->rest_body);
-    free(l->rest_tok);
-    free(l->ws_tok);
-    free(l->ws_msg);
-    free(l->pend);
-    free(l->cmds);
-    free(l->subs_ent);
-    free(l->det);
-    free(l->ids);
-    free(l->keyptrs);
-    /* the tokens are secrets: do not leave them in freed memory */
-    bytes_wipe(l->token, sizeof l->token);
-    bytes_wipe(l->refresh, sizeof l->refresh);
-    bytes_wipe(l->auth, sizeof l->auth);
-    bytes_wipe(l->req_body, sizeof l->req_body);
+    ws_client_free(&l->ws);
+    rest_free(&l->rest);
     free(l);
 }
 
@@ -522,4 +382,3 @@ const char *loop_state_name(const struct loop *l)
 {
     return session_state_name((session_state)atomic_load(&((struct loop *)l)->state_pub));
 }
-

@@ -6,15 +6,15 @@
  * does for telemetry. Loop thread only; whatever writes the asset table (the callback,
  * replay) runs with sh->mu held, since renders read details under the same mutex.
  */
-#include "exporter/loop_int.h"
+#include "exporter/loop_ws.h"
 
 #include <string.h>
 
 /* Applies one assetDetails value (raw content of its JSON string) to asset `id`. */
-static void apply(struct loop *l, const uint8_t id[16], int64_t ts, const char *raw, size_t len,
+static void apply(struct ws_client *w, const uint8_t id[16], int64_t ts, const char *raw, size_t len,
                   int has_value)
 {
-    assets_table *t = &l->sh->tab[l->sh->cur];
+    assets_table *t = &w->sh->cur->t;
     tb_detail d[LIM_DETAIL_LABELS];
     char scratch[8192];
     int32_t idx = assets_find(t, id);
@@ -27,27 +27,27 @@ static void apply(struct loop *l, const uint8_t id[16], int64_t ts, const char *
     }
     n = tb_parse_details(raw, len, 1, scratch, sizeof scratch, d, LIM_DETAIL_LABELS);
     if (n >= 0 && assets_set_details(t, idx, ts, d, (size_t)n) < 0)
-        health_limit_hit(l->h, HEALTH_LIMIT_DETAIL_LABELS);
+        w->st.detail_labels_dropped++;
 }
 
-/* see loop_int.h */
-void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value *v)
+/* see loop_ws.h */
+void ws_details_attr(struct ws_client *w, const tb_feed_attr *a)
 {
-    struct loop *l = ctx;
-    struct loop_det *p;
+    const tb_ws_value *v = &a->v;
+    struct ws_det *p;
     if (v->type != TB_KEY_SERVER_ATTRIBUTE || v->key_len != 12 ||
         memcmp(v->key, "assetDetails", 12) != 0)
         return;
-    if (!premature) {
-        apply(l, v->entity, v->ts, v->value, v->value_len, v->value != NULL);
+    if (!a->premature) {
+        apply(w, v->entity, v->ts, v->value, v->value_len, v->value != NULL);
         return;
     }
-    if (l->det_n >= LOOP_DET_MAX || v->value_len > sizeof p->raw) {
-        l->det_dropped++; /* published with the feed's own drops (loop.c) */
+    if (w->det_n >= WS_DET_MAX || v->value_len > sizeof p->raw) {
+        w->st.details_early_dropped++;
         return;
     }
-    p = &l->det[l->det_n++];
-    p->cmd_id = cmd_id;
+    p = &w->det[w->det_n++];
+    p->cmd_id = a->cmd_id;
     memcpy(p->id, v->entity, 16);
     p->ts = v->ts;
     p->has_value = v->value != NULL;
@@ -58,25 +58,25 @@ void loop_ws_attr_cb(void *ctx, int32_t cmd_id, int premature, const tb_ws_value
 
 /* Takes out the entries of cmd_id (-1: all), applying them in arrival order when
  * `apply_them`; the rest keep their order. */
-static void sweep(struct loop *l, int32_t cmd_id, int apply_them)
+static void sweep(struct ws_client *w, int32_t cmd_id, int apply_them)
 {
     uint32_t o = 0;
-    for (uint32_t i = 0; i < l->det_n; i++) {
-        struct loop_det *p = &l->det[i];
+    for (uint32_t i = 0; i < w->det_n; i++) {
+        struct ws_det *p = &w->det[i];
         if (cmd_id == -1 || p->cmd_id == cmd_id) {
             if (apply_them)
-                apply(l, p->id, p->ts, p->raw, p->len, p->has_value);
+                apply(w, p->id, p->ts, p->raw, p->len, p->has_value);
             continue;
         }
         if (o != i)
-            l->det[o] = *p;
+            w->det[o] = *p;
         o++;
     }
-    l->det_n = o;
+    w->det_n = o;
 }
 
-/* see loop_int.h */
-void loop_details_replay(struct loop *l, int32_t cmd_id) { sweep(l, cmd_id, 1); }
+/* see loop_ws.h */
+void ws_details_replay(struct ws_client *w, int32_t cmd_id) { sweep(w, cmd_id, 1); }
 
-/* see loop_int.h */
-void loop_details_forget(struct loop *l, int32_t cmd_id) { sweep(l, cmd_id, 0); }
+/* see loop_ws.h */
+void ws_details_forget(struct ws_client *w, int32_t cmd_id) { sweep(w, cmd_id, 0); }

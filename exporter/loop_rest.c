@@ -1,10 +1,9 @@
 /*
- * loop_rest.c -- the event loop's REST side (see loop_int.h): login and token refresh
- * (tokens are secrets: registered with the log guard, never logged), asset listing
- * page by page into the spare asset table and the swap once the listing is complete,
- * and assetDetails by REST when configured. Results become SESSION_EV_HTTP_RESULT.
+ * loop_rest.c -- the event loop's REST client (loop_rest.h): login and token refresh,
+ * asset listing page by page into a new table, and assetDetails by REST when
+ * configured. Results become SESSION_EV_HTTP_RESULT events for the caller.
  */
-#include "exporter/loop_int.h"
+#include "exporter/loop_rest.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,8 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
+#include "core/tb.h"
 #include "exporter/log.h"
 #include "exporter/shard.h"
+#include "transport/net.h"
 
 /* Gives the pages of one buffer back to the kernel (they read as zeros if touched
  * again). Only whole pages inside [p, p + n). */
@@ -35,46 +37,36 @@ static void drop_pages(void *p, size_t n)
 /* After a listing: the REST body and token buffers held ~47 tokens and ~500 B per
  * asset of the largest page (over 1 MB at the default page size) and stay resident
  * otherwise, though until the next listing they only see token refreshes. */
-static void drop_page_buffers(struct loop *l)
+static void drop_page_buffers(struct rest_client *r)
 {
-    drop_pages(l->rest_body, REST_BODY_CAP);
-    drop_pages(l->rest_tok, REST_TOKENS * sizeof *l->rest_tok);
+    drop_pages(r->body, REST_BODY_CAP);
+    drop_pages(r->tok, REST_TOKENS * sizeof *r->tok);
 }
 
-/* 1 while a render pins table i (loop.h: renders pin the table they read). */
-static int table_pinned(struct loop_shared *sh, int i)
-{
-    int pinned;
-    pthread_mutex_lock(&sh->mu);
-    pinned = sh->readers[i] > 0;
-    pthread_mutex_unlock(&sh->mu);
-    return pinned;
-}
 /* --------------------------------------------------------------------- REST ------ */
 
-static void set_token(struct loop *l, const tb_token_pair *p, int64_t now)
+static void set_token(struct rest_client *r, const tb_token_pair *p, int64_t now)
 {
-    if (l->token_len)
-        log_secret_forget(l->token);
-    if (l->refresh_len)
-        log_secret_forget(l->refresh);
-    memcpy(l->token, p->token, p->token_len);
-    l->token[p->token_len] = 0;
-    l->token_len = p->token_len;
-    memcpy(l->refresh, p->refresh, p->refresh_len);
-    l->refresh[p->refresh_len] = 0;
-    l->refresh_len = p->refresh_len;
-    log_secret_add(l->token);
-    log_secret_add(l->refresh);
-    memset(&l->claims, 0, sizeof l->claims);
-    if (jwt_decode(l->token, l->token_len, &l->claims) == JWT_OK)
-        health_set(l->h, HEALTH_G_TOKEN_EXPIRY_MS,
-                   loop_wall_ms() + (l->claims.exp - l->claims.iat) * 1000);
+    if (r->token_len)
+        log_secret_forget(r->token);
+    if (r->refresh_len)
+        log_secret_forget(r->refresh);
+    memcpy(r->token, p->token, p->token_len);
+    r->token[p->token_len] = 0;
+    r->token_len = p->token_len;
+    memcpy(r->refresh, p->refresh, p->refresh_len);
+    r->refresh[p->refresh_len] = 0;
+    r->refresh_len = p->refresh_len;
+    log_secret_add(r->token);
+    log_secret_add(r->refresh);
+    memset(&r->claims, 0, sizeof r->claims);
+    if (jwt_decode(r->token, r->token_len, &r->claims) == JWT_OK)
+        r->st.token_expiry_ms = net_wall_ms() + (r->claims.exp - r->claims.iat) * 1000;
     (void)now;
-    snprintf(l->auth, sizeof l->auth, "Bearer %s", l->token);
+    snprintf(r->auth, sizeof r->auth, "Bearer %s", r->token);
 }
 
-static void rest_start(struct loop *l, const char *method, const char *body, size_t body_len,
+static void rest_start(struct rest_client *r, const char *method, const char *body, size_t body_len,
                        int authed)
 {
     http1_header hd[3];
@@ -84,114 +76,78 @@ static void rest_start(struct loop *l, const char *method, const char *body, siz
     if (body)
         hd[n++] = (http1_header){"Content-Type", "application/json"};
     if (authed)
-        hd[n++] = (http1_header){"X-Authorization", l->auth};
-    l->rest_active = 1;
-    if (httpc_request(&l->http, method, l->path, hd, n, body, body_len, l->rest_body,
+        hd[n++] = (http1_header){"X-Authorization", r->auth};
+    r->active = 1;
+    if (httpc_request(&r->http, method, r->path, hd, n, body, body_len, r->body,
                       REST_BODY_CAP, now, now + REST_TIMEOUT_MS) != 0)
-        log_error("cannot write the REST request", LOG_S("path", l->path));
+        log_error("cannot write the REST request", LOG_S("path", r->path));
     /* a failed start is reported by httpc_state_of() == HTTPC_FAILED on the next turn */
 }
 
-void loop_rest_login(struct loop *l)
+void rest_login(struct rest_client *r)
 {
-    const struct cfg *c = l->cfg;
-    int n = tb_build_login(l->req_body, sizeof l->req_body, c->username, strlen(c->username),
+    const struct cfg *c = r->cfg;
+    int n = tb_build_login(r->req_body, sizeof r->req_body, c->username, strlen(c->username),
                            c->password, strlen(c->password));
-    l->rest_req = SESSION_REQ_LOGIN;
-    snprintf(l->path, sizeof l->path, "%s/api/auth/login", c->base_path);
+    r->req = SESSION_REQ_LOGIN;
+    snprintf(r->path, sizeof r->path, "%s/api/auth/login", c->base_path);
     log_info("logging in", LOG_S("user", c->username));
-    rest_start(l, "POST", l->req_body, n > 0 ? (size_t)n : 0, 0);
+    rest_start(r, "POST", r->req_body, n > 0 ? (size_t)n : 0, 0);
 }
 
-void loop_rest_refresh(struct loop *l)
+void rest_refresh(struct rest_client *r)
 {
-    int n = tb_build_refresh(l->req_body, sizeof l->req_body, l->refresh, l->refresh_len);
-    l->rest_req = SESSION_REQ_REFRESH;
-    snprintf(l->path, sizeof l->path, "%s/api/auth/token", l->cfg->base_path);
-    rest_start(l, "POST", l->req_body, n > 0 ? (size_t)n : 0, 0);
+    int n = tb_build_refresh(r->req_body, sizeof r->req_body, r->refresh, r->refresh_len);
+    r->req = SESSION_REQ_REFRESH;
+    snprintf(r->path, sizeof r->path, "%s/api/auth/token", r->cfg->base_path);
+    rest_start(r, "POST", r->req_body, n > 0 ? (size_t)n : 0, 0);
 }
 
-static void list_start(struct loop *l, const session_action *a, int table_ok);
-
-void loop_rest_list(struct loop *l, const session_action *a)
+void rest_list(struct rest_client *r, const session_action *a)
 {
-    if (a->page == 0 && table_pinned(l->sh, 1 - l->sh->cur)) {
-        /* The spare table is what a /metrics response still streams from: refill it
-         * only once that response is done (loop_rest_list_poll), without blocking. */
-        l->list_waiting = 1;
-        l->list_wait_until = net_now_ms() + LIST_WAIT_MS;
-        l->list_action = *a;
-        log_info("asset listing waits for a /metrics response still reading the previous "
-                 "asset table");
-        return;
-    }
-    list_start(l, a, 1);
-}
-
-void loop_rest_list_poll(struct loop *l, int64_t now)
-{
-    int pinned;
-    if (!l->list_waiting)
-        return;
-    pinned = table_pinned(l->sh, 1 - l->sh->cur);
-    if (pinned && now < l->list_wait_until)
-        return;
-    l->list_waiting = 0;
-    if (pinned)
-        log_warn("asset listing skipped: a /metrics response held the previous asset table "
-                 "too long; the next rediscovery retries",
-                 LOG_U("waited_ms", LIST_WAIT_MS));
-    list_start(l, &l->list_action, !pinned);
-}
-
-/* table_ok: the spare table may be refilled (else pages are fetched but dropped, and
- * finish_listing keeps the current table). */
-static void list_start(struct loop *l, const session_action *a, int table_ok)
-{
-    const char *base = l->cfg->base_path;
+    const char *base = r->cfg->base_path;
     char q[128];
-    l->rest_req = SESSION_REQ_ASSETS;
+    r->req = SESSION_REQ_ASSETS;
     if (a->page == 0) {
-        int spare = 1 - l->sh->cur;
-        l->building = -1;
-        l->listed = 0;
-        if (table_ok) {
-            assets_reset(&l->sh->tab[spare]);
-            l->building = spare;
-        }
+        /* a listing cut short before left its table here: start afresh */
+        loop_shared_discard(r->building);
+        r->building = asset_tab_new();
+        r->listed = 0;
+        if (!r->building)
+            log_error("cannot allocate an asset table; this listing is not used");
     }
     snprintf(q, sizeof q, "pageSize=%u&page=%u&sortProperty=createdTime&sortOrder=ASC",
-             l->cfg->page_size, a->page);
+             r->cfg->page_size, a->page);
     if (a->endpoint == SESSION_EP_TENANT)
-        snprintf(l->path, sizeof l->path, "%s/api/tenant/assets?%s", base, q);
+        snprintf(r->path, sizeof r->path, "%s/api/tenant/assets?%s", base, q);
     else if (a->endpoint == SESSION_EP_CUSTOMER)
-        snprintf(l->path, sizeof l->path, "%s/api/customer/%s/assets?%s", base,
-                 l->claims.customer_id, q);
+        snprintf(r->path, sizeof r->path, "%s/api/customer/%s/assets?%s", base,
+                 r->claims.customer_id, q);
     else
-        snprintf(l->path, sizeof l->path, "%s/api/user/assets?%s", base, q);
-    rest_start(l, "GET", NULL, 0, 1);
+        snprintf(r->path, sizeof r->path, "%s/api/user/assets?%s", base, q);
+    rest_start(r, "GET", NULL, 0, 1);
 }
 
-void loop_rest_details(struct loop *l, const session_action *a)
+void rest_details(struct rest_client *r, const session_action *a)
 {
-    const assets_table *t = &l->sh->tab[l->sh->cur];
+    const assets_table *t = &r->sh->cur->t;
     char id[37];
-    l->rest_req = SESSION_REQ_DETAILS;
-    l->details_idx = a->page;
+    r->req = SESSION_REQ_DETAILS;
+    r->details_idx = a->page;
     if (a->page >= t->count) { /* the table shrank meanwhile: nothing to fetch */
-        l->path[0] = 0;
-        snprintf(l->path, sizeof l->path, "%s/api/auth/user", l->cfg->base_path);
+        r->path[0] = 0;
+        snprintf(r->path, sizeof r->path, "%s/api/auth/user", r->cfg->base_path);
     } else {
         tb_uuid_format(assets_get(t, (int32_t)a->page)->id, id);
-        snprintf(l->path, sizeof l->path,
+        snprintf(r->path, sizeof r->path,
                  "%s/api/plugins/telemetry/ASSET/%s/values/attributes/SERVER_SCOPE"
-                 "?keys=assetDetails", l->cfg->base_path, id);
+                 "?keys=assetDetails", r->cfg->base_path, id);
     }
-    rest_start(l, "GET", NULL, 0, 1);
+    rest_start(r, "GET", NULL, 0, 1);
 }
 
 struct details_ctx {
-    struct loop *l;
+    struct rest_client *r;
     int32_t idx;
 };
 
@@ -210,33 +166,33 @@ static int details_attr(void *ctx, const tb_attr *a)
         n = tb_parse_details(a->json + a->value->start, (size_t)(a->value->end - a->value->start),
                              0, scratch, sizeof scratch, det, LIM_DETAIL_LABELS);
     if (n >= 0) {
-        struct loop_shared *sh = d->l->sh;
+        struct loop_shared *sh = d->r->sh;
         pthread_mutex_lock(&sh->mu); /* renders read details with the mutex held */
-        if (assets_set_details(&sh->tab[sh->cur], d->idx, 0, det, (size_t)n) < 0)
-            health_limit_hit(d->l->h, HEALTH_LIMIT_DETAIL_LABELS);
+        if (assets_set_details(&sh->cur->t, d->idx, 0, det, (size_t)n) < 0)
+            d->r->st.detail_labels_dropped++;
         pthread_mutex_unlock(&sh->mu);
     }
     return 0;
 }
 
 /* REST details of asset number details_idx (SERVER_SCOPE attributes). */
-static void apply_details(struct loop *l, const char *body, size_t len)
+static void apply_details(struct rest_client *r, const char *body, size_t len)
 {
-    struct details_ctx d = {l, (int32_t)l->details_idx};
-    if (l->details_idx >= l->sh->tab[l->sh->cur].count)
+    struct details_ctx d = {r, (int32_t)r->details_idx};
+    if (r->details_idx >= r->sh->cur->t.count)
         return;
-    if (tb_parse_attributes(body, len, l->rest_tok, REST_TOKENS, details_attr, &d) < 0)
-        health_add(l->h, HEALTH_C_PARSE_ERRORS, 1);
+    if (tb_parse_attributes(body, len, r->tok, REST_TOKENS, details_attr, &d) < 0)
+        r->st.parse_errors++;
 }
 
 static int add_asset(void *ctx, const tb_asset *a)
 {
-    struct loop *l = ctx;
-    l->listed++;
-    if (!shard_mine(a->id, l->cfg->shard_index, l->cfg->shard_count))
+    struct rest_client *r = ctx;
+    r->listed++;
+    if (!shard_mine(a->id, r->cfg->shard_index, r->cfg->shard_count))
         return 0; /* another shard's: never in our table, so never subscribed or shown */
-    if (l->building >= 0 && assets_add_tb(&l->sh->tab[l->building], a) < 0)
-        health_limit_hit(l->h, HEALTH_LIMIT_ASSETS);
+    if (r->building && assets_add_tb(&r->building->t, a) < 0)
+        r->st.assets_dropped++;
     return 0;
 }
 
@@ -259,29 +215,29 @@ static int tables_differ(const assets_table *a, const assets_table *b)
     return 0;
 }
 
-/* Swaps in the freshly listed table. Returns whether the set changed. */
-static int finish_listing(struct loop *l)
+/* The listing is complete: the new table when the asset set changed (sealed, for the
+ * caller to publish), else NULL (the current table, with its details, stays). */
+static struct asset_tab *finish_listing(struct rest_client *r)
 {
-    struct loop_shared *sh = l->sh;
+    const assets_table *cur = &r->sh->cur->t;
+    struct asset_tab *t = r->building;
     int changed;
-    if (l->building < 0)
-        return 0;
-    changed = tables_differ(&sh->tab[l->building], &sh->tab[sh->cur]) ||
-              sh->tab[sh->cur].count == 0;
-    if (changed) {
-        pthread_mutex_lock(&sh->mu);
-        sh->cur = l->building;
-        store_bind_assets(&sh->st, &sh->tab[sh->cur]);
-        pthread_mutex_unlock(&sh->mu);
-        loop_ws_build_cmds(l, SUBS_RESEND_ASSETS_CHANGED);
-    }
-    health_set(l->h, HEALTH_G_ASSETS, sh->tab[sh->cur].count);
-    health_add(l->h, HEALTH_C_REDISCOVERIES, 1);
-    log_info("assets listed", LOG_U("count", sh->tab[sh->cur].count), LOG_U("listed", l->listed),
-             LOG_U("shard", l->cfg->shard_index), LOG_U("shards", l->cfg->shard_count ? l->cfg->shard_count : 1),
+    r->building = NULL;
+    if (!t)
+        return NULL;
+    changed = tables_differ(&t->t, cur) || cur->count == 0;
+    r->st.listings++;
+    log_info("assets listed", LOG_U("count", t->t.count), LOG_U("listed", r->listed),
+             LOG_U("shard", r->cfg->shard_index), LOG_U("shards", r->cfg->shard_count ? r->cfg->shard_count : 1),
              LOG_B("changed", changed));
-    l->building = -1;
-    return changed;
+    if (!changed) {
+        loop_shared_discard(t);
+        return NULL;
+    }
+    if (asset_tab_seal(t) != 0)
+        log_warn("no memory for the label cache of the new asset table; /metrics renders "
+                 "labels one by one");
+    return t;
 }
 
 static const char *rest_kind_name(int req)
@@ -290,91 +246,142 @@ static const char *rest_kind_name(int req)
            : req == SESSION_REQ_ASSETS ? "assets" : "details";
 }
 
-void loop_rest_done(struct loop *l)
+void rest_done(struct rest_client *r, session_event *out, struct asset_tab **listed)
 {
     session_event ev = {0};
-    const http1_resp *r = httpc_response(&l->http);
-    const char *body = (const char *)l->rest_body;
-    size_t len = r ? http1_resp_body_len(r) : 0;
-    int status = r ? http1_resp_status(r) : 0;
+    const http1_resp *resp = httpc_response(&r->http);
+    const char *body = (const char *)r->body;
+    size_t len = resp ? http1_resp_body_len(resp) : 0;
+    int status = resp ? http1_resp_status(resp) : 0;
     int64_t now = net_now_ms();
     ev.kind = SESSION_EV_HTTP_RESULT;
-    ev.u.http.req = l->rest_req;
+    ev.u.http.req = r->req;
     ev.u.http.status = status;
     ev.u.http.tb_error_code = -1;
-    if (httpc_state_of(&l->http) != HTTPC_DONE) {
-        const conn_err *e = httpc_error(&l->http);
+    if (httpc_state_of(&r->http) != HTTPC_DONE) {
+        const conn_err *e = httpc_error(&r->http);
         ev.u.http.cls = SESSION_HTTP_TRANSPORT;
-        log_warn("REST request failed", LOG_S("path_kind", rest_kind_name(l->rest_req)),
+        if (e && e->reason == NET_R_LIMIT)
+            r->st.body_limit++;
+        log_warn("REST request failed", LOG_S("path_kind", rest_kind_name(r->req)),
                  LOG_S("error", e ? e->text : ""));
     } else if (status >= 200 && status < 300) {
         ev.u.http.cls = SESSION_HTTP_OK;
-        if (l->rest_req == SESSION_REQ_LOGIN || l->rest_req == SESSION_REQ_REFRESH) {
+        if (r->req == SESSION_REQ_LOGIN || r->req == SESSION_REQ_REFRESH) {
             tb_token_pair p;
-            int rc = tb_parse_login(body, len, l->rest_tok, REST_TOKENS, &p);
+            int rc = tb_parse_login(body, len, r->tok, REST_TOKENS, &p);
             if (rc == TB_ERR_TWO_FACTOR) {
                 ev.u.http.cls = SESSION_HTTP_TWO_FACTOR;
             } else if (rc != TB_OK || p.token_len > LIM_JWT_BYTES ||
                        p.refresh_len > LIM_JWT_BYTES) {
                 ev.u.http.cls = SESSION_HTTP_BAD_BODY;
             } else {
-                set_token(l, &p, now);
-                ev.u.http.refresh_at_ms = (uint64_t)jwt_refresh_at(now, l->claims.exp, l->claims.iat);
-                ev.u.http.expires_at_ms = (uint64_t)jwt_expires_at(now, l->claims.exp, l->claims.iat);
-                ev.u.http.role = !strcmp(l->claims.scope, "CUSTOMER_USER") ? SESSION_ROLE_CUSTOMER_USER
-                                 : !strcmp(l->claims.scope, "TENANT_ADMIN") ? SESSION_ROLE_TENANT_ADMIN
+                set_token(r, &p, now);
+                ev.u.http.refresh_at_ms = (uint64_t)jwt_refresh_at(now, r->claims.exp, r->claims.iat);
+                ev.u.http.expires_at_ms = (uint64_t)jwt_expires_at(now, r->claims.exp, r->claims.iat);
+                ev.u.http.role = !strcmp(r->claims.scope, "CUSTOMER_USER") ? SESSION_ROLE_CUSTOMER_USER
+                                 : !strcmp(r->claims.scope, "TENANT_ADMIN") ? SESSION_ROLE_TENANT_ADMIN
                                  : SESSION_ROLE_UNKNOWN;
-                if (l->claims.exp <= l->claims.iat) /* undecodable: refresh on demand only */
+                if (r->claims.exp <= r->claims.iat) /* undecodable: refresh on demand only */
                     ev.u.http.refresh_at_ms = ev.u.http.expires_at_ms = 0;
             }
-        } else if (l->rest_req == SESSION_REQ_ASSETS) {
+        } else if (r->req == SESSION_REQ_ASSETS) {
             tb_page_info info = {0};
-            if (tb_parse_asset_page(body, len, l->rest_tok, REST_TOKENS, add_asset, l, &info) < 0) {
+            if (tb_parse_asset_page(body, len, r->tok, REST_TOKENS, add_asset, r, &info) < 0) {
                 ev.u.http.cls = SESSION_HTTP_BAD_BODY;
-                health_add(l->h, HEALTH_C_PARSE_ERRORS, 1);
+                r->st.parse_errors++;
             } else {
                 ev.u.http.has_next = info.has_next != 0;
                 if (info.has_next)
-                    log_info("asset page listed", LOG_U("assets_so_far", l->listed));
+                    log_info("asset page listed", LOG_U("assets_so_far", r->listed));
                 else {
-                    ev.u.http.assets_changed = finish_listing(l) != 0;
-                    drop_page_buffers(l);
+                    *listed = finish_listing(r);
+                    ev.u.http.assets_changed = *listed != NULL;
+                    drop_page_buffers(r);
                 }
             }
         } else {
             /* details: best effort; the WebSocket path is the default (see issue 7) */
-            ev.u.http.has_next = l->details_idx + 1 < l->sh->tab[l->sh->cur].count;
-            apply_details(l, body, len);
+            ev.u.http.has_next = r->details_idx + 1 < r->sh->cur->t.count;
+            apply_details(r, body, len);
         }
     } else {
         tb_error e;
-        tb_parse_error(status, body, len, l->rest_tok, REST_TOKENS, &e);
+        tb_parse_error(status, body, len, r->tok, REST_TOKENS, &e);
         ev.u.http.tb_error_code = e.error_code;
         ev.u.http.cls = e.kind == TB_EK_CE_SERVER ? SESSION_HTTP_INVALID_UUID : SESSION_HTTP_STATUS;
-        if (l->rest_req == SESSION_REQ_DETAILS && status == 404) { /* gone: skip it */
+        if (r->req == SESSION_REQ_DETAILS && status == 404) { /* gone: skip it */
             ev.u.http.cls = SESSION_HTTP_OK;
-            ev.u.http.has_next = l->details_idx + 1 < l->sh->tab[l->sh->cur].count;
+            ev.u.http.has_next = r->details_idx + 1 < r->sh->cur->t.count;
         }
         log_warn("REST request rejected", LOG_I("status", status),
                  LOG_I("error_code", e.error_code), LOG_S("message", e.message));
     }
     if (ev.u.http.cls == SESSION_HTTP_BAD_BODY)
-        log_warn("REST response unusable", LOG_S("path_kind", rest_kind_name(l->rest_req)),
+        log_warn("REST response unusable", LOG_S("path_kind", rest_kind_name(r->req)),
                  LOG_I("status", status), LOG_U("bytes", len));
-    if (l->rest_req == SESSION_REQ_LOGIN || l->rest_req == SESSION_REQ_REFRESH) {
+    if (r->req == SESSION_REQ_LOGIN || r->req == SESSION_REQ_REFRESH) {
         /* "rejected" means the server refused the credentials or token (401/403, or a
          * two-factor account); a 5xx, a proxy page or a transport error is "error". */
-        int res = ev.u.http.cls == SESSION_HTTP_OK ? HEALTH_OK
+        int res = ev.u.http.cls == SESSION_HTTP_OK ? LOOP_RES_OK
                   : ev.u.http.cls == SESSION_HTTP_TWO_FACTOR ||
                     (ev.u.http.cls == SESSION_HTTP_STATUS && (status == 401 || status == 403))
-                  ? HEALTH_REJECTED : HEALTH_ERROR;
-        if (l->rest_req == SESSION_REQ_LOGIN) {
-            health_login(l->h, res);
+                  ? LOOP_RES_REJECTED : LOOP_RES_ERROR;
+        if (r->req == SESSION_REQ_LOGIN) {
+            r->st.logins[res]++;
         } else {
-            health_token_refresh(l->h, res);
-            if (res == HEALTH_OK)
-                log_info("token refreshed", LOG_I("lifetime_s", l->claims.exp - l->claims.iat));
+            r->st.refreshes[res]++;
+            if (res == LOOP_RES_OK)
+                log_info("token refreshed", LOG_I("lifetime_s", r->claims.exp - r->claims.iat));
         }
     }
-    loop_event(l, &ev);
+    *out = ev;
+}
+
+/* see loop_rest.h */
+int rest_init(struct rest_client *r, const struct cfg *cfg, struct loop_shared *sh,
+              const tls_anchors *anchors)
+{
+    memset(r, 0, sizeof *r);
+    r->cfg = cfg;
+    r->sh = sh;
+    httpc_init(&r->http, cfg->host, cfg->port, cfg->tls, anchors);
+    r->body = malloc(REST_BODY_CAP);
+    r->tok = malloc(REST_TOKENS * sizeof *r->tok);
+    if (!r->body || !r->tok) {
+        rest_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* see loop_rest.h */
+void rest_free(struct rest_client *r)
+{
+    httpc_close(&r->http);
+    free(r->body);
+    free(r->tok);
+    r->body = NULL;
+    r->tok = NULL;
+    loop_shared_discard(r->building);
+    r->building = NULL;
+    /* the tokens are secrets: do not leave them in freed memory */
+    bytes_wipe(r->token, sizeof r->token);
+    bytes_wipe(r->refresh, sizeof r->refresh);
+    bytes_wipe(r->auth, sizeof r->auth);
+    bytes_wipe(r->req_body, sizeof r->req_body);
+}
+
+/* see loop_rest.h */
+int rest_on_io(struct rest_client *r, short revents, int64_t now)
+{
+    httpc_state hs = httpc_state_of(&r->http);
+    if (hs != HTTPC_FAILED) /* FAILED already: httpc_request refused */
+        hs = httpc_on_io(&r->http, revents, now);
+    if (hs != HTTPC_DONE && hs != HTTPC_FAILED)
+        return 0;
+    r->active = 0;
+    if (hs == HTTPC_FAILED)
+        httpc_close(&r->http); /* the next request reconnects */
+    return 1;
 }

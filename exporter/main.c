@@ -41,6 +41,7 @@ static struct loop_shared g_sh;
 static struct loop *_Atomic g_loop;
 _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "the signal handler needs a lock-free pointer");
 static struct render *g_render;
+static struct web *g_web;
 
 static void on_signal(int sig)
 {
@@ -63,6 +64,14 @@ static int reload_cfg(void *arg, const struct cfg **out)
         log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
         return -1;
     }
+    /* the web config file is read again on every SIGHUP, changed or not */
+    struct websec *sec = websec_load(next->web_config_file, err, sizeof err);
+    if (!sec || (g_web && web_reload(g_web, sec, err, sizeof err) != 0)) {
+        log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
+        websec_unref(sec);
+        return -1;
+    }
+    websec_unref(sec);
     log_secret_add(next->password);
     log_init(next->log_level, next->log_format, 2);
     g_cfg_cur = 1 - g_cfg_cur;
@@ -78,9 +87,9 @@ static void status(void *user, struct web_status *s)
     struct loop *l = atomic_load(&g_loop);
     s->state = l ? loop_state_name(l) : "starting";
     s->ready = l && loop_ready(l); /* every subscription has its data, even with none */
-    s->assets = (uint64_t)health_get(&g_health, HEALTH_G_ASSETS);
     pthread_mutex_lock(&g_sh.mu);
     store_get_stats(&g_sh.st, &ss);
+    s->assets = g_sh.snap.assets;
     pthread_mutex_unlock(&g_sh.mu);
     s->series = ss.series;
 }
@@ -124,19 +133,26 @@ int main(int argc, char **argv)
                   LOG_S("error", err));
         return CFG_EXIT_USAGE;
     }
+    struct websec *sec = websec_load(c->web_config_file, err, sizeof err);
+    if (!sec) {
+        log_error("invalid web configuration", LOG_S("error", err));
+        return CFG_EXIT_USAGE;
+    }
     if (c->config_check) {
         printf("configuration OK (%d trust anchors)\n", n);
+        websec_unref(sec);
         return 0;
     }
     log_info("starting", LOG_S("version", IOTPRO_VERSION), LOG_S("url", c->url),
              LOG_S("user", c->username), LOG_I("trust_anchors", n),
              LOG_S("anchors_file", g_anchors.source));
 
-    health_init(&g_health, IOTPRO_VERSION, IOTPRO_REVISION);
-    health_set(&g_health, HEALTH_G_SERIES_LIMIT,
-               (int64_t)(c->store_max_series ? c->store_max_series : LIM_SERIES_DEFAULT));
-    if (loop_shared_init(&g_sh, c) != 0)
+    health_init(&g_health, IOTPRO_VERSION, IOTPRO_REVISION,
+                (int64_t)(c->store_max_series ? c->store_max_series : LIM_SERIES_DEFAULT));
+    if (loop_shared_init(&g_sh, c) != 0) {
+        websec_unref(sec);
         return LOOP_EXIT_ERROR;
+    }
 
     /* Signals first (the loop pointer is set below; until then they are no-ops). */
     memset(&sa, 0, sizeof sa);
@@ -148,9 +164,10 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    g_loop = loop_create(c, &g_anchors, &g_health, &g_sh, reload_cfg, NULL);
+    g_loop = loop_create(c, &g_anchors, &g_sh, reload_cfg, NULL);
     if (!g_loop) {
         log_error("cannot allocate the event loop");
+        websec_unref(sec);
         loop_shared_free(&g_sh);
         return LOOP_EXIT_ERROR;
     }
@@ -158,6 +175,7 @@ int main(int argc, char **argv)
     g_render = render_create(&g_sh, &g_health);
     if (!g_render) {
         log_error("cannot allocate the renderer");
+        websec_unref(sec);
         loop_destroy(atomic_exchange(&g_loop, NULL));
         loop_shared_free(&g_sh);
         return LOOP_EXIT_ERROR;
@@ -169,10 +187,13 @@ int main(int argc, char **argv)
     wc.request_timeout_ms = 2000; /* bounds slow clients, and SIGTERM's web_stop */
     wc.health = &g_health;
     wc.version = IOTPRO_VERSION;
+    wc.sec = sec;
     cb.render = render_metrics;
     cb.user = g_render;
     cb.status = status;
+    int https = websec_creds(sec) != NULL;
     w = web_start(&wc, &cb, err, sizeof err);
+    websec_unref(sec); /* the web server holds its own reference */
     if (!w) {
         log_error("cannot start the web server", LOG_S("listen", c->listen_address),
                   LOG_S("error", err));
@@ -181,11 +202,14 @@ int main(int argc, char **argv)
         loop_shared_free(&g_sh);
         return LOOP_EXIT_ERROR;
     }
+    g_web = w;
     log_info("listening", LOG_S("address", c->listen_address), LOG_I("port", web_port(w)),
-             LOG_S("path", c->telemetry_path));
+             LOG_S("path", c->telemetry_path),
+             LOG_S("scheme", https ? "https" : "http"));
 
     rc = loop_run(g_loop);
 
+    g_web = NULL;
     web_stop(w);
     loop_destroy(atomic_exchange(&g_loop, NULL)); /* no signal handler can reach it now */
     render_destroy(g_render);

@@ -1,22 +1,22 @@
 /*
  * render.h -- the /metrics body: health and process families, then the telemetry
  * families (iotpro_telemetry_value, _timestamp_seconds, _info) and iotpro_asset_info,
- * read from the loop's shared store and asset table (exporter/loop.h) and written with
- * the exposition encoder (exporter/expo.h).
+ * read from the loop's shared store and asset table (exporter/loop_shared.h) and
+ * written with the exposition encoder (exporter/expo.h); the self metrics come from
+ * their owners' counts (exporter/health.h), copied under one lock per scrape.
  *
  * Speed: a series' labels are `asset_id="…",asset="…",profile="…"` + `key="…"`. The
- * first part is escaped once per asset and per asset table, into a cache owned by the
- * render object (one per table, rebuilt when the table's generation changes, i.e. after
- * assets_reset + refill + swap); the key part is escaped once per key per render. A
+ * first part comes escaped with the asset table, made once per listing on the loop
+ * thread (exporter/asset_tab.h); the key part is escaped once per key per render. A
  * sample is then two memcpy and one number. 1M series render in well under 0.5 s on
  * one core (tests/bench/bench_render.c prints the figures).
  *
  * Threads: render_metrics() runs on civetweb threads, up to --web.max-requests at once
- * (each request renders itself, web.h); each cache has its own rwlock, read-held while
- * a render uses it. Store rows are copied in batches under sh->mu (never held while
- * formatting). With a streaming encoder the render also waits for the network while
- * it holds the table pin and the cache read lock: web.c bounds that with a deadline
- * and the render stops at the next batch (or asset) once the encoder has failed.
+ * (each request renders itself, web.h). It holds a reference to the asset table it
+ * started with, which keeps that table alive, blocks nobody and takes no lock; store
+ * rows are copied in batches under sh->mu (never held while formatting). With a
+ * streaming encoder the render also waits for the network: web.c bounds that with a
+ * deadline and the render stops at the next batch (or asset) once the encoder failed.
  *
  * Memory per render (freed when it returns): rows batch RENDER_BATCH x store_row
  * (4096 x 72 B = 288 KiB), string buffer RENDER_BATCH x LIM_STRING_VALUE_BYTES (1 MiB,
@@ -33,7 +33,7 @@
 
 #include "exporter/expo.h"
 #include "exporter/health.h"
-#include "exporter/loop.h"
+#include "exporter/loop_shared.h"
 
 struct render;
 
@@ -49,8 +49,5 @@ int render_metrics(void *r, struct expo *e);
 
 /* Only the telemetry and asset families (what the benchmark times). */
 int render_telemetry(struct render *r, struct expo *e);
-
-/* Test and benchmark figures: cache rebuilds so far. */
-uint64_t render_cache_builds(const struct render *r);
 
 #endif

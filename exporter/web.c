@@ -22,6 +22,7 @@
 
 #include "core/limits.h"
 #include "exporter/log.h"
+#include "transport/tls_front.h"
 
 /* Must match how vendor/civetweb is compiled (Makefile CIVET_DEFS): this macro adds a
  * member to struct mg_callbacks, so without it our struct is smaller than the one
@@ -31,12 +32,14 @@
 #endif
 #include "civetweb.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WEB_PATH_MAX 160 /* telemetry path, with the NUL (config allows 128) */
 
@@ -60,6 +63,10 @@ struct web {
     unsigned deadline_ms;
     struct health *health;
     atomic_int in_flight;
+    pthread_mutex_t sec_mu;  /* guards sec (the pointer; the snapshot is immutable) */
+    struct websec *sec;      /* web config in force: TLS, users, headers */
+    struct tls_front *front; /* the HTTPS port, when sec has TLS */
+    char sockdir[256];       /* private directory of civetweb's socket behind front */
 };
 
 /* --- content negotiation ------------------------------------------------------------ */
@@ -127,20 +134,36 @@ enum expo_format web_negotiate(const char *accept)
 
 /* --- responses ------------------------------------------------------------------------ */
 
+/* The headers every answer carries: ours, and those of http_server_config.headers
+ * (the snapshot web_begin_request attached to the connection), which replace ours of
+ * the same name. */
+static void web_common_headers(struct mg_connection *conn, int html)
+{
+    const struct websec *sec = mg_get_user_connection_data(conn);
+    const struct webcfg *wc = sec ? websec_cfg(sec) : NULL;
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    if (!wc || !wc->headers[WEBCFG_H_CONTENT_TYPE_OPTIONS][0])
+        mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+    if (html && (!wc || !wc->headers[WEBCFG_H_CSP][0]))
+        mg_response_header_add(conn, "Content-Security-Policy", "default-src 'none'", -1);
+    for (unsigned h = 0; wc && h < WEBCFG_H__COUNT; h++)
+        if (wc->headers[h][0])
+            mg_response_header_add(conn, webcfg_header_name(h), wc->headers[h], -1);
+}
+
+/* xname/xvalue: one more header (Allow, WWW-Authenticate) or NULL. */
 static int web_reply(struct web *w, struct mg_connection *conn, int status, const char *ctype,
-                     const char *body, size_t len, int head_only, const char *allow)
+                     const char *body, size_t len, int head_only, const char *xname,
+                     const char *xvalue)
 {
     char lb[24];
     snprintf(lb, sizeof lb, "%zu", len);
     mg_response_header_start(conn, status);
     mg_response_header_add(conn, "Content-Type", ctype, -1);
     mg_response_header_add(conn, "Content-Length", lb, -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
-    if (allow)
-        mg_response_header_add(conn, "Allow", allow, -1);
-    if (!strncmp(ctype, "text/html", 9))
-        mg_response_header_add(conn, "Content-Security-Policy", "default-src 'none'", -1);
+    web_common_headers(conn, !strncmp(ctype, "text/html", 9));
+    if (xname)
+        mg_response_header_add(conn, xname, xvalue, -1);
     if (status == 200 && (strstr(ctype, "version=") != NULL))
         mg_response_header_add(conn, "Vary", "Accept", -1);
     mg_response_header_send(conn);
@@ -155,7 +178,7 @@ static int web_text(struct web *w, struct mg_connection *conn, int status, const
                     int head_only, const char *allow)
 {
     return web_reply(w, conn, status, "text/plain; charset=utf-8", msg, strlen(msg), head_only,
-                     allow);
+                     allow ? "Allow" : NULL, allow);
 }
 
 /* --- /metrics --------------------------------------------------------------------------- */
@@ -168,8 +191,7 @@ static void web_metrics_headers(struct mg_connection *conn, enum expo_format fmt
     mg_response_header_add(conn, "Content-Type", expo_content_type(fmt), -1);
     if (chunked)
         mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+    web_common_headers(conn, 0);
     mg_response_header_add(conn, "Vary", "Accept", -1);
     mg_response_header_send(conn);
 }
@@ -215,7 +237,7 @@ static int web_metrics_whole(struct web *w, struct mg_connection *conn, enum exp
     if (rc == 0 && erc == EXPO_OK) {
         size_t len;
         const char *body = expo_body(&e, &len);
-        status = web_reply(w, conn, 200, expo_content_type(fmt), body, len, 0, NULL);
+        status = web_reply(w, conn, 200, expo_content_type(fmt), body, len, 0, NULL, NULL);
     } else {
         log_warn("metrics render failed", LOG_S("error", web_render_error(w, rc, erc)));
         status = web_text(w, conn, 500, "Rendering the metrics failed; see the log.\n", 0, NULL);
@@ -422,17 +444,14 @@ static int web_landing(struct web *w, struct mg_connection *conn, int head)
                      (unsigned long long)st.series, path);
     if (n < 0 || (size_t)n >= sizeof page)
         return web_text(w, conn, 500, "Landing page too long.\n", head, NULL);
-    return web_reply(w, conn, 200, "text/html; charset=utf-8", page, (size_t)n, head, NULL);
+    return web_reply(w, conn, 200, "text/html; charset=utf-8", page, (size_t)n, head, NULL, NULL);
 }
 
 /* --- dispatch ------------------------------------------------------------------------------- */
 
-static int web_begin_request(struct mg_connection *conn)
+static int web_dispatch(struct web *w, struct mg_connection *conn,
+                        const struct mg_request_info *ri)
 {
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    struct web *w = ri ? mg_get_user_data(mg_get_context(conn)) : NULL;
-    if (!w)
-        return 0;
     const char *uri = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
     const char *m = ri->request_method ? ri->request_method : "";
     int get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
@@ -471,6 +490,42 @@ static int web_begin_request(struct mg_connection *conn)
     }
 }
 
+static struct websec *web_sec_get(struct web *w)
+{
+    pthread_mutex_lock(&w->sec_mu);
+    struct websec *s = w->sec;
+    if (s)
+        websec_ref(s);
+    pthread_mutex_unlock(&w->sec_mu);
+    return s;
+}
+
+/* Every request, whatever its path, passes basic auth first (as the exporter toolkit
+ * does: /-/healthy and /-/ready too); the snapshot in force when it began serves it
+ * to the end, attached to the connection for the response headers. */
+static int web_begin_request(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct web *w = ri ? mg_get_user_data(mg_get_context(conn)) : NULL;
+    int status;
+    if (!w)
+        return 0;
+    struct websec *sec = web_sec_get(w);
+    mg_set_user_connection_data(conn, sec);
+    if (sec && !websec_check(sec, mg_get_header(conn, "Authorization"))) {
+        /* the body says nothing about why (no such user, wrong password, no header) */
+        const char *m = ri->request_method ? ri->request_method : "";
+        mg_disable_connection_keep_alive(conn);
+        status = web_reply(w, conn, 401, "text/plain; charset=utf-8", "Unauthorized.\n", 14,
+                           !strcmp(m, "HEAD"), "WWW-Authenticate", "Basic realm=\"iotpro_exporter\"");
+    } else {
+        status = web_dispatch(w, conn, ri);
+    }
+    mg_set_user_connection_data(conn, NULL);
+    websec_unref(sec);
+    return status;
+}
+
 static int web_log_message(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
@@ -479,6 +534,51 @@ static int web_log_message(const struct mg_connection *conn, const char *message
 }
 
 /* --- start / stop -------------------------------------------------------------------------- */
+
+static void web_free(struct web *w)
+{
+    if (w->sockdir[0]) {
+        char sock[300];
+        snprintf(sock, sizeof sock, "%s/http.sock", w->sockdir);
+        unlink(sock); /* civetweb removes it too; a failed start may leave it */
+        rmdir(w->sockdir);
+    }
+    websec_unref(w->sec);
+    pthread_mutex_destroy(&w->sec_mu);
+    free(w);
+}
+
+/* The TLS front found the certificate files changed: load them again with the TLS
+ * settings in force. */
+static tls_creds *web_creds_reload(void *user, char *err, size_t errcap)
+{
+    struct web *w = user;
+    struct websec *sec = web_sec_get(w);
+    tls_creds *c = sec ? tls_creds_load(websec_cfg(sec), err, errcap) : NULL;
+    websec_unref(sec);
+    return c;
+}
+
+static void web_front_event(void *user, enum tls_front_event ev, const char *peer,
+                            const char *detail)
+{
+    struct web *w = user;
+    switch (ev) {
+    case TLS_FRONT_HANDSHAKE_FAILED:
+        log_debug("TLS handshake failed", LOG_S("client", peer), LOG_S("error", detail));
+        break;
+    case TLS_FRONT_REFUSED:
+        if (w->health)
+            health_limit_hit(w->health, HEALTH_LIMIT_TLS_CONNECTIONS);
+        log_warn("TLS connection refused", LOG_S("client", peer), LOG_S("error", detail));
+        break;
+    case TLS_FRONT_RELOADED: log_info("TLS certificate files changed: reloaded"); break;
+    case TLS_FRONT_RELOAD_FAILED:
+        log_error("TLS certificate files changed but do not load; keeping the old ones",
+                  LOG_S("error", detail));
+        break;
+    }
+}
 
 struct web *web_start(const struct web_config *cfg, const struct web_callbacks *cb, char *err,
                       size_t errcap)
@@ -506,6 +606,30 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
     w->stream_buf = cfg->stream_buf ? cfg->stream_buf : WEB_STREAM_BUF;
     w->deadline_ms = cfg->stream_deadline_ms ? cfg->stream_deadline_ms : WEB_STREAM_DEADLINE_MS;
     w->health = cfg->health;
+    pthread_mutex_init(&w->sec_mu, NULL);
+    if (cfg->sec) {
+        websec_ref(cfg->sec);
+        w->sec = cfg->sec;
+    }
+    const char *listen = cfg->listen ? cfg->listen : "9842";
+    char civet_listen[300];
+    snprintf(civet_listen, sizeof civet_listen, "%s", listen);
+    if (w->sec && websec_creds(w->sec)) {
+        /* HTTPS: civetweb serves a Unix socket in a directory only we can enter; the
+         * public port is the TLS front's (see ARCHITECTURE.md, "HTTPS"). */
+        const char *base = getenv("RUNTIME_DIRECTORY");
+        if (!base || !base[0] || strchr(base, ':'))
+            base = getenv("TMPDIR");
+        if (!base || !base[0])
+            base = "/tmp";
+        snprintf(w->sockdir, sizeof w->sockdir, "%s/iotpro_exporter.XXXXXX", base);
+        if (!mkdtemp(w->sockdir)) {
+            snprintf(err, errcap, "cannot create a private directory in %s for the HTTP socket", base);
+            web_free(w);
+            return NULL;
+        }
+        snprintf(civet_listen, sizeof civet_listen, "x%s/http.sock", w->sockdir);
+    }
 
     /* Workers: enough for max_requests scrapes plus two for health probes, capped. */
     unsigned threads = w->max_requests + 2;
@@ -515,7 +639,7 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
     snprintf(nthreads, sizeof nthreads, "%u", threads);
     snprintf(tmo, sizeof tmo, "%u", w->timeout_ms);
     const char *opts[] = {
-        "listening_ports", cfg->listen ? cfg->listen : "9842",
+        "listening_ports", civet_listen,
         "num_threads", nthreads,
         "request_timeout_ms", tmo,
         "linger_timeout_ms", "500",
@@ -546,12 +670,51 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
     w->ctx = mg_start2(&init, &ed);
     if (!w->ctx) {
         snprintf(err, errcap, "--web.listen-address: cannot serve on %s: %s (civetweb error %u)",
-                 cfg->listen ? cfg->listen : "9842", etext[0] ? etext : "unknown", code);
+                 civet_listen, etext[0] ? etext : "unknown", code);
         mg_exit_library();
-        free(w);
+        web_free(w);
         return NULL;
     }
+    if (w->sockdir[0]) {
+        struct tls_front_config fc = {
+            .listen = listen,
+            .backend = civet_listen + 1,
+            .max_conns = 128,
+            .handshake_ms = w->timeout_ms,
+            .idle_ms = 10000,
+            .reload = web_creds_reload,
+            .on_event = web_front_event,
+            .user = w,
+        };
+        char ferr[300];
+        w->front = tls_front_start(&fc, websec_creds(w->sec), ferr, sizeof ferr);
+        if (!w->front) {
+            snprintf(err, errcap, "--web.listen-address: %s", ferr);
+            mg_stop(w->ctx);
+            mg_exit_library();
+            web_free(w);
+            return NULL;
+        }
+    }
     return w;
+}
+
+int web_reload(struct web *w, struct websec *sec, char *err, size_t errcap)
+{
+    if (!!w->front != !!websec_creds(sec)) {
+        snprintf(err, errcap, "--web.config.file: turning TLS %s needs a restart",
+                 w->front ? "off" : "on");
+        return -1;
+    }
+    websec_ref(sec);
+    pthread_mutex_lock(&w->sec_mu);
+    struct websec *old = w->sec;
+    w->sec = sec;
+    pthread_mutex_unlock(&w->sec_mu);
+    if (w->front)
+        tls_front_set_creds(w->front, websec_creds(sec));
+    websec_unref(old);
+    return 0;
 }
 
 int web_port(const struct web *w)
@@ -559,6 +722,8 @@ int web_port(const struct web *w)
     struct mg_server_port ports[4];
     if (!w || !w->ctx)
         return -1;
+    if (w->front)
+        return tls_front_port(w->front);
     int n = mg_get_server_ports(w->ctx, 4, ports);
     return n > 0 ? ports[0].port : -1;
 }
@@ -567,7 +732,8 @@ void web_stop(struct web *w)
 {
     if (!w)
         return;
+    tls_front_stop(w->front); /* no new connections reach civetweb after this */
     mg_stop(w->ctx);
     mg_exit_library();
-    free(w);
+    web_free(w);
 }

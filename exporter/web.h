@@ -72,6 +72,7 @@
 
 #include "exporter/expo.h"
 #include "exporter/health.h"
+#include "exporter/websec.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -108,13 +109,19 @@ struct web_config {
     unsigned stream_deadline_ms; /* 0 = WEB_STREAM_DEADLINE_MS; tests use short ones */
     struct health *health;       /* optional: HTTP counters, scrape duration */
     const char *version;         /* landing page */
+    struct websec *sec;          /* optional: --web.config.file (web takes a reference) */
 };
 
 struct web;
 
 struct web *web_start(const struct web_config *cfg, const struct web_callbacks *cb, char *err,
                       size_t errcap);
-/* The TCP port actually bound (useful with port 0), or -1. */
+/* Puts a new web config in force for the requests that begin from now on (TLS
+ * credentials for new connections). Turning TLS on or off needs a restart: -1 with
+ * err filled, and the old config stays. Call from one control thread. */
+int web_reload(struct web *w, struct websec *sec, char *err, size_t errcap);
+
+/* The TCP port actually bound (useful with port 0; the HTTPS port with TLS), or -1. */
 int web_port(const struct web *w);
 void web_stop(struct web *w);
 

@@ -29,6 +29,8 @@ nodejs:/usr/bin/node
 npm:/usr/bin/npm
 procps:/usr/bin/ps
 iproute2:/usr/bin/ss
+apache2-utils:/usr/bin/htpasswd
+python3-bcrypt:/usr/lib/python3/dist-packages/bcrypt/__init__.py
 clang-format:/usr/bin/clang-format
 clang-tools:/usr/bin/scan-build
 cppcheck:/usr/bin/cppcheck

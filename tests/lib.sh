@@ -69,6 +69,18 @@ wait_for() {
     return 1
 }
 
+# get_metrics URL: GET a /metrics body to stdout. Under tests/run.sh (IOTPRO_SCRAPE_DIR
+# set) tests/e2e/scrapes.py also records its non-zero families, for metric_coverage.sh.
+get_metrics() {
+    local body rc
+    body=$(curl -s --max-time "${CURL_TIMEOUT:-10}" "$1"); rc=$?
+    printf '%s\n' "$body"
+    if [ -n "${IOTPRO_SCRAPE_DIR:-}" ] && [ -n "$body" ]; then
+        printf '%s\n' "$body" | "$PY" "$TOP/tests/e2e/scrapes.py" record
+    fi
+    return $rc
+}
+
 certs() { bash "$TOP/tests/mkcerts.sh" "$CERTS" >/dev/null; }
 
 # finish: exit status for run.sh (it also counts the lines)

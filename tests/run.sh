@@ -6,7 +6,9 @@
 # tests/lib.sh):  "ok - name", "not ok - name", "skip - name: why". Anything else it
 # prints is shown only when it failed (or with VERBOSE=1).
 #
-#   tests/run.sh [filter]      run only tests whose file name contains <filter>
+#   tests/run.sh [filter]      run only tests whose file name contains <filter>; an
+#                              integration test's name is suite/t_name.sh, so `e2e/`
+#                              picks the e2e suite (and the metric coverage check after it)
 #
 # ./build.sh test runs it with IOTPRO_TESTS_BUILT=1 (everything was just built): then a
 # missing exporter, simulator or test program fails instead of skipping (tests/lib.sh).
@@ -25,7 +27,7 @@ run_one() {
     local suite=$1 name=$2 tmo=$3; shift 3
     local log rc
     log="$logdir/$suite.$name.log"
-    timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
+    IOTPRO_TEST_NAME="$suite.$name" timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
     rc=$?
     local p f s
     p=$(grep -c '^ok - ' "$log")
@@ -66,6 +68,15 @@ for cfg in host asan; do
     done
 done
 
+# ... and the unit tests that start threads once more under ThreadSanitizer (make tsan
+# builds only those): any report is a failure (exit status 66).
+export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp:${TSAN_OPTIONS:-}"
+for t in $B/tsan/bin/test_*; do
+    [ -x "$t" ] || continue
+    want "$(basename "$t")" || continue
+    run_one unit-tsan "$(basename "$t")" 300 "$t"
+done
+
 # 2. Fuzz targets, a few seconds each (./build.sh fuzz runs them longer).
 for t in $B/fuzz/bin/fuzz_*; do
     [ -x "$t" ] || continue
@@ -73,14 +84,27 @@ for t in $B/fuzz/bin/fuzz_*; do
     run_one fuzz "$(basename "$t")" 120 tests/fuzz/run_one.sh "$t" "${FUZZ_SECONDS:-5}"
 done
 
-# 3. Integration suites: scripts named t_*.sh, in this order.
+# 3. Integration suites: scripts named t_*.sh, in this order. The e2e scrape helpers
+# record what each /metrics showed in $IOTPRO_SCRAPE_DIR (tests/e2e/scrapes.py), for
+# step 4; it starts empty whenever an e2e test runs.
+export IOTPRO_SCRAPE_DIR=$(cd "$logdir" && pwd)/scrapes
+for t in tests/e2e/t_*.sh; do
+    want "e2e/$(basename "$t")" && { rm -rf "$IOTPRO_SCRAPE_DIR"; break; }
+done
+mkdir -p "$IOTPRO_SCRAPE_DIR"
 for suite in tls conformance sim e2e bench release; do
     for t in tests/$suite/t_*.sh; do
         [ -f "$t" ] || continue
-        want "$(basename "$t")" || continue
+        want "$suite/$(basename "$t")" || continue
         run_one "$suite" "$(basename "$t" .sh)" "${TEST_TIMEOUT:-900}" bash "$t"
     done
 done
+
+# 4. After them: every documented metric family and label value was non-zero in some
+# e2e scrape, or README.md says why it cannot be (tests/e2e/metric_coverage.sh).
+if want e2e/metric_coverage; then
+    run_one e2e metric_coverage 120 bash tests/e2e/metric_coverage.sh "$IOTPRO_SCRAPE_DIR"
+fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

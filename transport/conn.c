@@ -1,8 +1,9 @@
 /*
  * conn.c -- a non-blocking client connection: DNS (helper thread), TCP connect across
- * every resolved address, TLS 1.2 via a BearSSL engine pumped by the caller's poll
- * loop, and one sticky, classified error. The engine is driven without br_sslio (which
- * blocks): records move between the socket and the engine's buffers in tls_pump.
+ * every resolved address, TLS 1.2 via transport/tls pumped by the caller's poll loop,
+ * and one sticky, classified error. Received bytes are handed out in place
+ * (conn_peek): with TLS, a view of the engine's decrypted record; on plain TCP, of one
+ * recv() into the otherwise idle engine buffer.
  */
 #include "transport/conn.h"
 
@@ -46,7 +47,8 @@ void conn_init(conn *c)
     c->deadline_ms = c->attempt_deadline_ms = 0;
     c->bytes_in = c->bytes_out = 0;
     c->tls_started = 0;
-    c->peek_len = 0;
+    c->view_len = 0;
+    c->plain_off = c->plain_len = 0;
     memset(&c->err, 0, sizeof c->err);
 }
 
@@ -103,8 +105,9 @@ static conn_stage cur_stage(const conn *c)
 
 static void engine_closed(conn *c)
 {
-    br_ssl_engine_context *eng = &c->tls.sc.eng;
-    int e = br_ssl_engine_last_error(eng);
+    int e = tls_last_error(&c->tls);
+    const unsigned char *peek;
+    size_t peek_len = tls_first_bytes(&c->tls, &peek);
     char buf[96];
     if (e == BR_ERR_OK) {
         if (c->state == CONN_HANDSHAKE) {
@@ -124,12 +127,11 @@ static void engine_closed(conn *c)
     /* A TLS record starts with a content type 20..24. Anything else in the first
      * byte means the peer speaks another protocol (plain HTTP answering our
      * ClientHello, SSH...): say so, rather than BearSSL's "bad version/length". */
-    if (c->state == CONN_HANDSHAKE && c->peek_len > 0 && (c->peek[0] < 20 || c->peek[0] > 24)) {
-        char shown[sizeof c->peek + 1];
+    if (c->state == CONN_HANDSHAKE && peek_len > 0 && (peek[0] < 20 || peek[0] > 24)) {
+        char shown[sizeof c->tls.peek + 1];
         size_t i;
-        for (i = 0; i < c->peek_len; i++)
-            shown[i] = (c->peek[i] >= 0x20 && c->peek[i] < 0x7f && c->peek[i] != '"')
-                           ? (char)c->peek[i] : '.';
+        for (i = 0; i < peek_len; i++)
+            shown[i] = (peek[i] >= 0x20 && peek[i] < 0x7f && peek[i] != '"') ? (char)peek[i] : '.';
         shown[i] = 0;
         failf(c, CONN_STAGE_TLS, NET_R_TLS_NOT_TLS, e,
               "the server does not speak TLS on this port (it sent \"%s\"; plain HTTP?)", shown);
@@ -139,63 +141,34 @@ static void engine_closed(conn *c)
           tls_error_text(e, buf, sizeof buf));
 }
 
-/* Moves records both ways until the socket would block. Never blocks. */
-static void tls_pump(conn *c)
+/* Moves records both ways until the socket would block (tls_pump) and turns what
+ * stopped it into the connection's state. Never blocks. */
+static void pump(conn *c)
 {
-    br_ssl_engine_context *eng = &c->tls.sc.eng;
-    for (;;) {
-        unsigned st = br_ssl_engine_current_state(eng);
-        int progress = 0;
-        size_t len;
-        unsigned char *buf;
-        ssize_t k;
-
-        if (st & BR_SSL_CLOSED) {
+    int e = 0;
+    const char *op = "";
+    if (c->fd < 0) {
+        if (tls_state(&c->tls) & TLS_ST_CLOSED)
             engine_closed(c);
-            return;
-        }
-        if (c->fd < 0)
-            return;
-        if (st & BR_SSL_SENDREC) {
-            buf = br_ssl_engine_sendrec_buf(eng, &len);
-            k = send(c->fd, buf, len, MSG_NOSIGNAL);
-            if (k > 0) {
-                br_ssl_engine_sendrec_ack(eng, (size_t)k);
-                progress = 1;
-            } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                failf(c, cur_stage(c), net_reason_of_errno(errno), errno, "send: %s",
-                      strerror(errno));
-                return;
-            }
-        }
-        if (st & BR_SSL_RECVREC) {
-            buf = br_ssl_engine_recvrec_buf(eng, &len);
-            k = recv(c->fd, buf, len, 0);
-            if (k > 0) {
-                if (c->peek_len < sizeof c->peek) { /* keep the first bytes: see engine_closed */
-                    size_t m = sizeof c->peek - c->peek_len;
-                    memcpy(c->peek + c->peek_len, buf, (size_t)k < m ? (size_t)k : m);
-                    c->peek_len += (size_t)k < m ? (size_t)k : m;
-                }
-                br_ssl_engine_recvrec_ack(eng, (size_t)k);
-                progress = 1;
-            } else if (k == 0) {
-                /* EOF before the engine saw close_notify: truncation. */
-                if (c->state == CONN_HANDSHAKE)
-                    failf(c, CONN_STAGE_TLS, NET_R_TRUNCATED, BR_ERR_IO,
-                          "server closed the connection during the TLS handshake");
-                else
-                    failf(c, cur_stage(c), NET_R_TRUNCATED, BR_ERR_IO,
-                          "connection ended without TLS close_notify (truncated)");
-                return;
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                failf(c, cur_stage(c), net_reason_of_errno(errno), errno, "recv: %s",
-                      strerror(errno));
-                return;
-            }
-        }
-        if (!progress)
-            return;
+        return;
+    }
+    switch (tls_pump(&c->tls, c->fd, &e, &op)) {
+    case TLS_IO_OK:
+        break;
+    case TLS_IO_CLOSED:
+        engine_closed(c);
+        break;
+    case TLS_IO_EOF: /* EOF before the engine saw close_notify: truncation */
+        if (c->state == CONN_HANDSHAKE)
+            failf(c, CONN_STAGE_TLS, NET_R_TRUNCATED, BR_ERR_IO,
+                  "server closed the connection during the TLS handshake");
+        else
+            failf(c, cur_stage(c), NET_R_TRUNCATED, BR_ERR_IO,
+                  "connection ended without TLS close_notify (truncated)");
+        break;
+    case TLS_IO_ERRNO:
+        failf(c, cur_stage(c), net_reason_of_errno(e), e, "%s: %s", op, strerror(e));
+        break;
     }
 }
 
@@ -219,7 +192,7 @@ static void connected(conn *c, int64_t now_ms)
     }
     c->tls_started = 1;
     c->state = CONN_HANDSHAKE;
-    tls_pump(c);
+    pump(c);
 }
 
 static void try_next_addr(conn *c, int64_t now_ms)
@@ -308,10 +281,10 @@ short conn_poll_events(const conn *c)
     case CONN_OPEN:
         if (!c->use_tls)
             return POLLIN;
-        st = br_ssl_engine_current_state(&c->tls.sc.eng);
-        if (st & BR_SSL_SENDREC)
+        st = tls_state(&c->tls);
+        if (st & TLS_ST_SENDREC)
             ev |= POLLOUT;
-        if (st & BR_SSL_RECVREC)
+        if (st & TLS_ST_RECVREC)
             ev |= POLLIN;
         return ev;
     default: return 0;
@@ -321,15 +294,17 @@ short conn_poll_events(const conn *c)
 int conn_pending(const conn *c)
 {
     unsigned st;
-    if (!c->use_tls || !c->tls_started)
+    if (!c->use_tls)
+        return c->plain_off < c->plain_len; /* received, not yet consumed */
+    if (!c->tls_started)
         return 0;
     if (c->state != CONN_HANDSHAKE && c->state != CONN_OPEN)
         return 0;
-    st = br_ssl_engine_current_state(&c->tls.sc.eng);
-    if (st & (BR_SSL_CLOSED | BR_SSL_RECVAPP))
+    st = tls_state(&c->tls);
+    if (st & (TLS_ST_CLOSED | TLS_ST_APP_IN))
         return 1; /* bytes to read, or an end to report */
     /* The handshake completed in a pump run by someone else: conn_on_io says OPEN. */
-    return c->state == CONN_HANDSHAKE && (st & BR_SSL_SENDAPP) != 0;
+    return c->state == CONN_HANDSHAKE && (st & TLS_ST_APP_OUT) != 0;
 }
 
 int64_t conn_deadline(const conn *c)
@@ -382,10 +357,9 @@ conn_state conn_on_io(conn *c, short revents, int64_t now_ms)
         try_next_addr(c, now_ms);
         break;
     case CONN_HANDSHAKE:
-        tls_pump(c);
+        pump(c);
         if (c->state == CONN_HANDSHAKE) {
-            unsigned st = br_ssl_engine_current_state(&c->tls.sc.eng);
-            if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+            if (tls_state(&c->tls) & (TLS_ST_APP_OUT | TLS_ST_APP_IN))
                 c->state = CONN_OPEN;
             else if (now_ms >= c->deadline_ms)
                 failf(c, CONN_STAGE_TLS, NET_R_TIMEOUT, ETIMEDOUT,
@@ -394,7 +368,7 @@ conn_state conn_on_io(conn *c, short revents, int64_t now_ms)
         break;
     case CONN_OPEN:
         if (c->use_tls)
-            tls_pump(c);
+            pump(c);
         else if (revents & (POLLERR | POLLNVAL))
             failf(c, c->open_stage, net_reason_of_errno(net_connect_result(c->fd)), 0,
                   "socket error: %s", strerror(net_connect_result(c->fd)));
@@ -405,53 +379,95 @@ conn_state conn_on_io(conn *c, short revents, int64_t now_ms)
     return c->state;
 }
 
-long conn_read(conn *c, void *buf, size_t cap)
+/* Plain TCP: one recv() into the idle engine buffer when it is empty. */
+static long plain_peek(conn *c, const uint8_t **p)
 {
-    if (c->use_tls) {
+    if (c->plain_off == c->plain_len) {
+        c->plain_off = c->plain_len = 0;
+        if (c->state != CONN_OPEN)
+            return -1;
+        for (;;) {
+            ssize_t k = recv(c->fd, c->tls.iobuf, sizeof c->tls.iobuf, 0);
+            if (k > 0) {
+                c->plain_len = (size_t)k;
+                break;
+            }
+            if (k == 0) {
+                c->state = CONN_CLOSED;
+                c->err.stage = c->open_stage;
+                c->err.reason = NET_R_CLOSED;
+                snprintf(c->err.text, sizeof c->err.text, "%s: %s:%u: peer closed the connection",
+                         conn_stage_name(c->open_stage), c->host, c->port);
+                close_fd(c);
+                return -1;
+            }
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            failf(c, c->open_stage, net_reason_of_errno(errno), errno, "recv: %s",
+                  strerror(errno));
+            return -1;
+        }
+    }
+    *p = c->tls.iobuf + c->plain_off;
+    return (long)(c->plain_len - c->plain_off);
+}
+
+long conn_peek(conn *c, const uint8_t **p)
+{
+    long n;
+    *p = NULL;
+    c->view_len = 0;
+    if (!c->use_tls) {
+        n = plain_peek(c, p);
+    } else {
         /* Decrypted bytes stay readable after a later failure: they were authentic.
          * When none are buffered, pump once: acknowledging application data may have
          * let the engine process a close_notify (or need to read the next record),
          * and the socket alone would not wake poll for that. */
+        n = c->state == CONN_OPEN ? 0 : -1;
         for (int pass = 0; pass < 2 && c->tls_started && c->state != CONN_IDLE; pass++) {
-            size_t len = 0;
-            unsigned char *p = br_ssl_engine_recvapp_buf(&c->tls.sc.eng, &len);
-            if (p && len > 0) {
-                if (len > cap)
-                    len = cap;
-                memcpy(buf, p, len);
-                br_ssl_engine_recvapp_ack(&c->tls.sc.eng, len);
-                c->bytes_in += len;
-                return (long)len;
+            size_t len = tls_app_view(&c->tls, p);
+            if (len > 0) {
+                n = (long)len;
+                break;
             }
             if (pass == 0 && c->state == CONN_OPEN)
-                tls_pump(c);
+                pump(c);
+            n = c->state == CONN_OPEN ? 0 : -1;
         }
-        return c->state == CONN_OPEN ? 0 : -1;
     }
-    if (c->state != CONN_OPEN)
-        return -1;
-    for (;;) {
-        ssize_t k = recv(c->fd, buf, cap, 0);
-        if (k > 0) {
-            c->bytes_in += (size_t)k;
-            return (long)k;
-        }
-        if (k == 0) {
-            c->state = CONN_CLOSED;
-            c->err.stage = c->open_stage;
-            c->err.reason = NET_R_CLOSED;
-            snprintf(c->err.text, sizeof c->err.text, "%s: %s:%u: peer closed the connection",
-                     conn_stage_name(c->open_stage), c->host, c->port);
-            close_fd(c);
-            return -1;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        failf(c, c->open_stage, net_reason_of_errno(errno), errno, "recv: %s", strerror(errno));
-        return -1;
-    }
+    if (n > 0)
+        c->view_len = (size_t)n;
+    return n;
+}
+
+void conn_consume(conn *c, size_t n)
+{
+    if (n > c->view_len)
+        n = c->view_len; /* nothing (left) to release, e.g. after conn_abort */
+    if (n == 0)
+        return;
+    c->view_len -= n;
+    c->bytes_in += n;
+    if (c->use_tls)
+        tls_app_ack(&c->tls, n);
+    else
+        c->plain_off += n;
+}
+
+long conn_read(conn *c, void *buf, size_t cap)
+{
+    const uint8_t *p;
+    long n = conn_peek(c, &p);
+    if (n <= 0)
+        return n;
+    if ((size_t)n > cap)
+        n = (long)cap;
+    memcpy(buf, p, (size_t)n);
+    conn_consume(c, (size_t)n);
+    return n;
 }
 
 long conn_write(conn *c, const void *data, size_t len)
@@ -459,24 +475,17 @@ long conn_write(conn *c, const void *data, size_t len)
     if (c->state != CONN_OPEN)
         return -1;
     if (c->use_tls) {
-        br_ssl_engine_context *eng = &c->tls.sc.eng;
         size_t cap;
-        unsigned char *p;
-        if (!(br_ssl_engine_current_state(eng) & BR_SSL_SENDAPP)) {
-            tls_pump(c);
+        if (!(tls_state(&c->tls) & TLS_ST_APP_OUT)) {
+            pump(c);
             if (c->state != CONN_OPEN)
                 return -1;
-            if (!(br_ssl_engine_current_state(eng) & BR_SSL_SENDAPP))
+            if (!(tls_state(&c->tls) & TLS_ST_APP_OUT))
                 return 0;
         }
-        p = br_ssl_engine_sendapp_buf(eng, &cap);
-        if (cap > len)
-            cap = len;
-        memcpy(p, data, cap);
-        br_ssl_engine_sendapp_ack(eng, cap);
-        br_ssl_engine_flush(eng, 0);
+        cap = tls_app_write(&c->tls, data, len);
         c->bytes_out += cap;
-        tls_pump(c);
+        pump(c);
         return c->state == CONN_OPEN || c->state == CONN_CLOSED ? (long)cap : -1;
     }
     for (;;) {
@@ -498,23 +507,13 @@ int conn_write_pending(const conn *c)
 {
     if (!c->use_tls || c->state != CONN_OPEN)
         return 0;
-    return (br_ssl_engine_current_state(&c->tls.sc.eng) & BR_SSL_SENDREC) != 0;
+    return (tls_state(&c->tls) & TLS_ST_SENDREC) != 0;
 }
 
 void conn_close(conn *c)
 {
-    if (c->use_tls && c->fd >= 0 && (c->state == CONN_OPEN || c->state == CONN_HANDSHAKE)) {
-        br_ssl_engine_close(&c->tls.sc.eng);
-        /* one attempt to push the close_notify record out */
-        unsigned st = br_ssl_engine_current_state(&c->tls.sc.eng);
-        if (st & BR_SSL_SENDREC) {
-            size_t len;
-            unsigned char *b = br_ssl_engine_sendrec_buf(&c->tls.sc.eng, &len);
-            ssize_t k = send(c->fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (k > 0)
-                br_ssl_engine_sendrec_ack(&c->tls.sc.eng, (size_t)k);
-        }
-    }
+    if (c->use_tls && c->fd >= 0 && (c->state == CONN_OPEN || c->state == CONN_HANDSHAKE))
+        tls_close_notify(&c->tls, c->fd); /* one attempt to push the close_notify out */
     net_dns_cancel(&c->dns);
     close_fd(c);
     if (c->state != CONN_FAILED && c->state != CONN_IDLE) {
@@ -532,4 +531,5 @@ void conn_abort(conn *c)
     net_dns_cancel(&c->dns);
     close_fd(c);
     c->state = CONN_IDLE;
+    c->view_len = 0;
 }

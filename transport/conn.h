@@ -12,12 +12,13 @@
  *         poll(&p, 1, conn_pending(&c) ? 0
  *                     : ms until min(conn_deadline(&c), my own deadlines));
  *         conn_on_io(&c, p.revents, net_now_ms());   // also when poll timed out
- *         while ((n = conn_read(&c, buf, sizeof buf)) > 0) consume(buf, n);
+ *         while ((n = conn_peek(&c, &in)) > 0) conn_consume(&c, use(in, n));
+ *                                   // or: while ((n = conn_read(&c, buf, cap)) > 0) ...
  *         if (conn_state(&c) == CONN_FAILED || conn_state(&c) == CONN_CLOSED) break;
  *         if (conn_state(&c) == CONN_OPEN) conn_write(&c, ...);
  *     }
  *
- * Rules: always drain conn_read until it returns <= 0 after conn_on_io (decrypted
+ * Rules: always drain conn_peek/conn_read until <= 0 after conn_on_io (decrypted
  * bytes sitting in the TLS engine do not make the socket readable), and never sleep
  * while conn_pending() says bytes are already here (a conn_write may have pulled them
  * in after the last drain). Deadlines for
@@ -77,8 +78,8 @@ typedef struct {
     unsigned port;
     int use_tls;
     int tls_started;           /* tls holds an initialised engine */
-    unsigned char peek[12];    /* first bytes from the server, to recognise non-TLS */
-    size_t peek_len;
+    size_t view_len;           /* bytes handed out by conn_peek, not yet consumed */
+    size_t plain_off, plain_len; /* plain TCP: unconsumed received bytes in tls.iobuf */
     const tls_anchors *anchors;
     int64_t pin_time;          /* tests only: TLS validation time, -1 = real clock */
     int64_t deadline_ms;       /* overall DNS+connect+handshake deadline */
@@ -123,7 +124,8 @@ int64_t conn_deadline(const conn *c);
  *     the socket, which then never polls readable for bytes we already hold;
  *   - the TLS handshake finished (or failed) inside such a pump while the state still
  *     says CONN_HANDSHAKE: only conn_on_io moves the state on.
- * Plain TCP: always 0 (the kernel buffer is the only buffer). Cheap; call it every turn.
+ * Plain TCP: 1 while bytes of the last recv() wait unconsumed (conn_peek keeps them in
+ * the conn). Cheap; call it every turn.
  */
 int conn_pending(const conn *c);
 
@@ -135,7 +137,23 @@ conn_state conn_state_of(const conn *c);
 #define conn_state(c) conn_state_of(c)
 
 /*
- * Up to cap received application bytes into buf. Returns > 0 bytes, 0 when none are
+ * Received application bytes in place, without a copy: *p points at them (TLS: the
+ * decrypted record inside the engine; plain TCP: one recv() into the conn's own
+ * buffer). Returns their count (> 0), 0 or -1 as conn_read. The view stays valid and
+ * unchanged until conn_consume, conn_peek, conn_read, conn_abort or conn_start on c;
+ * conn_write and conn_on_io may run in between (the engine reads no new record while
+ * decrypted bytes are unconsumed). A record is at most 16 KiB: a longer message
+ * arrives over several views.
+ */
+long conn_peek(conn *c, const uint8_t **p);
+
+/* Releases the first n bytes of the last conn_peek view (n <= its count; more is
+ * clamped, and nothing happens after conn_abort). Counts them in bytes_in. */
+void conn_consume(conn *c, size_t n);
+
+/*
+ * Up to cap received application bytes copied into buf (conn_peek + memcpy +
+ * conn_consume). Returns > 0 bytes, 0 when none are
  * available now (poll again), or -1 when the stream has ended: state CONN_CLOSED for a
  * clean end (FIN / close_notify), CONN_FAILED otherwise (a TLS EOF without
  * close_notify is NET_R_TRUNCATED: an abnormal end, never a clean one). Bytes

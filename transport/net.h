@@ -53,6 +53,8 @@ const char *net_reason_name(net_reason r);
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC); only differences are meaningful. */
 int64_t net_now_ms(void);
+/* Unix time in milliseconds (CLOCK_REALTIME): for timestamps shown to people. */
+int64_t net_wall_ms(void);
 
 /* n bytes from the OS CSPRNG (getrandom). Returns 0, or -1 when the OS has none
  * (then errno is set). For WebSocket mask keys and Sec-WebSocket-Key. */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,6 +295,7 @@ int tls_client_start(tls_client *t, const tls_anchors *a, const char *host, int6
     br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_NO_RENEGOTIATION);
     br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
     t->pinned_time = pin_time;
+    t->peek_len = 0;
     if (pin_time >= 0)
         br_x509_minimal_set_time(&t->xc, (uint32_t)(pin_time / 86400 + 719528),
                                  (uint32_t)(pin_time % 86400));
@@ -302,6 +304,125 @@ int tls_client_start(tls_client *t, const tls_anchors *a, const char *host, int6
         return e ? e : BR_ERR_BAD_STATE;
     }
     return 0;
+}
+
+unsigned tls_state(const tls_client *t)
+{
+    unsigned st = br_ssl_engine_current_state(&t->sc.eng), r = 0;
+    r |= st & BR_SSL_CLOSED ? TLS_ST_CLOSED : 0;
+    r |= st & BR_SSL_SENDREC ? TLS_ST_SENDREC : 0;
+    r |= st & BR_SSL_RECVREC ? TLS_ST_RECVREC : 0;
+    r |= st & BR_SSL_RECVAPP ? TLS_ST_APP_IN : 0;
+    r |= st & BR_SSL_SENDAPP ? TLS_ST_APP_OUT : 0;
+    return r;
+}
+
+int tls_last_error(const tls_client *t)
+{
+    return br_ssl_engine_last_error(&t->sc.eng);
+}
+
+static int would_block(int e)
+{
+    return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
+}
+
+tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op)
+{
+    br_ssl_engine_context *eng = &t->sc.eng;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(eng);
+        int progress = 0;
+        size_t len;
+        unsigned char *buf;
+        ssize_t k;
+
+        if (st & BR_SSL_CLOSED)
+            return TLS_IO_CLOSED;
+        if (st & BR_SSL_SENDREC) {
+            buf = br_ssl_engine_sendrec_buf(eng, &len);
+            k = send(fd, buf, len, MSG_NOSIGNAL);
+            if (k > 0) {
+                br_ssl_engine_sendrec_ack(eng, (size_t)k);
+                progress = 1;
+            } else if (k < 0 && !would_block(errno)) {
+                *sys_errno = errno;
+                *op = "send";
+                return TLS_IO_ERRNO;
+            }
+        }
+        if (st & BR_SSL_RECVREC) {
+            buf = br_ssl_engine_recvrec_buf(eng, &len);
+            k = recv(fd, buf, len, 0);
+            if (k > 0) {
+                if (t->peek_len < sizeof t->peek) {
+                    size_t m = sizeof t->peek - t->peek_len;
+                    if ((size_t)k < m)
+                        m = (size_t)k;
+                    memcpy(t->peek + t->peek_len, buf, m);
+                    t->peek_len += m;
+                }
+                br_ssl_engine_recvrec_ack(eng, (size_t)k);
+                progress = 1;
+            } else if (k == 0) {
+                return TLS_IO_EOF;
+            } else if (!would_block(errno)) {
+                *sys_errno = errno;
+                *op = "recv";
+                return TLS_IO_ERRNO;
+            }
+        }
+        if (!progress)
+            return TLS_IO_OK;
+    }
+}
+
+size_t tls_app_view(tls_client *t, const uint8_t **p)
+{
+    size_t len = 0;
+    unsigned char *b = br_ssl_engine_recvapp_buf(&t->sc.eng, &len);
+    *p = b && len ? b : NULL;
+    return *p ? len : 0;
+}
+
+void tls_app_ack(tls_client *t, size_t n)
+{
+    if (n)
+        br_ssl_engine_recvapp_ack(&t->sc.eng, n);
+}
+
+size_t tls_app_write(tls_client *t, const void *data, size_t len)
+{
+    br_ssl_engine_context *eng = &t->sc.eng;
+    size_t cap = 0;
+    unsigned char *p;
+    if (!(br_ssl_engine_current_state(eng) & BR_SSL_SENDAPP) || len == 0)
+        return 0;
+    p = br_ssl_engine_sendapp_buf(eng, &cap);
+    if (cap > len)
+        cap = len;
+    memcpy(p, data, cap);
+    br_ssl_engine_sendapp_ack(eng, cap);
+    br_ssl_engine_flush(eng, 0);
+    return cap;
+}
+
+void tls_close_notify(tls_client *t, int fd)
+{
+    br_ssl_engine_close(&t->sc.eng);
+    if (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_SENDREC) {
+        size_t len;
+        unsigned char *b = br_ssl_engine_sendrec_buf(&t->sc.eng, &len);
+        ssize_t k = send(fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k > 0)
+            br_ssl_engine_sendrec_ack(&t->sc.eng, (size_t)k);
+    }
+}
+
+size_t tls_first_bytes(const tls_client *t, const unsigned char **p)
+{
+    *p = t->peek;
+    return t->peek_len;
 }
 
 /* TLS alert descriptions we are likely to meet (RFC 8446 6.2 numbering). */

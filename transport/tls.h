@@ -2,8 +2,10 @@
  * tls.h -- BearSSL client configuration: trust anchors from a PEM bundle, a TLS 1.2
  * ECDHE+AEAD-only engine with SNI and host-name checking, and readable error reasons.
  *
- * The socket side (moving records) is transport/conn; this module only builds and
- * explains the engine. Policy, fixed here and not configurable:
+ * This module is the only one that drives BearSSL's engine: it builds it, moves its
+ * records between a socket and its buffers (tls_pump), and hands decrypted bytes out
+ * in place (tls_app_view). transport/conn decides when (poll, deadlines, errors).
+ * Policy, fixed here and not configurable:
  *   - TLS 1.2 only (BearSSL has no 1.3; 1.0/1.1 are deprecated by RFC 8996);
  *   - suites ECDHE_{ECDSA,RSA} with AES-128/256-GCM first (AES-NI makes them the
  *     fastest), then ChaCha20-Poly1305; no CBC, no 3DES, no static RSA;
@@ -68,12 +70,15 @@ int tls_anchors_add_pem(tls_anchors *a, const void *pem, size_t len, char *err, 
 
 /* ---- client engine ---------------------------------------------------------------- */
 
-/* One client engine with its full-duplex I/O buffer (~40 KiB); embedded in a conn. */
+/* One client engine with its full-duplex I/O buffer (~40 KiB); embedded in a conn.
+ * Fields are private by convention: use the functions below. */
 typedef struct {
     br_ssl_client_context sc;
     br_x509_minimal_context xc;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
     int64_t pinned_time;       /* tests: validation time in Unix seconds, or -1 */
+    unsigned char peek[12];    /* the first bytes the server sent (see tls_first_bytes) */
+    size_t peek_len;
 } tls_client;
 
 /*
@@ -84,6 +89,53 @@ typedef struct {
  * (tests only).
  */
 int tls_client_start(tls_client *t, const tls_anchors *a, const char *host, int64_t pin_time);
+
+/* ---- driving the engine (one thread; never blocks; fd is non-blocking) ------------- */
+
+/* What the engine can do now: a bit set. */
+enum {
+    TLS_ST_CLOSED = 1,    /* closed or failed: tls_last_error says which (0: close_notify) */
+    TLS_ST_SENDREC = 2,   /* has records to send: poll for POLLOUT */
+    TLS_ST_RECVREC = 4,   /* wants records: poll for POLLIN */
+    TLS_ST_APP_IN = 8,    /* decrypted bytes wait (tls_app_view) */
+    TLS_ST_APP_OUT = 16   /* takes application bytes (tls_app_write); after the handshake */
+};
+unsigned tls_state(const tls_client *t);
+
+/* The engine's sticky error: 0 (BR_ERR_OK) or a BearSSL error code. */
+int tls_last_error(const tls_client *t);
+
+/* Outcome of tls_pump. */
+typedef enum {
+    TLS_IO_OK = 0,   /* moved what could move; the socket would block, or nothing to do */
+    TLS_IO_CLOSED,   /* the engine is closed (TLS_ST_CLOSED): see tls_last_error */
+    TLS_IO_EOF,      /* the peer closed TCP while the engine still wanted records */
+    TLS_IO_ERRNO     /* send() or recv() failed: *sys_errno, and *op is "send" or "recv" */
+} tls_io;
+
+/* Moves records both ways between fd and the engine until the socket would block or
+ * neither side can move. Decrypted bytes are not touched: they wait for tls_app_view.
+ * sys_errno and op are written only for TLS_IO_ERRNO. */
+tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op);
+
+/* Decrypted bytes waiting in the engine, in place: *p points into the engine's
+ * record buffer; returns their count (0 when none; *p is then NULL). The view stays
+ * valid and unchanged until tls_app_ack (the engine reads no record while they are
+ * unacknowledged, so tls_pump and tls_app_write may run in between). */
+size_t tls_app_view(tls_client *t, const uint8_t **p);
+/* Releases the first n bytes of the view (n <= its count). */
+void tls_app_ack(tls_client *t, size_t n);
+
+/* Copies up to len application bytes into the engine and flushes them into a record;
+ * returns how many it took (0 unless TLS_ST_APP_OUT). Call tls_pump to send it. */
+size_t tls_app_write(tls_client *t, const void *data, size_t len);
+
+/* Starts the close (close_notify) and makes one non-blocking attempt to send it. */
+void tls_close_notify(tls_client *t, int fd);
+
+/* The first bytes the server sent (up to 12), kept to tell a peer that does not speak
+ * TLS at all (plain HTTP on the port) from a TLS error. Returns their count. */
+size_t tls_first_bytes(const tls_client *t, const unsigned char **p);
 
 /* 1 when host is an IPv4 or IPv6 literal (refused for TLS, see above). */
 int tls_host_is_ip(const char *host);

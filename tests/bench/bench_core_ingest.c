@@ -8,6 +8,7 @@
  *   bench_core_ingest [assets] [keys-per-asset] [messages]
  */
 #include "core/tb_feed.h"
+#include "tests/feed_store.h"
 #include "tests/bench/bench_msgs.h"
 
 #include <stdio.h>
@@ -43,20 +44,19 @@ int main(int argc, char **argv)
     static tb_feed feed;
     static jsmntok_t tok[256];
     static tb_pending pend[LIM_PENDING_UPDATES];
-    if (!mem || store_init(&st, mem, need, &cfg) || tb_feed_init(&feed, &st, tok, 256, pend,
-                                                                  LIM_PENDING_UPDATES, NULL, NULL))
+    if (!mem || store_init(&st, mem, need, &cfg) || tb_feed_init(&feed, tok, 256, pend, LIM_PENDING_UPDATES))
         return 1;
     tb_feed_expect(&feed, 1);
     const char *data = "{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false}}";
-    tb_feed_result r;
-    tb_feed_message(&feed, data, strlen(data), 0, &r);
+    feed_res r;
+    feed_store(&feed, &st, data, strlen(data), 0, &r);
 
     size_t bytes = 0;
     uint64_t set = 0;
     double t0 = now_s();
     for (uint32_t i = 0; i < msgs; i++) {
         int j = (int)(i % RING);
-        tb_feed_message(&feed, ring[j], len[j], 1, &r);
+        feed_store(&feed, &st, ring[j], len[j], 1, &r);
         set += r.set;
         bytes += len[j];
     }

@@ -12,6 +12,7 @@
  *   bench_store [assets] [keys-per-asset] [values]
  */
 #include "core/tb_feed.h"
+#include "tests/feed_store.h"
 #include "tests/bench/bench_msgs.h"
 
 #include <stdio.h>
@@ -53,15 +54,15 @@ static void bench_feed(store *st, uint32_t assets, uint32_t keys, uint32_t msgs)
     static tb_feed feed;
     static jsmntok_t tok[256];
     static tb_pending pend[LIM_PENDING_UPDATES];
-    if (tb_feed_init(&feed, st, tok, 256, pend, LIM_PENDING_UPDATES, NULL, NULL))
+    if (tb_feed_init(&feed, tok, 256, pend, LIM_PENDING_UPDATES))
         exit(1);
     tb_feed_expect(&feed, 1);
     const char *data = "{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false}}";
-    tb_feed_result r;
-    tb_feed_message(&feed, data, strlen(data), 0, &r);
+    feed_res r;
+    feed_store(&feed, st, data, strlen(data), 0, &r);
     double c0 = clk(CLOCK_THREAD_CPUTIME_ID), w0 = clk(CLOCK_MONOTONIC);
     for (uint32_t i = 0; i < msgs; i++)
-        tb_feed_message(&feed, ring[i % RING], len[i % RING], 1, &r);
+        feed_store(&feed, st, ring[i % RING], len[i % RING], 1, &r);
     report("feed", msgs, clk(CLOCK_THREAD_CPUTIME_ID) - c0, clk(CLOCK_MONOTONIC) - w0);
     for (int i = 0; i < RING; i++)
         free(ring[i]);

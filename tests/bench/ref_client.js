@@ -9,7 +9,9 @@
 // ENTITY_DATA command per asset page, at most 10 commands per message (ThingsBoard closes
 // with 1009 above 32 KiB); JSON.parse every message; keep the latest value per asset and
 // key in a Map (newest ts wins; updates that overtake their cmdId's initial data page are
-// buffered until it arrives); ws answers pings by itself.
+// buffered until it arrives); ws answers pings by itself. --values numbers (default)
+// keeps numbers as Numbers; --values strings keeps every value as the string it came as,
+// as the original integration does (the GPS and mixed workloads of run.sh use it).
 //
 // When every page's initial data has arrived, it waits --warmup seconds, then counts for
 // --duration seconds and prints one JSON object on stdout, then closes (1000) and exits 0:
@@ -21,7 +23,7 @@
 //
 // Usage: IOTPRO_PASSWORD=... node ref_client.js --url https://localhost:PORT \
 //          --username USER [--ca ca.pem] [--page-size 1000] [--keys a,b,c] \
-//          [--warmup 1] [--duration 5] [--max-seconds 120]
+//          [--warmup 1] [--duration 5] [--max-seconds 120] [--values numbers|strings]
 // The CA may also come from NODE_EXTRA_CA_CERTS. Progress goes to stderr.
 'use strict';
 
@@ -45,7 +47,7 @@ function parseArgs(argv) {
     const o = {
         url: '', username: '', ca: '', pageSize: 1000,
         keys: 'device_id,telemetry_param_latitude,telemetry_param_longitude',
-        warmup: 1, duration: 5, maxSeconds: 120,
+        warmup: 1, duration: 5, maxSeconds: 120, values: 'numbers',
     };
     for (let i = 0; i < argv.length; i++) {
         let a = argv[i], v;
@@ -61,6 +63,7 @@ function parseArgs(argv) {
         case '--warmup': o.warmup = parseFloat(next()); break;
         case '--duration': o.duration = parseFloat(next()); break;
         case '--max-seconds': o.maxSeconds = parseFloat(next()); break;
+        case '--values': o.values = next(); break;
         case '-h': case '--help':
             process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n')
                 .filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
@@ -173,7 +176,7 @@ const dataSeen = new Set();
 let cmdCount = 0;
 
 function toValue(s) {
-    if (typeof s !== 'string') return s;
+    if (typeof s !== 'string' || opt.values === 'strings') return s;
     if (s === 'true') return 1;
     if (s === 'false') return 0;
     const n = Number(s);

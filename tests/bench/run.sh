@@ -9,7 +9,9 @@
 #                of its runs, min and max beside it
 #   --out FILE   markdown report (default BENCHMARKS.md at the top of the tree)
 #   --raw FILE   keep the raw samples ("ID<TAB>VALUE", one per run) there
-#   --only LIST  comma-separated sections: size,core,ingest,ref,scraped,levels,startup
+#   --only LIST  comma-separated sections: size,num,core,ingest,ref,gps,mixed,scraped,
+#                levels,startup
+#   --num-inputs N   inputs of the num differential run (default 100000000; quick 100000)
 #
 # Everything runs on loopback against build/host/bin/iotpro-sim over TLS (certificates
 # from tests/mkcerts.sh). The exporter (or the Node.js reference client) is pinned to
@@ -19,6 +21,11 @@
 #
 # Figures (ids as in BENCHMARKS.md; tests/bench/report.py describes each):
 #   binary.stripped_bytes            size of build/iotpro_exporter
+#   num.musl.*, num.glibc.*          tests/bench/bench_num speed: core/num vs the C library's
+#                                    strtod on GPS coordinates (15-17 digits), built static
+#                                    with musl (what the release used to call) and with glibc
+#   num.diff_*                       bench_num diff: --num-inputs random and adversarial
+#                                    inputs, core/num against glibc's strtod bit for bit
 #   core.*                           build/host/bin/bench_core_ingest, when built
 #   ingest.*                         exporter vs simulator in flood mode: counters
 #                                    iotpro_ws_messages_received_total (update messages),
@@ -26,6 +33,14 @@
 #                                    process_cpu_seconds_total read from /metrics at the
 #                                    start and the end of a fixed window
 #   ref.*, ratio.*                   tests/bench/ref_client.js on the same feed, same run
+#   gps.*, mixed.*                   the same clients on fleet-shaped feeds (simulator
+#                                    --flood-shape all|mix --nmea): gps = latitude and
+#                                    longitude (15-17 digits) per update, mixed = a varying
+#                                    blend of the 7 default keys (strings, booleans,
+#                                    integers, doubles); Node keeps values as strings there.
+#                                    Plus WL.floor.*: build/host/bin/bench_floor, decrypt and
+#                                    frame boundaries only, and WL.ratio.cpu_vs_floor = our
+#                                    CPU per message / the floor's, in the same repetition
 #   ingest_scraped.*                 the ingest window again with a scrape every second
 #   scrape.{idle,flood}.L.*          /metrics time (curl time_total) and size at L series
 #   mem.*                            exporter VmRSS at idle and at L series
@@ -37,7 +52,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib.sh"
 trap - EXIT
 
-QUICK=0 RUNS="" OUT="" RAW_KEEP="" ONLY=""
+QUICK=0 RUNS="" OUT="" RAW_KEEP="" ONLY="" NUM_INPUTS=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -49,6 +64,8 @@ while [ $# -gt 0 ]; do
     --raw=*) RAW_KEEP=${1#*=} ;;
     --only) ONLY=$2; shift ;;
     --only=*) ONLY=${1#*=} ;;
+    --num-inputs) NUM_INPUTS=$2; shift ;;
+    --num-inputs=*) NUM_INPUTS=${1#*=} ;;
     -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -58,6 +75,8 @@ OUT=${OUT:-$TOP/BENCHMARKS.md}
 
 SIM=${SIM:-$BIN/iotpro-sim}
 CORE_BENCH=${CORE_BENCH:-$BIN/bench_core_ingest}
+NUM_BENCH=${NUM_BENCH:-$BIN/bench_num}
+FLOOR=${FLOOR:-$BIN/bench_floor}
 STRIPPED=${STRIPPED:-$BUILD/iotpro_exporter}
 NODE=${NODE:-/usr/bin/node}
 REF=$HERE/ref_client.js
@@ -68,6 +87,10 @@ BENCH_PASS=bench-password-1
 KEYS=${BENCH_KEYS:-device_id,telemetry_param_latitude,telemetry_param_longitude}
 NKEYS=$(awk -F, '{print NF}' <<<"$KEYS")
 PAGE=1000
+# The workload in use (set_workload): figure id prefix, simulator flags and key count,
+# and how the Node.js client keeps values.
+WL="" SIM_EXTRA=() SIM_NKEYS=$NKEYS REF_VALUES=numbers
+BASIC_KEYS=$KEYS
 
 if [ "$QUICK" = 1 ]; then
     RUNS=${RUNS:-1}
@@ -76,6 +99,7 @@ if [ "$QUICK" = 1 ]; then
     LEVELS=${LEVELS:-"500 2000"}          # series
     STARTUP_ASSETS=${STARTUP_ASSETS:-"200 1000"}
     SCRAPES=2 BOUND=40
+    NUM_INPUTS=${NUM_INPUTS:-100000}
 else
     RUNS=${RUNS:-5}
     INGEST_ASSETS=${INGEST_ASSETS:-10000}
@@ -83,6 +107,7 @@ else
     LEVELS=${LEVELS:-"10000 100000 1000000"}
     STARTUP_ASSETS=${STARTUP_ASSETS:-"10000 100000"}
     SCRAPES=3 BOUND=240
+    NUM_INPUTS=${NUM_INPUTS:-100000000}
 fi
 
 NCPU=$(nproc 2>/dev/null || echo 1)
@@ -180,7 +205,7 @@ sim_start() {
     esac
     pin "$SIM_CPU" timeout -k 5 "$BOUND" "$SIM" --listen 127.0.0.1 --port 0 --control-port 0 \
         --port-file "$pf" --certs "$CERTS" --username "$BENCH_USER" --password "$BENCH_PASS" \
-        --assets "$n" --keys "$NKEYS" "${extra[@]}" >>"$WORK/sim.log" 2>&1 &
+        --assets "$n" --keys "$SIM_NKEYS" "${extra[@]}" "${SIM_EXTRA[@]}" >>"$WORK/sim.log" 2>&1 &
     SIM_PID=$!
     SIM_RPID=$(real_pid "$SIM_PID")
     SIM_PORT="" CTL_PORT=""
@@ -293,11 +318,34 @@ bench_core() {
     done
 }
 
+# count_from_above: stops the flood (the simulator ends its pass over the ring) and waits
+# until the exporter's iotpro_ws_messages_received_total equals what the simulator says
+# it sent (msgs_sent: data pages; flood_msgs: flood frames). The figures above trust
+# that counter; this checks it from the sending side. t_bench_smoke.sh reads the log.
+count_from_above() {
+    local st sent got i
+    curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/flood?off=1" >/dev/null
+    for ((i = 0; i < 100; i++)); do
+        st=$(curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/stats")
+        sent=$(awk '$1 == "msgs_sent" || $1 == "flood_msgs" { s += $2 } END { print s + 0 }' <<<"$st")
+        scrape "$WORK/mc.txt" >/dev/null
+        got=$(counter "$WORK/mc.txt" iotpro_ws_messages_received_total)
+        [ "$got" = "$sent" ] && break
+        sleep 0.1
+    done
+    if [ "$got" = "$sent" ]; then
+        log "counted from above: the exporter received all $sent messages the simulator sent"
+    else
+        log "count mismatch: the exporter received $got messages, the simulator sent $sent"
+    fi
+}
+
 # ingest_once SCRAPE_EVERY_SECOND(0|1): one end-to-end window. Records ingest.* or
 # ingest_scraped.*; sets LAST_MSGS.
 ingest_once() {
-    local scraped=$1 pfx=ingest m0 m1 t0 t1 s0 s1 e0 e1 dt dm dv dc exp_ticks sim_ticks sp
+    local scraped=$1 pfx=${WL}ingest m0 m1 t0 t1 s0 s1 e0 e1 dt dm dv dc exp_ticks sim_ticks sp
     [ "$scraped" = 1 ] && pfx=ingest_scraped
+    LAST_CPU=""
     LAST_MSGS=""
     sim_start "$INGEST_ASSETS" flood || return 1
     exp_start || { stop_all; return 1; }
@@ -328,15 +376,32 @@ ingest_once() {
     LAST_MSGS=$(calc "$dm / $dt")
     record "$pfx.msgs_per_s" "$LAST_MSGS"
     if [ "$scraped" = 0 ]; then
-        record ingest.values_per_s "$(calc "$dv / $dt")"
-        [ "$dm" -gt 0 ] && record ingest.cpu_s_per_m_updates "$(calc "$dc / $dm * 1000000")"
-        record ingest.exporter_cpu_util "$(calc "($e1 - $e0) / $CLK_TCK / $dt")"
-        record ingest.sim_cpu_util "$(calc "($s1 - $s0) / $CLK_TCK / $dt")"
+        record "$pfx.values_per_s" "$(calc "$dv / $dt")"
+        [ "$dm" -gt 0 ] && LAST_CPU=$(calc "$dc / $dm * 1000000") && record "$pfx.cpu_s_per_m_updates" "$LAST_CPU"
+        record "$pfx.exporter_cpu_util" "$(calc "($e1 - $e0) / $CLK_TCK / $dt")"
+        record "$pfx.sim_cpu_util" "$(calc "($s1 - $s0) / $CLK_TCK / $dt")"
         LAST_HWM=$(( $(proc_kb "$EXP_RPID" VmHWM) * 1024 ))
-        record ingest.peak_rss_bytes "$LAST_HWM"
+        record "$pfx.peak_rss_bytes" "$LAST_HWM"
     fi
     log "$pfx: $dm messages, $dv values in ${dt}s"
+    count_from_above
     stop_all
+}
+
+# json_get OUT KEY...: the KEYs' values (space-separated) from the last line of a client's
+# output, a JSON object; nothing when it is unparsable, reports a timeout or an error, or
+# counted no update message.
+json_get() {
+    "$PY" - "$@" <<'EOF'
+import json, sys
+try:
+    r = json.loads(sys.argv[1].strip().splitlines()[-1])
+except Exception:
+    sys.exit(0)
+if r.get('timeout') or r.get('error') or not r.get('update_messages'):
+    sys.exit(0)
+print(' '.join(str(r[k]) for k in sys.argv[2:]))
+EOF
 }
 
 # ref_once: the Node.js client on the same feed; records ref.*; sets REF_MSGS REF_HWM.
@@ -347,30 +412,111 @@ ref_once() {
     out=$(IOTPRO_PASSWORD=$BENCH_PASS pin "$EXP_CPU" timeout -k 5 "$BOUND" "$NODE" "$REF" \
           --url "https://localhost:$SIM_PORT" --username "$BENCH_USER" --ca "$CERTS/ca.pem" \
           --page-size "$PAGE" --keys "$KEYS" --warmup "$WARMUP" --duration "$WINDOW" \
-          --max-seconds "$BOUND" 2>>"$WORK/ref.log")
+          --max-seconds "$BOUND" --values "$REF_VALUES" 2>>"$WORK/ref.log")
     stop_all
-    eval "$("$PY" - "$out" <<'EOF'
-import json, sys
-try:
-    r = json.loads(sys.argv[1].strip().splitlines()[-1])
-except Exception:
-    sys.exit(0)
-if r.get('timeout') or r.get('error') or not r.get('update_messages'):
-    sys.exit(0)
-print(f"REF_MSGS={r['msgs_per_s']} REF_VALS={r['values_per_s']} "
-      f"REF_CPU={r['cpu_s_per_million_updates']} REF_HWM={r['peak_rss_bytes']}")
-EOF
-)"
+    read -r REF_MSGS REF_VALS REF_CPU REF_HWM <<<"$(json_get "$out" msgs_per_s values_per_s \
+                                                    cpu_s_per_million_updates peak_rss_bytes)"
     if [ -z "$REF_MSGS" ]; then
         log "reference client produced no result: ${out:-nothing} (see $WORK/ref.log)"
         tail -n 5 "$WORK/ref.log" >&2
         return 1
     fi
-    record ref.msgs_per_s "$REF_MSGS"
-    record ref.values_per_s "$REF_VALS"
-    record ref.cpu_s_per_m_updates "$REF_CPU"
-    record ref.peak_rss_bytes "$REF_HWM"
-    log "ref: $REF_MSGS msg/s, peak RSS $REF_HWM"
+    record "${WL}ref.msgs_per_s" "$REF_MSGS"
+    record "${WL}ref.values_per_s" "$REF_VALS"
+    record "${WL}ref.cpu_s_per_m_updates" "$REF_CPU"
+    record "${WL}ref.peak_rss_bytes" "$REF_HWM"
+    log "${WL}ref: $REF_MSGS msg/s, peak RSS $REF_HWM"
+}
+
+# floor_once: bench_floor on the same feed (decrypt + frame boundaries only); records
+# WL.floor.*; sets FLOOR_CPU (CPU s per million messages).
+floor_once() {
+    local out
+    FLOOR_CPU="" FLOOR_MSGS=""
+    sim_start "$INGEST_ASSETS" flood || return 1
+    out=$(IOTPRO_PASSWORD=$BENCH_PASS pin "$EXP_CPU" timeout -k 5 "$BOUND" "$FLOOR" \
+          --host localhost --port "$SIM_PORT" --username "$BENCH_USER" --ca "$CERTS/ca.pem" \
+          --pages $(( (INGEST_ASSETS + PAGE - 1) / PAGE )) --page-size "$PAGE" --keys "$KEYS" \
+          --warmup "$WARMUP" --duration "$WINDOW" --max-seconds "$BOUND" 2>>"$WORK/floor.log")
+    stop_all
+    read -r FLOOR_MSGS FLOOR_CPU <<<"$(json_get "$out" msgs_per_s cpu_s_per_million_updates)"
+    if [ -z "$FLOOR_CPU" ]; then
+        log "floor client produced no result: ${out:-nothing}"; tail -n 5 "$WORK/floor.log" >&2
+        return 1
+    fi
+    record "${WL}floor.msgs_per_s" "$FLOOR_MSGS"
+    record "${WL}floor.cpu_s_per_m_updates" "$FLOOR_CPU"
+    log "${WL}floor: $FLOOR_MSGS msg/s, $FLOOR_CPU CPU s per million"
+}
+
+# set_workload basic|gps|mixed: the feed, the keys both clients ask for, the id prefix.
+set_workload() {
+    case "$1" in
+    basic) WL="" KEYS=$BASIC_KEYS SIM_EXTRA=() SIM_NKEYS=$(awk -F, '{print NF}' <<<"$BASIC_KEYS")
+           REF_VALUES=numbers ;;
+    gps) WL=gps. KEYS=telemetry_param_latitude,telemetry_param_longitude SIM_NKEYS=3
+         SIM_EXTRA=(--flood-shape all --nmea) REF_VALUES=strings ;;
+    mixed) WL=mixed. SIM_NKEYS=7 SIM_EXTRA=(--flood-shape mix --nmea) REF_VALUES=strings
+           KEYS=device_id,telemetry_param_latitude,telemetry_param_longitude,temperature,battery,odometer,door_open ;;
+    esac
+    NKEYS=$(awk -F, '{print NF}' <<<"$KEYS")
+}
+
+# workload_once: ours, the Node.js client and the floor on one feed, in one
+# repetition, and the ratios between them.
+workload_once() {
+    local ours="" ours_hwm="" ours_cpu=""
+    if ingest_once 0; then ours=$LAST_MSGS ours_hwm=$LAST_HWM ours_cpu=$LAST_CPU
+    else missing "${WL}ingest.msgs_per_s" "run failed (see log)"; fi
+    if [ "$have_ref" != 1 ]; then
+        for f in ref.msgs_per_s ratio.throughput ratio.peak_rss; do
+            missing "$WL$f" "npm ws not installed (tests/deps.sh)"
+        done
+    elif ref_once && [ -n "$ours" ]; then
+        record "${WL}ratio.throughput" "$(calc "$ours / $REF_MSGS")"
+        record "${WL}ratio.peak_rss" "$(calc "$ours_hwm / $REF_HWM")"
+    fi
+    if [ ! -x "$FLOOR" ]; then
+        missing "${WL}floor.cpu_s_per_m_updates" "bench_floor not built"
+    elif floor_once && [ -n "$ours_cpu" ]; then
+        record "${WL}ratio.cpu_vs_floor" "$(calc "$ours_cpu / $FLOOR_CPU")"
+    fi
+}
+
+# bench_num: the number parser alone (see the header). The static musl build links
+# the release configuration's libcore.a, so it is the code the release binary runs.
+bench_num() {
+    local musl=$WORK/bench_num_musl r
+    if [ ! -x "$NUM_BENCH" ]; then
+        missing num.musl.speedup "bench_num not built"; missing num.diff_inputs "bench_num not built"
+        return
+    fi
+    if command -v musl-gcc >/dev/null && [ -f "$BUILD/release/lib/libcore.a" ] &&
+        musl-gcc -std=c11 -D_GNU_SOURCE -O2 -I"$TOP" "$HERE/bench_num.c" \
+            "$BUILD/release/lib/libcore.a" -static -o "$musl" 2>>"$WORK/num.log"; then
+        for ((r = 1; r <= RUNS; r++)); do
+            if ! pin "$EXP_CPU" "$musl" speed 200000 5 >"$WORK/num.out" 2>&1; then
+                log "bench_num (musl): $(grep '^#' "$WORK/num.out" | tr '\n' ' ')"
+                missing num.musl.speedup "results differ from musl's strtod (see log)"
+                break
+            fi
+            sed -n 's/^num\./num.musl./p' "$WORK/num.out" >>"$RAW"
+        done
+    else
+        missing num.musl.speedup "musl-gcc or the release libcore.a unavailable"
+    fi
+    for ((r = 1; r <= RUNS; r++)); do
+        if ! pin "$EXP_CPU" "$NUM_BENCH" speed 200000 5 >"$WORK/num.out" 2>&1; then
+            missing num.glibc.speedup "results differ from glibc's strtod (see log)"
+            break
+        fi
+        sed -n 's/^num\./num.glibc./p' "$WORK/num.out" >>"$RAW"
+    done
+    log "num: differential run over $NUM_INPUTS inputs"
+    pin "$EXP_CPU" "$NUM_BENCH" diff "$NUM_INPUTS" "$(date +%s)" >"$WORK/num.out" 2>&1 ||
+        log "num: the differential run found MISMATCHES"
+    grep -E '^num\.diff_[a-z_]+	' "$WORK/num.out" >>"$RAW"
+    grep '^#' "$WORK/num.out" | head -n 12 | while read -r l; do log "num: $l"; done
 }
 
 # sim_probe ASSETS: starts a quiet simulator just to ask it how many (asset, key) values
@@ -477,6 +623,8 @@ meta method "msg/s and values/s: deltas of iotpro_ws_messages_received_total and
 
 want size && bench_size
 
+want num && bench_num
+
 if want core; then bench_core; fi
 
 why=$(usable)
@@ -489,6 +637,7 @@ if [ -n "$why" ]; then
 else
     # Expected telemetry series for the ingest feed, asked of the simulator once.
     INGEST_EXPECTED=$(sim_probe "$INGEST_ASSETS") || INGEST_EXPECTED=""
+    BASIC_EXPECTED=$INGEST_EXPECTED
     if [ -z "$INGEST_EXPECTED" ]; then
         log "the simulator does not report its values (control /truth); cannot tell when metrics are complete"
         why="simulator ground truth unavailable"
@@ -503,6 +652,18 @@ if [ -z "$why" ]; then
     fi
     for ((r = 1; r <= RUNS; r++)); do
         log "repetition $r/$RUNS"
+        for wl in gps mixed; do
+            want "$wl" || continue
+            set_workload "$wl"
+            if ! INGEST_EXPECTED=$(sim_probe "$INGEST_ASSETS"); then
+                missing "$wl.ingest.msgs_per_s" "simulator probe failed"
+                continue
+            fi
+            log "workload $wl ($KEYS)"
+            workload_once
+        done
+        set_workload basic
+        INGEST_EXPECTED=$BASIC_EXPECTED
         ours="" ours_hwm=""
         if want ingest || want ref; then
             if want ingest; then

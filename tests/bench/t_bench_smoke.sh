@@ -49,7 +49,7 @@ kill "$epid" 2>/dev/null; wait "$epid" 2>/dev/null
 ok bench_smoke_exporter_starts
 
 out=$TEST_TMP/BENCHMARKS.quick.md
-timeout -k 10 170 bash "$HERE/run.sh" --quick --out "$out" --raw "$TEST_TMP/raw.tsv" \
+timeout -k 10 300 bash "$HERE/run.sh" --quick --out "$out" --raw "$TEST_TMP/raw.tsv" \
     >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err"
 rc=$?
 if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
@@ -68,6 +68,14 @@ else
     ok bench_smoke_processes_survive
 fi
 
+# Counted from above (run.sh count_from_above): once each flood stopped, the exporter's
+# message counter equalled the simulator's sent count.
+if grep -q 'count mismatch' "$TEST_TMP/run.err" || ! grep -q 'counted from above' "$TEST_TMP/run.err"; then
+    fail bench_smoke_counted_from_above "$(grep -m1 -e 'count mismatch' "$TEST_TMP/run.err" || echo 'no count logged')"
+else
+    ok bench_smoke_counted_from_above
+fi
+
 checks=$("$PY" "$HERE/report.py" check "$out")
 crc=$?
 [ "$crc" -eq 0 ] && ok bench_smoke_report_parses || fail bench_smoke_report_parses "$(grep '^format' <<<"$checks" | head -3 | tr '\n' ';')"
@@ -78,7 +86,12 @@ need='binary\.stripped_bytes core\.mb_per_s core\.msgs_per_s ingest\.msgs_per_s
 ingest\.values_per_s ingest\.cpu_s_per_m_updates ingest\.peak_rss_bytes ref\.msgs_per_s
 ref\.peak_rss_bytes ratio\.throughput ratio\.peak_rss ingest_scraped\.msgs_per_s
 mem\.idle\.rss_bytes scrape\.idle\.[^.]+\.seconds scrape\.flood\.[^.]+\.seconds
-scrape\.idle\.[^.]+\.bytes mem\.[^.]+\.bytes_per_series startup\.[^.]+\.seconds'
+scrape\.idle\.[^.]+\.bytes mem\.[^.]+\.bytes_per_series startup\.[^.]+\.seconds
+num\.musl\.speedup num\.glibc\.speedup num\.diff_inputs num\.diff_identical_fraction
+gps\.ingest\.msgs_per_s gps\.ingest\.cpu_s_per_m_updates gps\.ref\.msgs_per_s
+gps\.floor\.cpu_s_per_m_updates gps\.ratio\.throughput gps\.ratio\.peak_rss
+gps\.ratio\.cpu_vs_floor mixed\.ingest\.msgs_per_s mixed\.ref\.msgs_per_s
+mixed\.floor\.cpu_s_per_m_updates mixed\.ratio\.throughput mixed\.ratio\.cpu_vs_floor'
 seen=" "
 for f in $need; do
     lines=$(grep -E "^(ok|bad|missing) $f " <<<"$checks")

@@ -25,12 +25,16 @@ import sys
 import time
 import urllib.request
 
+import scrapes
+
 NUM = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
 
 
 def fetch(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read().decode("utf-8", "replace")
+        body = r.read().decode("utf-8", "replace")
+    scrapes.record(url, body)  # for metric_coverage.sh
+    return body
 
 
 def unescape_truth(s):

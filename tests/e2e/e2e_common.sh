@@ -1,12 +1,13 @@
 # tests/e2e/e2e_common.sh -- start iotpro-sim, the fault proxy and the exporter for the
 # reliability tests (source after tests/lib.sh).
 #
-#   e2e_need NAME [asan|host|release]   ends the script when a component is missing: a
+#   e2e_need NAME [asan|host|tsan|release]  ends the script when a component is missing: a
 #                                       failure under ./build.sh test, else a skip
 #   e2e_start_sim [sim flags...]        SIM_PORT SIM_CTL SIM_PID SIM_LOG; TLS, test CA
 #   e2e_start_proxy                     PROXY_PORT PROXY_CTL in front of the sim API
 #   e2e_start_exporter [flags...]       EXP_PORT EXP_PID EXP_LOG (stderr); connects to
-#                                       https://localhost:$UPSTREAM_PORT (default SIM_PORT)
+#                                       https://localhost:$UPSTREAM_PORT (default SIM_PORT);
+#                                       --iotpro.keys=$E2E_KEYS unless E2E_KEYS is empty
 #   e2e_wait_up SECONDS                 until iotpro_up is 1
 #   e2e_stop_exporter [SECONDS]         SIGTERM, wait; sets EXP_RC (124 on a hang)
 #   sim_ctl PATH  / proxy_ctl PATH      GET on a control endpoint (body on stdout)
@@ -39,6 +40,7 @@ e2e_need() {
     case $cfg in
         asan) EXP_BIN=$BUILD/asan/bin/iotpro_exporter ;;
         host) EXP_BIN=$BUILD/host/bin/iotpro_exporter ;;
+        tsan) EXP_BIN=$BUILD/tsan/bin/iotpro_exporter ;;
     esac
     need_built "$name" "$SIM" iotpro-sim
     need_built "$name" "$EXP_BIN" exporter
@@ -93,7 +95,7 @@ e2e_start_exporter() {
         --iotpro.username="${EXP_USER:-$SIM_USER}" \
         --tls.ca-file="$CERTS/ca.pem" \
         --web.listen-address="127.0.0.1:$EXP_PORT" \
-        --iotpro.keys="$E2E_KEYS" \
+        ${E2E_KEYS:+--iotpro.keys="$E2E_KEYS"} \
         --log.level="${EXP_LOG_LEVEL:-debug}" \
         "$@" 2>"$EXP_LOG" >>"$EXP_LOG.stdout"
     EXP_PID=$!
@@ -122,7 +124,7 @@ _get() { curl -s --max-time "${CURL_TIMEOUT:-10}" "$1"; }
 sim_ctl() { _get "http://127.0.0.1:$SIM_CTL$1"; }
 proxy_ctl() { _get "http://127.0.0.1:$PROXY_CTL$1"; }
 sim_stat() { sim_ctl /stats | awk -v n="$1" '$1 == n {print $2}'; }
-metrics_text() { _get "$EXP_URL/metrics"; }
+metrics_text() { get_metrics "$EXP_URL/metrics"; }
 
 # metric 'name{a="x",b="y"}': first sample of that name whose labels include those given.
 metric() {

@@ -12,6 +12,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_truth  # noqa: E402
+import scrapes  # noqa: E402
 
 
 def env(name, default=None):
@@ -23,7 +24,9 @@ def env(name, default=None):
 
 def get(url, timeout=10.0):
     with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status, r.read().decode("utf-8", "replace")
+        st, body = r.status, r.read().decode("utf-8", "replace")
+    scrapes.record(url, body)  # /metrics bodies, for metric_coverage.sh
+    return st, body
 
 
 class Setup:

@@ -325,6 +325,13 @@ def scen_ce():
     m = S.metrics()
     check(f"{name}: an errorCode-1 reply is counted as kind=other, and the exporter stays up",
           t is not None and val(m, "iotpro_up") == 1 and total(m, "iotpro_ws_connects_total") == 1)
+    # values no one can use (an escape without UTF-8, an empty key): counted, nothing else
+    S.sim_ctl("/fault/send?what=bad-values")
+    t = wait_until(lambda: val(S.metrics(), "iotpro_telemetry_values_rejected_total") == 2, 10, 0.2)
+    m = S.metrics()
+    check(f"{name}: both unusable values are counted in iotpro_telemetry_values_rejected_total",
+          t is not None and val(m, "iotpro_up") == 1 and val(m, "iotpro_parse_errors_total") == 0,
+          f"rejected={val(m, 'iotpro_telemetry_values_rejected_total')}")
 
 
 SCENARIOS = {"resub": scen_resub, "updates": scen_updates, "sublimit": scen_sublimit,

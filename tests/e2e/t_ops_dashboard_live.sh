@@ -38,12 +38,12 @@ if ! wait_port "$SIM_PORT" 20; then
     finish
 fi
 
-# start_exporter PASSWORD LOG -> sets exp_pid, exp_port; returns 1 if it exited at once
+# start_exporter PASSWORD LOG [flags...] -> sets exp_pid, exp_port; returns 1 if it exited at once
 start_exporter() {
     exp_port=$(free_port)
     IOTPRO_PASSWORD=$1 spawn "$EXPORTER" --iotpro.url="https://localhost:$SIM_PORT" \
         --iotpro.username="$USERNAME" --tls.ca-file="$CERTS/ca.pem" \
-        --iotpro.keys="$KEYS" --web.listen-address="127.0.0.1:$exp_port" >"$2" 2>&1
+        --iotpro.keys="$KEYS" --web.listen-address="127.0.0.1:$exp_port" "${@:3}" >"$2" 2>&1
     exp_pid=$!
     local i
     for ((i = 0; i < 100; i++)); do
@@ -60,7 +60,7 @@ if ! start_exporter "$PASSWORD" "$TEST_TMP/exporter.log"; then
     fail dashboard_live "exporter exited at once (status $rc): $(tail -n 5 "$TEST_TMP/exporter.log" | tr '\n' ' ')"
     finish
 fi
-metrics() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics"; }
+metrics() { CURL_TIMEOUT=5 get_metrics "http://127.0.0.1:$1/metrics"; }
 streaming() { metrics "$exp_port" | grep -Eq '^iotpro_up(\{[^}]*\})? 1$'; }
 if ! wait_for 60 streaming; then
     fail "exporter streams from the simulator (iotpro_up 1 within 60 s)" "$(tail -n 3 "$TEST_TMP/exporter.log")"
@@ -84,6 +84,7 @@ scrape_configs:
 YML
 spawn prometheus --config.file="$TEST_TMP/prometheus.yml" --storage.tsdb.path="$TEST_TMP/data" \
     --web.listen-address="127.0.0.1:$PROM_PORT" >"$TEST_TMP/prometheus.log" 2>&1
+prom_pid=$!
 prom_ready() { curl -sf --max-time 2 "$PROM/-/ready" >/dev/null; }
 if ! wait_for 60 prom_ready; then
     fail "prometheus starts" "$(tail -n 3 "$TEST_TMP/prometheus.log")"
@@ -114,6 +115,42 @@ if not good and sys.argv[1:] == ["-v"]:
 sys.exit(0 if good else 1)' "$@"
 }
 check "alert rules load, evaluate and stay quiet when healthy" wait_for 20 rules_state || rules_state -v
+
+# --- every alert rule's expression true against real exporter output ----------------------
+# (its `for:` aside). Three targets now: the exporter above; a second one whose store
+# holds 10 series, so it drops values (IotproSeriesDropped); and a port where nothing
+# listens (IotproExporterDown). The simulator then expires every token, rejects
+# refreshes (IotproTokenRefreshFailing), refuses subscriptions and closes the sockets:
+# both exporters reconnect, log in again and wait for data pages that never come
+# (IotproSubscriptionsPending, IotproUpstreamNotConnected).
+# Not produced here, each for a reason (tests/e2e/alert_exprs.py UNPRODUCIBLE).
+exp_a=$exp_port
+start_exporter "$PASSWORD" "$TEST_TMP/exporter-b.log" --store.max-series=10 ||
+    fail "second exporter (10-series store) starts" "$(tail -n 3 "$TEST_TMP/exporter-b.log")"
+exp_b=$exp_port exp_b_pid=$exp_pid
+exp_port=$exp_a
+dropping() { metrics "$exp_b" | grep -Eq '^iotpro_series_dropped_total [1-9]'; }
+check "the 10-series exporter drops values" wait_for 30 dropping
+sed -i "s/- targets: \[.*\]/- targets: [\"127.0.0.1:$exp_a\", \"127.0.0.1:$exp_b\", \"127.0.0.1:$(free_port)\"]/" \
+    "$TEST_TMP/prometheus.yml"
+kill -HUP "$prom_pid"
+# the drops must be scraped (increase() needs two samples) before the faults stop them
+if OUT=$("$PY" "$TOP/tests/e2e/alert_exprs.py" "$RULES" "$PROM" 60 IotproSeriesDropped 2>&1); then
+    ok "alert expression IotproSeriesDropped true (the 10-series exporter)"
+else
+    fail "alert expression IotproSeriesDropped true (the 10-series exporter)" "$OUT"
+fi
+for f in "expire-tokens?lifetime=3" "reject-refresh?on=1" "sub-limit?spec=1:600" "close?code=1001"; do
+    curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/fault/$f" >/dev/null
+done
+if OUT=$("$PY" "$TOP/tests/e2e/alert_exprs.py" "$RULES" "$PROM" 90 2>&1); then
+    ok "every alert rule's expression is true against real exporter output ($(tr '\n' ' ' <<<"$OUT"))"
+else
+    fail "every alert rule's expression is true against real exporter output" "$(tr '\n' ' ' <<<"$OUT")"
+fi
+curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/reset" >/dev/null
+curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/fault/expire-tokens?clear=1" >/dev/null
+kill "$exp_b_pid" 2>/dev/null
 
 # --- wrong password: exit 3, or stay up and report the rejection ---------------------------
 if start_exporter "not-the-password" "$TEST_TMP/exporter-bad.log"; then

@@ -101,6 +101,29 @@ else
         cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/" 2>/dev/null || : >"$root/etc/ssl/certs/ca-certificates.crt"
         out=$(chroot --userspec=65534:65534 "$root" /bin/iotpro_exporter --version 2>&1)
         check "docker: --version runs in an empty root as uid 65534" test $? -eq 0 || echo "$out"
+        # HTTPS in the image: /tmp as the Dockerfile makes it, web.yml and certificates
+        # mounted; the exporter serves /-/healthy over TLS with basic auth (its upstream
+        # is unreachable here, which does not matter to the web side)
+        if grep -q -- '--chown=65534:65534 /empty /tmp' "$DF" && command -v htpasswd >/dev/null; then
+            certs
+            mkdir -p "$root/tmp" "$root/etc/iotpro_exporter/web"
+            chown 65534:65534 "$root/tmp"
+            cp "$CERTS/server.pem" "$CERTS/server.key" "$CERTS/ca.pem" "$root/etc/iotpro_exporter/web/"
+            chmod 0644 "$root/etc/iotpro_exporter/web/"*
+            printf 'tls_server_config:\n  cert_file: /etc/iotpro_exporter/web/server.pem\n  key_file: /etc/iotpro_exporter/web/server.key\nbasic_auth_users:\n  prom: %s\n' \
+                "$(htpasswd -nbB -C 5 prom pw | cut -d: -f2-)" >"$root/etc/iotpro_exporter/web/web.yml"
+            hp=$(free_port)
+            IOTPRO_PASSWORD=x spawn chroot --userspec=65534:65534 "$root" /bin/iotpro_exporter \
+                --iotpro.url=https://localhost:1 --iotpro.username=u \
+                --tls.ca-file=/etc/iotpro_exporter/web/ca.pem --web.listen-address=127.0.0.1:$hp \
+                --web.config.file=/etc/iotpro_exporter/web/web.yml 2>"$TEST_TMP/chroot.log"
+            wait_port "$hp" 10
+            code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CERTS/ca.pem" -u prom:pw "https://localhost:$hp/-/healthy")
+            check "docker: HTTPS with basic auth from the scratch image's /tmp ($code)" test "$code" = 200 \
+                || head -5 "$TEST_TMP/chroot.log"
+        else
+            fail "docker: HTTPS from the scratch image" "the Dockerfile makes no /tmp for uid 65534, or htpasswd is missing"
+        fi
     else
         skip "docker: scratch root" "needs root and chroot"
     fi

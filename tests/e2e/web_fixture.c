@@ -32,6 +32,8 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 struct fixture {
     struct health health;
+    struct loop_stats ls;    /* the loop side's counts, as a loop would publish them */
+    store_stats ss;
     int ready;
     unsigned series, render_ms;
 };
@@ -98,7 +100,7 @@ static int fixture_render(void *user, struct expo *e)
         expo_labels_add(&l, "value", hostile_names[a], strlen(hostile_names[a]));
         expo_sample(e, l.buf, l.len, 1);
     }
-    health_render(&fx->health, e);
+    health_render(&fx->health, &fx->ls, &fx->ss, e);
     procstat_render(e);
     return 0;
 }
@@ -136,12 +138,12 @@ int main(int argc, char **argv)
         }
     }
     log_init(LOG_WARN, LOG_FMT_LOGFMT, 2);
-    health_init(&fx.health, "0.0.0-fixture", "fixture \"rev\"");
-    health_set(&fx.health, HEALTH_G_UP, fx.ready);
-    health_set(&fx.health, HEALTH_G_ASSETS, (int64_t)N_HOSTILE);
-    health_set(&fx.health, HEALTH_G_LAST_MESSAGE_MS, 1700000000123);
-    health_disconnect(&fx.health, HEALTH_DISC_ABNORMAL_1006);
-    health_login(&fx.health, HEALTH_OK);
+    health_init(&fx.health, "0.0.0-fixture", "fixture \"rev\"", 0);
+    fx.ls.up = fx.ready;
+    fx.ls.assets = N_HOSTILE;
+    fx.ls.ws.last_message_ms = 1700000000123;
+    fx.ls.sess.disconnects[SESSION_REASON_1006] = 1;
+    fx.ls.rest.logins[LOOP_RES_OK] = 1;
 
     struct web_config wc = { .listen = listen, .telemetry_path = path, .max_requests = max_req,
                              .request_timeout_ms = tmo, .max_body = max_body,

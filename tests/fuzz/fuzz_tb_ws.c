@@ -2,6 +2,7 @@
  * premature-update buffer, deletions and limits are exercised too). The first byte
  * picks which cmdIds are expected. */
 #include "core/tb_feed.h"
+#include "tests/feed_store.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,9 +13,8 @@ static store st;
 static tb_feed feed;
 static uint64_t mem[(1u << 20) / 8];
 
-static void on_attr(void *ctx, int32_t cmd, int premature, const tb_ws_value *v)
+static void on_attr(const tb_ws_value *v)
 {
-    (void)ctx, (void)cmd, (void)premature;
     if (v->value && v->value_escaped) {
         char scratch[1024];
         tb_detail d[4];
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (store_mem_needed(&c) > sizeof mem)
             abort();
         store_init(&st, mem, sizeof mem, &c);
-        tb_feed_init(&feed, &st, tok, 4096, pend, 16, on_attr, NULL);
+        tb_feed_init(&feed, tok, 4096, pend, 16);
         init = 1;
     }
     if (size < 1)
@@ -40,14 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 1; i <= 8; i++)
         if (data[0] & (1 << (i - 1)))
             tb_feed_expect(&feed, i);
-    tb_feed_result r;
+    feed_res r;
     /* split on 0x1e (record separator) to feed several messages in one input */
     const char *p = (const char *)data + 1, *end = (const char *)data + size;
     while (p <= end) {
         const char *q = p;
         while (q < end && *q != 0x1e)
             q++;
-        tb_feed_message(&feed, p, (size_t)(q - p), 1, &r);
+        if (feed_store(&feed, &st, p, (size_t)(q - p), 1, &r) == TB_OK)
+            for (uint32_t i = 0; i < feed_store_out()->attr_n; i++)
+                on_attr(&feed_store_out()->attrs[i].v);
         p = q + 1;
     }
     store_cursor cur;

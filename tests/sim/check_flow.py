@@ -27,6 +27,14 @@ async def drain(ws, quiet=0.4):
             return out
 
 
+def ts_values(m):
+    """TIME_SERIES values with a timestamp in a data page or update (/stats values_sent)."""
+    d = json.loads(m)
+    ents = (d.get("data") or {}).get("data") or d.get("update") or []
+    return sum(1 for e in ents for v in ((e.get("latest") or {}).get("TIME_SERIES") or {}).values()
+               if v.get("ts"))
+
+
 def stats_delta(before):
     now = sim.stats()
     return {k: now[k] - before.get(k, 0) for k in now}
@@ -83,6 +91,8 @@ async def update_limiter():
         check("stats: msgs_sent == text messages received", d["msgs_sent"] == len(got), (d["msgs_sent"], len(got)))
         check("stats: bytes_sent == payload bytes received",
               d["bytes_sent"] == sum(len(m.encode()) for m in got), (d["bytes_sent"], sum(len(m.encode()) for m in got)))
+        check("stats: values_sent == TIME_SERIES values with a timestamp received",
+              0 < d["values_sent"] == sum(map(ts_values, got)), (d["values_sent"], sum(map(ts_values, got))))
         check("stats: updates_sent, data_pages, notices_34, updates_dropped exact",
               (d["updates_sent"], d["data_pages"], d["notices_34"], d["updates_dropped"]) ==
               (sum('"update":[' in m for m in got), 1, 3, 3 + 1 + 1 + 1 + 1), d)

@@ -67,6 +67,9 @@ typedef struct {
 
 #define SIM_MAX_KEYS 64
 #define SIM_MAX_RENAMES 1024
+/* Longest asset name or value a test can set (/assets/rename, /update): room past the
+ * exporter's 256-byte cuts, so tests can reach them. */
+#define SIM_TEXT_MAX 1024
 #define SIM_NPROFILES 5
 
 /* Key slots per asset: the telemetry keys, then one for the assetDetails attribute. */
@@ -74,7 +77,7 @@ typedef struct {
 
 typedef struct {
     uint32_t index;
-    char name[256];
+    char name[SIM_TEXT_MAX];
 } sim_rename;
 
 /* Value rendering: the first `data` page uses SQL-cast text ("25"), pushed updates use
@@ -184,6 +187,7 @@ typedef enum {
 struct sim_outmsg {
     uint64_t end;      /* stream offset just past the frame */
     uint32_t len;      /* payload bytes */
+    uint32_t values;   /* TIME_SERIES values with a ts it carries (values_sent) */
     uint8_t kind;      /* sim_msg_kind */
 };
 
@@ -215,9 +219,9 @@ typedef struct sim_conn {
     struct sim_conn *next;
 } sim_conn;
 
-/* Output queue bookkeeping (sim_outq.c). A frame of `len` payload bytes was just
- * appended to c->out in full. */
-void sim_outq_push(sim_conn *c, sim_msg_kind kind, size_t len);
+/* Output queue bookkeeping (sim_outq.c). A frame of `len` payload bytes carrying
+ * `values` time-series values was just appended to c->out in full. */
+void sim_outq_push(sim_conn *c, sim_msg_kind kind, size_t len, unsigned values);
 /* n more bytes of c->out went to the socket / TLS engine: completed messages count
  * as sent in /stats. Call right after consuming them from c->out. */
 void sim_outq_done(sim_conn *c, size_t n);
@@ -290,6 +294,9 @@ typedef enum {
 } sim_ws_state;
 
 struct sim_flood;
+/* Keys per flood update: one (each message one key), all the subscribed keys of the
+ * asset, or a varying mix of them (about half, at least two when there are). */
+enum { SIM_FLOOD_ONE = 0, SIM_FLOOD_ALL = 1, SIM_FLOOD_MIX = 2 };
 
 typedef struct sim_session {
     sim_conn *conn;
@@ -305,7 +312,7 @@ typedef struct sim_session {
     int sub_no;            /* next internal subscription number */
     int64_t sublim_reply_at[2]; /* last sub-limit reply per message (tenant, user) */
     sim_buf held;          /* reorder: an update held back to swap with the next one */
-    int held_cmd; int64_t held_since;
+    int held_cmd; unsigned held_values; int64_t held_since;
     int64_t close_deadline; /* CLOSING: give up waiting for the peer's close */
     int drop_next_frame;   /* fault: send half of the next message, then drop TCP */
     sim_sub subs[SIM_MAX_SUBS];
@@ -326,6 +333,11 @@ void sim_ws_free(sim_session *s);
  * (session closing, stalled, or just closed for the queue limit). id is the
  * cmdId / subscriptionId a refusal notice names. */
 int sim_ws_text(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n);
+/* The same for a data page or update carrying `values` TIME_SERIES values with a ts
+ * (not the ts-0 placeholders of keys an asset lacks or deleted values): /stats
+ * values_sent counts them when the message counts as sent. */
+int sim_ws_values(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n,
+                  unsigned values);
 void sim_ws_close(sim_session *s, unsigned code, const char *reason);
 void sim_ws_flush_codec(sim_session *s); /* codec output -> conn out */
 
@@ -366,7 +378,7 @@ int sim_sub_ts_slots(const sim_sub *sub, uint32_t idx, int *cand);
 void sim_reorder_premature(sim_session *s, sim_sub *sub); /* before the data page */
 void sim_reorder_missed(sim_session *s, sim_sub *sub);    /* after it */
 /* Steady generator updates: 1 if the message was held back to swap with the next. */
-int sim_reorder_hold(sim_session *s, int cmd_id, const char *p, size_t n);
+int sim_reorder_hold(sim_session *s, int cmd_id, const char *p, size_t n, unsigned values);
 void sim_reorder_flush(sim_session *s, int64_t mono, int force);
 extern int sim_gen_running; /* set while sim_gen_tick fans out */
 
@@ -402,7 +414,7 @@ typedef struct {
     unsigned long logins_ok, logins_failed, refreshes, refreshes_failed, rest_calls,
         rest_faults, ws_connects, ws_auth_ok, ws_auth_failed, auth_cmds, subscriptions,
         unsubscribes, msgs_sent, updates_sent, data_pages, pings_sent, pongs_received,
-        parse_errors, bytes_sent, flood_msgs, updates_dropped, notices_34, queue_closes,
+        parse_errors, bytes_sent, values_sent, flood_msgs, updates_dropped, notices_34, queue_closes,
         sub_limit_replies, subs_refused;
 } sim_stats;
 
@@ -416,6 +428,8 @@ struct sim_state {
     int64_t auth_timeout_ms, ping_interval_ms, pong_timeout_ms, dynamic_ms, send_timeout_ms;
     double rate;                  /* updates per second */
     int flood;
+    int flood_shape;              /* SIM_FLOOD_ONE / _ALL / _MIX: keys per flood message */
+    int nmea;                     /* coordinates as degrees + minutes / 60 (15-17 digits) */
     sim_bucket upd_spec[SIM_MAX_BUCKETS]; int upd_nspec; /* update limiter, 0 = off */
     unsigned upd_gen;             /* bumped on every change: sessions restart buckets */
     sim_bucket sub_spec[SIM_MAX_BUCKETS]; int sub_nspec; /* subscription limiter */

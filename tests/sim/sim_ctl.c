@@ -72,7 +72,7 @@ static void raw_text(sim_session *s, const char *p, size_t n)
     size_t hl = ws_frame_header(h, WS_OP_TEXT, 1, n, NULL);
     sim_buf_put(&s->conn->out, h, hl);
     sim_buf_put(&s->conn->out, p, n);
-    sim_outq_push(s->conn, SIM_MSG_FAULT, n);
+    sim_outq_push(s->conn, SIM_MSG_FAULT, n, 0);
 }
 
 static int send_fault(const sim_req *req, const char *what)
@@ -95,6 +95,17 @@ static int send_fault(const sim_req *req, const char *what)
             sim_buf_printf(&b, "{\"subscriptionId\":%d,\"errorCode\":1,\"errorMsg\":"
                                "\"Failed to process websocket command!\",\"data\":null,"
                                "\"latestValues\":{}}", first_cmd(s));
+            sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
+            sim_buf_free(&b);
+        } else if (!strcmp(what, "bad-values")) {
+            /* two values no exporter can use, in a well-formed update: a value whose
+             * escape is a lone surrogate (valid JSON, no UTF-8 for it) and an empty key */
+            sim_buf b = {0};
+            sim_buf_printf(&b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
+                               "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":"
+                               "\"00000000-0000-4000-8000-000000000bad\"},\"latest\":{\"TIME_SERIES\":"
+                               "{\"k\":{\"ts\":1,\"value\":\"\\udc00\"},\"\":{\"ts\":1,\"value\":\"1\"}}}}],"
+                               "\"cmdUpdateType\":\"ENTITY_DATA\"}", first_cmd(s));
             sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
             sim_buf_free(&b);
         } else if (!strcmp(what, "bad-utf8")) {
@@ -195,8 +206,9 @@ static void stats(sim_buf *reply)
     C(logins_ok); C(logins_failed); C(refreshes); C(refreshes_failed); C(rest_calls);
     C(rest_faults); C(ws_connects); C(ws_auth_ok); C(ws_auth_failed); C(auth_cmds);
     C(subscriptions); C(unsubscribes); C(msgs_sent); C(updates_sent); C(data_pages);
-    C(pings_sent); C(pongs_received); C(parse_errors); C(bytes_sent); C(flood_msgs);
-    C(updates_dropped); C(notices_34); C(queue_closes); C(sub_limit_replies); C(subs_refused);
+    C(pings_sent); C(pongs_received); C(parse_errors); C(bytes_sent); C(values_sent);
+    C(flood_msgs); C(updates_dropped); C(notices_34); C(queue_closes); C(sub_limit_replies);
+    C(subs_refused);
 #undef C
     sim_buf_printf(&b, "sessions_current %u\nsessions_authenticated %u\nsubscriptions_current %u\n"
                        "assets %u\n", sessions, ready, subs, sim_model_count());
@@ -227,7 +239,7 @@ static void sessions_list(sim_buf *reply)
 void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
 {
     const char *p = req->path;
-    char v[256];
+    char v[SIM_TEXT_MAX];
     int n = 0;
     if (!strcmp(p, "/stats")) {
         stats(reply);
@@ -307,7 +319,7 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim_ctl_say(reply, 200, "%d sessions drop inside their next TLS record\n", n);
     } else if (!strcmp(p, "/fault/send")) {
         if (sim_query_param(req->query, "what", v, sizeof v) < 0 || (n = send_fault(req, v)) < 0)
-            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|error34|error\n");
+            sim_ctl_say(reply, 400, "what=oversize|bad-utf8|bad-json|bad-values|error34|error\n");
         else
             sim_ctl_say(reply, 200, "sent %s to %d sessions\n", v, n);
     } else if (!strcmp(p, "/fault/refuse")) {
@@ -329,6 +341,10 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
             s->conn->stalled = 0, s->drop_next_frame = 0;
         sim_ctl_flow_reset();
         sim_ctl_say(reply, 200, "faults cleared\n");
+    } else if (!strcmp(p, "/flood")) {
+        if (sim_ctl_num(req, "off", 0))
+            sim.flood = 0;
+        sim_ctl_say(reply, 200, "flood %s\n", sim.flood ? "on" : "stops after each session's pass");
     } else if (!strcmp(p, "/rate")) {
         sim.rate = (double)sim_ctl_num(req, "n", 0);
         sim_ctl_say(reply, 200, "rate %g updates/s\n", sim.rate);

@@ -3,10 +3,11 @@
  * messages replayed as fast as the socket takes them.
  *
  * Per message the only work is a memcpy into the TLS engine's buffer; per pass over
- * the ring, every message's 13-digit ts is patched in place with one fresh timestamp,
+ * the ring, every value's 13-digit ts is patched in place with one fresh timestamp,
  * so a client keeping "newest ts wins" never discards the replay as stale, and the
  * ground truth (sim_touch) stays exact once the flood stops. Values do not change
- * between passes, only ts does.
+ * between passes, only ts does. A message carries one key, or several keys of its
+ * asset (--flood-shape all|mix), the way a device's report arrives.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,9 @@ struct sim_flood {
     size_t pos;           /* next byte to send */
     size_t nmsg;
     size_t *ends;         /* end offset of each frame */
-    size_t *ts_at;        /* offset of each frame's 13 ts digits */
-    uint32_t *idx;
+    size_t nval;          /* values in the ring (one or more per frame) */
+    size_t *ts_at;        /* offset of each value's 13 ts digits */
+    uint32_t *idx;        /* each value's asset and key slot */
     int *slot;
     size_t next_msg;      /* first frame not yet fully sent */
     int64_t last_ts;
@@ -42,55 +44,80 @@ void sim_flood_free(sim_session *s)
     s->flood = NULL;
 }
 
+/* The keys (a bit set over the nk subscribed ones) of the multi-key message for
+ * entity number i: all of them, or for a mix a hashed half, at least two. */
+static unsigned flood_keys(size_t i, int nk)
+{
+    unsigned all = nk >= 32 ? ~0u : (1u << nk) - 1;
+    if (sim.flood_shape != SIM_FLOOD_MIX || nk < 3)
+        return all;
+    unsigned m = (unsigned)sim_hash(sim.seed ^ 0xf100d, i) & all;
+    return __builtin_popcount(m) >= 2 ? m : all;
+}
+
 void sim_flood_build(sim_session *s, sim_sub *sub)
 {
     int keys[SIM_MAX_QKEYS], nk = 0;
     for (int k = 0; k < sub->nkeys; k++)
-        if (sub->keys[k].type == SIM_KT_TIME_SERIES && sub->keys[k].slot >= 0)
+        if (sub->keys[k].type == SIM_KT_TIME_SERIES && sub->keys[k].slot >= 0 && nk < 32)
             keys[nk++] = k;
     if (!nk || !sub->nents)
         return;
     sim_flood_free(s);
     struct sim_flood *f = calloc(1, sizeof *f);
+    size_t vcap = (size_t)RING_MSGS * (size_t)nk;
     f->ends = malloc(RING_MSGS * sizeof *f->ends);
-    f->ts_at = malloc(RING_MSGS * sizeof *f->ts_at);
-    f->idx = malloc(RING_MSGS * sizeof *f->idx);
-    f->slot = malloc(RING_MSGS * sizeof *f->slot);
+    f->ts_at = malloc(vcap * sizeof *f->ts_at);
+    f->idx = malloc(vcap * sizeof *f->idx);
+    f->slot = malloc(vcap * sizeof *f->slot);
     sim_buf msg = {0}, v = {0};
-    size_t total = sub->nents * (size_t)nk;
+    int multi = sim.flood_shape != SIM_FLOOD_ONE;
+    size_t total = multi ? sub->nents : sub->nents * (size_t)nk;
     for (size_t i = 0; i < total && f->nmsg < RING_MSGS; i++) {
         uint32_t idx = sub->ents[i % sub->nents];
-        const sim_qkey *q = &sub->keys[keys[(i / sub->nents) % (size_t)nk]];
-        if (!sim_has_key(idx, q->slot))
-            continue;
+        unsigned want = multi ? flood_keys(i, nk) : 1u << ((i / sub->nents) % (size_t)nk);
         char id[37];
-        int64_t ts = sim_bump(idx, q->slot);
-        v.len = 0;
-        sim_value(idx, q->slot, SIM_FMT_UPDATE, &ts, &v);
         sim_asset_id(idx, id);
         msg.len = 0;
         sim_buf_printf(&msg, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
                              "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
                              "\"readAttrs\":true,\"readTs\":true,\"latest\":{\"TIME_SERIES\":{",
                        sub->cmd_id, id);
-        sim_buf_json_str(&msg, q->name, strlen(q->name));
-        sim_buf_puts(&msg, ":{\"ts\":");
-        size_t ts_off = msg.len;
-        sim_buf_printf(&msg, "%013lld,\"value\":", (long long)ts);
-        sim_buf_json_str(&msg, v.p, v.len);
-        sim_buf_puts(&msg, "}}},\"timeseries\":null,\"aggLatest\":null}],"
+        size_t first = f->nval;
+        size_t ts_off[32];
+        for (int j = 0; j < nk; j++) {
+            const sim_qkey *q = &sub->keys[keys[j]];
+            if (!(want >> j & 1) || !sim_has_key(idx, q->slot))
+                continue;
+            int64_t ts = sim_bump(idx, q->slot);
+            v.len = 0;
+            sim_value(idx, q->slot, SIM_FMT_UPDATE, &ts, &v);
+            if (f->nval > first)
+                sim_buf_puts(&msg, ",");
+            sim_buf_json_str(&msg, q->name, strlen(q->name));
+            sim_buf_puts(&msg, ":{\"ts\":");
+            ts_off[f->nval - first] = msg.len;
+            sim_buf_printf(&msg, "%013lld,\"value\":", (long long)ts);
+            sim_buf_json_str(&msg, v.p, v.len);
+            sim_buf_puts(&msg, "}");
+            f->idx[f->nval] = idx;
+            f->slot[f->nval] = q->slot;
+            f->nval++;
+            if (ts > f->last_ts)
+                f->last_ts = ts;
+        }
+        if (f->nval == first)
+            continue;
+        sim_buf_puts(&msg, "}},\"timeseries\":null,\"aggLatest\":null}],"
                            "\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}");
         uint8_t h[WS_FRAME_HEADER_MAX];
         size_t hl = ws_frame_header(h, WS_OP_TEXT, 1, msg.len, NULL);
         sim_buf_put(&f->ring, h, hl);
-        f->ts_at[f->nmsg] = f->ring.len + ts_off;
+        for (size_t j = first; j < f->nval; j++)
+            f->ts_at[j] = f->ring.len + ts_off[j - first];
         sim_buf_put(&f->ring, msg.p, msg.len);
         f->ends[f->nmsg] = f->ring.len;
-        f->idx[f->nmsg] = idx;
-        f->slot[f->nmsg] = q->slot;
         f->nmsg++;
-        if (ts > f->last_ts)
-            f->last_ts = ts;
     }
     sim_buf_free(&msg);
     sim_buf_free(&v);
@@ -103,7 +130,8 @@ void sim_flood_build(sim_session *s, sim_sub *sub)
         return;
     }
     s->flood = f;
-    sim_log("flood: %zu pre-rendered messages, %zu bytes per pass", f->nmsg, f->ring.len);
+    sim_log("flood: %zu pre-rendered messages (%zu values), %zu bytes per pass", f->nmsg,
+            f->nval, f->ring.len);
 }
 
 /* A new pass: one fresh ts for every frame, and the truth follows. */
@@ -115,7 +143,7 @@ static void new_pass(struct sim_flood *f)
     f->last_ts = ts;
     char digits[24];
     snprintf(digits, sizeof digits, "%013lld", (long long)ts);
-    for (size_t i = 0; i < f->nmsg; i++) {
+    for (size_t i = 0; i < f->nval; i++) {
         memcpy(f->ring.p + f->ts_at[i], digits, 13);
         sim_touch(f->idx[i], f->slot[i], ts);
     }
@@ -132,6 +160,11 @@ size_t sim_flood_fill(sim_session *s, unsigned char *dst, size_t cap)
      * stream (seen as invalid UTF-8 by the client). */
     for (;;) {
         if (f->next_msg == f->nmsg) {
+            if (!sim.flood) {
+                /* /flood?off=1: stop where the truth is exact, after a whole pass */
+                sim_flood_free(s);
+                return out;
+            }
             f->pos = 0;
             f->next_msg = 0;
             new_pass(f);

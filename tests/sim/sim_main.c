@@ -17,6 +17,10 @@
  *     --seed S               seed for names, ids and values (default 1)
  *     --rate R               steady updates per second over live subscriptions (10)
  *     --flood                replay pre-rendered updates as fast as the socket takes them
+ *     --flood-shape S        keys per flood update: one (default), all (every subscribed
+ *                            key of the asset), mix (a varying half of them, >= 2)
+ *     --nmea                 latitude/longitude as a GPS fleet reports them: degrees +
+ *                            minutes / 60, 15-17 significant digits ("35.81026666666667")
  *     --username U --password P   the one user (tenant@thingsboard.org / tenant)
  *     --customer             the user is a CUSTOMER_USER (default TENANT_ADMIN)
  *     --mfa verify|configure login answers {"token","scope"} (2FA), no refresh token
@@ -57,7 +61,7 @@
  *   /fault/delay-rest?ms=M          hold every REST reply M ms (0 = off)
  *   /fault/drop-mid-frame           send half of the next message, then drop TCP
  *   /fault/drop-mid-record          write half of the next TLS record, then drop TCP
- *   /fault/send?what=oversize[&size=B] | bad-utf8 | bad-json | error34
+ *   /fault/send?what=oversize[&size=B] | bad-utf8 | bad-json | bad-values | error34
  *   /fault/refuse?seconds=S         close the API listener for S seconds
  *   /fault/update-limit?spec=N:S[,N:S] | ?off=1     per-session update limiter
  *   /fault/queue-limit?n=N          session queue limit (0 = none)
@@ -195,6 +199,10 @@ int main(int argc, char **argv)
         else if (ARG("--seed")) sim.seed = strtoull(v, NULL, 10);
         else if (ARG("--rate")) sim.rate = strtod(v, NULL);
         else if (!strcmp(a, "--flood")) sim.flood = 1;
+        else if (ARG("--flood-shape"))
+            sim.flood_shape = !strcmp(v, "all") ? SIM_FLOOD_ALL
+                            : !strcmp(v, "mix") ? SIM_FLOOD_MIX : SIM_FLOOD_ONE;
+        else if (!strcmp(a, "--nmea")) sim.nmea = 1;
         else if (ARG("--username")) snprintf(sim.username, sizeof sim.username, "%s", v);
         else if (ARG("--password")) snprintf(sim.password, sizeof sim.password, "%s", v);
         else if (!strcmp(a, "--customer")) snprintf(sim.authority, sizeof sim.authority, "CUSTOMER_USER");

@@ -38,7 +38,7 @@ static struct {
     char (*added_type)[32];
     sim_rename renames[SIM_MAX_RENAMES];
     int nrenames;
-    struct { uint32_t idx; int slot; char val[128]; } forced[SIM_MAX_FORCED];
+    struct { uint32_t idx; int slot; char val[SIM_TEXT_MAX]; } forced[SIM_MAX_FORCED];
     int nforced;
     unsigned prefix;
     uint32_t nremoved; /* assets removed (by the control endpoint) */
@@ -278,6 +278,13 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
                                         (long long)(h % (uint64_t)(k->hi - k->lo + 1)));
         break;
     case SIM_V_DOUBLE: {
+        if (sim.nmea && k->decimals == 6) {
+            /* the coordinate keys: whole degrees plus minutes (4 decimals) / 60 */
+            double deg = k->lo + (double)(h % (uint64_t)(k->hi - k->lo));
+            sim_fmt_double(deg + (double)((h >> 20) % 600000u) / 600000.0, fmt, num);
+            sim_buf_puts(out, num);
+            break;
+        }
         double scale = 1;
         for (int i = 0; i < k->decimals; i++)
             scale *= 10;

@@ -10,7 +10,7 @@
  * behind it are the queue. The kernel's socket buffers sit below that line, as they
  * sit below Tomcat's write in ThingsBoard.
  *
- * A message counts as sent (msgs_sent, bytes_sent, updates_sent, data_pages) when
+ * A message counts as sent (msgs_sent, bytes_sent, values_sent, updates_sent, data_pages) when
  * its last byte is handed over, so a message dropped with the connection before that
  * is never counted, and a client that has received a message can rely on /stats
  * already counting it. Bytes that are not whole text messages (pings, close frames,
@@ -20,7 +20,7 @@
 
 #include "tests/sim/sim.h"
 
-void sim_outq_push(sim_conn *c, sim_msg_kind kind, size_t len)
+void sim_outq_push(sim_conn *c, sim_msg_kind kind, size_t len, unsigned values)
 {
     if (c->q_len == c->q_cap) {
         /* grow the ring, unrolled to start at 0 */
@@ -36,6 +36,7 @@ void sim_outq_push(sim_conn *c, sim_msg_kind kind, size_t len)
     struct sim_outmsg *m = &c->q[(c->q_head + c->q_len) % c->q_cap];
     m->end = c->out_done + c->out.len;
     m->len = (uint32_t)len;
+    m->values = values;
     m->kind = (uint8_t)kind;
     c->q_len++;
 }
@@ -47,6 +48,7 @@ void sim_outq_done(sim_conn *c, size_t n)
         const struct sim_outmsg *m = &c->q[c->q_head];
         sim.st.msgs_sent++;
         sim.st.bytes_sent += m->len;
+        sim.st.values_sent += m->values;
         if (m->kind == SIM_MSG_UPDATE)
             sim.st.updates_sent++;
         else if (m->kind == SIM_MSG_DATA)

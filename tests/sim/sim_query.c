@@ -43,7 +43,7 @@ static int matches(const sim_filter *f, uint32_t idx)
             return 0;
     }
     if (f->text && *f->text) {
-        char name[256];
+        char name[SIM_TEXT_MAX];
         size_t n = sim_asset_name(idx, name, sizeof name);
         if (!icase_contains(name, n, f->text))
             return 0;

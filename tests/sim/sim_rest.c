@@ -37,7 +37,7 @@
  * 100k-asset listing renders 100k of these, and printf was most of its cost. */
 void sim_render_asset(sim_buf *b, uint32_t idx)
 {
-    char id[37], pid[37], name[256], label[64];
+    char id[37], pid[37], name[SIM_TEXT_MAX], label[64];
     sim_asset_id(idx, id);
     sim_asset_profile_id(idx, pid);
     size_t nl = sim_asset_name(idx, name, sizeof name);

@@ -55,7 +55,7 @@ static void tsvalue(sim_buf *b, const char *key, int64_t ts, const char *v, size
 
 static void entity_field(sim_buf *b, uint32_t idx, const char *name, int64_t now)
 {
-    char v[256];
+    char v[SIM_TEXT_MAX];
     size_t n;
     if (!strcmp(name, "name"))
         n = sim_asset_name(idx, v, sizeof v);
@@ -82,9 +82,11 @@ static const char *ktype_name(sim_ktype t)
     }
 }
 
-/* One EntityData of the page: all requested keys, grouped by key type. */
-static void page_entity(sim_buf *b, const sim_sub *sub, uint32_t idx, int64_t now, sim_buf *v)
+/* One EntityData of the page: all requested keys, grouped by key type. Returns the
+ * TIME_SERIES values with a ts it holds (values_sent). */
+static unsigned page_entity(sim_buf *b, const sim_sub *sub, uint32_t idx, int64_t now, sim_buf *v)
 {
+    unsigned values = 0;
     entity_id(b, idx);
     int first_type = 1;
     for (int t = SIM_KT_TIME_SERIES; t <= SIM_KT_ENTITY_FIELD; t++) {
@@ -109,16 +111,19 @@ static void page_entity(sim_buf *b, const sim_sub *sub, uint32_t idx, int64_t no
             if (k->slot >= 0)
                 sim_value(idx, k->slot, SIM_FMT_PAGE, &ts, v);
             tsvalue(b, k->name, ts, v->p ? v->p : "", v->len);
+            values += t == SIM_KT_TIME_SERIES && ts != 0;
         }
         if (!first)
             sim_buf_put(b, "}", 1);
     }
     sim_buf_puts(b, "},\"timeseries\":{},\"aggLatest\":{}}");
+    return values;
 }
 
-/* The whole data page, with the values as they are now. */
-static void render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
+/* The whole data page, with the values as they are now; returns its values. */
+static unsigned render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
 {
+    unsigned values = 0;
     sim_buf v = {0};
     int64_t now = sim_now_ms();
     sim_buf_reserve(b, 256 + sub->nents * 400);
@@ -127,7 +132,7 @@ static void render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
     for (size_t i = 0; i < sub->nents; i++) {
         if (i)
             sim_buf_put(b, ",", 1);
-        page_entity(b, sub, sub->ents[i], now, &v);
+        values += page_entity(b, sub, sub->ents[i], now, &v);
     }
     uint64_t pages = (total + (uint64_t)sub->page_size - 1) / (uint64_t)sub->page_size;
     sim_buf_printf(b, "],\"totalPages\":%llu,\"totalElements\":%llu,\"hasNext\":%s},"
@@ -135,16 +140,17 @@ static void render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
                    (unsigned long long)pages, (unsigned long long)total,
                    (uint64_t)sub->page + 1 < pages ? "true" : "false");
     sim_buf_free(&v);
+    return values;
 }
 
 static void send_page(sim_session *s, sim_sub *sub, uint64_t total, int initial)
 {
     sim_buf b = {0};
-    render_page(&b, sub, total);
+    unsigned values = render_page(&b, sub, total);
     if (initial)
         sim_reorder_premature(s, sub); /* saved after the query, pushed before the page */
     /* a page the update limiter refused counts as sent: ThingsBoard thinks it was */
-    sub->data_sent = sim_ws_text(s, SIM_MSG_DATA, sub->cmd_id, b.p, b.len) == 1 ? 2 : 1;
+    sub->data_sent = sim_ws_values(s, SIM_MSG_DATA, sub->cmd_id, b.p, b.len, values) == 1 ? 2 : 1;
     sim_buf_free(&b);
     if (initial)
         sim_reorder_missed(s, sub);
@@ -213,6 +219,7 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
 {
     int det = nslots == 1 && slots[0] == (int)SIM_SLOT_DETAILS;
     int any = 0;
+    unsigned values = 0;
     b->len = 0;
     if (idx == sub->cut_idx) {
         /* the entity where the subscription limit stopped: only its first key types */
@@ -241,14 +248,15 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
             v->len = 0;
             sim_value(idx, slots[i], SIM_FMT_UPDATE, &ts, v);
             tsvalue(b, q->name, ts, v->p ? v->p : "", v->len);
+            values += q->type == SIM_KT_TIME_SERIES && ts != 0;
             break;
         }
     if (!any)
         return;
     sim_buf_puts(b, "}},\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000,"
                     "\"cmdUpdateType\":\"ENTITY_DATA\"}");
-    if (!sim_reorder_hold(s, sub->cmd_id, b->p, b->len))
-        sim_ws_text(s, SIM_MSG_UPDATE, sub->cmd_id, b->p, b->len);
+    if (!sim_reorder_hold(s, sub->cmd_id, b->p, b->len, values))
+        sim_ws_values(s, SIM_MSG_UPDATE, sub->cmd_id, b->p, b->len, values);
 }
 
 void sim_fanout(uint32_t idx, const int *slots, int nslots)

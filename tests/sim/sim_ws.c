@@ -47,7 +47,7 @@ void sim_ws_close(sim_session *s, unsigned code, const char *reason)
 /* Appends one whole text frame to the connection's output and records it in the
  * session queue. The queue check comes first: ThingsBoard closes the session when a
  * message arrives while max_queue_messages_per_session already wait. */
-static int enqueue(sim_session *s, sim_msg_kind kind, const char *p, size_t n)
+static int enqueue(sim_session *s, sim_msg_kind kind, const char *p, size_t n, unsigned values)
 {
     sim_conn *c = s->conn;
     if (sim.queue_limit && sim_outq_waiting(c) >= sim.queue_limit) {
@@ -70,7 +70,7 @@ static int enqueue(sim_session *s, sim_msg_kind kind, const char *p, size_t n)
         return 0;
     }
     sim_buf_put(&c->out, p, n);
-    sim_outq_push(c, kind, n);
+    sim_outq_push(c, kind, n, values);
     return 0;
 }
 
@@ -82,10 +82,16 @@ void sim_notice34(sim_buf *b, int id)
 
 int sim_ws_text(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n)
 {
+    return sim_ws_values(s, kind, id, p, n, 0);
+}
+
+int sim_ws_values(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n,
+                  unsigned values)
+{
     if (s->st == SIM_WS_CLOSING || ws_state(&s->ws) != WS_ST_OPEN || s->conn->stalled)
         return -1;
     if (kind == SIM_MSG_NOTICE || kind == SIM_MSG_FAULT)
-        return enqueue(s, kind, p, n);
+        return enqueue(s, kind, p, n, 0);
     /* The per-session update limiter gates every text message. A refused message is
      * lost; the first refusal of an episode queues one notice (not limited itself),
      * and the next message that passes ends the episode. */
@@ -95,13 +101,13 @@ int sim_ws_text(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t
             s->blacklisted = 1;
             sim_buf b = {0};
             sim_notice34(&b, id);
-            enqueue(s, SIM_MSG_NOTICE, b.p, b.len);
+            enqueue(s, SIM_MSG_NOTICE, b.p, b.len, 0);
             sim_buf_free(&b);
         }
         return 1;
     }
     s->blacklisted = 0;
-    return enqueue(s, kind, p, n);
+    return enqueue(s, kind, p, n, values);
 }
 
 static int path_is(const char *p, size_t n, const char *want)

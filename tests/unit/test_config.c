@@ -66,7 +66,7 @@ static void test_every_flag(void)
                    "--iotpro.rediscover-interval=1h30m", "--iotpro.idle-timeout=10s",
                    "--tls.ca-file", pwfile, "--web.listen-address=127.0.0.1:9999",
                    "--web.telemetry-path=/x/metrics", "--web.max-requests=3",
-                   "--metrics.ttl=2h", "--store.max-series=10", "--shard=2/3",
+                   "--web.config.file=/w.yml", "--metrics.ttl=2h", "--store.max-series=10", "--shard=2/3",
                    "--log.level=debug", "--log.format=json", "--config.check"), CFG_OK);
     CHECK_STR(err, "");
     CHECK_STR(C.host, "tb.local");
@@ -86,6 +86,7 @@ static void test_every_flag(void)
     CHECK_STR(C.listen_civet, "127.0.0.1:9999");
     CHECK_STR(C.telemetry_path, "/x/metrics");
     CHECK_INT(C.max_requests, 3);
+    CHECK_STR(C.web_config_file, "/w.yml");
     CHECK_INT(C.metrics_ttl_ms, 7200000);
     CHECK_INT(C.store_max_series, 10);
     CHECK_INT(C.shard_index, 2);
@@ -104,7 +105,7 @@ static void test_env_names(void)
         "IOTPRO_ASSET_DETAILS=off", "IOTPRO_REDISCOVER_INTERVAL=0", "IOTPRO_IDLE_TIMEOUT=1m",
         "IOTPRO_BACKOFF_MAX=2m",
         "IOTPRO_WEB_LISTEN_ADDRESS=[::1]:0", "IOTPRO_WEB_TELEMETRY_PATH=/m",
-        "IOTPRO_WEB_MAX_REQUESTS=9", "IOTPRO_METRICS_TTL=1d", "IOTPRO_STORE_MAX_SERIES=99",
+        "IOTPRO_WEB_MAX_REQUESTS=9", "IOTPRO_WEB_CONFIG_FILE=/etc/web.yml", "IOTPRO_METRICS_TTL=1d", "IOTPRO_STORE_MAX_SERIES=99",
         "IOTPRO_SHARD=0/2", "IOTPRO_LOG_LEVEL=warn", "IOTPRO_LOG_FORMAT=json",
         "OTHER=ignored", NULL,
     };
@@ -123,6 +124,7 @@ static void test_env_names(void)
     CHECK_STR(C.listen_civet, "[::1]:0");
     CHECK_STR(C.telemetry_path, "/m");
     CHECK_INT(C.max_requests, 9);
+    CHECK_STR(C.web_config_file, "/etc/web.yml");
     CHECK_INT(C.metrics_ttl_ms, 86400000);
     CHECK_INT(C.store_max_series, 99);
     CHECK_INT(C.shard_count, 2);
@@ -142,6 +144,7 @@ static void test_file_and_precedence(void)
              "iotpro.keys.Tracker Profile = lat, lon\n"
              "keys.pump = pressure\n"
              "web.max-requests = 5\n"
+             "web.config.file = /srv/web config.yml\n"
              "log.level = error\r\n"
              "web.telemetry-path = \"/quoted\"\n",
              pwfile);
@@ -155,6 +158,7 @@ static void test_file_and_precedence(void)
     CHECK_INT(C.max_requests, 7);           /* flag beats env and file */
     CHECK_INT(C.log_level, LOG_ERROR);
     CHECK_STR(C.telemetry_path, "/quoted");
+    CHECK_STR(C.web_config_file, "/srv/web config.yml"); /* read by websec, also on SIGHUP */
     CHECK_STR(C.config_file, conffile);
     CHECK_INT(cfg_key_count(&C, 0), 2);
     size_t l = cfg_keys_for(&C, "Tracker Profile", 15);

@@ -11,6 +11,7 @@
 #include "tests/unit/store_fixture.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 static void test_values_and_ts_rules(void)
 {
@@ -74,6 +75,24 @@ static void test_limits_are_counted(void)
     store_get_stats(&st, &s);
     CHECK(s.dropped_entities == 1 && s.dropped_strings == 1 && s.dropped_series == 1 && s.strings_cut == 1);
     CHECK_INT((int)s.series, 4);
+}
+
+/* The key-name table holds LIM_KEYS names; one more is refused and counted (the
+ * exporter's iotpro_limit_hits_total{limit="keys"}, which no end-to-end test can reach:
+ * see README.md "Metrics no test drives"). */
+static void test_key_table_bound(void)
+{
+    setup(4, 2, 1);
+    char key[16];
+    for (unsigned i = 0; i < LIM_KEYS; i++) {
+        int n = snprintf(key, sizeof key, "key%u", i);
+        CHECK_INT(store_key_intern(&st, key, (size_t)n), (int)i);
+    }
+    CHECK_INT(store_key_intern(&st, S("one-more")), STORE_ERR_KEYS_FULL);
+    CHECK_INT(store_key_intern(&st, S("key7")), 7); /* known names still resolve */
+    store_stats s;
+    store_get_stats(&st, &s);
+    CHECK(s.dropped_keys == 1 && s.keys == LIM_KEYS);
 }
 
 static void test_bind_assets_removes_and_renames(void)
@@ -391,7 +410,7 @@ static void test_prefetch_is_only_a_hint(void)
 
 /* ---- the locking scheme of store.h, with two threads -------------------------------- */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static volatile int stop;
+static atomic_int stop;
 
 static void *writer(void *arg)
 {
@@ -459,6 +478,7 @@ int main(void)
 {
     RUN(test_values_and_ts_rules);
     RUN(test_limits_are_counted);
+    RUN(test_key_table_bound);
     RUN(test_bind_assets_removes_and_renames);
     RUN(test_random_model);
     RUN(test_full_hash_collisions);

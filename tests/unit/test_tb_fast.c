@@ -3,6 +3,7 @@
  * jsmn path (tb_ws_parse + tb_ws_visit, the reference) reports. */
 #include "core/tb_fast.h"
 #include "core/tb_feed.h"
+#include "tests/feed_store.h"
 #include "tests/unit/tb_seen.h"
 #include "tests/harness.h"
 
@@ -210,14 +211,14 @@ static void test_feed_same_store(void)
     };
     for (int k = 0; k < 2; k++) {
         CHECK_INT(store_init(&st[k], mem[k], sizeof mem[k], &c), 0);
-        CHECK_INT(tb_feed_init(&f[k], &st[k], tk[k], 256, pend[k], 8, NULL, NULL), TB_OK);
+        CHECK_INT(tb_feed_init(&f[k], tk[k], 256, pend[k], 8), TB_OK);
         f[k].fast_off = k;
         tb_feed_expect(&f[k], 1);
-        tb_feed_result r;
+        feed_res r;
         const char *d = "{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false}}";
-        tb_feed_message(&f[k], d, strlen(d), 1, &r);
+        feed_store(&f[k], &st[k], d, strlen(d), 1, &r);
         for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
-            CHECK_INT(tb_feed_message(&f[k], msgs[i], strlen(msgs[i]), 1, &r), TB_OK);
+            CHECK_INT(feed_store(&f[k], &st[k], msgs[i], strlen(msgs[i]), 1, &r), TB_OK);
             CHECK_INT(r.kind, TB_WS_UPDATE);
         }
     }

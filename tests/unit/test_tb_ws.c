@@ -1,5 +1,6 @@
 /* test_tb_ws.c -- WebSocket replies (EntityDataUpdate, legacy shape) and tb_feed. */
 #include "core/tb_feed.h"
+#include "tests/feed_store.h"
 #include "tests/harness.h"
 
 #include <stdlib.h>
@@ -114,7 +115,7 @@ static void feed_setup(void)
     free(mem);
     mem = aligned_alloc(8, (store_mem_needed(&cfg) + 7) & ~(size_t)7);
     store_init(&st, mem, store_mem_needed(&cfg), &cfg);
-    tb_feed_init(&feed, &st, tok, NT, pend, 8, NULL, NULL);
+    tb_feed_init(&feed, tok, NT, pend, 8);
 }
 
 static int get_num(const char *uuid, const char *key, double *v, int64_t *ts)
@@ -149,22 +150,22 @@ static const char *upd(int cmd, const char *uuid, const char *key, long long ts,
 static void test_feed_premature_updates_and_order(void)
 {
     feed_setup();
-    tb_feed_result r;
+    feed_res r;
     double v;
     int64_t ts;
     /* unknown cmdId: ignored */
-    CHECK_INT(tb_feed_message(&feed, S(upd(1, A1, "temp", 10, "1")), 100, &r), TB_OK);
+    CHECK_INT(feed_store(&feed, &st, S(upd(1, A1, "temp", 10, "1")), 100, &r), TB_OK);
     CHECK(r.unknown_cmd == 1);
     CHECK_INT(get_num(A1, "temp", &v, &ts), 0);
 
     tb_feed_expect(&feed, 1);
     /* an update overtakes the data page: buffered, then replayed after it */
-    CHECK_INT(tb_feed_message(&feed, S(upd(1, A1, "temp", 1751459000009, "26.5")), 100, &r), TB_OK);
+    CHECK_INT(feed_store(&feed, &st, S(upd(1, A1, "temp", 1751459000009, "26.5")), 100, &r), TB_OK);
     CHECK_INT((int)r.buffered, 1);
     CHECK_INT(get_num(A1, "temp", &v, &ts), 0);
     /* and an even older one (reordered): buffered too, loses on ts */
-    tb_feed_message(&feed, S(upd(1, A1, "temp", 1751459000005, "20")), 100, &r);
-    CHECK_INT(tb_feed_message(&feed, S(DATA_PAGE), 100, &r), TB_OK);
+    feed_store(&feed, &st, S(upd(1, A1, "temp", 1751459000005, "20")), 100, &r);
+    CHECK_INT(feed_store(&feed, &st, S(DATA_PAGE), 100, &r), TB_OK);
     CHECK_INT((int)r.kind, TB_WS_DATA);
     CHECK_INT((int)r.replayed, 2);
     CHECK_INT(get_num(A1, "temp", &v, &ts), STORE_KIND_NUM);
@@ -176,23 +177,23 @@ static void test_feed_premature_updates_and_order(void)
     CHECK_INT(get_num(A2, "gone", &v, &ts), 0);
 
     /* live: older update is stale, newer wins, deletion removes */
-    tb_feed_message(&feed, S(upd(1, A1, "temp", 1751459000001, "99")), 100, &r);
+    feed_store(&feed, &st, S(upd(1, A1, "temp", 1751459000001, "99")), 100, &r);
     CHECK_INT((int)r.stale, 1);
-    tb_feed_message(&feed, S(upd(1, A1, "temp", 1751459000010, "1.2345E7")), 100, &r);
+    feed_store(&feed, &st, S(upd(1, A1, "temp", 1751459000010, "1.2345E7")), 100, &r);
     CHECK_INT(get_num(A1, "temp", &v, &ts), STORE_KIND_NUM);
     CHECK(v == 12345000.0);
-    tb_feed_message(&feed, S(upd(1, A1, "temp", 0, "")), 100, &r);
+    feed_store(&feed, &st, S(upd(1, A1, "temp", 0, "")), 100, &r);
     CHECK_INT((int)r.deleted, 1);
     CHECK_INT(get_num(A1, "temp", &v, &ts), 0);
-    tb_feed_message(&feed, S(upd(1, A1, "device_id", 1751459000011, NULL)), 100, &r);
+    feed_store(&feed, &st, S(upd(1, A1, "device_id", 1751459000011, NULL)), 100, &r);
     CHECK_INT((int)r.deleted, 1);
     /* boolean */
-    tb_feed_message(&feed, S(upd(1, A1, "on", 7, "true")), 100, &r);
+    feed_store(&feed, &st, S(upd(1, A1, "on", 7, "true")), 100, &r);
     CHECK_INT(get_num(A1, "on", &v, &ts), STORE_KIND_NUM);
     CHECK(v == 1.0);
     /* after unsubscribe, updates are ignored */
     tb_feed_forget(&feed, 1);
-    tb_feed_message(&feed, S(upd(1, A1, "on", 8, "false")), 100, &r);
+    feed_store(&feed, &st, S(upd(1, A1, "on", 8, "false")), 100, &r);
     CHECK(r.unknown_cmd == 1);
     get_num(A1, "on", &v, &ts);
     CHECK(v == 1.0);
@@ -201,11 +202,11 @@ static void test_feed_premature_updates_and_order(void)
 static void test_feed_buffer_is_bounded(void)
 {
     feed_setup();
-    tb_feed_result r;
+    feed_res r;
     tb_feed_expect(&feed, 2);
     int dropped = 0;
     for (int i = 0; i < 20; i++) {
-        tb_feed_message(&feed, S(upd(2, A1, "k", 100 + i, "1")), 100, &r);
+        feed_store(&feed, &st, S(upd(2, A1, "k", 100 + i, "1")), 100, &r);
         dropped += (int)r.buffer_dropped;
     }
     CHECK_INT(dropped, 12);
@@ -213,22 +214,22 @@ static void test_feed_buffer_is_bounded(void)
     tb_feed_reset(&feed);
     CHECK_INT((int)feed.pend_n, 0);
     /* resync and error results */
-    CHECK_INT(tb_feed_message(&feed, S("{\"subscriptionId\":2,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}"),
+    CHECK_INT(feed_store(&feed, &st, S("{\"subscriptionId\":2,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}"),
                               1, &r), TB_OK);
     CHECK_INT((int)r.kind, TB_WS_RESYNC);
     CHECK(feed.stats.resyncs == 1);
-    CHECK_INT(tb_feed_message(&feed, S("garbage"), 1, &r), TB_ERR_JSON);
+    CHECK_INT(feed_store(&feed, &st, S("garbage"), 1, &r), TB_ERR_JSON);
     CHECK(feed.stats.parse_errors == 1);
 }
 
 static void test_feed_escaped_values(void)
 {
     feed_setup();
-    tb_feed_result r;
+    feed_res r;
     tb_feed_expect(&feed, 3);
     const char *m = "{\"cmdId\":3,\"data\":{\"data\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{\"TIME_SERIES\":"
                     "{\"n\\u0061me\":{\"ts\":9,\"value\":\"say \\\"hi\\\"\"}}}}],\"hasNext\":false}}";
-    CHECK_INT(tb_feed_message(&feed, S(m), 1, &r), TB_OK);
+    CHECK_INT(feed_store(&feed, &st, S(m), 1, &r), TB_OK);
     uint8_t id[16];
     store_row row;
     char sb[300];
@@ -280,24 +281,70 @@ static void test_deep_json_rejected(void)
 static void test_feed_counts_deep_json_as_parse_error(void)
 {
     feed_setup();
-    tb_feed_result r;
+    feed_res r;
     double v;
     int64_t ts;
     tb_feed_expect(&feed, 1);
-    CHECK_INT(tb_feed_message(&feed, S(DATA_PAGE), 100, &r), TB_OK);
+    CHECK_INT(feed_store(&feed, &st, S(DATA_PAGE), 100, &r), TB_OK);
     size_t n = deep_update(100000, 0, "[", "", "]");
-    CHECK_INT(tb_feed_message(&feed, deep_msg, n, 100, &r), TB_ERR_JSON);
+    CHECK_INT(feed_store(&feed, &st, deep_msg, n, 100, &r), TB_ERR_JSON);
     n = deep_update(100000, 1, "[", "", "]");
-    CHECK_INT(tb_feed_message(&feed, deep_msg, n, 100, &r), TB_ERR_JSON);
+    CHECK_INT(feed_store(&feed, &st, deep_msg, n, 100, &r), TB_ERR_JSON);
     n = deep_update(LIM_JSON_DEPTH, 0, "[", "", "]");
-    CHECK_INT(tb_feed_message(&feed, deep_msg, n, 100, &r), TB_ERR_JSON);
+    CHECK_INT(feed_store(&feed, &st, deep_msg, n, 100, &r), TB_ERR_JSON);
     CHECK(feed.stats.parse_errors == 3);
     CHECK(feed.stats.messages == 4);
     /* the feed goes on: the next ordinary update is applied */
-    CHECK_INT(tb_feed_message(&feed, S(upd(1, A1, "temp", 1751459000020, "7")), 100, &r), TB_OK);
+    CHECK_INT(feed_store(&feed, &st, S(upd(1, A1, "temp", 1751459000020, "7")), 100, &r), TB_OK);
     CHECK_INT(get_num(A1, "temp", &v, &ts), STORE_KIND_NUM);
     CHECK(v == 7.0 && ts == 1751459000020);
     CHECK(feed.stats.parse_errors == 3);
+}
+
+/* tb_feed alone (no store): views out, bounded output counted, bad escapes counted,
+ * and replayed updates stay readable until the next call. */
+static void test_feed_views_and_bounds(void)
+{
+    static tb_feed f;
+    tb_feed_value vals[2];
+    tb_feed_attr attrs[1];
+    char scratch[TB_FEED_SCRATCH(0)];
+    tb_feed_out o = {vals, 2, 0, attrs, 1, 0, scratch, sizeof scratch, 0};
+    tb_feed_result r;
+    const char *three = "{\"cmdId\":1,\"data\":{\"data\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":"
+                        "{\"TIME_SERIES\":{\"a\":{\"ts\":1,\"value\":\"1.5\"},\"b\":{\"ts\":1,\"value\":\"x\"},"
+                        "\"c\":{\"ts\":1,\"value\":\"true\"}}}}],\"hasNext\":false}}";
+    CHECK_INT(tb_feed_init(&f, tok, NT, pend, 8), TB_OK);
+    tb_feed_expect(&f, 1);
+    tb_feed_expect(&f, 2);
+    /* an update for cmdId 2 waits for its page */
+    CHECK_INT(tb_feed_message(&f, S(upd(2, A2, "w\\u0041it", 5, "7")), &o, &r), TB_OK);
+    CHECK_INT((int)r.buffered, 1);
+    CHECK_INT((int)o.n, 0);
+    /* three values, room for two: the third is counted, not lost silently */
+    CHECK_INT(tb_feed_message(&f, S(three), &o, &r), TB_OK);
+    CHECK_INT((int)o.n, 2);
+    CHECK(f.stats.out_dropped == 1);
+    CHECK_INT(o.vals[0].kind, TB_VAL_NUM);
+    CHECK(o.vals[0].num == 1.5);
+    CHECK_INT(o.vals[1].kind, TB_VAL_STR);
+    CHECK(o.vals[1].str_len == 1 && o.vals[1].str[0] == 'x');
+    /* cmdId 2's page: its waiting update comes out after it, unescaped, as a view */
+    CHECK_INT(tb_feed_message(&f, S("{\"cmdId\":2,\"data\":{\"data\":[],\"hasNext\":false}}"), &o,
+                              &r), TB_OK);
+    CHECK_INT((int)r.replayed, 1);
+    CHECK_INT((int)o.n, 1);
+    CHECK(o.vals[0].key_len == 4 && memcmp(o.vals[0].key, "wAit", 4) == 0); /* was escaped */
+    CHECK(o.vals[0].kind == TB_VAL_NUM && o.vals[0].num == 7.0 && o.vals[0].ts == 5);
+    CHECK_INT((int)f.pend_n, 1); /* handed out; leaves at the next call */
+    /* an escape that does not decode (a lone surrogate): a bad value, nothing returned */
+    CHECK_INT(tb_feed_message(&f, S(upd(1, A1, "k", 9, "\\udc00")), &o, &r), TB_OK);
+    CHECK_INT((int)f.pend_n, 0);
+    CHECK_INT((int)o.n, 0);
+    CHECK(f.stats.bad_values == 1);
+    /* a deletion */
+    CHECK_INT(tb_feed_message(&f, S(upd(1, A1, "k", 0, "")), &o, &r), TB_OK);
+    CHECK(o.n == 1 && o.vals[0].kind == TB_VAL_ABSENT);
 }
 
 int main(void)
@@ -307,6 +354,7 @@ int main(void)
     RUN(test_feed_premature_updates_and_order);
     RUN(test_feed_buffer_is_bounded);
     RUN(test_feed_escaped_values);
+    RUN(test_feed_views_and_bounds);
     RUN(test_deep_json_rejected);
     RUN(test_feed_counts_deep_json_as_parse_error);
     free(mem);

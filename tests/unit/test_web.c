@@ -505,7 +505,7 @@ static void test_body_limit(void)
     struct fx fx = { .n = 100000 };
     struct cli c;
     struct resp r;
-    health_init(&h, "t", "t");
+    health_init(&h, "t", "t", 0);
     struct web *w = start(&fx, &h, 4096, 200000, 0);
     if (!w)
         return;
@@ -589,7 +589,7 @@ static void test_slow_reader_deadline(void)
     struct fx fx = { .n = 400000 }; /* ~27 MB */
     struct cli c;
     struct resp r;
-    health_init(&h, "t", "t");
+    health_init(&h, "t", "t", 0);
     struct web *w = start(&fx, &h, 0, 0, 300);
     if (!w)
         return;

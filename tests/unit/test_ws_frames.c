@@ -316,6 +316,44 @@ static void test_eof(void)
     peer_free(&c);
 }
 
+/* A whole message inside one push is handed out in place (its bytes, not a copy); a
+ * message split over two pushes, or fragmented, is assembled in msgbuf. Bad UTF-8 in
+ * place still fails with 1007. */
+static void test_message_in_place(void)
+{
+    peer c;
+    ws_event ev;
+    client_open(&c, 65536, 65536, 11);
+    uint8_t in[64];
+    size_t n = unhex("81 03 'abc' 82 02 'xy'", in, sizeof in);
+    size_t k = ws_push(&c.ws, in, n);
+    CHECK_INT(k, 5);
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_MESSAGE);
+    CHECK(ev.data == in + 2 && ev.len == 3 && ev.opcode == WS_OP_TEXT);
+    CHECK_INT(ws_push(&c.ws, in + k, n - k), n - k);
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_MESSAGE);
+    CHECK(ev.data == in + 7 && ev.len == 2 && ev.opcode == WS_OP_BINARY);
+
+    n = unhex("81 05 'Hello'", in, sizeof in);
+    CHECK_INT(ws_push(&c.ws, in, 4), 4); /* header and "He" */
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_NONE);
+    CHECK_INT(ws_push(&c.ws, in + 4, n - 4), n - 4);
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_MESSAGE);
+    CHECK(ev.data == c.msg && ev.len == 5 && memcmp(ev.data, "Hello", 5) == 0);
+
+    n = unhex("01 02 'ab' 80 01 'c'", in, sizeof in);
+    CHECK_INT(ws_push(&c.ws, in, n), n);
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_MESSAGE);
+    CHECK(ev.data == c.msg && ev.len == 3 && memcmp(ev.data, "abc", 3) == 0);
+
+    n = unhex("81 02 c3 28", in, sizeof in);
+    ws_push(&c.ws, in, n);
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_ERROR);
+    CHECK_INT(ev.err, WS_ERR_UTF8);
+    CHECK_INT(ev.close_code, 1007);
+    peer_free(&c);
+}
+
 /* The same connection, many messages and a ping in each gap, fed in random-sized
  * chunks: a longer stream than the table rows. */
 static void test_stream_random_chunks(void)
@@ -365,6 +403,7 @@ int main(void)
     RUN(test_close_long_reason);
     RUN(test_close_we_start);
     RUN(test_eof);
+    RUN(test_message_in_place);
     RUN(test_stream_random_chunks);
     return harness_done();
 }

@@ -1,0 +1,125 @@
+/*
+ * loop_ws.h -- the WebSocket client of the event loop: the connection (transport/conn),
+ * the RFC 6455 codec (core/ws), authCmd + ENTITY_DATA commands kept by the
+ * subscription ledger (core/subs), and every message through tb_feed (parsed without
+ * a lock) into the shared store (applied with tb_apply under the shared mutex), with
+ * assetDetails into the current asset table.
+ *
+ * Data flow: the loop calls in (connect, subscribe, io after poll, timers); what
+ * happens on the socket goes to the session as events (core/session: the client
+ * holds the loop's session and feeds it directly, with the loop's jitter source), and
+ * the loop then carries out the session's actions. Nothing here calls back up.
+ *
+ * Threads: the loop thread only; the shared store and the current table's details are
+ * written under sh->mu (exporter/loop_shared.h).
+ */
+#ifndef IOTPRO_EXPORTER_LOOP_WS_H
+#define IOTPRO_EXPORTER_LOOP_WS_H
+
+#include <stdint.h>
+
+#include "core/session.h"
+#include "core/subs.h"
+#include "core/tb_feed.h"
+#include "core/ws.h"
+#include "exporter/config.h"
+#include "exporter/loop_shared.h"
+#include "exporter/loop_stats.h"
+#include "exporter/rng.h"
+#include "transport/conn.h"
+
+#define WS_TOKENS         (1u << 20)
+#define ASSETS_PER_CMD    400u             /* ~40 B per id: one command stays < 20 KiB */
+/* Attribute values one message can carry: one assetDetails per entity of a data page
+ * (a command's page holds at most ASSETS_PER_CMD entities), with room to spare. */
+#define WS_ATTRS_MAX      (4u * ASSETS_PER_CMD)
+
+enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
+
+/* An assetDetails update that overtook its data page (loop_details.c). */
+#define WS_DET_MAX 64u
+struct ws_det {
+    int32_t cmd_id;
+    uint8_t id[16];
+    uint8_t has_value;
+    uint16_t len;
+    int64_t ts;
+    char raw[4096];          /* the JSON string's raw content; longer ones are dropped */
+};
+
+struct ws_client {
+    const struct cfg *cfg;
+    const tls_anchors *anchors;
+    struct loop_shared *sh;
+    session_ctx *sess;       /* the loop's; events go there */
+    struct rng *rng;         /* the loop's */
+    int wsp;
+    conn c;
+    ws_ctx ws;
+    uint8_t *msg;            /* LIM_WS_MESSAGE_DEFAULT: the codec's message buffer */
+    uint8_t out[LIM_WS_OUT_DEFAULT];
+    char out_msg[LIM_TB_OUT_MESSAGE];
+    int out_len;             /* built, not yet accepted by ws_send (0 = none) */
+    int build_failed;        /* a build error was logged on this connection */
+    const char *token;       /* view of the REST client's token, for authCmd */
+    size_t token_len;
+    /* clocks read once per chunk of input, not once per message (three clock reads
+     * per message were ~5% of the CPU at full ingest) */
+    int64_t io_now_ms, io_wall_ms;
+    tb_feed feed;
+    jsmntok_t *tok;          /* WS_TOKENS */
+    tb_pending *pend;        /* LIM_PENDING_UPDATES */
+    tb_feed_out fo;          /* what tb_feed read from the last message: */
+    tb_feed_value *vals;     /* TB_FEED_VALS_FOR(WS_TOKENS) */
+    tb_feed_attr *attrs;     /* WS_ATTRS_MAX */
+    char *scratch;           /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
+    struct ws_det *det;      /* WS_DET_MAX */
+    uint32_t det_n;
+    /* subscriptions: the commands of the current table, and their ledger */
+    tb_cmd *cmds;
+    size_t ncmds, cmds_cap;
+    uint8_t (*ids)[16];      /* LOOP_MAX_ASSETS */
+    const char **keyptrs;    /* LIM_CFG_KEYS */
+    subs subs;
+    subs_entry *ent;
+    int sub_limit_logged;    /* the subscription-rate-limit episode was logged */
+    struct ws_stats st;
+};
+
+/* 0, or -1 out of memory. Buffers reserve ~76 MiB of address space (message 16 MiB,
+ * tokens 20 MiB, feed output ~19 MiB, pending updates, ids); only what the largest
+ * message used becomes resident. cfg, anchors, sh, sess and rng must outlive it. */
+int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors *anchors,
+                   struct loop_shared *sh, session_ctx *sess, struct rng *rng);
+void ws_client_free(struct ws_client *w);
+static inline void ws_client_set_cfg(struct ws_client *w, const struct cfg *cfg) { w->cfg = cfg; }
+
+/* The commands for the current table, handed to the ledger (on an open socket the old
+ * ones are unsubscribed and the new ones sent, counted under `why`). */
+void ws_client_build_cmds(struct ws_client *w, subs_resend why);
+void ws_client_connect(struct ws_client *w);
+/* A new socket: authCmd (with this token) + every command. */
+void ws_client_subscribe(struct ws_client *w, const char *token, size_t token_len);
+void ws_client_resubscribe(struct ws_client *w, subs_resend why); /* fresh data for all */
+/* Timers of the ledger: resend what missed its deadline, send what is due. */
+void ws_client_tick(struct ws_client *w, int64_t now);
+/* When ws_client_tick wants to run next (INT64_MAX: nothing, or waiting for POLLOUT). */
+int64_t ws_client_deadline(const struct ws_client *w);
+/* 1 when every subscription has its data and our output is written. */
+int ws_client_all_live(const struct ws_client *w);
+void ws_client_close(struct ws_client *w, unsigned code); /* a close frame, if open */
+void ws_client_abort(struct ws_client *w);   /* connect deadline passed: count, drop */
+void ws_client_release(struct ws_client *w); /* drop the connection, no goodbye */
+/* poll(): fd (-1: none), events, and the earliest deadline of the connection
+ * (0: bytes already in the TLS engine, read them now). */
+int ws_client_poll(const struct ws_client *w, short *events, int64_t *deadline);
+void ws_client_io(struct ws_client *w, short revents); /* after poll (0: no event) */
+
+/* loop_details.c: an assetDetails value from tb_feed (sh->mu held); a premature one
+ * waits for its cmdId's data page (replay, sh->mu held), or is dropped with its
+ * subscription (forget; -1: all of them). */
+void ws_details_attr(struct ws_client *w, const tb_feed_attr *a);
+void ws_details_replay(struct ws_client *w, int32_t cmd_id);
+void ws_details_forget(struct ws_client *w, int32_t cmd_id);
+
+#endif
