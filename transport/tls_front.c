@@ -408,7 +408,9 @@ struct tls_front *tls_front_start(const struct tls_front_config *cfg, tls_creds 
     if (!f->cfg.idle_ms)
         f->cfg.idle_ms = 10000;
     if (strlen(cfg->backend) >= sizeof f->backend) {
-        snprintf(err, errcap, "socket path too long: %s", cfg->backend);
+        /* the path's start is enough to recognise it (an unbounded %s does not build
+         * on 32-bit targets: the length could pass INT_MAX) */
+        snprintf(err, errcap, "socket path too long: %.200s...", cfg->backend);
         free(f);
         return NULL;
     }
