@@ -291,7 +291,7 @@ static void *tf_accept_main(void *arg)
         tf_maybe_reload(f, &next_check);
         if (poll(&p, 1, WAIT_SLICE_MS) <= 0)
             continue;
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = { 0 }; /* the analyzer does not know accept4 fills it */
         socklen_t sl = sizeof ss;
         int fd = accept4(f->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
