@@ -291,8 +291,9 @@ static void *tf_accept_main(void *arg)
         tf_maybe_reload(f, &next_check);
         if (poll(&p, 1, WAIT_SLICE_MS) <= 0)
             continue;
-        struct sockaddr_storage ss = { 0 }; /* the analyzer does not know accept4 fills it */
+        struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
+        memset(&ss, 0, sizeof ss); /* the analyzer does not know that accept4 fills it */
         int fd = accept4(f->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             continue;
