@@ -124,7 +124,8 @@ write_if_changed = printf '%s\n' '$(subst ','\'',$($(2)))' | cmp -s - $(1) || \
 # Make does not see flags change: every object of a configuration depends on a stamp
 # of that configuration's flags. The version is left out (a commit would rebuild all).
 define CONFIG
-$(1)_FLAGS_TEXT := $$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $$($(1)_LDFLAGS) $(WARN) $(INCLUDES) $(CIVET_DEFS)
+$(1)_FLAGS_TEXT := $$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $$($(1)_LDFLAGS) $(WARN) $(INCLUDES) \
+                   $(CIVET_DEFS) $(BEARSSL_DEFS)
 $(BUILD)/$(1)/flags.stamp: FORCE
 	@mkdir -p $$(@D)
 	@$$(call write_if_changed,$$@,$(1)_FLAGS_TEXT)
@@ -134,11 +135,11 @@ $(call objs,$(1),$(BEARSSL_SRC) $(CIVETWEB_SRC) $(CORE_SRC) $(TRANSPORT_SRC) $(E
 $(1)_LIBS := $(BUILD)/$(1)/lib/libexporter.a $(BUILD)/$(1)/lib/libtransport.a \
              $(BUILD)/$(1)/lib/libcore.a $(BUILD)/$(1)/lib/libcivetweb.a $(BUILD)/$(1)/lib/libbearssl.a
 
-$(BUILD)/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c Makefile
+$(BUILD)/$(1)/obj/$(BEARSSL)/%.o: $(BEARSSL)/%.c
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(BEARSSL_DEFS) -I$(BEARSSL)/inc -I$(BEARSSL)/src -c $$< -o $$@
 
-$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c Makefile
+$(BUILD)/$(1)/obj/$(CIVETWEB)/%.o: $(CIVETWEB)/%.c
 	@mkdir -p $$(@D)
 	$(Q)$$($(1)_CC) $(COMMON) $$($(1)_CFLAGS) $(THIRD_WARN) $(CIVET_DEFS) -I$(CIVETWEB)/include -c $$< -o $$@
 

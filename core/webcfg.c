@@ -222,7 +222,7 @@ static int wc_version(struct wc *w, const char *v, size_t n, int is_min)
 static int wc_tls_field(struct wc *w, const char *k, const char *v, size_t vn, int ind)
 {
     struct webcfg *c = w->c;
-    char b[64];
+    char b[64] = ""; /* scan-build cannot see that wc_scalar() always ends b on success */
     if (!strcmp(k, "cert_file") || !strcmp(k, "key_file") || !strcmp(k, "client_ca_file")) {
         int cert = k[0] == 'c' && k[1] == 'e', key = k[0] == 'k';
         char *dst = cert ? c->cert_file : key ? c->key_file : c->client_ca_file;

@@ -301,6 +301,7 @@ static void *tf_accept_main(void *arg)
             continue;
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
+        memset(&ss, 0, sizeof ss); /* the analyzer does not know that accept4 fills it */
         int fd = accept4(f->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             continue;
@@ -410,7 +411,9 @@ struct tls_front *tls_front_start(const struct tls_front_config *cfg, tls_creds 
     if (!f->cfg.idle_ms)
         f->cfg.idle_ms = 10000;
     if (strlen(cfg->backend) >= sizeof f->backend) {
-        snprintf(err, errcap, "socket path too long: %s", cfg->backend);
+        /* the path's start is enough to recognise it (an unbounded %s does not build
+         * on 32-bit targets: the length could pass INT_MAX) */
+        snprintf(err, errcap, "socket path too long: %.200s...", cfg->backend);
         free(f);
         return NULL;
     }

@@ -26,7 +26,7 @@ rows=""
 for a in amd64 arm64 armv7; do
     tgz=$BUILD/dist/iotpro_exporter-$VERSION.linux-$a.tar.gz
     size=$(tar -xzOf "$tgz" "iotpro_exporter-$VERSION.linux-$a/iotpro_exporter" | wc -c)
-    impl=$(run_on "$a" "$BUILD/$(cfg_of "$a")/bin/test_tls_impl" | sed -n 's/^# bearssl: //p')
+    impl=$(run_on "$a" "$BUILD/$(cfg_of "$a")/bin/test_tls_impl" | sed -n 's/^# bearssl client: //p')
     core=$(run_on "$a" "$BUILD/$(cfg_of "$a")/bin/bench_core_ingest" "${ARGS[@]}" | "$PY" tests/bench/parse_core.py |
            awk -F'\t' '$1 == "core.msgs_per_s" {printf "%.0f", $2}')
     how=native; [ "$a" = amd64 ] || how="qemu ($(run_on "$a" --version 2>/dev/null | head -n1 | awk '{print $3}'))"
@@ -38,11 +38,12 @@ section=$(cat <<EOF
 ## Release binaries per architecture
 
 Version $VERSION ($REVISION), from \`./build.sh dist\`: static musl binaries, stripped,
-each at most 1 MiB (tests/release/t_dist.sh). The core benchmark ran as a smoke test
+each at most 1 MB, 1,000,000 bytes (tests/release/t_dist.sh). The core benchmark ran as a smoke test
 (\`bench_core_ingest ${ARGS[*]}\`): under qemu user-mode emulation on this x86 machine
 for arm64 and armv7, so those figures only show that it runs; they say nothing about the
 speed of an ARM board. BearSSL's choice (AES CTR, GHASH, ChaCha20, Poly1305, EC) is what
-the TLS client uses on that architecture: on both ARM targets the constant-time
+the TLS client and the HTTPS server use on that architecture (tests/unit/test_tls_impl.c
+checks both): on both ARM targets the constant-time
 bitsliced AES and constant-time GHASH, since BearSSL has no code for the ARMv8 crypto
 instructions; on amd64 AES-NI and PCLMULQDQ when the CPU has them.
 

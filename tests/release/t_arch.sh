@@ -28,7 +28,7 @@ unit_tests() {
         out=$(cd "$TOP" && IOTPRO_EMULATED=1 timeout -k 5 300 "$q" "$t" 2>&1)
         rc=$?
         sed -n -E "s/^(ok|not ok|skip) - /\\1 - $a $tn: /p" <<<"$out"
-        grep -E '^# bearssl:' <<<"$out" | sed "s/^# /# $a /"
+        grep -E '^# bearssl ' <<<"$out" | sed "s/^# /# $a /"
         if [ "$rc" != 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
             fail "$a $tn exits 0" "status $rc: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
         fi

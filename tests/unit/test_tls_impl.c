@@ -1,6 +1,7 @@
 /*
- * test_tls_impl.c -- which BearSSL implementations the TLS client really uses on the
- * architecture this test was compiled for (the release archives ship amd64, arm64 and
+ * test_tls_impl.c -- which BearSSL implementations the TLS client and the HTTPS server
+ * (br_ssl_server_init_full_ec, as transport/tls_server.c) really use on the architecture
+ * this test was compiled for (the release archives ship amd64, arm64 and
  * armv7; ./build.sh test runs the ARM builds of this test under qemu).
  *
  * Table-based AES and GHASH leak the key through cache timing. BearSSL uses the CPU's
@@ -28,11 +29,11 @@ static const char *name_of(const void *impl, const struct named *t, size_t n)
 
 static br_ssl_client_context sc;
 static br_x509_minimal_context xc;
+static br_ssl_server_context ss;
 
-static void test_implementations(void)
+/* The names of the engine's implementations; checks them against this architecture. */
+static void check_engine(const br_ssl_engine_context *e, const char *who)
 {
-    br_ssl_client_init_full(&sc, &xc, NULL, 0);
-    const br_ssl_engine_context *e = &sc.eng;
     const struct named aes[] = {
         { br_aes_x86ni_ctr_get_vtable(), "aes_x86ni" },
         { &br_aes_ct64_ctr_vtable, "aes_ct64" },
@@ -64,7 +65,8 @@ static void test_implementations(void)
     const char *c = name_of((const void *)e->ichacha, cc, sizeof cc / sizeof cc[0]);
     const char *p = name_of((const void *)e->ipoly, po, sizeof po / sizeof po[0]);
     const char *k = name_of(e->iec, ec, sizeof ec / sizeof ec[0]);
-    printf("# bearssl: %s %s %s %s %s\n", a, g, c, p, k);
+    CHECK_CTX("%s", who);
+    printf("# bearssl %s: %s %s %s %s %s\n", who, a, g, c, p, k);
 
 #if defined(__x86_64__)
     /* the instructions when the CPU has them, else the 64-bit constant-time code */
@@ -88,8 +90,21 @@ static void test_implementations(void)
     CHECK_STR(k, "ec_all_m31");
 }
 
+static void test_client(void)
+{
+    br_ssl_client_init_full(&sc, &xc, NULL, 0);
+    check_engine(&sc.eng, "client");
+}
+
+static void test_server(void)
+{
+    br_ssl_server_init_full_ec(&ss, NULL, 0, BR_KEYTYPE_EC, NULL);
+    check_engine(&ss.eng, "server");
+}
+
 int main(void)
 {
-    RUN(test_implementations);
+    RUN(test_client);
+    RUN(test_server);
     return harness_done();
 }
