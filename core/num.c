@@ -89,8 +89,9 @@ int num__eisel_lemire(uint64_t w, int q, uint64_t *bits)
         x.hi = hi;
         x.lo = lo;
     }
-    /* 10^q = 5^q * 2^q: the binary exponent is floor(q * log2(10)) (217706 / 2^16 is
-     * log2(10) closely enough for |q| < 1500) plus the normalisation shifts. */
+    /* 10^q = 5^q * 2^q: the binary exponent is floor(q * log2(10)) plus the
+     * normalisation shifts; (217706 * q) >> 16 is that floor for every q of the table
+     * (tests/unit/test_num.c checks each one). */
     unsigned msb = (unsigned)(x.hi >> 63);
     uint64_t m = x.hi >> (msb + 9);
     int e = ((217706 * q) >> 16) + 64 + 1023 - lz - (int)(1 ^ msb);

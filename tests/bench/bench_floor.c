@@ -129,9 +129,11 @@ static void walk(walker *w, const uint8_t *p, size_t n)
         uint64_t len = w->hdr[1] & 0x7F;
         if (len == 126)
             len = (uint64_t)w->hdr[2] << 8 | w->hdr[3];
-        else if (len == 127)
-            for (int k = len = 0; k < 8; k++)
+        else if (len == 127) {
+            len = 0;
+            for (int k = 0; k < 8; k++)
                 len = len << 8 | w->hdr[2 + k];
+        }
         if ((w->hdr[0] & 0x80) && (w->hdr[0] & 0x0F) < 8)
             w->msgs++; /* the final frame of a data message */
         w->skip = len;

@@ -24,7 +24,7 @@ import sys
 # run.sh derives from the sizes it used; {L} stands for it.
 FIGURES = [
     (r'binary\.stripped_bytes', 'stripped static binary (build/iotpro_exporter)', 'bytes'),
-    (r'num\.(?P<L>musl|glibc)\.ns_per_value', 'core/num: one GPS coordinate (Java form, 15-17 digits), static {L} build', 'ns'),
+    (r'num\.(?P<L>musl|glibc)\.ns_per_value', 'core/num: one GPS coordinate (Java form, 15-17 digits), {L} build', 'ns'),
     (r'num\.(?P<L>musl|glibc)\.libc_ns_per_value', '{L} strtod: the same values', 'ns'),
     (r'num\.(?P<L>musl|glibc)\.speedup', 'core/num / {L} strtod speed, identical results', 'x'),
     (r'num\.diff_inputs', 'differential run: random and adversarial inputs, core/num vs glibc strtod', 'inputs'),

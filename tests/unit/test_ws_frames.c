@@ -346,6 +346,11 @@ static void test_message_in_place(void)
     CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_MESSAGE);
     CHECK(ev.data == c.msg && ev.len == 3 && memcmp(ev.data, "abc", 3) == 0);
 
+    n = unhex("81 02 ce ba", in, sizeof in); /* valid UTF-8, not ASCII: still in place */
+    CHECK_INT(ws_push(&c.ws, in, n), n);
+    CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_MESSAGE);
+    CHECK(ev.data == in + 2 && ev.len == 2);
+
     n = unhex("81 02 c3 28", in, sizeof in);
     ws_push(&c.ws, in, n);
     CHECK_INT(ws_next_event(&c.ws, &ev), WS_EV_ERROR);
