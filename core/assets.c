@@ -41,8 +41,7 @@ size_t assets_mem_needed(uint32_t max_assets, size_t arena_bytes)
     return e + (size_t)assets_slots(max_assets) * 4 + arena_bytes;
 }
 
-int assets_init(assets_table *t, void *mem, size_t memsize, uint32_t max_assets,
-                size_t arena_bytes)
+int assets_init(assets_table *t, void *mem, size_t memsize, uint32_t max_assets, size_t arena_bytes)
 {
     memset(t, 0, sizeof *t);
     if (!mem || ((uintptr_t)mem & 7) || max_assets == 0 || max_assets > (1u << 30) ||
@@ -154,8 +153,8 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
 
 int assets_add_tb(assets_table *t, const tb_asset *a)
 {
-    return assets_add(t, a->id, a->profile_id, a->name, a->name_len, a->type, a->type_len,
-                      a->label, a->label_len);
+    return assets_add(t, a->id, a->profile_id, a->name, a->name_len, a->type, a->type_len, a->label,
+                      a->label_len);
 }
 
 /* Details are packed as [klen:1][key][vlen:2 little-endian][value]... */
@@ -198,8 +197,8 @@ int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail
     }
     size_t need = 0;
     for (size_t i = 0; i < n; i++)
-        need += 3 + strnlen(d[i].key, sizeof d[i].key - 1) +
-                strnlen(d[i].value, sizeof d[i].value - 1);
+        need +=
+            3 + strnlen(d[i].key, sizeof d[i].key - 1) + strnlen(d[i].value, sizeof d[i].value - 1);
     if (need > UINT16_MAX || t->arena_cap - t->arena_used < need) {
         t->dropped_arena++;
         return ASSETS_ERR_ARENA;

@@ -31,9 +31,9 @@
 #include "core/tb.h"
 
 enum {
-    ASSETS_ERR_FULL = -801,   /* max_assets reached: the asset is not added */
-    ASSETS_ERR_ARENA = -802,  /* string arena exhausted: the asset (or detail) is not added */
-    ASSETS_ERR_ARG = -803,    /* memory block too small / misaligned, or bad index */
+    ASSETS_ERR_FULL = -801,  /* max_assets reached: the asset is not added */
+    ASSETS_ERR_ARENA = -802, /* string arena exhausted: the asset (or detail) is not added */
+    ASSETS_ERR_ARG = -803,   /* memory block too small / misaligned, or bad index */
     ASSETS_ERR_NOT_FOUND = -804
 };
 
@@ -44,18 +44,18 @@ typedef struct assets_entry {
     uint16_t name_len, type_len, label_len, details_len;
     uint8_t n_details;
     uint8_t pad_[3];
-    int64_t details_ts;       /* ms of the details held (0: none, or unordered) */
+    int64_t details_ts; /* ms of the details held (0: none, or unordered) */
 } assets_entry;
 
 typedef struct assets_table {
     assets_entry *e;
-    uint32_t *hash;           /* entry index + 1; 0 = empty */
-    uint32_t mask;            /* slots in use - 1: grows with count, up to mask_max */
-    uint32_t mask_max;        /* the reserved hash region - 1 */
+    uint32_t *hash;    /* entry index + 1; 0 = empty */
+    uint32_t mask;     /* slots in use - 1: grows with count, up to mask_max */
+    uint32_t mask_max; /* the reserved hash region - 1 */
     uint32_t count, max;
     char *arena;
     size_t arena_cap, arena_used;
-    uint64_t generation;      /* bumped by assets_reset() */
+    uint64_t generation; /* bumped by assets_reset() */
     uint32_t dropped_full, dropped_arena, duplicates, details_dropped;
 } assets_table;
 

@@ -7,8 +7,7 @@
 static const char STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static long encode(const uint8_t *in, size_t len, char *out, size_t cap, const char *abc,
-                   int pad)
+static long encode(const uint8_t *in, size_t len, char *out, size_t cap, const char *abc, int pad)
 {
     size_t full = len / 3, rest = len % 3;
     size_t need = full * 4 + (rest ? (pad ? 4 : rest + 1) : 0);
@@ -67,8 +66,7 @@ static int sym(char c, int url)
 }
 
 /* pad_mode: 1 = padding required, 0 = padding optional */
-static long decode(const char *in, size_t len, uint8_t *out, size_t cap, int url,
-                   int pad_required)
+static long decode(const char *in, size_t len, uint8_t *out, size_t cap, int url, int pad_required)
 {
     size_t n = len;
     if (n && in[n - 1] == '=') {

@@ -15,8 +15,8 @@
 
 /* Errors (negative, -400 range). */
 enum {
-    B64_ERR_SPACE = -401,   /* output buffer too small */
-    B64_ERR_INVALID = -402  /* character outside the alphabet, bad padding or length */
+    B64_ERR_SPACE = -401,  /* output buffer too small */
+    B64_ERR_INVALID = -402 /* character outside the alphabet, bad padding or length */
 };
 
 /* Characters b64_encode writes for n bytes, without the NUL (b64url: no padding). */

@@ -158,7 +158,8 @@ static int bc_decode(const char *s, uint8_t *out, size_t bytes)
         for (size_t i = 0; i < take; i++)
             if ((v[i] = bc_val(s[i])) < 0)
                 return -1;
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+                     (uint32_t)v[3];
         for (size_t i = 0; i < take - 1; i++)
             out[o++] = (uint8_t)(w >> (16 - 8 * i));
         s += take;
@@ -189,7 +190,8 @@ int bcrypt_parse(const char *s, size_t n, struct bcrypt_hash *out)
     unsigned cost = (unsigned)(s[4] - '0') * 10 + (unsigned)(s[5] - '0');
     if (cost < BCRYPT_COST_MIN || cost > BCRYPT_COST_MAX)
         return BCRYPT_ERR_COST;
-    if (bc_decode(s + 7, out->salt, BCRYPT_SALT_LEN) || bc_decode(s + 29, out->digest, BCRYPT_DIGEST_LEN))
+    if (bc_decode(s + 7, out->salt, BCRYPT_SALT_LEN) ||
+        bc_decode(s + 29, out->digest, BCRYPT_DIGEST_LEN))
         return BCRYPT_ERR_BASE64;
     out->variant = s[2];
     out->cost = (uint8_t)cost;

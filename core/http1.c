@@ -87,7 +87,10 @@ static void put(wbuf *w, const char *s, size_t n)
     w->len += n;
 }
 
-static void puts_(wbuf *w, const char *s) { put(w, s, strlen(s)); }
+static void puts_(wbuf *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
 
 static void put_uint(wbuf *w, unsigned long long v)
 {
@@ -129,8 +132,8 @@ static int valid_host(const char *s, int *is_v6)
         unsigned char c = (unsigned char)*s;
         if (c == ':')
             *is_v6 = 1;
-        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                   (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_'))
+        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   c == '.' || c == '-' || c == '_'))
             return 0;
     }
     return 1;
@@ -147,11 +150,11 @@ static int valid_value(const char *s)
 }
 
 /* see http1.h */
-int http1_write_request(char *out, size_t cap, const char *method, const char *host,
-                        unsigned port, const char *path, const http1_header *headers,
-                        size_t nheaders, size_t body_len)
+int http1_write_request(char *out, size_t cap, const char *method, const char *host, unsigned port,
+                        const char *path, const http1_header *headers, size_t nheaders,
+                        size_t body_len)
 {
-    wbuf w = {out, cap, 0, 0};
+    wbuf w = { out, cap, 0, 0 };
     int v6;
     size_t i;
 
@@ -311,7 +314,9 @@ static int for_each_elem(http1_view v, elem_fn fn, void *ctx)
     return 0;
 }
 
-typedef struct { int close, keep; } conn_tokens;
+typedef struct {
+    int close, keep;
+} conn_tokens;
 static int conn_elem(void *ctx, const char *p, size_t n)
 {
     conn_tokens *t = ctx;
@@ -322,7 +327,9 @@ static int conn_elem(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-typedef struct { int count, chunked_last; } te_tokens;
+typedef struct {
+    int count, chunked_last;
+} te_tokens;
 static int te_elem(void *ctx, const char *p, size_t n)
 {
     te_tokens *t = ctx;
@@ -331,7 +338,10 @@ static int te_elem(void *ctx, const char *p, size_t n)
     return t->chunked_last ? 0 : HTTP1_ERR_TRANSFER_CODING;
 }
 
-typedef struct { int seen; uint64_t value; } cl_value;
+typedef struct {
+    int seen;
+    uint64_t value;
+} cl_value;
 static int cl_elem(void *ctx, const char *p, size_t n)
 {
     cl_value *c = ctx;
@@ -355,9 +365,9 @@ static int cl_elem(void *ctx, const char *p, size_t n)
 static int parse_head(http1_resp *r)
 {
     const char *p = r->head, *end = r->head + r->head_len;
-    conn_tokens ct = {0, 0};
-    te_tokens te = {0, 0};
-    cl_value cl = {0, 0};
+    conn_tokens ct = { 0, 0 };
+    te_tokens te = { 0, 0 };
+    cl_value cl = { 0, 0 };
     int first = 1, rc;
     size_t i;
 
@@ -571,8 +581,7 @@ long http1_resp_push(http1_resp *r, const uint8_t *in, size_t len)
             }
             break;
         }
-        default:
-            return fail(r, HTTP1_ERR_CHUNK_SYNTAX); /* unreachable */
+        default: return fail(r, HTTP1_ERR_CHUNK_SYNTAX); /* unreachable */
         }
     }
     return (long)i;
@@ -592,11 +601,26 @@ int http1_resp_eof(http1_resp *r)
     return (int)fail(r, HTTP1_ERR_TRUNCATED);
 }
 
-http1_state http1_resp_state(const http1_resp *r) { return r->state; }
-int http1_resp_last_error(const http1_resp *r) { return r->err; }
-int http1_resp_status(const http1_resp *r) { return r->status; }
-size_t http1_resp_body_len(const http1_resp *r) { return r->body_len; }
-size_t http1_resp_header_count(const http1_resp *r) { return r->nheaders; }
+http1_state http1_resp_state(const http1_resp *r)
+{
+    return r->state;
+}
+int http1_resp_last_error(const http1_resp *r)
+{
+    return r->err;
+}
+int http1_resp_status(const http1_resp *r)
+{
+    return r->status;
+}
+size_t http1_resp_body_len(const http1_resp *r)
+{
+    return r->body_len;
+}
+size_t http1_resp_header_count(const http1_resp *r)
+{
+    return r->nheaders;
+}
 
 int http1_resp_keep_alive(const http1_resp *r)
 {

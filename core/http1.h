@@ -19,20 +19,20 @@
 #include "core/limits.h"
 
 enum {
-    HTTP1_ERR_SPACE = -501,      /* writer: output buffer too small */
-    HTTP1_ERR_BAD_INPUT = -502,  /* writer: CR, LF, NUL or bad char in method/path/header */
-    HTTP1_ERR_STATUS_LINE = -503,/* response: malformed status line */
-    HTTP1_ERR_VERSION = -504,    /* response: not HTTP/1.0 or HTTP/1.1 */
-    HTTP1_ERR_HEADER = -505,     /* response: malformed header line (incl. obs-fold) */
-    HTTP1_ERR_HEADER_SIZE = -506,/* response: status line + headers over the byte limit */
-    HTTP1_ERR_HEADER_COUNT = -507, /* response: more than LIM_HTTP_HEADERS headers */
-    HTTP1_ERR_CONTENT_LENGTH = -508, /* invalid, overflowing or conflicting Content-Length */
+    HTTP1_ERR_SPACE = -501,           /* writer: output buffer too small */
+    HTTP1_ERR_BAD_INPUT = -502,       /* writer: CR, LF, NUL or bad char in method/path/header */
+    HTTP1_ERR_STATUS_LINE = -503,     /* response: malformed status line */
+    HTTP1_ERR_VERSION = -504,         /* response: not HTTP/1.0 or HTTP/1.1 */
+    HTTP1_ERR_HEADER = -505,          /* response: malformed header line (incl. obs-fold) */
+    HTTP1_ERR_HEADER_SIZE = -506,     /* response: status line + headers over the byte limit */
+    HTTP1_ERR_HEADER_COUNT = -507,    /* response: more than LIM_HTTP_HEADERS headers */
+    HTTP1_ERR_CONTENT_LENGTH = -508,  /* invalid, overflowing or conflicting Content-Length */
     HTTP1_ERR_TRANSFER_CODING = -509, /* a transfer coding other than "chunked" */
-    HTTP1_ERR_CHUNK_SIZE = -510, /* bad hex size, overflow, or size line too long */
-    HTTP1_ERR_CHUNK_SYNTAX = -511, /* missing CRLF after chunk data, bad trailer */
-    HTTP1_ERR_BODY_SIZE = -512,  /* body larger than the caller's body capacity */
-    HTTP1_ERR_TRUNCATED = -513,  /* http1_resp_eof before the response was complete */
-    HTTP1_ERR_INTERIM = -514,    /* more than LIM_HTTP_INTERIM 1xx responses */
+    HTTP1_ERR_CHUNK_SIZE = -510,      /* bad hex size, overflow, or size line too long */
+    HTTP1_ERR_CHUNK_SYNTAX = -511,    /* missing CRLF after chunk data, bad trailer */
+    HTTP1_ERR_BODY_SIZE = -512,       /* body larger than the caller's body capacity */
+    HTTP1_ERR_TRUNCATED = -513,       /* http1_resp_eof before the response was complete */
+    HTTP1_ERR_INTERIM = -514,         /* more than LIM_HTTP_INTERIM 1xx responses */
 };
 
 /* Human-readable text for an HTTP1_ERR_* (static string; "unknown" otherwise). */
@@ -59,20 +59,20 @@ typedef struct {
  * a byte that could split the request (CR, LF, NUL, other controls; spaces in path or
  * method; non-token header names). Nothing is ever truncated silently.
  */
-int http1_write_request(char *out, size_t cap, const char *method, const char *host,
-                        unsigned port, const char *path, const http1_header *headers,
-                        size_t nheaders, size_t body_len);
+int http1_write_request(char *out, size_t cap, const char *method, const char *host, unsigned port,
+                        const char *path, const http1_header *headers, size_t nheaders,
+                        size_t body_len);
 
 typedef enum {
-    HTTP1_S_STATUS = 0,   /* reading the status line and headers */
-    HTTP1_S_BODY_LENGTH,  /* reading a Content-Length body */
-    HTTP1_S_BODY_CLOSE,   /* reading a body delimited by connection close */
-    HTTP1_S_CHUNK_SIZE,   /* reading a chunk-size line */
-    HTTP1_S_CHUNK_DATA,   /* reading chunk data */
-    HTTP1_S_CHUNK_CRLF,   /* reading the CRLF after chunk data */
-    HTTP1_S_TRAILERS,     /* reading trailer lines after the last chunk */
-    HTTP1_S_DONE,         /* complete response; see http1_resp_* getters */
-    HTTP1_S_FAILED        /* sticky error; see http1_resp_last_error */
+    HTTP1_S_STATUS = 0,  /* reading the status line and headers */
+    HTTP1_S_BODY_LENGTH, /* reading a Content-Length body */
+    HTTP1_S_BODY_CLOSE,  /* reading a body delimited by connection close */
+    HTTP1_S_CHUNK_SIZE,  /* reading a chunk-size line */
+    HTTP1_S_CHUNK_DATA,  /* reading chunk data */
+    HTTP1_S_CHUNK_CRLF,  /* reading the CRLF after chunk data */
+    HTTP1_S_TRAILERS,    /* reading trailer lines after the last chunk */
+    HTTP1_S_DONE,        /* complete response; see http1_resp_* getters */
+    HTTP1_S_FAILED       /* sticky error; see http1_resp_last_error */
 } http1_state;
 
 /*
@@ -83,18 +83,18 @@ typedef enum {
 typedef struct {
     http1_state state;
     int err;
-    int head_request;       /* response to HEAD: no body whatever the headers say */
+    int head_request; /* response to HEAD: no body whatever the headers say */
     int status;
-    int minor;              /* HTTP/1.<minor> */
+    int minor; /* HTTP/1.<minor> */
     int keep_alive;
-    int interim;            /* 1xx responses skipped */
+    int interim; /* 1xx responses skipped */
     char head[LIM_HTTP_HEADER_BYTES];
     size_t head_len;
-    size_t line_start;      /* offset of the current header line in head */
+    size_t line_start; /* offset of the current header line in head */
     size_t nheaders;
     http1_view names[LIM_HTTP_HEADERS];
     http1_view values[LIM_HTTP_HEADERS];
-    uint64_t remaining;     /* Content-Length or chunk bytes left */
+    uint64_t remaining; /* Content-Length or chunk bytes left */
     char line[LIM_HTTP_CHUNK_LINE];
     size_t line_len;
     int crlf_seen_cr;
@@ -129,8 +129,8 @@ long http1_resp_push(http1_resp *r, const uint8_t *in, size_t len);
 int http1_resp_eof(http1_resp *r);
 
 http1_state http1_resp_state(const http1_resp *r);
-int http1_resp_last_error(const http1_resp *r);      /* 0 or HTTP1_ERR_* */
-int http1_resp_status(const http1_resp *r);          /* 100..599 once headers are in */
+int http1_resp_last_error(const http1_resp *r); /* 0 or HTTP1_ERR_* */
+int http1_resp_status(const http1_resp *r);     /* 100..599 once headers are in */
 /* 1 when the connection may carry another request after this (DONE) response:
  * HTTP/1.1 without "Connection: close", or HTTP/1.0 with "keep-alive", and a body
  * delimited by length or chunking. */

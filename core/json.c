@@ -31,7 +31,7 @@ static int json_run_end(char c)
 }
 
 /* Bytes that end the plain run inside a string. */
-static const uint8_t json_str_stop[256] = {[0] = 1, ['"'] = 1, ['\\'] = 1};
+static const uint8_t json_str_stop[256] = { [0] = 1, ['"'] = 1, ['\\'] = 1 };
 
 /* A string starting at js[*pos] == '"', delimited exactly as jsmn delimits it (same
  * escape checks, stops at a NUL). On success *pos is past the closing quote. */
@@ -50,17 +50,21 @@ static int json_scan_string(const char *js, size_t len, size_t *pos)
         if (i + 1 >= len)
             return JSON_ERR_PARTIAL; /* a final backslash: jsmn reads on and runs out */
         switch (js[++i]) {
-        case '"': case '/': case '\\': case 'b': case 'f': case 'r': case 'n': case 't':
-            i++;
-            break;
+        case '"':
+        case '/':
+        case '\\':
+        case 'b':
+        case 'f':
+        case 'r':
+        case 'n':
+        case 't': i++; break;
         case 'u':
             i++;
             for (int k = 0; k < 4 && i < len && js[i]; k++, i++)
                 if (!json_is_hex(js[i]))
                     return JSON_ERR_SYNTAX;
             break;
-        default:
-            return JSON_ERR_SYNTAX;
+        default: return JSON_ERR_SYNTAX;
         }
     }
 }
@@ -346,8 +350,8 @@ static int json_one_escape(const char *s, size_t len, size_t i, char *buf, int *
     if (cp >= 0xDC00 && cp <= 0xDFFF)
         return JSON_ERR_ESCAPE;
     if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (i + 12 > len || s[i + 6] != '\\' || s[i + 7] != 'u' ||
-            json_hex4(s + i + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+        if (i + 12 > len || s[i + 6] != '\\' || s[i + 7] != 'u' || json_hex4(s + i + 8, &lo) < 0 ||
+            lo < 0xDC00 || lo > 0xDFFF)
             return JSON_ERR_ESCAPE;
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         used = 12;
@@ -437,8 +441,7 @@ size_t json_escaped_len(const char *s, size_t len)
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
-            c == '\f')
+        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f')
             n += 2;
         else if (c < 0x20)
             n += 6;

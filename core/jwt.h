@@ -14,20 +14,20 @@
 
 enum {
     JWT_OK = 0,
-    JWT_ERR_FORMAT = -501,  /* not header.payload.signature, or longer than LIM_JWT_BYTES */
-    JWT_ERR_BASE64 = -502,  /* payload is not base64url */
-    JWT_ERR_JSON = -503,    /* payload is not a JSON object */
-    JWT_ERR_CLAIMS = -504   /* exp or iat missing, not an integer, or exp <= iat */
+    JWT_ERR_FORMAT = -501, /* not header.payload.signature, or longer than LIM_JWT_BYTES */
+    JWT_ERR_BASE64 = -502, /* payload is not base64url */
+    JWT_ERR_JSON = -503,   /* payload is not a JSON object */
+    JWT_ERR_CLAIMS = -504  /* exp or iat missing, not an integer, or exp <= iat */
 };
 
 /* Claims the exporter uses. Strings are NUL-terminated, "" when absent. */
 typedef struct jwt_claims {
-    int64_t exp;            /* seconds since the epoch (server clock) */
-    int64_t iat;            /* seconds since the epoch (server clock) */
-    char customer_id[37];   /* for /api/customer/{id}/assets; the null UUID for tenants */
+    int64_t exp;          /* seconds since the epoch (server clock) */
+    int64_t iat;          /* seconds since the epoch (server clock) */
+    char customer_id[37]; /* for /api/customer/{id}/assets; the null UUID for tenants */
     char tenant_id[37];
     char user_id[37];
-    char scope[32];         /* first element of "scopes": TENANT_ADMIN, CUSTOMER_USER... */
+    char scope[32]; /* first element of "scopes": TENANT_ADMIN, CUSTOMER_USER... */
 } jwt_claims;
 
 /* Decodes token[0..len) (no "Bearer " prefix). Returns JWT_OK or a JWT_ERR_*.

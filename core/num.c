@@ -22,9 +22,9 @@
 /* Longest text num_parse accepts (the exact path's buffer is sized from it). */
 #define NUM_MAX_LEN 400
 
-static const double num_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double num_pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 
 typedef struct {
     uint64_t hi, lo;
@@ -203,7 +203,7 @@ int num_parse(const char *s, size_t len, double *out)
     }
 
     /* value = w * 10^q, exactly when !drop, else in (w, w + 1) * 10^q */
-    num_text t = {.ip = s + i};
+    num_text t = { .ip = s + i };
     uint64_t w = 0;
     int nd = 0, drop = 0, q = 0;
     while (i < len && s[i] == '0')

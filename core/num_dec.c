@@ -15,9 +15,9 @@
 #include <string.h>
 
 typedef struct {
-    int n;          /* digits in d; d[n - 1] != 0 unless n == 0 */
-    int dp;         /* decimal point: value = 0.d[0]d[1]... * 10^dp */
-    int trunc;      /* non-zero digits were dropped past NUM_DEC_DIGITS */
+    int n;     /* digits in d; d[n - 1] != 0 unless n == 0 */
+    int dp;    /* decimal point: value = 0.d[0]d[1]... * 10^dp */
+    int trunc; /* non-zero digits were dropped past NUM_DEC_DIGITS */
     uint8_t d[NUM_DEC_DIGITS];
 } num_dec;
 

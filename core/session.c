@@ -14,13 +14,13 @@
 #include <stddef.h>
 
 enum {
-    WS_IDLE = 0,       /* no connection tried yet */
-    WS_BACKOFF,        /* waiting for ws_retry_at and/or a newer token */
-    WS_CONNECTING,     /* DO_WS_CONNECT issued */
-    WS_SUBSCRIBING,    /* open, subscribe sent, no data yet */
-    WS_STREAMING,      /* data arrived */
-    WS_CLOSING,        /* shutdown: close frame sent */
-    WS_DOWN            /* stopped */
+    WS_IDLE = 0,    /* no connection tried yet */
+    WS_BACKOFF,     /* waiting for ws_retry_at and/or a newer token */
+    WS_CONNECTING,  /* DO_WS_CONNECT issued */
+    WS_SUBSCRIBING, /* open, subscribe sent, no data yet */
+    WS_STREAMING,   /* data arrived */
+    WS_CLOSING,     /* shutdown: close frame sent */
+    WS_DOWN         /* stopped */
 };
 
 /* see session.h */
@@ -52,7 +52,7 @@ static void push(session_ctx *s, session_action a)
 
 static void push_kind(session_ctx *s, session_do kind)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     a.kind = kind;
     push(s, a);
 }
@@ -97,7 +97,7 @@ static bool token_ok(const session_ctx *s, uint64_t now)
 
 static void fatal(session_ctx *s, session_fatal why)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     if (s->fatal)
         return;
     s->fatal = true;
@@ -113,7 +113,7 @@ static void fatal(session_ctx *s, session_fatal why)
  * gate is closed. */
 static void rest_kick(session_ctx *s, uint64_t now)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     if (s->rest_busy || s->stopping || s->fatal || !s->started)
         return;
     if (s->rest_gate && now < s->rest_retry_at)
@@ -177,8 +177,8 @@ static void rest_unauthorized(session_ctx *s, uint64_t now, uint32_t rnd, int co
         s->need_login = true;
     /* Counted apart from rest_failures, which a successful refresh resets. */
     if (s->api_401++ > 0) {
-        uint32_t env = envelope(s->cfg.rest_backoff_first_ms, s->cfg.backoff_cap_ms,
-                                s->api_401 - 1);
+        uint32_t env =
+            envelope(s->cfg.rest_backoff_first_ms, s->cfg.backoff_cap_ms, s->api_401 - 1);
         s->st.rest_retries++;
         s->rest_gate = true;
         s->rest_retry_at = now + pick(rnd, env / 2, env);
@@ -207,7 +207,7 @@ static bool resync34_due(const session_ctx *s, uint64_t now)
 
 static void resync(session_ctx *s, session_resync why)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     a.kind = SESSION_DO_RESYNC;
     a.resync = why;
     s->st.resyncs++;
@@ -313,8 +313,8 @@ static void on_refresh(session_ctx *s, const session_event *ev, uint64_t now, ui
     if (ev->u.http.cls == SESSION_HTTP_STATUS && st == 429) {
         /* Throttled, not broken: neither counts toward the login nor breaks the run. */
         rest_retry(s, now, rnd, true);
-    } else if ((ev->u.http.cls == SESSION_HTTP_STATUS && st >= 400 && st < 500 && st != 408)
-               || ev->u.http.cls == SESSION_HTTP_TWO_FACTOR) {
+    } else if ((ev->u.http.cls == SESSION_HTTP_STATUS && st >= 400 && st < 500 && st != 408) ||
+               ev->u.http.cls == SESSION_HTTP_TWO_FACTOR) {
         /* Refresh token expired (11), outdated or user changed (10): the password is
          * the only way back. A wrong password then ends in FATAL at the login. */
         s->need_refresh = false;
@@ -370,9 +370,7 @@ static void on_api(session_ctx *s, const session_event *ev, uint64_t now, uint32
         else
             rest_retry(s, now, rnd, st == 429);
         return;
-    default:
-        rest_retry(s, now, rnd, false);
-        return;
+    default: rest_retry(s, now, rnd, false); return;
     }
 }
 
@@ -418,8 +416,8 @@ static void ws_kick(session_ctx *s, uint64_t now)
     need_token = (s->ws_need_token && s->token_gen <= s->ws_token_gen_used) || !token_ok(s, now);
     if (need_token) {
         bool pending = s->need_login || s->need_refresh ||
-                       (s->rest_busy && (s->rest_req == SESSION_REQ_LOGIN ||
-                                         s->rest_req == SESSION_REQ_REFRESH));
+                       (s->rest_busy &&
+                        (s->rest_req == SESSION_REQ_LOGIN || s->rest_req == SESSION_REQ_REFRESH));
         if (!pending) {
             if (s->ws_token_login || s->auth_closes >= 2 || !s->have_token)
                 s->need_login = true;
@@ -483,7 +481,7 @@ static void stop_done(session_ctx *s)
 
 static void on_stop(session_ctx *s, uint64_t now)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     if (s->stopping)
         return;
     s->stopping = true;
@@ -502,9 +500,7 @@ static void on_stop(session_ctx *s, uint64_t now)
         push_kind(s, SESSION_DO_WS_ABORT);
         stop_done(s);
         return;
-    default:
-        stop_done(s);
-        return;
+    default: stop_done(s); return;
     }
 }
 
@@ -567,8 +563,8 @@ static void on_ws_message(session_ctx *s, const session_event *ev, uint64_t now)
             if (s->limit_episodes < UINT32_MAX)
                 s->limit_episodes++;
             s->limit_episode = true;
-            at = now + envelope(s->cfg.resync34_delay_first_ms, s->cfg.backoff_cap_ms,
-                                s->limit_episodes);
+            at = now +
+                 envelope(s->cfg.resync34_delay_first_ms, s->cfg.backoff_cap_ms, s->limit_episodes);
             /* A new episode before the resync went out: still one resync, later. */
             if (!s->resync34_pending || at > s->resync_at)
                 s->resync_at = at;
@@ -598,8 +594,7 @@ static void on_timer(session_ctx *s, uint64_t now, uint32_t rnd)
                now >= s->last_rx + s->cfg.idle_timeout_ms) {
         push_kind(s, SESSION_DO_WS_ABORT);
         ws_lost(s, now, rnd, SESSION_REASON_PING_TIMEOUT, false);
-    } else if (resync34_due(s, now) &&
-               (s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING)) {
+    } else if (resync34_due(s, now) && (s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING)) {
         resync(s, SESSION_RESYNC_TOO_MANY_UPDATES);
     }
     if (s->refresh_at && now >= s->refresh_at && s->have_token) {
@@ -633,15 +628,9 @@ void session_handle(session_ctx *s, const session_event *ev, uint64_t now, uint3
         s->need_login = true;
         rest_kick(s, now);
         return;
-    case SESSION_EV_STOP:
-        on_stop(s, now);
-        return;
-    case SESSION_EV_TIMER:
-        on_timer(s, now, rnd);
-        return;
-    case SESSION_EV_HTTP_RESULT:
-        on_http(s, ev, now, rnd);
-        return;
+    case SESSION_EV_STOP: on_stop(s, now); return;
+    case SESSION_EV_TIMER: on_timer(s, now, rnd); return;
+    case SESSION_EV_HTTP_RESULT: on_http(s, ev, now, rnd); return;
     case SESSION_EV_WS_OPENED:
         if (s->ws != WS_CONNECTING)
             return;
@@ -655,14 +644,10 @@ void session_handle(session_ctx *s, const session_event *ev, uint64_t now, uint3
         if (s->ws == WS_SUBSCRIBING || s->ws == WS_STREAMING)
             s->last_rx = now;
         return;
-    case SESSION_EV_WS_MESSAGE:
-        on_ws_message(s, ev, now);
-        return;
+    case SESSION_EV_WS_MESSAGE: on_ws_message(s, ev, now); return;
     case SESSION_EV_WS_HANDSHAKE_FAILED:
     case SESSION_EV_WS_CLOSED:
-    case SESSION_EV_WS_CONN_ERROR:
-        on_ws_gone(s, ev, now, rnd);
-        return;
+    case SESSION_EV_WS_CONN_ERROR: on_ws_gone(s, ev, now, rnd); return;
     }
 }
 
@@ -693,9 +678,7 @@ uint64_t session_next_deadline(const session_ctx *s)
         if (s->ws_retry_at)
             earliest(&d, s->ws_retry_at);
         break;
-    case WS_CONNECTING:
-        earliest(&d, s->ws_deadline);
-        break;
+    case WS_CONNECTING: earliest(&d, s->ws_deadline); break;
     case WS_SUBSCRIBING:
     case WS_STREAMING:
         earliest(&d, s->last_rx + s->cfg.idle_timeout_ms);
@@ -704,8 +687,7 @@ uint64_t session_next_deadline(const session_ctx *s)
         if (s->resync34_pending && !s->limit_episode)
             earliest(&d, s->resync_at);
         break;
-    default:
-        break;
+    default: break;
     }
     return d;
 }

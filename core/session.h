@@ -93,32 +93,32 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SESSION_NEVER UINT64_MAX  /* session_next_deadline(): no timer pending */
+#define SESSION_NEVER UINT64_MAX /* session_next_deadline(): no timer pending */
 
 enum {
-    SESSION_ERR_ACTION_OVERFLOW = -1401  /* more actions than the queue holds */
+    SESSION_ERR_ACTION_OVERFLOW = -1401 /* more actions than the queue holds */
 };
 const char *session_strerror(int err);
 
 /* --- configuration ------------------------------------------------------------------ */
 typedef struct {
-    uint32_t idle_timeout_ms;         /* no frame for this long -> dead (45 000) */
-    uint32_t connect_timeout_ms;      /* DO_WS_CONNECT -> WS_OPENED (20 000) */
-    uint32_t close_timeout_ms;        /* DO_WS_CLOSE -> WS_CLOSED, then abort (1 500) */
-    uint32_t backoff_first_ms;        /* WS first reconnect envelope (5 000) */
-    uint32_t backoff_cap_ms;          /* WS and REST backoff cap (60 000) */
-    uint32_t rest_backoff_first_ms;   /* REST 5xx/transport first envelope (1 000) */
-    uint32_t rest_429_min_ms;         /* REST 429 retry delay range (1 000 .. 4 000) */
+    uint32_t idle_timeout_ms;       /* no frame for this long -> dead (45 000) */
+    uint32_t connect_timeout_ms;    /* DO_WS_CONNECT -> WS_OPENED (20 000) */
+    uint32_t close_timeout_ms;      /* DO_WS_CLOSE -> WS_CLOSED, then abort (1 500) */
+    uint32_t backoff_first_ms;      /* WS first reconnect envelope (5 000) */
+    uint32_t backoff_cap_ms;        /* WS and REST backoff cap (60 000) */
+    uint32_t rest_backoff_first_ms; /* REST 5xx/transport first envelope (1 000) */
+    uint32_t rest_429_min_ms;       /* REST 429 retry delay range (1 000 .. 4 000) */
     uint32_t rest_429_max_ms;
-    uint32_t rediscover_interval_ms;  /* 0 = never rediscover (300 000) */
+    uint32_t rediscover_interval_ms; /* 0 = never rediscover (300 000) */
     /* errorCode-34 resync: first delay (5 000), doubling per episode up to
      * backoff_cap_ms; the episode count is forgotten after resync34_forgive_ms (300 000)
      * without a 34. These replace resync_min_interval_ms (removed). */
     uint32_t resync34_delay_first_ms;
     uint32_t resync34_forgive_ms;
-    uint32_t refresh_fails_login;     /* failed refreshes in a row -> log in (3; 0 = never) */
-    uint32_t token_margin_ms;         /* token treated expired this early (2 000) */
-    bool rest_details;                /* fetch asset details by REST (default false) */
+    uint32_t refresh_fails_login; /* failed refreshes in a row -> log in (3; 0 = never) */
+    uint32_t token_margin_ms;     /* token treated expired this early (2 000) */
+    bool rest_details;            /* fetch asset details by REST (default false) */
 } session_config;
 
 /* Fills the defaults given above. */
@@ -126,16 +126,16 @@ void session_config_defaults(session_config *cfg);
 
 /* --- events ------------------------------------------------------------------------- */
 typedef enum {
-    SESSION_EV_START = 1,       /* begin: log in */
-    SESSION_EV_STOP,            /* shut down: close the WebSocket with 1000 */
-    SESSION_EV_TIMER,           /* time passed (deliver at session_next_deadline()) */
-    SESSION_EV_HTTP_RESULT,     /* the REST request last asked for has finished */
-    SESSION_EV_WS_OPENED,       /* 101 received and validated */
+    SESSION_EV_START = 1,           /* begin: log in */
+    SESSION_EV_STOP,                /* shut down: close the WebSocket with 1000 */
+    SESSION_EV_TIMER,               /* time passed (deliver at session_next_deadline()) */
+    SESSION_EV_HTTP_RESULT,         /* the REST request last asked for has finished */
+    SESSION_EV_WS_OPENED,           /* 101 received and validated */
     SESSION_EV_WS_HANDSHAKE_FAILED, /* upgrade rejected: see u.handshake.status */
-    SESSION_EV_WS_ACTIVITY,     /* any frame arrived (ping, pong, data) */
-    SESSION_EV_WS_MESSAGE,      /* one text message was parsed and applied */
-    SESSION_EV_WS_CLOSED,       /* the WebSocket ended (close frame, EOF or local fail) */
-    SESSION_EV_WS_CONN_ERROR    /* the WebSocket's connection failed at some stage */
+    SESSION_EV_WS_ACTIVITY,         /* any frame arrived (ping, pong, data) */
+    SESSION_EV_WS_MESSAGE,          /* one text message was parsed and applied */
+    SESSION_EV_WS_CLOSED,           /* the WebSocket ended (close frame, EOF or local fail) */
+    SESSION_EV_WS_CONN_ERROR        /* the WebSocket's connection failed at some stage */
 } session_ev_kind;
 
 /* Which request a SESSION_EV_HTTP_RESULT answers. */
@@ -148,12 +148,12 @@ typedef enum {
 
 /* The loop's classification of a finished REST exchange. */
 typedef enum {
-    SESSION_HTTP_OK = 0,         /* 2xx and the body parsed */
-    SESSION_HTTP_STATUS,         /* non-2xx: see status and tb_error_code */
-    SESSION_HTTP_TWO_FACTOR,     /* login/refresh 200 with a "scope" (2FA) or no refresh token */
-    SESSION_HTTP_INVALID_UUID,   /* 400 "Invalid UUID string": /api/user/assets on CE */
-    SESSION_HTTP_BAD_BODY,       /* 2xx but the body did not parse */
-    SESSION_HTTP_TRANSPORT       /* no response: DNS, connect, TLS, timeout, truncation */
+    SESSION_HTTP_OK = 0,       /* 2xx and the body parsed */
+    SESSION_HTTP_STATUS,       /* non-2xx: see status and tb_error_code */
+    SESSION_HTTP_TWO_FACTOR,   /* login/refresh 200 with a "scope" (2FA) or no refresh token */
+    SESSION_HTTP_INVALID_UUID, /* 400 "Invalid UUID string": /api/user/assets on CE */
+    SESSION_HTTP_BAD_BODY,     /* 2xx but the body did not parse */
+    SESSION_HTTP_TRANSPORT     /* no response: DNS, connect, TLS, timeout, truncation */
 } session_http_class;
 
 /* The authority in the JWT ("scopes"), needed to pick the CE asset endpoint. */
@@ -168,8 +168,8 @@ typedef enum {
     SESSION_STAGE_DNS = 1,
     SESSION_STAGE_TCP,
     SESSION_STAGE_TLS,
-    SESSION_STAGE_UPGRADE,   /* while reading the 101 (bad or truncated response) */
-    SESSION_STAGE_IO         /* after open: reset, EOF without close frame, TLS error */
+    SESSION_STAGE_UPGRADE, /* while reading the 101 (bad or truncated response) */
+    SESSION_STAGE_IO       /* after open: reset, EOF without close frame, TLS error */
 } session_stage;
 
 typedef struct {
@@ -178,15 +178,15 @@ typedef struct {
         struct {
             session_req req;
             session_http_class cls;
-            int status;            /* HTTP status, 0 when none */
-            int tb_error_code;     /* ThingsBoard "errorCode" of the body, -1 when none */
+            int status;        /* HTTP status, 0 when none */
+            int tb_error_code; /* ThingsBoard "errorCode" of the body, -1 when none */
             /* LOGIN/REFRESH OK: */
-            uint64_t refresh_at_ms;   /* monotonic time to refresh (from the JWT) */
-            uint64_t expires_at_ms;   /* monotonic time the access token expires */
+            uint64_t refresh_at_ms; /* monotonic time to refresh (from the JWT) */
+            uint64_t expires_at_ms; /* monotonic time the access token expires */
             session_role role;
             /* ASSETS/DETAILS OK: */
-            bool has_next;            /* another page (assets) or asset (details) follows */
-            bool assets_changed;      /* last page of a listing: the set/names differ */
+            bool has_next;       /* another page (assets) or asset (details) follows */
+            bool assets_changed; /* last page of a listing: the set/names differ */
         } http;
         struct {
             /* The response's HTTP status: not 101 when the server refused; 101 for a
@@ -196,14 +196,14 @@ typedef struct {
             int status;
         } handshake;
         struct {
-            bool had_data;            /* carried data or update for our subscriptions */
-            int tb_error_code;        /* errorCode of an error reply, 0 when none */
+            bool had_data;     /* carried data or update for our subscriptions */
+            int tb_error_code; /* errorCode of an error reply, 0 when none */
         } msg;
         struct {
-            uint16_t code;            /* close code; 1006 when none was received */
-            const char *reason;       /* close reason (view, may be NULL), only read now */
+            uint16_t code;      /* close code; 1006 when none was received */
+            const char *reason; /* close reason (view, may be NULL), only read now */
             uint32_t reason_len;
-            bool local;               /* we failed the connection (protocol error) */
+            bool local; /* we failed the connection (protocol error) */
         } closed;
         struct {
             session_stage stage;
@@ -241,9 +241,9 @@ typedef enum {
 } session_do;
 
 typedef enum {
-    SESSION_EP_USER = 0,       /* /api/user/assets (PE) */
-    SESSION_EP_TENANT,         /* /api/tenant/assets (CE, tenant admin) */
-    SESSION_EP_CUSTOMER        /* /api/customer/{customerId}/assets (CE, customer user) */
+    SESSION_EP_USER = 0, /* /api/user/assets (PE) */
+    SESSION_EP_TENANT,   /* /api/tenant/assets (CE, tenant admin) */
+    SESSION_EP_CUSTOMER  /* /api/customer/{customerId}/assets (CE, customer user) */
 } session_endpoint;
 
 typedef enum {
@@ -255,30 +255,30 @@ typedef enum {
 } session_fatal;
 
 typedef enum {
-    SESSION_RESYNC_TOO_MANY_UPDATES = 1,  /* errorCode 34: updates were dropped */
-    SESSION_RESYNC_ASSETS_CHANGED         /* rediscovery found a different asset set */
+    SESSION_RESYNC_TOO_MANY_UPDATES = 1, /* errorCode 34: updates were dropped */
+    SESSION_RESYNC_ASSETS_CHANGED        /* rediscovery found a different asset set */
 } session_resync;
 
 typedef struct {
     session_do kind;
-    uint32_t page;              /* LIST_ASSETS: page number; FETCH_DETAILS: asset index */
-    session_endpoint endpoint;  /* LIST_ASSETS */
-    bool rediscovery;           /* LIST_ASSETS: background re-listing (keep serving old) */
-    uint16_t close_code;        /* WS_CLOSE */
-    session_resync resync;      /* RESYNC */
-    session_fatal fatal;        /* FATAL */
+    uint32_t page;             /* LIST_ASSETS: page number; FETCH_DETAILS: asset index */
+    session_endpoint endpoint; /* LIST_ASSETS */
+    bool rediscovery;          /* LIST_ASSETS: background re-listing (keep serving old) */
+    uint16_t close_code;       /* WS_CLOSE */
+    session_resync resync;     /* RESYNC */
+    session_fatal fatal;       /* FATAL */
 } session_action;
 
 /* --- state and statistics ----------------------------------------------------------- */
 typedef enum {
-    SESSION_ST_IDLE = 0,     /* before START */
-    SESSION_ST_LOGIN,        /* no token yet */
-    SESSION_ST_LIST_ASSETS,  /* first asset listing */
-    SESSION_ST_CONNECTING,   /* TCP/TLS/upgrade in progress */
-    SESSION_ST_SUBSCRIBING,  /* open, subscriptions sent, no data yet */
-    SESSION_ST_STREAMING,    /* data has arrived on this connection */
-    SESSION_ST_BACKOFF,      /* waiting to reconnect (or for a new token) */
-    SESSION_ST_CLOSING,      /* shutting down, close frame sent */
+    SESSION_ST_IDLE = 0,    /* before START */
+    SESSION_ST_LOGIN,       /* no token yet */
+    SESSION_ST_LIST_ASSETS, /* first asset listing */
+    SESSION_ST_CONNECTING,  /* TCP/TLS/upgrade in progress */
+    SESSION_ST_SUBSCRIBING, /* open, subscriptions sent, no data yet */
+    SESSION_ST_STREAMING,   /* data has arrived on this connection */
+    SESSION_ST_BACKOFF,     /* waiting to reconnect (or for a new token) */
+    SESSION_ST_CLOSING,     /* shutting down, close frame sent */
     SESSION_ST_STOPPED,
     SESSION_ST_FATAL
 } session_state;
@@ -286,26 +286,26 @@ typedef enum {
 /* Why the WebSocket last ended: a closed set, used as a metric label. */
 typedef enum {
     SESSION_REASON_NONE = 0,
-    SESSION_REASON_1000,          /* normal closure */
-    SESSION_REASON_1001,          /* going away */
-    SESSION_REASON_1006,          /* dropped without a close frame */
-    SESSION_REASON_1007_AUTH,     /* token rejected at authCmd */
-    SESSION_REASON_1007,          /* other bad data */
-    SESSION_REASON_1008_LIMIT,    /* other "... limit reached" (sessions, subscriptions) */
-    SESSION_REASON_1008,          /* other policy (auth timeout, auth cmd missing) */
-    SESSION_REASON_1009,          /* our message too big: a bug */
+    SESSION_REASON_1000,       /* normal closure */
+    SESSION_REASON_1001,       /* going away */
+    SESSION_REASON_1006,       /* dropped without a close frame */
+    SESSION_REASON_1007_AUTH,  /* token rejected at authCmd */
+    SESSION_REASON_1007,       /* other bad data */
+    SESSION_REASON_1008_LIMIT, /* other "... limit reached" (sessions, subscriptions) */
+    SESSION_REASON_1008,       /* other policy (auth timeout, auth cmd missing) */
+    SESSION_REASON_1009,       /* our message too big: a bug */
     SESSION_REASON_1011,
     SESSION_REASON_1012,
     SESSION_REASON_4500,
-    SESSION_REASON_OTHER_CODE,    /* any other code from the server */
-    SESSION_REASON_PING_TIMEOUT,  /* idle_timeout without a frame */
-    SESSION_REASON_PROTOCOL_ERROR,/* we failed the connection (bad frame, UTF-8, size) */
+    SESSION_REASON_OTHER_CODE,     /* any other code from the server */
+    SESSION_REASON_PING_TIMEOUT,   /* idle_timeout without a frame */
+    SESSION_REASON_PROTOCOL_ERROR, /* we failed the connection (bad frame, UTF-8, size) */
     SESSION_REASON_DNS,
     SESSION_REASON_TCP,
     SESSION_REASON_TLS,
-    SESSION_REASON_UPGRADE,       /* bad/failed 101, or connect_timeout */
+    SESSION_REASON_UPGRADE, /* bad/failed 101, or connect_timeout */
     SESSION_REASON_LOCAL_SHUTDOWN,
-    SESSION_REASON_1008_QUEUE,    /* "Max pending updates limit reached!": normal backoff.
+    SESSION_REASON_1008_QUEUE, /* "Max pending updates limit reached!": normal backoff.
                                    * Appended last so that no other value moves. */
     SESSION_REASON_COUNT
 } session_reason;
@@ -313,18 +313,18 @@ typedef enum {
 typedef struct {
     uint64_t logins_ok, logins_failed;
     uint64_t refreshes_ok, refreshes_failed;
-    uint64_t rest_retries;            /* REST requests scheduled again after a failure */
-    uint64_t ws_connect_attempts;     /* DO_WS_CONNECT emitted */
-    uint64_t ws_connects;             /* WS_OPENED received */
-    uint64_t reconnects;              /* DO_WS_CONNECT after the first one */
+    uint64_t rest_retries;        /* REST requests scheduled again after a failure */
+    uint64_t ws_connect_attempts; /* DO_WS_CONNECT emitted */
+    uint64_t ws_connects;         /* WS_OPENED received */
+    uint64_t reconnects;          /* DO_WS_CONNECT after the first one */
     uint64_t disconnects[SESSION_REASON_COUNT];
-    uint64_t resyncs;                 /* DO_RESYNC emitted */
-    uint64_t rediscoveries;           /* background listings started */
-    uint64_t protocol_bugs;           /* 1009 closes: our outgoing message too big */
+    uint64_t resyncs;       /* DO_RESYNC emitted */
+    uint64_t rediscoveries; /* background listings started */
+    uint64_t protocol_bugs; /* 1009 closes: our outgoing message too big */
     session_reason last_reason;
-    uint32_t backoff_ms;              /* last WebSocket reconnect delay chosen */
-    uint32_t backoff_envelope_ms;     /* its envelope (upper bound) */
-    uint32_t ws_failures;             /* failures since data last arrived */
+    uint32_t backoff_ms;          /* last WebSocket reconnect delay chosen */
+    uint32_t backoff_envelope_ms; /* its envelope (upper bound) */
+    uint32_t ws_failures;         /* failures since data last arrived */
 } session_stats;
 
 /* The context. Caller-allocated; fields are private by convention. */
@@ -336,40 +336,40 @@ typedef struct {
     bool started, stopping, stopped, fatal;
     /* token */
     bool have_token;
-    uint32_t token_gen;          /* +1 per successful login or refresh */
+    uint32_t token_gen; /* +1 per successful login or refresh */
     uint64_t refresh_at, expires_at;
     session_role role;
     /* REST track */
     bool rest_busy;
-    session_req rest_req;        /* the request in flight */
+    session_req rest_req; /* the request in flight */
     bool need_login, need_refresh, need_list, need_details;
     uint32_t list_page, details_index;
     bool listing_is_rediscovery;
     session_endpoint endpoint;
-    bool rest_gate;              /* a failure closed the REST channel until rest_retry_at */
+    bool rest_gate; /* a failure closed the REST channel until rest_retry_at */
     uint64_t rest_retry_at;
-    uint32_t rest_failures;      /* consecutive REST failures (backoff exponent) */
-    uint32_t api_401;            /* consecutive 401s on API calls (not reset by refresh) */
-    bool assets_ready;           /* first listing done */
-    uint64_t rediscover_at;      /* 0 = none */
+    uint32_t rest_failures; /* consecutive REST failures (backoff exponent) */
+    uint32_t api_401;       /* consecutive 401s on API calls (not reset by refresh) */
+    bool assets_ready;      /* first listing done */
+    uint64_t rediscover_at; /* 0 = none */
     /* WebSocket track */
-    int ws;                      /* internal sub-state, see session.c */
-    uint64_t ws_deadline;        /* connect / close deadline */
+    int ws;               /* internal sub-state, see session.c */
+    uint64_t ws_deadline; /* connect / close deadline */
     uint64_t ws_retry_at;
     uint64_t last_rx;
-    uint32_t ws_failures;        /* WebSocket failures since data last arrived */
-    uint32_t ws_token_gen_used;  /* token_gen at the last DO_WS_CONNECT */
-    bool ws_need_token;          /* reconnect needs token_gen > ws_token_gen_used */
-    bool ws_token_login;         /* the token close says a refresh cannot help */
-    uint32_t auth_closes;        /* consecutive 1007 token closes */
-    bool ever_tried;             /* a DO_WS_CONNECT was issued before */
+    uint32_t ws_failures;       /* WebSocket failures since data last arrived */
+    uint32_t ws_token_gen_used; /* token_gen at the last DO_WS_CONNECT */
+    bool ws_need_token;         /* reconnect needs token_gen > ws_token_gen_used */
+    bool ws_token_login;        /* the token close says a refresh cannot help */
+    uint32_t auth_closes;       /* consecutive 1007 token closes */
+    bool ever_tried;            /* a DO_WS_CONNECT was issued before */
     /* errorCode 34 (this connection only) */
-    bool resync34_pending;       /* a TOO_MANY_UPDATES resync is scheduled */
-    bool limit_episode;          /* a 34 arrived and no other message since */
-    uint64_t resync_at;          /* earliest time of the pending resync */
-    uint32_t limit_episodes;     /* 34 episodes counted (delay exponent) */
-    uint64_t last_34;            /* time of the last 34 */
-    uint32_t refresh_failures;   /* consecutive refreshes failed (not 429, not 4xx) */
+    bool resync34_pending;     /* a TOO_MANY_UPDATES resync is scheduled */
+    bool limit_episode;        /* a 34 arrived and no other message since */
+    uint64_t resync_at;        /* earliest time of the pending resync */
+    uint32_t limit_episodes;   /* 34 episodes counted (delay exponent) */
+    uint64_t last_34;          /* time of the last 34 */
+    uint32_t refresh_failures; /* consecutive refreshes failed (not 429, not 4xx) */
     session_stats st;
 } session_ctx;
 
@@ -388,13 +388,13 @@ bool session_next_action(session_ctx *s, session_action *out);
 uint64_t session_next_deadline(const session_ctx *s);
 
 session_state session_get_state(const session_ctx *s);
-const char *session_state_name(session_state st);     /* "streaming", ... */
-const char *session_reason_name(session_reason r);    /* label: "remote_close_1007_auth"... */
-const char *session_fatal_name(session_fatal f);      /* "credentials_rejected", ... */
+const char *session_state_name(session_state st);  /* "streaming", ... */
+const char *session_reason_name(session_reason r); /* label: "remote_close_1007_auth"... */
+const char *session_fatal_name(session_fatal f);   /* "credentials_rejected", ... */
 const session_stats *session_get_stats(const session_ctx *s);
 /* True while data has arrived on the current connection and it is still open. */
 bool session_is_streaming(const session_ctx *s);
 session_endpoint session_get_endpoint(const session_ctx *s);
-int session_last_error(const session_ctx *s);          /* 0 or SESSION_ERR_* */
+int session_last_error(const session_ctx *s); /* 0 or SESSION_ERR_* */
 
 #endif

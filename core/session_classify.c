@@ -57,8 +57,7 @@ session_reason session__classify_close(const session_event *ev)
          * do not. Checked first: its reason also says "limit reached". */
         if (contains(r, n, "pending updates"))
             return SESSION_REASON_1008_QUEUE;
-        return contains(r, n, "limit reached") ? SESSION_REASON_1008_LIMIT
-                                                : SESSION_REASON_1008;
+        return contains(r, n, "limit reached") ? SESSION_REASON_1008_LIMIT : SESSION_REASON_1008;
     case 1009: return SESSION_REASON_1009;
     case 1011: return SESSION_REASON_1011;
     case 1012: return SESSION_REASON_1012;

@@ -37,9 +37,9 @@ void session_config_defaults(session_config *cfg)
 /* see session.h */
 const char *session_state_name(session_state st)
 {
-    static const char *const names[] = {
-        "idle", "login", "list_assets", "connecting", "subscribing",
-        "streaming", "backoff", "closing", "stopped", "fatal"};
+    static const char *const names[] = { "idle",        "login",     "list_assets", "connecting",
+                                         "subscribing", "streaming", "backoff",     "closing",
+                                         "stopped",     "fatal" };
     _Static_assert(sizeof names / sizeof names[0] == SESSION_ST_FATAL + 1, "state names");
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "unknown";
 }
@@ -48,13 +48,27 @@ const char *session_state_name(session_state st)
 const char *session_reason_name(session_reason r)
 {
     /* In enum order; the assertion catches a value added without its name. */
-    static const char *const names[] = {
-        "none", "remote_close_1000", "remote_close_1001", "remote_close_1006",
-        "remote_close_1007_auth", "remote_close_1007", "remote_close_1008_limit",
-        "remote_close_1008", "remote_close_1009", "remote_close_1011",
-        "remote_close_1012", "remote_close_4500", "remote_close_other", "ping_timeout",
-        "protocol_error", "dns", "tcp", "tls", "upgrade", "local_shutdown",
-        "remote_close_1008_queue"};
+    static const char *const names[] = { "none",
+                                         "remote_close_1000",
+                                         "remote_close_1001",
+                                         "remote_close_1006",
+                                         "remote_close_1007_auth",
+                                         "remote_close_1007",
+                                         "remote_close_1008_limit",
+                                         "remote_close_1008",
+                                         "remote_close_1009",
+                                         "remote_close_1011",
+                                         "remote_close_1012",
+                                         "remote_close_4500",
+                                         "remote_close_other",
+                                         "ping_timeout",
+                                         "protocol_error",
+                                         "dns",
+                                         "tcp",
+                                         "tls",
+                                         "upgrade",
+                                         "local_shutdown",
+                                         "remote_close_1008_queue" };
     _Static_assert(sizeof names / sizeof names[0] == SESSION_REASON_COUNT, "reason names");
     return (unsigned)r < SESSION_REASON_COUNT ? names[r] : "unknown";
 }
@@ -72,7 +86,10 @@ const char *session_fatal_name(session_fatal f)
 }
 
 /* see session.h */
-const session_stats *session_get_stats(const session_ctx *s) { return &s->st; }
+const session_stats *session_get_stats(const session_ctx *s)
+{
+    return &s->st;
+}
 
 /* see session.h */
 bool session_is_streaming(const session_ctx *s)
@@ -81,10 +98,16 @@ bool session_is_streaming(const session_ctx *s)
 }
 
 /* see session.h */
-session_endpoint session_get_endpoint(const session_ctx *s) { return s->endpoint; }
+session_endpoint session_get_endpoint(const session_ctx *s)
+{
+    return s->endpoint;
+}
 
 /* see session.h */
-int session_last_error(const session_ctx *s) { return s->err; }
+int session_last_error(const session_ctx *s)
+{
+    return s->err;
+}
 
 /* see session.h */
 const char *session_upgrade_class_name(session_upgrade_class c)

@@ -15,9 +15,9 @@
 
 typedef struct {
     uint32_t h[5];
-    uint64_t total;      /* bytes hashed so far */
+    uint64_t total; /* bytes hashed so far */
     uint8_t block[64];
-    size_t fill;         /* bytes waiting in block */
+    size_t fill; /* bytes waiting in block */
 } sha1_ctx;
 
 void sha1_init(sha1_ctx *c);

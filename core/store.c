@@ -39,10 +39,10 @@ _Static_assert(sizeof(store_str_short) == 48, "short string slot: 48 B");
 _Static_assert(STORE_STR_SHORT < LIM_STRING_VALUE_BYTES, "short slots are the smaller ones");
 
 #if defined(__GNUC__) || defined(__clang__)
-#define STORE_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define STORE_PREFETCH(p)   __builtin_prefetch((p), 0, 3)
 #define STORE_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #else
-#define STORE_PREFETCH(p) ((void)(p))
+#define STORE_PREFETCH(p)   ((void)(p))
 #define STORE_PREFETCH_W(p) ((void)(p))
 #endif
 
@@ -187,8 +187,8 @@ enum { STORE_REHASH_BATCH = 32 };
 
 /* Inserts n absent entries; their slots are prefetched first, so a rehash of a table
  * larger than the cache overlaps its misses instead of taking them one by one. */
-static void store_put_batch(store_slot *tab, uint32_t mask, const uint32_t *h,
-                            const uint32_t *idx, uint32_t n)
+static void store_put_batch(store_slot *tab, uint32_t mask, const uint32_t *h, const uint32_t *idx,
+                            uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
         STORE_PREFETCH_W(&tab[h[i] & mask]);
@@ -398,7 +398,7 @@ static void store_ser_remove_at(store *st, uint32_t s)
 int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, const char *val,
                    size_t val_len, uint32_t now_s)
 {
-    store_value v = {0};
+    store_value v = { 0 };
     if (val && !(ts == 0 && val_len == 0)) {
         v.kind = num_classify(val, val_len, &v.num) != NUM_STRING ? STORE_KIND_NUM : STORE_KIND_STR;
         v.str = val;
@@ -407,8 +407,8 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
     return store_apply_value(st, id, key_id, ts, &v, now_s);
 }
 
-int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts,
-                      const store_value *v, uint32_t now_s)
+int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts, const store_value *v,
+                      uint32_t now_s)
 {
     if (key_id < 0 || (uint32_t)key_id >= st->nkeys)
         return STORE_ERR_ARG;

@@ -74,15 +74,15 @@
 
 /* store_apply() results (>= 0) and errors (< 0). Errors are counted in the stats. */
 enum {
-    STORE_NOOP = 0,           /* deletion of a series that does not exist */
-    STORE_SET = 1,            /* value stored (new series or newer/equal ts) */
-    STORE_STALE = 2,          /* older ts than the stored one: ignored */
-    STORE_DELETED = 3,        /* series removed (ts 0 and "" or a missing value) */
-    STORE_UNKNOWN_ASSET = 4,  /* asset not in the bound table: ignored */
+    STORE_NOOP = 0,          /* deletion of a series that does not exist */
+    STORE_SET = 1,           /* value stored (new series or newer/equal ts) */
+    STORE_STALE = 2,         /* older ts than the stored one: ignored */
+    STORE_DELETED = 3,       /* series removed (ts 0 and "" or a missing value) */
+    STORE_UNKNOWN_ASSET = 4, /* asset not in the bound table: ignored */
     STORE_ERR_SERIES_FULL = -701,
     STORE_ERR_ENTITIES_FULL = -702,
     STORE_ERR_KEYS_FULL = -703,
-    STORE_ERR_KEY = -704,     /* empty key or longer than LIM_KEY_BYTES - 1 */
+    STORE_ERR_KEY = -704, /* empty key or longer than LIM_KEY_BYTES - 1 */
     STORE_ERR_STRINGS_FULL = -705,
     STORE_ERR_ARG = -706
 };
@@ -90,38 +90,38 @@ enum {
 typedef enum { STORE_KIND_FREE = 0, STORE_KIND_NUM = 1, STORE_KIND_STR = 2 } store_kind;
 
 typedef struct store_config {
-    uint32_t max_series;      /* --store.max-series */
-    uint32_t max_entities;    /* distinct assets with at least one series */
-    uint32_t max_strings;     /* string-valued series (a 48 B slot each, 258 B when
+    uint32_t max_series;   /* --store.max-series */
+    uint32_t max_entities; /* distinct assets with at least one series */
+    uint32_t max_strings;  /* string-valued series (a 48 B slot each, 258 B when
                                  the value is longer than STORE_STR_SHORT bytes) */
 } store_config;
 
 typedef struct store_stats {
-    uint32_t series, entities, strings, keys;       /* in use now */
+    uint32_t series, entities, strings, keys;        /* in use now */
     uint64_t applied, stale, deleted, unknown_asset; /* cumulative */
     uint64_t dropped_series, dropped_entities, dropped_keys, dropped_strings;
     uint64_t strings_cut, expired;
 } store_stats;
 
 typedef struct store_series {
-    int64_t ts;               /* ThingsBoard ms */
+    int64_t ts; /* ThingsBoard ms */
     union {
         double num;
-        uint32_t str;         /* string slot */
+        uint32_t str; /* string slot */
         uint32_t next_free;
     } v;
     uint32_t entity;
-    uint32_t born;            /* iteration epoch at creation */
-    uint32_t seen;            /* caller's clock (s) of the last set */
+    uint32_t born; /* iteration epoch at creation */
+    uint32_t seen; /* caller's clock (s) of the last set */
     uint16_t key;
-    uint8_t kind;             /* store_kind */
+    uint8_t kind; /* store_kind */
     uint8_t pad_;
 } store_series;
 
 typedef struct store_entity {
     uint8_t id[16];
-    int32_t asset;            /* index in the bound table, -1 when none */
-    uint32_t nseries;         /* 0 = free slot (then asset holds the free link) */
+    int32_t asset;    /* index in the bound table, -1 when none */
+    uint32_t nseries; /* 0 = free slot (then asset holds the free link) */
 } store_entity;
 
 typedef struct store_key {
@@ -154,7 +154,7 @@ typedef struct store {
     store_series *series;
     store_slot *series_hash;
     uint32_t series_mask, series_hi, series_free, series_n;
-    uint32_t series_mask_max;     /* the reserved hash region; series_mask grows to it */
+    uint32_t series_mask_max; /* the reserved hash region; series_mask grows to it */
     store_entity *ent;
     store_slot *ent_hash;
     uint32_t ent_mask, ent_hi, ent_free, ent_n;
@@ -162,7 +162,7 @@ typedef struct store {
     store_key *keys;
     uint16_t *key_hash;
     uint32_t nkeys;
-    store_str_short *strs_short;  /* each pool has max_strings slots; str_n counts both */
+    store_str_short *strs_short; /* each pool has max_strings slots; str_n counts both */
     uint32_t short_hi, short_free;
     store_str *strs;
     uint32_t str_hi, str_free, str_n;
@@ -206,8 +206,8 @@ typedef struct store_value {
     size_t str_len;
 } store_value;
 /* Same as store_apply_id() with the value classified by the caller. */
-int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts,
-                      const store_value *v, uint32_t now_s);
+int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts, const store_value *v,
+                      uint32_t now_s);
 
 /* Performance hints, no effect on the store's contents, cheap (a hash and one or two
  * prefetch instructions, no load of a slot): call as soon as the asset UUID (and the
@@ -230,17 +230,17 @@ typedef struct store_cursor {
 } store_cursor;
 
 typedef struct store_row {
-    uint8_t id[16];               /* asset UUID */
-    const assets_table *assets;   /* table bound when the row was copied (or NULL) */
-    int32_t asset;                /* entry in *assets, -1 when unknown */
-    const char *key;              /* stable; not NUL-terminated */
+    uint8_t id[16];             /* asset UUID */
+    const assets_table *assets; /* table bound when the row was copied (or NULL) */
+    int32_t asset;              /* entry in *assets, -1 when unknown */
+    const char *key;            /* stable; not NUL-terminated */
     uint16_t key_len;
-    uint8_t kind;                 /* STORE_KIND_NUM or STORE_KIND_STR */
+    uint8_t kind; /* STORE_KIND_NUM or STORE_KIND_STR */
     uint16_t str_len;
-    uint32_t str_off;             /* STR: text at strbuf + str_off */
+    uint32_t str_off; /* STR: text at strbuf + str_off */
     uint32_t seen;
     int64_t ts;
-    double num;                   /* NUM: the value */
+    double num; /* NUM: the value */
 } store_row;
 
 /* Starts an iteration (under the mutex). */

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#define STORE_NONE 0xFFFFFFFFu
+#define STORE_NONE      0xFFFFFFFFu
 #define STORE_KEY_SLOTS (2u * LIM_KEYS)
 
 /* A string reference: a short slot index, or a long one with this bit set. */

@@ -18,8 +18,8 @@ void subs_config_defaults(subs_config *c)
 /* see subs.h */
 const char *subs_resend_name(subs_resend r)
 {
-    static const char *const names[SUBS_RESEND__COUNT] = {
-        "data_timeout", "too_many_updates", "assets_changed", "keys_changed"};
+    static const char *const names[SUBS_RESEND__COUNT] = { "data_timeout", "too_many_updates",
+                                                           "assets_changed", "keys_changed" };
     return (unsigned)r < SUBS_RESEND__COUNT ? names[r] : "unknown";
 }
 
@@ -325,4 +325,7 @@ bool subs_all_live(const subs *s)
 }
 
 /* see subs.h */
-const subs_stats *subs_get_stats(const subs *s) { return &s->st; }
+const subs_stats *subs_get_stats(const subs *s)
+{
+    return &s->st;
+}

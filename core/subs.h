@@ -48,47 +48,47 @@
 #include "core/limits.h"
 #include "core/tb.h"
 
-#define SUBS_SCRATCH 256u  /* commands considered per message (unsubscribes are tiny) */
-#define SUBS_UNSUB_MAX 2048u /* cmdIds waiting to be unsubscribed */
-#define SUBS_DEADLINE_DOUBLINGS 2u /* a resent command's deadline grows to 4x timeout */
-#define SUBS_NEVER UINT64_MAX
+#define SUBS_SCRATCH            256u  /* commands considered per message (unsubscribes are tiny) */
+#define SUBS_UNSUB_MAX          2048u /* cmdIds waiting to be unsubscribed */
+#define SUBS_DEADLINE_DOUBLINGS 2u    /* a resent command's deadline grows to 4x timeout */
+#define SUBS_NEVER              UINT64_MAX
 
 enum {
-    SUBS_ERR_ARG = -1501,   /* bad arguments to subs_init / subs_set_commands */
-    SUBS_ERR_BUILD = -1502  /* tb_build_next failed: see subs_built.tb_err */
+    SUBS_ERR_ARG = -1501,  /* bad arguments to subs_init / subs_set_commands */
+    SUBS_ERR_BUILD = -1502 /* tb_build_next failed: see subs_built.tb_err */
 };
 
 typedef enum { SUBS_QUEUED = 0, SUBS_SENDING, SUBS_PENDING, SUBS_LIVE } subs_state;
 
 /* Why a command was sent again (a metric label). */
 typedef enum {
-    SUBS_RESEND_DATA_TIMEOUT = 0,   /* no data page within the deadline */
-    SUBS_RESEND_TOO_MANY_UPDATES,   /* resubscription after an errorCode-34 episode */
-    SUBS_RESEND_ASSETS_CHANGED,     /* rediscovery changed the asset set */
-    SUBS_RESEND_KEYS_CHANGED,       /* the configured keys changed (reload) */
+    SUBS_RESEND_DATA_TIMEOUT = 0, /* no data page within the deadline */
+    SUBS_RESEND_TOO_MANY_UPDATES, /* resubscription after an errorCode-34 episode */
+    SUBS_RESEND_ASSETS_CHANGED,   /* rediscovery changed the asset set */
+    SUBS_RESEND_KEYS_CHANGED,     /* the configured keys changed (reload) */
     SUBS_RESEND__COUNT
 } subs_resend;
 const char *subs_resend_name(subs_resend r); /* "data_timeout", ... */
 
 typedef struct {
-    uint32_t timeout_ms;      /* data deadline after the write (30 000) */
-    uint32_t retry_first_ms;  /* first resend delay envelope (1 000); grows to timeout */
-    uint32_t spacing_ms;      /* gap between commands retried together (250) */
+    uint32_t timeout_ms;     /* data deadline after the write (30 000) */
+    uint32_t retry_first_ms; /* first resend delay envelope (1 000); grows to timeout */
+    uint32_t spacing_ms;     /* gap between commands retried together (250) */
 } subs_config;
 void subs_config_defaults(subs_config *c);
 
 typedef struct {
-    int32_t cmd_id;           /* 0 while QUEUED */
-    uint8_t state;            /* subs_state */
-    uint8_t resends;          /* sends since data last arrived, minus one */
-    uint64_t at;              /* QUEUED: not before; PENDING: deadline */
+    int32_t cmd_id;  /* 0 while QUEUED */
+    uint8_t state;   /* subs_state */
+    uint8_t resends; /* sends since data last arrived, minus one */
+    uint64_t at;     /* QUEUED: not before; PENDING: deadline */
 } subs_entry;
 
 typedef struct {
     uint64_t resends[SUBS_RESEND__COUNT];
-    uint64_t commands_sent;   /* subscribe commands written (first sends included) */
+    uint64_t commands_sent; /* subscribe commands written (first sends included) */
     uint64_t unsubscribes_sent;
-    uint64_t data_received;   /* data pages that completed a command */
+    uint64_t data_received; /* data pages that completed a command */
 } subs_stats;
 
 /* What the last subs_build_next() put into its message: the commands in order, with
@@ -97,21 +97,21 @@ typedef struct {
 typedef struct {
     const tb_cmd *cmds;
     uint32_t n;
-    int tb_err;               /* with SUBS_ERR_BUILD */
+    int tb_err; /* with SUBS_ERR_BUILD */
 } subs_built;
 
 typedef struct {
     subs_config cfg;
-    subs_entry *e;            /* caller's, cap entries */
+    subs_entry *e; /* caller's, cap entries */
     uint32_t cap, n;
-    const tb_cmd *tmpl;       /* caller's commands, n of them */
+    const tb_cmd *tmpl;            /* caller's commands, n of them */
     int32_t unsub[SUBS_UNSUB_MAX]; /* cmdIds to unsubscribe, oldest first */
     uint32_t unsub_n;
-    uint32_t unsub_dropped;   /* ids that did not fit: the server keeps them; harmless */
-    int32_t next_id;          /* next cmdId to hand out */
-    bool wrapped;             /* ids went past LIM_TB_CMDS-1: skip ids still held */
-    bool auth_pending;        /* the first message must carry authCmd */
-    bool open;                /* a connection is open (subs_connect .. subs_disconnect) */
+    uint32_t unsub_dropped; /* ids that did not fit: the server keeps them; harmless */
+    int32_t next_id;        /* next cmdId to hand out */
+    bool wrapped;           /* ids went past LIM_TB_CMDS-1: skip ids still held */
+    bool auth_pending;      /* the first message must carry authCmd */
+    bool open;              /* a connection is open (subs_connect .. subs_disconnect) */
     tb_cmd scratch[SUBS_SCRATCH];
     uint32_t scratch_entry[SUBS_SCRATCH]; /* entry index, or UINT32_MAX for an unsub */
     subs_stats st;

@@ -48,8 +48,8 @@ void tb_uuid_format(const uint8_t id[16], char out[37]);
 
 /* ---- REST bodies (tb_build.c) ------------------------------------------------------ */
 /* {"username":"...","password":"..."} */
-int tb_build_login(char *out, size_t cap, const char *user, size_t user_len,
-                   const char *pass, size_t pass_len);
+int tb_build_login(char *out, size_t cap, const char *user, size_t user_len, const char *pass,
+                   size_t pass_len);
 /* {"refreshToken":"..."} */
 int tb_build_refresh(char *out, size_t cap, const char *refresh, size_t len);
 
@@ -61,12 +61,12 @@ typedef enum { TB_CMD_SUBSCRIBE = 0, TB_CMD_UNSUBSCRIBE = 1 } tb_cmd_kind;
  * tb_build_next(). Keys are plain names (escaped on output). */
 typedef struct tb_cmd {
     tb_cmd_kind kind;
-    int32_t cmd_id;                 /* > 0, unique among live subscriptions */
-    const uint8_t (*assets)[16];    /* SUBSCRIBE: asset ids of this page */
+    int32_t cmd_id;              /* > 0, unique among live subscriptions */
+    const uint8_t (*assets)[16]; /* SUBSCRIBE: asset ids of this page */
     uint32_t n_assets;
-    const char *const *keys;        /* SUBSCRIBE: TIME_SERIES keys (profile's list) */
+    const char *const *keys; /* SUBSCRIBE: TIME_SERIES keys (profile's list) */
     uint32_t n_keys;
-    int with_details;               /* SUBSCRIBE: also SERVER_ATTRIBUTE assetDetails */
+    int with_details; /* SUBSCRIBE: also SERVER_ATTRIBUTE assetDetails */
 } tb_cmd;
 
 /* Exact JSON length of one command inside "cmds":[...]. */
@@ -74,7 +74,7 @@ size_t tb_cmd_len(const tb_cmd *c);
 
 /* Progress of tb_build_next() over a command list; zero-initialize before use. */
 typedef struct tb_build_cursor {
-    size_t next;       /* next command to emit */
+    size_t next; /* next command to emit */
     int auth_sent;
 } tb_build_cursor;
 
@@ -85,8 +85,8 @@ typedef struct tb_build_cursor {
  * Returns the message length, 0 when every command was sent (and the auth
  * message, if any, was emitted even for an empty list), TB_ERR_TOO_BIG if one
  * command alone cannot fit, TB_ERR_SPACE, or TB_ERR_ARG for an invalid command. */
-int tb_build_next(tb_build_cursor *cur, const char *token, size_t token_len,
-                  const tb_cmd *cmds, size_t n, char *out, size_t cap);
+int tb_build_next(tb_build_cursor *cur, const char *token, size_t token_len, const tb_cmd *cmds,
+                  size_t n, char *out, size_t cap);
 
 /* ---- REST responses (tb_rest.c) ---------------------------------------------------- */
 /* Login or refresh response. Views into the body; JWTs never contain escapes
@@ -98,43 +98,42 @@ typedef struct tb_token_pair {
     const char *refresh;
     size_t refresh_len;
 } tb_token_pair;
-int tb_parse_login(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                   tb_token_pair *out);
+int tb_parse_login(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_token_pair *out);
 
 /* What the caller should do about a failed REST call. */
 typedef enum {
-    TB_EK_TRANSIENT = 0,        /* 5xx, unknown: retry with back-off */
-    TB_EK_RATE_LIMITED,         /* 429 / errorCode 33: retry after 1-4 s jitter */
-    TB_EK_TOKEN_EXPIRED,        /* 401 errorCode 11: refresh (or, on refresh, log in) */
-    TB_EK_BAD_CREDENTIALS,      /* 401 errorCode 10 or 401 without a code: at login,
+    TB_EK_TRANSIENT = 0,    /* 5xx, unknown: retry with back-off */
+    TB_EK_RATE_LIMITED,     /* 429 / errorCode 33: retry after 1-4 s jitter */
+    TB_EK_TOKEN_EXPIRED,    /* 401 errorCode 11: refresh (or, on refresh, log in) */
+    TB_EK_BAD_CREDENTIALS,  /* 401 errorCode 10 or 401 without a code: at login,
                                    stop (retrying can lock the account) */
-    TB_EK_PASSWORD_EXPIRED,     /* errorCode 15 or 45: fatal, a human must act */
-    TB_EK_PERMISSION,           /* 403 (errorCode 20, 40, 41) */
-    TB_EK_NOT_FOUND,            /* 404 */
-    TB_EK_BAD_REQUEST,          /* other 4xx */
-    TB_EK_CE_SERVER             /* 400 "Invalid UUID string: ..." on /api/user/assets */
+    TB_EK_PASSWORD_EXPIRED, /* errorCode 15 or 45: fatal, a human must act */
+    TB_EK_PERMISSION,       /* 403 (errorCode 20, 40, 41) */
+    TB_EK_NOT_FOUND,        /* 404 */
+    TB_EK_BAD_REQUEST,      /* other 4xx */
+    TB_EK_CE_SERVER         /* 400 "Invalid UUID string: ..." on /api/user/assets */
 } tb_error_kind;
 
 typedef struct tb_error {
-    int status;                 /* HTTP status as given by the caller */
-    int error_code;             /* ThingsBoard errorCode, -1 when absent */
-    int json;                   /* 1 if the body was a JSON error object */
+    int status;     /* HTTP status as given by the caller */
+    int error_code; /* ThingsBoard errorCode, -1 when absent */
+    int json;       /* 1 if the body was a JSON error object */
     tb_error_kind kind;
-    char message[160];          /* printable ASCII, cut to fit; "" when none */
+    char message[160]; /* printable ASCII, cut to fit; "" when none */
 } tb_error;
 /* Never fails: JSON, plain-text and empty bodies are all classified (by errorCode
  * when present, else by status). message holds the JSON `message` or the text. */
-void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *tok,
-                    unsigned ntok, tb_error *out);
+void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
+                    tb_error *out);
 
 /* One Asset of a PageData<Asset>; strings are unescaped copies, cut at the limit
  * (`cut` says so). Ids are all-zero when absent. */
 typedef struct tb_asset {
     uint8_t id[16];
     uint8_t profile_id[16];
-    uint8_t owner_id[16];       /* PE ownerId, else customerId */
+    uint8_t owner_id[16]; /* PE ownerId, else customerId */
     char name[LIM_NAME_BYTES];
-    char type[LIM_NAME_BYTES];  /* the asset profile name (since 3.4.2) */
+    char type[LIM_NAME_BYTES]; /* the asset profile name (since 3.4.2) */
     char label[LIM_NAME_BYTES];
     uint16_t name_len, type_len, label_len;
     int cut;
@@ -144,19 +143,19 @@ typedef struct tb_page_info {
     int64_t total_elements;
     int32_t total_pages;
     int has_next;
-    uint32_t assets;            /* assets visited */
-    uint32_t skipped;           /* elements without a valid id.id, ignored */
+    uint32_t assets;  /* assets visited */
+    uint32_t skipped; /* elements without a valid id.id, ignored */
 } tb_page_info;
 
 /* Return 0 to go on, nonzero to stop (tb_parse_asset_page then returns TB_ERR_STOPPED). */
 typedef int (*tb_asset_fn)(void *ctx, const tb_asset *a);
-int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                        tb_asset_fn fn, void *ctx, tb_page_info *info);
+int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_asset_fn fn,
+                        void *ctx, tb_page_info *info);
 
 /* JSON array of strings (keys/timeseries, keys/attributes): visits each key view. */
 typedef int (*tb_key_fn)(void *ctx, const char *key, size_t len, int escaped);
-int tb_parse_key_list(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                      tb_key_fn fn, void *ctx);
+int tb_parse_key_list(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_key_fn fn,
+                      void *ctx);
 
 /* SERVER_SCOPE attributes: [{"lastUpdateTs":..,"key":"..","value":<any>}...].
  * value_tok indexes tok; the value is a string, number, bool, object or array. */
@@ -165,12 +164,12 @@ typedef struct tb_attr {
     size_t key_len;
     int key_escaped;
     int64_t last_update_ts;
-    const char *json;           /* the whole body */
-    const jsmntok_t *value;     /* the value token */
+    const char *json;       /* the whole body */
+    const jsmntok_t *value; /* the value token */
 } tb_attr;
 typedef int (*tb_attr_fn)(void *ctx, const tb_attr *a);
-int tb_parse_attributes(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                        tb_attr_fn fn, void *ctx);
+int tb_parse_attributes(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_attr_fn fn,
+                        void *ctx);
 
 /* Scalar members of an assetDetails object, unescaped and cut to the limits. */
 typedef struct tb_detail {
@@ -183,16 +182,16 @@ typedef struct tb_detail {
  * objects/arrays and nulls are skipped. Returns how many of out[0..cap) were
  * filled (extra members are ignored), or TB_ERR_JSON / TB_ERR_SHAPE (not an
  * object) / TB_ERR_SPACE (scratch too small) / TB_ERR_TOKENS (over 512 tokens). */
-int tb_parse_details(const char *text, size_t len, int is_string, char *scratch,
-                     size_t scap, tb_detail *out, size_t cap);
+int tb_parse_details(const char *text, size_t len, int is_string, char *scratch, size_t scap,
+                     tb_detail *out, size_t cap);
 
 /* ---- WebSocket replies (tb_ws.c) --------------------------------------------------- */
 typedef enum {
-    TB_WS_DATA = 1,     /* initial page ("data"): the baseline for this cmdId */
-    TB_WS_UPDATE,       /* later changes ("update") */
-    TB_WS_ERROR,        /* errorCode != 0 (log errorMsg) */
-    TB_WS_RESYNC,       /* errorCode 34 "Too many updates!": updates were dropped */
-    TB_WS_OTHER         /* another cmdUpdateType, or a reply with nothing in it */
+    TB_WS_DATA = 1, /* initial page ("data"): the baseline for this cmdId */
+    TB_WS_UPDATE,   /* later changes ("update") */
+    TB_WS_ERROR,    /* errorCode != 0 (log errorMsg) */
+    TB_WS_RESYNC,   /* errorCode 34 "Too many updates!": updates were dropped */
+    TB_WS_OTHER     /* another cmdUpdateType, or a reply with nothing in it */
 } tb_ws_kind;
 
 typedef enum {
@@ -207,10 +206,10 @@ typedef enum {
 
 typedef struct tb_ws_msg {
     tb_ws_kind kind;
-    int legacy;                 /* 1: the `subscriptionId` shape */
-    int32_t cmd_id;             /* cmdId or subscriptionId; -1 when absent */
+    int legacy;     /* 1: the `subscriptionId` shape */
+    int32_t cmd_id; /* cmdId or subscriptionId; -1 when absent */
     int error_code;
-    const char *error_msg;      /* view (raw), NULL when null/absent */
+    const char *error_msg; /* view (raw), NULL when null/absent */
     size_t error_msg_len;
     /* DATA only: */
     int64_t total_elements;
@@ -223,13 +222,13 @@ typedef struct tb_ws_msg {
 
 /* One (entity, key, TsValue) of a DATA or UPDATE message. */
 typedef struct tb_ws_value {
-    const uint8_t *entity;      /* 16 bytes, valid during the callback */
+    const uint8_t *entity; /* 16 bytes, valid during the callback */
     tb_key_type type;
-    const char *key;            /* raw view */
+    const char *key; /* raw view */
     size_t key_len;
     int key_escaped;
-    int64_t ts;                 /* ms; 0 when absent */
-    const char *value;          /* raw view; NULL when the value is missing or null */
+    int64_t ts;        /* ms; 0 when absent */
+    const char *value; /* raw view; NULL when the value is missing or null */
     size_t value_len;
     int value_escaped;
 } tb_ws_value;
@@ -248,7 +247,7 @@ int tb_ws_parse(const char *msg, size_t len, jsmntok_t *tok, unsigned ntok, tb_w
  * Returns the number of values visited, or TB_ERR_STOPPED. Entities whose
  * entityId.id is not a UUID are skipped with their values. PE's readAttrs/readTs,
  * timeseries and aggLatest are ignored. */
-int tb_ws_visit(const char *msg, const jsmntok_t *tok, const tb_ws_msg *m,
-                tb_ws_entity_fn efn, tb_ws_value_fn vfn, void *ctx);
+int tb_ws_visit(const char *msg, const jsmntok_t *tok, const tb_ws_msg *m, tb_ws_entity_fn efn,
+                tb_ws_value_fn vfn, void *ctx);
 
 #endif

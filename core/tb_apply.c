@@ -23,7 +23,7 @@ void tb_apply(store *st, const tb_feed_value *vals, uint32_t n, uint32_t now_s,
               tb_apply_result *res)
 {
     int key[TB_APPLY_BLOCK];
-    *res = (tb_apply_result){0};
+    *res = (tb_apply_result){ 0 };
     for (uint32_t b = 0; b < n; b += TB_APPLY_BLOCK) {
         uint32_t m = n - b < TB_APPLY_BLOCK ? n - b : TB_APPLY_BLOCK;
         for (uint32_t i = 0; i < m; i++) {
@@ -40,8 +40,9 @@ void tb_apply(store *st, const tb_feed_value *vals, uint32_t n, uint32_t now_s,
                 res->bad_key += key[i] == STORE_ERR_KEY;
                 continue;
             }
-            sv.kind = v->kind == TB_VAL_NUM ? STORE_KIND_NUM
-                    : v->kind == TB_VAL_STR ? STORE_KIND_STR : STORE_KIND_FREE;
+            sv.kind = v->kind == TB_VAL_NUM   ? STORE_KIND_NUM
+                      : v->kind == TB_VAL_STR ? STORE_KIND_STR
+                                              : STORE_KIND_FREE;
             sv.num = v->num;
             sv.str = v->str;
             sv.str_len = v->str_len;

@@ -16,8 +16,8 @@
 
 typedef struct tb_apply_result {
     uint32_t set, stale, deleted, noop, unknown_asset;
-    uint32_t rejected;        /* refused by the store: full (counted there) or a bad key */
-    uint32_t bad_key;         /* of those: an empty key or one too long for the store */
+    uint32_t rejected; /* refused by the store: full (counted there) or a bad key */
+    uint32_t bad_key;  /* of those: an empty key or one too long for the store */
 } tb_apply_result;
 
 /* Applies vals[0..n) in order. now_s: the caller's clock (store_expire). */

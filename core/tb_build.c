@@ -106,10 +106,10 @@ void tb_uuid_format(const uint8_t id[16], char out[37])
 
 /* ---- REST bodies ------------------------------------------------------------------ */
 
-int tb_build_login(char *out, size_t cap, const char *user, size_t user_len,
-                   const char *pass, size_t pass_len)
+int tb_build_login(char *out, size_t cap, const char *user, size_t user_len, const char *pass,
+                   size_t pass_len)
 {
-    tbw w = {out, cap, 0};
+    tbw w = { out, cap, 0 };
     tbw_str(&w, "{\"username\":\"");
     tbw_esc(&w, user, user_len);
     tbw_str(&w, "\",\"password\":\"");
@@ -120,7 +120,7 @@ int tb_build_login(char *out, size_t cap, const char *user, size_t user_len,
 
 int tb_build_refresh(char *out, size_t cap, const char *refresh, size_t len)
 {
-    tbw w = {out, cap, 0};
+    tbw w = { out, cap, 0 };
     tbw_str(&w, "{\"refreshToken\":\"");
     tbw_esc(&w, refresh, len);
     tbw_str(&w, "\"}");
@@ -172,7 +172,8 @@ static void tb_cmd_write(tbw *w, const tb_cmd *c)
                "\"entityFields\":[],\"latestValues\":[]},"
                "\"latestCmd\":{\"keys\":[");
     for (uint32_t i = 0; i < c->n_keys; i++) {
-        tbw_str(w, i ? ",{\"type\":\"TIME_SERIES\",\"key\":\"" : "{\"type\":\"TIME_SERIES\",\"key\":\"");
+        tbw_str(w, i ? ",{\"type\":\"TIME_SERIES\",\"key\":\""
+                     : "{\"type\":\"TIME_SERIES\",\"key\":\"");
         tbw_esc(w, c->keys[i], strlen(c->keys[i]));
         tbw_str(w, "\"}");
     }
@@ -184,20 +185,20 @@ static void tb_cmd_write(tbw *w, const tb_cmd *c)
 
 size_t tb_cmd_len(const tb_cmd *c)
 {
-    tbw w = {NULL, 0, 0};
+    tbw w = { NULL, 0, 0 };
     tb_cmd_write(&w, c);
     return w.len;
 }
 
-int tb_build_next(tb_build_cursor *cur, const char *token, size_t token_len,
-                  const tb_cmd *cmds, size_t n, char *out, size_t cap)
+int tb_build_next(tb_build_cursor *cur, const char *token, size_t token_len, const tb_cmd *cmds,
+                  size_t n, char *out, size_t cap)
 {
     int need_auth = token && !cur->auth_sent;
     if (!need_auth && cur->next >= n)
         return 0;
     if (cap > LIM_TB_OUT_MESSAGE)
         cap = LIM_TB_OUT_MESSAGE;
-    tbw w = {out, cap, 0};
+    tbw w = { out, cap, 0 };
     if (need_auth) {
         tbw_str(&w, "{\"authCmd\":{\"cmdId\":0,\"token\":\"");
         tbw_esc(&w, token, token_len);

@@ -59,31 +59,23 @@ typedef struct fscan {
 
 /* 1 for bytes that end the plain run of a string: '"', '\\' and controls. */
 static const uint8_t fast_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
 };
 
 /* Hex digit value, or -1. */
 static const int8_t fast_hex[256] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  -1, -1, -1, -1, -1, -1,
-    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  -1, -1, -1, -1, -1, -1, -1, 10, 11, 12, 13, 14, 15, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
@@ -133,17 +125,21 @@ static int fast_string(fscan *s, const char **str, size_t *len, int *escaped)
             return 0; /* a control byte, or a truncated escape */
         esc = 1;
         switch (p[1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-            p += 2;
-            break;
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't': p += 2; break;
         case 'u':
             if (end - p < 6 || fast_hex[(uint8_t)p[2]] < 0 || fast_hex[(uint8_t)p[3]] < 0 ||
                 fast_hex[(uint8_t)p[4]] < 0 || fast_hex[(uint8_t)p[5]] < 0)
                 return 0;
             p += 6;
             break;
-        default:
-            return 0;
+        default: return 0;
         }
     }
     *str = s->p;
@@ -162,7 +158,10 @@ typedef struct fast_nm {
     const char *s;
     size_t len;
 } fast_nm;
-#define NM(lit) {lit, sizeof(lit) - 1}
+#define NM(lit)              \
+    {                        \
+        lit, sizeof(lit) - 1 \
+    }
 
 static int fast_member(fscan *s, const fast_nm *names, unsigned n)
 {
@@ -316,7 +315,7 @@ static int fast_open(fscan *s)
 /* Same grammar as tb_uuid_parse: 8-4-4-4-12 hex digits, either case. */
 static int fast_uuid(const char *u, size_t len, uint8_t out[16])
 {
-    static const uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
     if (len != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-')
         return 0;
     int bad = 0;
@@ -377,7 +376,7 @@ static unsigned fast_object(fscan *s, const fast_nm *names, unsigned n, fast_mem
     return r == 0 ? seen : 0;
 }
 
-static const fast_nm tsv_names[] = {NM("ts"), NM("value"), NM("count")};
+static const fast_nm tsv_names[] = { NM("ts"), NM("value"), NM("count") };
 
 static int fast_tsv_member(fscan *s, int w, void *ctx)
 {
@@ -444,7 +443,7 @@ static int fast_latest(fscan *s, tb_fast_msg *out)
     return r == 0;
 }
 
-static const fast_nm eid_names[] = {NM("id"), NM("entityType")};
+static const fast_nm eid_names[] = { NM("id"), NM("entityType") };
 
 static int fast_eid_member(fscan *s, int w, void *ctx)
 {
@@ -457,8 +456,8 @@ static int fast_eid_member(fscan *s, int w, void *ctx)
     return fast_null(s) || fast_string(s, &str, &slen, &esc);
 }
 
-static const fast_nm ent_names[] = {NM("entityId"),  NM("latest"),    NM("timeseries"),
-                                    NM("aggLatest"), NM("readAttrs"), NM("readTs")};
+static const fast_nm ent_names[] = { NM("entityId"),  NM("latest"),    NM("timeseries"),
+                                     NM("aggLatest"), NM("readAttrs"), NM("readTs") };
 
 static int fast_ent_member(fscan *s, int w, void *ctx)
 {
@@ -466,14 +465,15 @@ static int fast_ent_member(fscan *s, int w, void *ctx)
     switch (w) {
     case 0: return (fast_object(s, eid_names, 2, fast_eid_member, out) & 1) != 0;
     case 1: return fast_latest(s, out);
-    case 2: case 3: return fast_null_or_empty(s);
+    case 2:
+    case 3: return fast_null_or_empty(s);
     default: return fast_bool_or_null(s);
     }
 }
 
-static const fast_nm top_names[] = {NM("cmdId"),  NM("errorCode"),       NM("errorMsg"),
-                                    NM("data"),   NM("update"),          NM("allowedEntities"),
-                                    NM("cmdUpdateType")};
+static const fast_nm top_names[] = { NM("cmdId"),        NM("errorCode"), NM("errorMsg"),
+                                     NM("data"),         NM("update"),    NM("allowedEntities"),
+                                     NM("cmdUpdateType") };
 
 static int fast_top_member(fscan *s, int w, void *ctx)
 {
@@ -488,22 +488,18 @@ static int fast_top_member(fscan *s, int w, void *ctx)
             return 0;
         out->cmd_id = (int32_t)v;
         return 1;
-    case 1:
-        return fast_null(s) || (fast_i64(s, &v) && v == 0);
+    case 1: return fast_null(s) || (fast_i64(s, &v) && v == 0);
     case 2:
         if (fast_null(s))
             return 1;
         return fast_string(s, &out->error_msg, &out->error_msg_len, &esc);
-    case 3:
-        return fast_null(s);
+    case 3: return fast_null(s);
     case 4:
         if (!fast_expect(s, '['))
             return 0;
         s->ntok++;
-        return (fast_object(s, ent_names, 6, fast_ent_member, out) & 3) == 3 &&
-               fast_expect(s, ']');
-    case 5:
-        return fast_null(s) || fast_number(s);
+        return (fast_object(s, ent_names, 6, fast_ent_member, out) & 3) == 3 && fast_expect(s, ']');
+    case 5: return fast_null(s) || fast_number(s);
     default:
         if (fast_null(s))
             return 1;
@@ -516,7 +512,7 @@ int tb_fast_update(const char *msg, size_t len, unsigned max_tok, tb_fast_msg *o
 {
     if (!msg || len == 0 || len > (1u << 24))
         return 0;
-    fscan s = {msg, msg + len, 0};
+    fscan s = { msg, msg + len, 0 };
     out->cmd_id = -1;
     out->error_msg = NULL;
     out->error_msg_len = 0;

@@ -21,12 +21,12 @@
 #define TB_FAST_MAX_VALUES 16u
 
 typedef struct tb_fast_msg {
-    int32_t cmd_id;            /* cmdId (0 .. INT32_MAX) */
-    const char *error_msg;     /* raw view of errorMsg, NULL when null/absent */
+    int32_t cmd_id;        /* cmdId (0 .. INT32_MAX) */
+    const char *error_msg; /* raw view of errorMsg, NULL when null/absent */
     size_t error_msg_len;
-    unsigned ntok;             /* tokens jsmn would need for this message */
+    unsigned ntok; /* tokens jsmn would need for this message */
     uint32_t n_values;
-    uint8_t entity[16];        /* entityId.id */
+    uint8_t entity[16];                     /* entityId.id */
     tb_ws_value values[TB_FAST_MAX_VALUES]; /* in message order, as tb_ws_visit */
 } tb_fast_msg;
 

@@ -145,8 +145,8 @@ static int tb_feed_value_cb(void *ctx, const tb_ws_value *v)
         key = tb_feed_unescape(f, v->key, v->key_len, LIM_KEY_BYTES, 0, &klen, &bad);
     /* values are cut to what the store keeps (it counts the cut) */
     if (key && val && v->value_escaped)
-        val = tb_feed_unescape(f, v->value, v->value_len, LIM_STRING_VALUE_BYTES + 8, 1, &vlen,
-                               &bad);
+        val =
+            tb_feed_unescape(f, v->value, v->value_len, LIM_STRING_VALUE_BYTES + 8, 1, &vlen, &bad);
     if (!key || (v->value && !val)) {
         o->scratch_used = used;
         if (bad)
@@ -255,8 +255,7 @@ static void tb_feed_apply(tb_feed *f, const char *msg, const tb_ws_msg *m, const
     f->res = NULL;
 }
 
-int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out,
-                    tb_feed_result *res)
+int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out, tb_feed_result *res)
 {
     memset(res, 0, sizeof *res);
     tb_feed_settle(f);

@@ -36,18 +36,18 @@
 
 /* A value as the store wants it: classified (core/num.h), unescaped. */
 typedef enum {
-    TB_VAL_ABSENT = 0,        /* no value, or ts 0 with "": a deletion */
-    TB_VAL_NUM = 1,           /* num holds it (numbers and booleans) */
-    TB_VAL_STR = 2            /* str[0..str_len) */
+    TB_VAL_ABSENT = 0, /* no value, or ts 0 with "": a deletion */
+    TB_VAL_NUM = 1,    /* num holds it (numbers and booleans) */
+    TB_VAL_STR = 2     /* str[0..str_len) */
 } tb_val_kind;
 
 typedef struct tb_feed_value {
     uint8_t entity[16];
-    uint8_t kind;             /* tb_val_kind */
+    uint8_t kind; /* tb_val_kind */
     uint16_t key_len;
     uint32_t str_len;
-    const char *key;          /* unescaped view, 1..LIM_KEY_BYTES-1 bytes unless bad */
-    const char *str;          /* TB_VAL_STR: unescaped view */
+    const char *key; /* unescaped view, 1..LIM_KEY_BYTES-1 bytes unless bad */
+    const char *str; /* TB_VAL_STR: unescaped view */
     int64_t ts;
     double num;
 } tb_feed_value;
@@ -73,12 +73,12 @@ typedef struct tb_feed_out {
     size_t scratch_cap, scratch_used;
 } tb_feed_out;
 
-#define TB_FEED_VALS_FOR(ntok) ((ntok) / 4u + 16u)
+#define TB_FEED_VALS_FOR(ntok)   ((ntok) / 4u + 16u)
 #define TB_FEED_SCRATCH(msg_max) ((size_t)(msg_max) + LIM_KEY_BYTES + LIM_STRING_VALUE_BYTES + 16u)
 
 typedef struct tb_pending {
     int64_t ts;
-    int32_t cmd_id;           /* 0: handed out, removed at the next call */
+    int32_t cmd_id; /* 0: handed out, removed at the next call */
     uint8_t has_value;
     uint8_t id[16];
     uint8_t key_len;
@@ -92,19 +92,19 @@ typedef struct tb_feed_result {
     int legacy;
     int32_t cmd_id;
     int error_code;
-    const char *error_msg;    /* raw view into the message, NULL if none */
+    const char *error_msg; /* raw view into the message, NULL if none */
     size_t error_msg_len;
-    int unknown_cmd;          /* DATA/UPDATE for a cmdId not expected: ignored */
-    uint32_t values;          /* TIME_SERIES values seen */
+    int unknown_cmd; /* DATA/UPDATE for a cmdId not expected: ignored */
+    uint32_t values; /* TIME_SERIES values seen */
     uint32_t buffered, buffer_dropped, replayed;
 } tb_feed_result;
 
 typedef struct tb_feed_stats {
     uint64_t messages, bytes, parse_errors, data, updates, errors, resyncs, unknown_cmd;
     uint64_t values, buffered, buffer_dropped, replayed;
-    uint64_t bad_values;      /* a key or value whose JSON escapes do not decode */
-    uint64_t out_dropped;     /* out->vals / out->scratch full (see Bounds) */
-    uint64_t fast;            /* messages read by the fast path (core/tb_fast.h) */
+    uint64_t bad_values;  /* a key or value whose JSON escapes do not decode */
+    uint64_t out_dropped; /* out->vals / out->scratch full (see Bounds) */
+    uint64_t fast;        /* messages read by the fast path (core/tb_fast.h) */
 } tb_feed_stats;
 
 typedef struct tb_feed {
@@ -112,7 +112,7 @@ typedef struct tb_feed {
     unsigned ntok;
     tb_pending *pend;
     uint32_t pend_cap, pend_n;
-    int pend_dead;            /* some entries were handed out: compact before use */
+    int pend_dead; /* some entries were handed out: compact before use */
     tb_feed_stats stats;
     uint8_t cmd_state[LIM_TB_CMDS];
     /* per message */
@@ -138,7 +138,6 @@ void tb_feed_reset(tb_feed *f);
  * error (TB_ERR_JSON / TB_ERR_TOKENS / TB_ERR_SHAPE), counted in stats. The hot
  * single-entity `update` is read by tb_fast_update() when it accepts it (same
  * result, proven by tests/fuzz/fuzz_tb_fast.c); everything else by tb_ws_parse(). */
-int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out,
-                    tb_feed_result *res);
+int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out, tb_feed_result *res);
 
 #endif

@@ -28,8 +28,7 @@ static int tb_jwt_chars(const char *s, size_t n)
     return n > 0 && n <= LIM_JWT_BYTES;
 }
 
-int tb_parse_login(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                   tb_token_pair *out)
+int tb_parse_login(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_token_pair *out)
 {
     memset(out, 0, sizeof *out);
     int n = json_parse(body, len, tok, ntok);
@@ -75,8 +74,8 @@ static void tb_copy_printable(char *dst, size_t cap, const char *s, size_t n)
     dst[o] = 0;
 }
 
-void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *tok,
-                    unsigned ntok, tb_error *out)
+void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
+                    tb_error *out)
 {
     memset(out, 0, sizeof *out);
     out->status = http_status;
@@ -99,8 +98,8 @@ void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *to
         if (m >= 0 && tok[m].type == JSMN_STRING) {
             char tmp[sizeof out->message];
             int cut;
-            int r = json_unescape_cut(body + tok[m].start, (size_t)(tok[m].end - tok[m].start),
-                                      tmp, sizeof tmp, &cut);
+            int r = json_unescape_cut(body + tok[m].start, (size_t)(tok[m].end - tok[m].start), tmp,
+                                      sizeof tmp, &cut);
             if (r >= 0)
                 tb_copy_printable(out->message, sizeof out->message, tmp, (size_t)r);
         }
@@ -132,8 +131,16 @@ void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *to
 }
 
 /* The members of an Asset the exporter reads. */
-enum { TB_AF_ID, TB_AF_PROFILE, TB_AF_OWNER, TB_AF_CUSTOMER, TB_AF_NAME, TB_AF_TYPE,
-       TB_AF_LABEL, TB_AF_COUNT };
+enum {
+    TB_AF_ID,
+    TB_AF_PROFILE,
+    TB_AF_OWNER,
+    TB_AF_CUSTOMER,
+    TB_AF_NAME,
+    TB_AF_TYPE,
+    TB_AF_LABEL,
+    TB_AF_COUNT
+};
 
 /* Value token of the first member of object obj named each TB_AF_* field (-1 when
  * absent): what json_find would return for each name, found in one walk over the
@@ -141,10 +148,13 @@ enum { TB_AF_ID, TB_AF_PROFILE, TB_AF_OWNER, TB_AF_CUSTOMER, TB_AF_NAME, TB_AF_T
 static void tb_asset_members(const char *js, const jsmntok_t *t, int n, int obj,
                              int at[TB_AF_COUNT])
 {
-    static const struct { const char *name; unsigned char len, field; } want[] = {
-        {"id", 2, TB_AF_ID}, {"assetProfileId", 14, TB_AF_PROFILE},
-        {"ownerId", 7, TB_AF_OWNER}, {"customerId", 10, TB_AF_CUSTOMER},
-        {"name", 4, TB_AF_NAME}, {"type", 4, TB_AF_TYPE}, {"label", 5, TB_AF_LABEL}};
+    static const struct {
+        const char *name;
+        unsigned char len, field;
+    } want[] = { { "id", 2, TB_AF_ID },         { "assetProfileId", 14, TB_AF_PROFILE },
+                 { "ownerId", 7, TB_AF_OWNER }, { "customerId", 10, TB_AF_CUSTOMER },
+                 { "name", 4, TB_AF_NAME },     { "type", 4, TB_AF_TYPE },
+                 { "label", 5, TB_AF_LABEL } };
     for (int f = 0; f < TB_AF_COUNT; f++)
         at[f] = -1;
     int end = t[obj].end;
@@ -197,8 +207,8 @@ static void tb_str_at(const char *js, const jsmntok_t *t, int v, char *dst, size
     *cut |= c;
 }
 
-int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                        tb_asset_fn fn, void *ctx, tb_page_info *info)
+int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_asset_fn fn,
+                        void *ctx, tb_page_info *info)
 {
     memset(info, 0, sizeof *info);
     int n = json_parse(body, len, tok, ntok);
@@ -246,8 +256,8 @@ int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned n
     return TB_OK;
 }
 
-int tb_parse_key_list(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                      tb_key_fn fn, void *ctx)
+int tb_parse_key_list(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_key_fn fn,
+                      void *ctx)
 {
     int n = json_parse(body, len, tok, ntok);
     if (n < 0)
@@ -265,8 +275,8 @@ int tb_parse_key_list(const char *body, size_t len, jsmntok_t *tok, unsigned nto
     return TB_OK;
 }
 
-int tb_parse_attributes(const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
-                        tb_attr_fn fn, void *ctx)
+int tb_parse_attributes(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_attr_fn fn,
+                        void *ctx)
 {
     int n = json_parse(body, len, tok, ntok);
     if (n < 0)
@@ -322,8 +332,8 @@ int tb_parse_details(const char *text, size_t len, int is_string, char *scratch,
             continue;
         tb_detail *d = &out[got];
         int cut;
-        if (json_unescape_cut(js + k->start, (size_t)(k->end - k->start), d->key,
-                              sizeof d->key, &cut) <= 0)
+        if (json_unescape_cut(js + k->start, (size_t)(k->end - k->start), d->key, sizeof d->key,
+                              &cut) <= 0)
             continue;
         size_t vl = (size_t)(v->end - v->start);
         if (v->type == JSMN_STRING) {

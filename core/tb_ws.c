@@ -13,9 +13,12 @@ static const struct {
     const char *name;
     tb_key_type type;
 } tb_key_types[] = {
-    {"TIME_SERIES", TB_KEY_TIME_SERIES},         {"SERVER_ATTRIBUTE", TB_KEY_SERVER_ATTRIBUTE},
-    {"ATTRIBUTE", TB_KEY_ATTRIBUTE},             {"CLIENT_ATTRIBUTE", TB_KEY_CLIENT_ATTRIBUTE},
-    {"SHARED_ATTRIBUTE", TB_KEY_SHARED_ATTRIBUTE}, {"ENTITY_FIELD", TB_KEY_ENTITY_FIELD},
+    { "TIME_SERIES", TB_KEY_TIME_SERIES },
+    { "SERVER_ATTRIBUTE", TB_KEY_SERVER_ATTRIBUTE },
+    { "ATTRIBUTE", TB_KEY_ATTRIBUTE },
+    { "CLIENT_ATTRIBUTE", TB_KEY_CLIENT_ATTRIBUTE },
+    { "SHARED_ATTRIBUTE", TB_KEY_SHARED_ATTRIBUTE },
+    { "ENTITY_FIELD", TB_KEY_ENTITY_FIELD },
 };
 
 static int tb_i32_of(const char *js, const jsmntok_t *t, int32_t *out)
@@ -78,8 +81,7 @@ int tb_ws_parse(const char *msg, size_t len, jsmntok_t *tok, unsigned ntok, tb_w
             if (!memcmp(s, "subscriptionId", 14))
                 sub = i + 1;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     if (cmd >= 0) {
@@ -145,8 +147,8 @@ static tb_key_type tb_key_type_of(const char *js, const jsmntok_t *t)
     return TB_KEY_OTHER;
 }
 
-int tb_ws_visit(const char *msg, const jsmntok_t *tok, const tb_ws_msg *m,
-                tb_ws_entity_fn efn, tb_ws_value_fn vfn, void *ctx)
+int tb_ws_visit(const char *msg, const jsmntok_t *tok, const tb_ws_msg *m, tb_ws_entity_fn efn,
+                tb_ws_value_fn vfn, void *ctx)
 {
     /* cppcheck follows tb_feed's fast path, which passes no m, into this call; that path
      * carries only update messages with their values already parsed and never gets here. */

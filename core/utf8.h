@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UTF8_START 0u           /* initial state, and "complete" */
-#define UTF8_BAD   0xFFFFFFFFu  /* sticky after an invalid byte */
+#define UTF8_START 0u          /* initial state, and "complete" */
+#define UTF8_BAD   0xFFFFFFFFu /* sticky after an invalid byte */
 
 /* Validates p[0..n) continuing from *state. Returns n if every byte is acceptable so
  * far, otherwise the index of the first bad byte (and *state becomes UTF8_BAD). */

@@ -25,8 +25,8 @@ static const char *const wc_suite_names[WEBCFG_SUITE__COUNT] = {
 };
 
 static const char *const wc_header_names[WEBCFG_H__COUNT] = {
-    "Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "X-XSS-Protection",
-    "Strict-Transport-Security",
+    "Content-Security-Policy", "X-Frame-Options",           "X-Content-Type-Options",
+    "X-XSS-Protection",        "Strict-Transport-Security",
 };
 
 const char *webcfg_suite_name(enum webcfg_suite s)
@@ -54,8 +54,20 @@ enum wc_open { OPEN_NONE = 0, OPEN_HEADERS, OPEN_SUITES };
 
 /* Keys seen, for "given twice" and the checks at the end. */
 enum wc_seen {
-    K_TLS = 0, K_HTTP, K_USERS, K_CERT, K_KEY, K_AUTH, K_CA, K_MIN, K_MAX, K_SUITES, K_PREFER,
-    K_HTTP2, K_HEADERS, K__COUNT
+    K_TLS = 0,
+    K_HTTP,
+    K_USERS,
+    K_CERT,
+    K_KEY,
+    K_AUTH,
+    K_CA,
+    K_MIN,
+    K_MAX,
+    K_SUITES,
+    K_PREFER,
+    K_HTTP2,
+    K_HEADERS,
+    K__COUNT
 };
 
 struct wc {
@@ -64,11 +76,11 @@ struct wc {
     size_t errcap;
     unsigned line;
     enum wc_section sec;
-    int ind1;  /* indent of the current section's fields, -1 before the first */
+    int ind1; /* indent of the current section's fields, -1 before the first */
     enum wc_open open;
-    int open_ind;  /* indent of the key that opened headers / cipher_suites */
-    int ind2;      /* indent of the header lines, -1 before the first */
-    int suites_given; /* cipher_suites had at least one item (block form) */
+    int open_ind;            /* indent of the key that opened headers / cipher_suites */
+    int ind2;                /* indent of the header lines, -1 before the first */
+    int suites_given;        /* cipher_suites had at least one item (block form) */
     unsigned seen[K__COUNT]; /* line where each key was given, 0 = not given */
     int headers_seen[WEBCFG_H__COUNT];
 };
@@ -169,8 +181,10 @@ static int wc_suite(struct wc *w, const char *s, size_t n)
         return 0;
     }
     if (!strncmp(name, "TLS_", 4))
-        return wc_fail(w, "cipher_suites: %s is not offered (TLS 1.2 ECDHE with AES-GCM or "
-                          "ChaCha20-Poly1305 only)", name);
+        return wc_fail(w,
+                       "cipher_suites: %s is not offered (TLS 1.2 ECDHE with AES-GCM or "
+                       "ChaCha20-Poly1305 only)",
+                       name);
     return wc_fail(w, "cipher_suites: unknown suite \"%.60s\"", name);
 }
 
@@ -207,8 +221,11 @@ static int wc_version(struct wc *w, const char *v, size_t n, int is_min)
     const char *what = is_min ? "min_version" : "max_version";
     if (wc_scalar(w, v, n, b, sizeof b, what))
         return -1;
-    int ver = !strcmp(b, "TLS10") ? 10 : !strcmp(b, "TLS11") ? 11 : !strcmp(b, "TLS12") ? 12
-            : !strcmp(b, "TLS13") ? 13 : 0;
+    int ver = !strcmp(b, "TLS10")   ? 10
+              : !strcmp(b, "TLS11") ? 11
+              : !strcmp(b, "TLS12") ? 12
+              : !strcmp(b, "TLS13") ? 13
+                                    : 0;
     if (!ver)
         return wc_fail(w, "%s: unknown version \"%.15s\" (TLS10, TLS11, TLS12 or TLS13)", what, b);
     if (is_min && ver == 13)
@@ -226,7 +243,11 @@ static int wc_tls_field(struct wc *w, const char *k, const char *v, size_t vn, i
     if (!strcmp(k, "cert_file") || !strcmp(k, "key_file") || !strcmp(k, "client_ca_file")) {
         int cert = k[0] == 'c' && k[1] == 'e', key = k[0] == 'k';
         char *dst = cert ? c->cert_file : key ? c->key_file : c->client_ca_file;
-        if (wc_once(w, cert ? K_CERT : key ? K_KEY : K_CA, k) ||
+        if (wc_once(w,
+                    cert  ? K_CERT
+                    : key ? K_KEY
+                          : K_CA,
+                    k) ||
             wc_scalar(w, v, vn, dst, WEBCFG_PATH_BYTES, k))
             return -1;
         return 0;
@@ -240,8 +261,10 @@ static int wc_tls_field(struct wc *w, const char *k, const char *v, size_t vn, i
             c->client_auth = WEBCFG_REQUIRE_AND_VERIFY;
         else if (!strcmp(b, "RequestClientCert") || !strcmp(b, "RequireAnyClientCert") ||
                  !strcmp(b, "VerifyClientCertIfGiven"))
-            return wc_fail(w, "client_auth_type: %s is not supported (it admits clients without a "
-                              "verified certificate); use RequireAndVerifyClientCert", b);
+            return wc_fail(w,
+                           "client_auth_type: %s is not supported (it admits clients without a "
+                           "verified certificate); use RequireAndVerifyClientCert",
+                           b);
         else
             return wc_fail(w, "client_auth_type: unknown policy \"%.40s\"", b);
         return 0;
@@ -290,9 +313,11 @@ static int wc_header(struct wc *w, const char *k, const char *v, size_t vn)
             return wc_fail(w, "X-Content-Type-Options: must be nosniff");
         return 0;
     }
-    return wc_fail(w, "header \"%.60s\" cannot be configured (allowed: Content-Security-Policy, "
-                      "X-Frame-Options, X-Content-Type-Options, X-XSS-Protection, "
-                      "Strict-Transport-Security)", k);
+    return wc_fail(w,
+                   "header \"%.60s\" cannot be configured (allowed: Content-Security-Policy, "
+                   "X-Frame-Options, X-Content-Type-Options, X-XSS-Protection, "
+                   "Strict-Transport-Security)",
+                   k);
 }
 
 static int wc_user(struct wc *w, const char *k, const char *v, size_t vn)
@@ -302,10 +327,13 @@ static int wc_user(struct wc *w, const char *k, const char *v, size_t vn)
     if (!k[0])
         return wc_fail(w, "basic_auth_users: empty user name");
     if (strchr(k, ':'))
-        return wc_fail(w, "basic_auth_users: user name \"%.60s\" contains ':' (basic auth "
-                          "cannot carry it)", k);
+        return wc_fail(w,
+                       "basic_auth_users: user name \"%.60s\" contains ':' (basic auth "
+                       "cannot carry it)",
+                       k);
     if (strlen(k) >= WEBCFG_USER_BYTES)
-        return wc_fail(w, "basic_auth_users: user name longer than %u bytes", WEBCFG_USER_BYTES - 1);
+        return wc_fail(w, "basic_auth_users: user name longer than %u bytes",
+                       WEBCFG_USER_BYTES - 1);
     if (webcfg_find_user(c, k, strlen(k)))
         return wc_fail(w, "basic_auth_users: user \"%.60s\" given twice", k);
     if (c->nusers >= WEBCFG_MAX_USERS)
@@ -313,14 +341,17 @@ static int wc_user(struct wc *w, const char *k, const char *v, size_t vn)
     if (!vn)
         return wc_fail(w, "basic_auth_users: user \"%.60s\" has no password hash", k);
     if (vn >= sizeof hash || wc_scalar(w, v, vn, hash, sizeof hash, "basic_auth_users"))
-        return w->err[0] ? -1 : wc_fail(w, "basic_auth_users: user \"%.60s\": not a bcrypt hash", k);
+        return w->err[0] ? -1
+                         : wc_fail(w, "basic_auth_users: user \"%.60s\": not a bcrypt hash", k);
     struct webcfg_user *u = &c->users[c->nusers];
     int rc = bcrypt_parse(hash, strlen(hash), &u->hash);
     if (rc)
         return wc_fail(w, "basic_auth_users: user \"%.60s\": %s", k, bcrypt_strerror(rc));
     if (u->hash.cost > WEBCFG_MAX_COST)
-        return wc_fail(w, "basic_auth_users: user \"%.60s\": bcrypt cost %u is above %u (each "
-                          "check would take seconds)", k, u->hash.cost, WEBCFG_MAX_COST);
+        return wc_fail(w,
+                       "basic_auth_users: user \"%.60s\": bcrypt cost %u is above %u (each "
+                       "check would take seconds)",
+                       k, u->hash.cost, WEBCFG_MAX_COST);
     memcpy(u->name, k, strlen(k) + 1);
     c->nusers++;
     return 0;
@@ -383,7 +414,11 @@ static int wc_split(struct wc *w, const char *s, size_t n, char *kb, size_t kcap
 
 static int wc_top(struct wc *w, const char *k, size_t vn)
 {
-    static const struct { const char *name; enum wc_section sec; enum wc_seen seen; } secs[] = {
+    static const struct {
+        const char *name;
+        enum wc_section sec;
+        enum wc_seen seen;
+    } secs[] = {
         { "tls_server_config", S_TLS, K_TLS },
         { "http_server_config", S_HTTP, K_HTTP },
         { "basic_auth_users", S_USERS, K_USERS },
@@ -394,15 +429,18 @@ static int wc_top(struct wc *w, const char *k, size_t vn)
         if (wc_once(w, secs[i].seen, k))
             return -1;
         if (vn)
-            return wc_fail(w, "%s: must be a mapping (its fields on the following, indented lines)", k);
+            return wc_fail(w, "%s: must be a mapping (its fields on the following, indented lines)",
+                           k);
         w->sec = secs[i].sec;
         w->ind1 = -1;
         return 0;
     }
     if (!strcmp(k, "rate_limit"))
         return wc_fail(w, "rate_limit is not supported (use --web.max-requests)");
-    return wc_fail(w, "unknown field \"%.60s\" (tls_server_config, http_server_config or "
-                      "basic_auth_users)", k);
+    return wc_fail(w,
+                   "unknown field \"%.60s\" (tls_server_config, http_server_config or "
+                   "basic_auth_users)",
+                   k);
 }
 
 static int wc_line(struct wc *w, const char *s, size_t n)
@@ -509,7 +547,8 @@ int webcfg_parse(struct webcfg *out, const char *text, size_t n, char *err, size
         return wc_fail(&w, "cipher_suites: the list is empty");
     w.line = 0;
     if (!!out->cert_file[0] != !!out->key_file[0])
-        return wc_fail(&w, "tls_server_config: %s is missing", out->cert_file[0] ? "key_file" : "cert_file");
+        return wc_fail(&w, "tls_server_config: %s is missing",
+                       out->cert_file[0] ? "key_file" : "cert_file");
     out->tls = out->cert_file[0] != 0;
     if (!out->tls && (w.seen[K_AUTH] || w.seen[K_CA] || w.seen[K_SUITES] || w.seen[K_MIN] ||
                       w.seen[K_MAX] || w.seen[K_PREFER]))

@@ -226,8 +226,7 @@ int ws_send_frame(ws_ctx *ws, int opcode, int fin, const uint8_t *data, size_t l
 {
     if (len && !data)
         return WS_ERR_ARG;
-    if (ws->out_frag ? opcode != WS_OP_CONT
-                     : opcode != WS_OP_TEXT && opcode != WS_OP_BINARY)
+    if (ws->out_frag ? opcode != WS_OP_CONT : opcode != WS_OP_TEXT && opcode != WS_OP_BINARY)
         return opcode & 8 ? WS_ERR_ARG : WS_ERR_STATE;
     int rc = can_send(ws);
     if (rc != WS_OK)
@@ -252,8 +251,8 @@ int ws_send_fragmented(ws_ctx *ws, int opcode, const uint8_t *data, size_t len, 
         return rc;
     /* all or nothing: check the total first, then append frame by frame */
     size_t nfull = len / frag, rest = len % frag;
-    size_t total = nfull * frame_size(ws->role, frag) +
-                   (rest || len == 0 ? frame_size(ws->role, rest) : 0);
+    size_t total =
+        nfull * frame_size(ws->role, frag) + (rest || len == 0 ? frame_size(ws->role, rest) : 0);
     uint8_t *dst;
     rc = ws__reserve(ws, total, &dst);
     if (rc != WS_OK)
@@ -323,17 +322,20 @@ int ws_close_code_valid(unsigned code)
 unsigned ws_error_close_code(int err)
 {
     switch (err) {
-    case WS_ERR_RSV: case WS_ERR_OPCODE: case WS_ERR_MASK: case WS_ERR_LENGTH:
-    case WS_ERR_CONTROL_LEN: case WS_ERR_CONTROL_FRAG: case WS_ERR_CONT:
-    case WS_ERR_NOT_CONT: case WS_ERR_CLOSE_BODY: case WS_ERR_CLOSE_CODE:
-    case WS_ERR_CLOSE_UTF8:
-        return WS_CLOSE_PROTOCOL;
-    case WS_ERR_UTF8:
-        return WS_CLOSE_INVALID_DATA;
-    case WS_ERR_MSG_TOO_BIG:
-        return WS_CLOSE_TOO_BIG;
-    default:
-        return 0;
+    case WS_ERR_RSV:
+    case WS_ERR_OPCODE:
+    case WS_ERR_MASK:
+    case WS_ERR_LENGTH:
+    case WS_ERR_CONTROL_LEN:
+    case WS_ERR_CONTROL_FRAG:
+    case WS_ERR_CONT:
+    case WS_ERR_NOT_CONT:
+    case WS_ERR_CLOSE_BODY:
+    case WS_ERR_CLOSE_CODE:
+    case WS_ERR_CLOSE_UTF8: return WS_CLOSE_PROTOCOL;
+    case WS_ERR_UTF8: return WS_CLOSE_INVALID_DATA;
+    case WS_ERR_MSG_TOO_BIG: return WS_CLOSE_TOO_BIG;
+    default: return 0;
     }
 }
 

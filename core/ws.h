@@ -75,12 +75,12 @@ typedef enum {
 } ws_opcode;
 
 typedef enum {
-    WS_ST_INIT = 0,   /* client: ws_client_handshake() not called yet */
-    WS_ST_HANDSHAKE,  /* client: request queued, reading the response; server: reading request */
-    WS_ST_OPEN,       /* frames flow both ways */
-    WS_ST_CLOSING,    /* we sent a close, waiting for the peer's close */
-    WS_ST_CLOSED,     /* close handshake done (either side first), or transport ended */
-    WS_ST_FAILED      /* sticky error; see ws_last_error() */
+    WS_ST_INIT = 0,  /* client: ws_client_handshake() not called yet */
+    WS_ST_HANDSHAKE, /* client: request queued, reading the response; server: reading request */
+    WS_ST_OPEN,      /* frames flow both ways */
+    WS_ST_CLOSING,   /* we sent a close, waiting for the peer's close */
+    WS_ST_CLOSED,    /* close handshake done (either side first), or transport ended */
+    WS_ST_FAILED     /* sticky error; see ws_last_error() */
 } ws_state_t;
 
 /* Close status codes we use (RFC 6455 7.4.1). */
@@ -104,40 +104,40 @@ typedef enum {
 enum {
     WS_OK = 0,
     /* API use (not sticky; nothing is sent) */
-    WS_ERR_WOULD_BLOCK = -301,    /* output buffer full now; drain ws_output() and retry */
-    WS_ERR_TOO_BIG = -302,        /* the frame(s) can never fit in outcap */
-    WS_ERR_STATE = -303,          /* call not allowed in this state (not open, close sent...) */
-    WS_ERR_ARG = -304,            /* invalid argument (bad opcode, control payload > 125...) */
+    WS_ERR_WOULD_BLOCK = -301, /* output buffer full now; drain ws_output() and retry */
+    WS_ERR_TOO_BIG = -302,     /* the frame(s) can never fit in outcap */
+    WS_ERR_STATE = -303,       /* call not allowed in this state (not open, close sent...) */
+    WS_ERR_ARG = -304,         /* invalid argument (bad opcode, control payload > 125...) */
     /* handshake (sticky; state FAILED; the HTTP status and reason are in the event) */
-    WS_ERR_HS_TOO_LARGE = -320,   /* header block over LIM_WS_HANDSHAKE_BYTES */
-    WS_ERR_HS_TOO_MANY = -321,    /* more than LIM_WS_HANDSHAKE_HEADERS header lines */
-    WS_ERR_HS_MALFORMED = -322,   /* not HTTP/1.1 syntax */
-    WS_ERR_HS_STATUS = -323,      /* client: status is not 101 (see http_status) */
-    WS_ERR_HS_UPGRADE = -324,     /* Upgrade header missing or not "websocket" */
-    WS_ERR_HS_CONNECTION = -325,  /* Connection header without the "upgrade" token */
-    WS_ERR_HS_ACCEPT = -326,      /* client: Sec-WebSocket-Accept missing, duplicated, wrong */
-    WS_ERR_HS_EXTENSION = -327,   /* client: server chose an extension we did not offer */
-    WS_ERR_HS_PROTOCOL = -328,    /* client: server chose a subprotocol we did not offer */
-    WS_ERR_HS_METHOD = -329,      /* server: not "GET <path> HTTP/1.1" */
-    WS_ERR_HS_VERSION = -330,     /* server: Sec-WebSocket-Version is not 13 */
-    WS_ERR_HS_KEY = -331,         /* server: Sec-WebSocket-Key missing or not 16 bytes base64 */
-    WS_ERR_HS_HOST = -332,        /* server: Host header missing */
+    WS_ERR_HS_TOO_LARGE = -320,  /* header block over LIM_WS_HANDSHAKE_BYTES */
+    WS_ERR_HS_TOO_MANY = -321,   /* more than LIM_WS_HANDSHAKE_HEADERS header lines */
+    WS_ERR_HS_MALFORMED = -322,  /* not HTTP/1.1 syntax */
+    WS_ERR_HS_STATUS = -323,     /* client: status is not 101 (see http_status) */
+    WS_ERR_HS_UPGRADE = -324,    /* Upgrade header missing or not "websocket" */
+    WS_ERR_HS_CONNECTION = -325, /* Connection header without the "upgrade" token */
+    WS_ERR_HS_ACCEPT = -326,     /* client: Sec-WebSocket-Accept missing, duplicated, wrong */
+    WS_ERR_HS_EXTENSION = -327,  /* client: server chose an extension we did not offer */
+    WS_ERR_HS_PROTOCOL = -328,   /* client: server chose a subprotocol we did not offer */
+    WS_ERR_HS_METHOD = -329,     /* server: not "GET <path> HTTP/1.1" */
+    WS_ERR_HS_VERSION = -330,    /* server: Sec-WebSocket-Version is not 13 */
+    WS_ERR_HS_KEY = -331,        /* server: Sec-WebSocket-Key missing or not 16 bytes base64 */
+    WS_ERR_HS_HOST = -332,       /* server: Host header missing */
     /* frames (sticky; state FAILED; a close with the given code is queued) */
-    WS_ERR_RSV = -340,            /* 1002: RSV bit set, no extension negotiated */
-    WS_ERR_OPCODE = -341,         /* 1002: reserved opcode */
-    WS_ERR_MASK = -342,           /* 1002: client got a masked frame / server an unmasked one */
-    WS_ERR_LENGTH = -343,         /* 1002: non-minimal length encoding, or 64-bit top bit set */
-    WS_ERR_CONTROL_LEN = -344,    /* 1002: control frame payload over 125 bytes */
-    WS_ERR_CONTROL_FRAG = -345,   /* 1002: control frame without FIN */
-    WS_ERR_CONT = -346,           /* 1002: continuation frame with no message started */
-    WS_ERR_NOT_CONT = -347,       /* 1002: new data frame inside a fragmented message */
-    WS_ERR_CLOSE_BODY = -348,     /* 1002: close body of 1 byte */
-    WS_ERR_CLOSE_CODE = -349,     /* 1002: close code invalid on the wire (RFC 6455 7.4) */
-    WS_ERR_CLOSE_UTF8 = -350,     /* 1002: close reason is not UTF-8 */
-    WS_ERR_UTF8 = -351,           /* 1007: text message is not UTF-8 (first bad byte) */
-    WS_ERR_MSG_TOO_BIG = -352,    /* 1009: message larger than msgcap */
+    WS_ERR_RSV = -340,          /* 1002: RSV bit set, no extension negotiated */
+    WS_ERR_OPCODE = -341,       /* 1002: reserved opcode */
+    WS_ERR_MASK = -342,         /* 1002: client got a masked frame / server an unmasked one */
+    WS_ERR_LENGTH = -343,       /* 1002: non-minimal length encoding, or 64-bit top bit set */
+    WS_ERR_CONTROL_LEN = -344,  /* 1002: control frame payload over 125 bytes */
+    WS_ERR_CONTROL_FRAG = -345, /* 1002: control frame without FIN */
+    WS_ERR_CONT = -346,         /* 1002: continuation frame with no message started */
+    WS_ERR_NOT_CONT = -347,     /* 1002: new data frame inside a fragmented message */
+    WS_ERR_CLOSE_BODY = -348,   /* 1002: close body of 1 byte */
+    WS_ERR_CLOSE_CODE = -349,   /* 1002: close code invalid on the wire (RFC 6455 7.4) */
+    WS_ERR_CLOSE_UTF8 = -350,   /* 1002: close reason is not UTF-8 */
+    WS_ERR_UTF8 = -351,         /* 1007: text message is not UTF-8 (first bad byte) */
+    WS_ERR_MSG_TOO_BIG = -352,  /* 1009: message larger than msgcap */
     /* transport */
-    WS_ERR_EOF = -360             /* transport ended before the close handshake (1006) */
+    WS_ERR_EOF = -360 /* transport ended before the close handshake (1006) */
 };
 
 typedef enum {
@@ -156,17 +156,17 @@ typedef enum {
 
 typedef struct {
     ws_event_type type;
-    int opcode;            /* MESSAGE: WS_OP_TEXT or WS_OP_BINARY */
-    const uint8_t *data;   /* see ws_event_type; never NULL (points at "" when len 0) */
+    int opcode;          /* MESSAGE: WS_OP_TEXT or WS_OP_BINARY */
+    const uint8_t *data; /* see ws_event_type; never NULL (points at "" when len 0) */
     size_t len;
     const uint8_t *headers; /* OPEN (server): request header block, CRLF lines */
     size_t headers_len;
-    unsigned close_code;   /* CLOSED: the peer's code (1005 none, 1006 transport lost);
+    unsigned close_code; /* CLOSED: the peer's code (1005 none, 1006 transport lost);
                             * ERROR: the code of the close we queued, 0 if none */
-    int clean;             /* CLOSED: 1 if both closes were exchanged */
-    int by_peer;           /* CLOSED: 1 if the peer sent the first close */
-    int err;               /* ERROR: WS_ERR_* */
-    int http_status;       /* ERROR during handshake: status code received (client) */
+    int clean;           /* CLOSED: 1 if both closes were exchanged */
+    int by_peer;         /* CLOSED: 1 if the peer sent the first close */
+    int err;             /* ERROR: WS_ERR_* */
+    int http_status;     /* ERROR during handshake: status code received (client) */
 } ws_event;
 
 /* Caller-supplied randomness: fill dst with n unpredictable bytes (a CSPRNG). */
@@ -183,7 +183,7 @@ typedef struct {
     size_t outcap;
     /* state */
     int state;
-    int err;               /* sticky */
+    int err; /* sticky */
     /* output: frames in out[out_head, out_tail) */
     size_t out_head, out_tail;
     uint8_t pong[LIM_WS_CONTROL_PAYLOAD];
@@ -191,13 +191,13 @@ typedef struct {
     uint8_t close_body[LIM_WS_CONTROL_PAYLOAD];
     uint8_t close_len, close_pending, close_sent;
     unsigned close_code_sent;
-    int out_frag;          /* outgoing fragmented message open (ws_send_frame) */
+    int out_frag; /* outgoing fragmented message open (ws_send_frame) */
     /* handshake */
-    size_t hs_len;         /* bytes of the header block in msg */
-    unsigned hs_crlf;      /* progress through "\r\n\r\n" */
-    char accept[29];       /* client: expected Sec-WebSocket-Accept */
+    size_t hs_len;    /* bytes of the header block in msg */
+    unsigned hs_crlf; /* progress through "\r\n\r\n" */
+    char accept[29];  /* client: expected Sec-WebSocket-Accept */
     /* frame decoder */
-    int rx_stage;          /* header / extended length / mask / payload */
+    int rx_stage; /* header / extended length / mask / payload */
     uint8_t hdr[WS_FRAME_HEADER_MAX];
     unsigned hdr_len, hdr_need;
     int rx_op, rx_fin, rx_masked;
@@ -227,8 +227,7 @@ int ws_init(ws_ctx *ws, ws_role role, uint8_t *msgbuf, size_t msgcap, uint8_t *o
  * extra_headers is NULL or complete "Name: value\r\n" lines (e.g. User-Agent).
  * Returns WS_OK, WS_ERR_STATE (not WS_ST_INIT / server), WS_ERR_ARG (CR/LF or space in
  * host/path, extra_headers not ending in CRLF), WS_ERR_TOO_BIG (request > outcap). */
-int ws_client_handshake(ws_ctx *ws, const char *host, const char *path,
-                        const char *extra_headers);
+int ws_client_handshake(ws_ctx *ws, const char *host, const char *path, const char *extra_headers);
 
 /* Consumes received bytes; returns how many. Less than len only while an event is
  * pending (take it with ws_next_event and push the rest). In WS_ST_CLOSED/FAILED all
@@ -286,7 +285,7 @@ int ws_close_code_valid(unsigned code);
 /* Writes a frame header into out (WS_FRAME_HEADER_MAX bytes) and returns its length
  * (2..14). mask is NULL (server) or the 4-byte key, which is copied in; the caller masks
  * the payload itself. For pre-framing (e.g. a server's flood mode). */
-size_t ws_frame_header(uint8_t out[WS_FRAME_HEADER_MAX], int opcode, int fin,
-                       uint64_t len, const uint8_t *mask);
+size_t ws_frame_header(uint8_t out[WS_FRAME_HEADER_MAX], int opcode, int fin, uint64_t len,
+                       const uint8_t *mask);
 
 #endif

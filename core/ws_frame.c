@@ -28,8 +28,8 @@ static int is_control(int op)
 
 static int known_opcode(int op)
 {
-    return op == WS_OP_CONT || op == WS_OP_TEXT || op == WS_OP_BINARY ||
-           op == WS_OP_CLOSE || op == WS_OP_PING || op == WS_OP_PONG;
+    return op == WS_OP_CONT || op == WS_OP_TEXT || op == WS_OP_BINARY || op == WS_OP_CLOSE ||
+           op == WS_OP_PING || op == WS_OP_PONG;
 }
 
 /* First two bytes are in: everything they alone can violate, and how long the rest
@@ -129,8 +129,9 @@ static void on_close_frame(ws_ctx *ws)
         }
     }
     ws->close_code_rcvd = code;
-    ws_event ev = { .type = WS_EV_CLOSED, .close_code = code, .data = reason,
-                    .len = rlen, .clean = 1 };
+    ws_event ev = {
+        .type = WS_EV_CLOSED, .close_code = code, .data = reason, .len = rlen, .clean = 1
+    };
     if (ws->state == WS_ST_OPEN) {
         /* the peer closed first: echo its code (an empty close gets an empty one) */
         ev.by_peer = 1;
@@ -212,9 +213,7 @@ static void frame_done(ws_ctx *ws)
         ev.len = (size_t)ws->rx_len;
         ws__raise(ws, &ev);
         break;
-    case WS_OP_CLOSE:
-        on_close_frame(ws);
-        break;
+    case WS_OP_CLOSE: on_close_frame(ws); break;
     default:
         if (!ws->rx_fin)
             break;
@@ -307,15 +306,10 @@ size_t ws_push(ws_ctx *ws, const uint8_t *in, size_t len)
             /* a response to a request we never sent */
             ws__fail(ws, WS_ERR_HS_MALFORMED);
             break;
-        case WS_ST_HANDSHAKE:
-            i += ws__hs_push(ws, in + i, len - i);
-            break;
+        case WS_ST_HANDSHAKE: i += ws__hs_push(ws, in + i, len - i); break;
         case WS_ST_OPEN:
-        case WS_ST_CLOSING:
-            i += ws__frame_push(ws, in + i, len - i);
-            break;
-        default:
-            return len; /* closed or failed: nothing more is processed */
+        case WS_ST_CLOSING: i += ws__frame_push(ws, in + i, len - i); break;
+        default: return len; /* closed or failed: nothing more is processed */
         }
     }
     return i;
@@ -336,8 +330,9 @@ static void eof_raise(ws_ctx *ws)
     }
     ws->state = WS_ST_CLOSED;
     ws->close_code_rcvd = WS_CLOSE_ABNORMAL;
-    ws_event ev = { .type = WS_EV_CLOSED, .close_code = WS_CLOSE_ABNORMAL, .clean = 0,
-                    .by_peer = 1 };
+    ws_event ev = {
+        .type = WS_EV_CLOSED, .close_code = WS_CLOSE_ABNORMAL, .clean = 0, .by_peer = 1
+    };
     ws__raise(ws, &ev);
 }
 

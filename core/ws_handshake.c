@@ -144,8 +144,7 @@ static int has_ctl_or_space(const char *s)
 }
 
 /* see ws.h */
-int ws_client_handshake(ws_ctx *ws, const char *host, const char *path,
-                        const char *extra_headers)
+int ws_client_handshake(ws_ctx *ws, const char *host, const char *path, const char *extra_headers)
 {
     if (ws->role != WS_CLIENT || ws->state != WS_ST_INIT)
         return WS_ERR_STATE;
@@ -163,18 +162,28 @@ int ws_client_handshake(ws_ctx *ws, const char *host, const char *path,
     ws__accept_for(key, 24, ws->accept);
 
     static const char *const parts[] = {
-        "GET ", NULL, " HTTP/1.1\r\nHost: ", NULL,
-        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ", NULL,
-        "\r\nSec-WebSocket-Version: 13\r\n", NULL, "\r\n"
+        "GET ",
+        NULL,
+        " HTTP/1.1\r\nHost: ",
+        NULL,
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ",
+        NULL,
+        "\r\nSec-WebSocket-Version: 13\r\n",
+        NULL,
+        "\r\n"
     };
     const char *vals[9];
     size_t total = 0;
     for (size_t i = 0; i < 9; i++) {
         vals[i] = parts[i];
-        if (i == 1) vals[i] = path;
-        if (i == 3) vals[i] = host;
-        if (i == 5) vals[i] = key;
-        if (i == 7) vals[i] = extra_headers ? extra_headers : "";
+        if (i == 1)
+            vals[i] = path;
+        if (i == 3)
+            vals[i] = host;
+        if (i == 5)
+            vals[i] = key;
+        if (i == 7)
+            vals[i] = extra_headers ? extra_headers : "";
         total += strlen(vals[i]);
     }
     uint8_t *dst;
@@ -195,8 +204,11 @@ static void hs_fail(ws_ctx *ws, int err, int status, view reason)
 {
     ws->err = err;
     ws->state = WS_ST_FAILED;
-    ws_event ev = { .type = WS_EV_ERROR, .err = err, .http_status = status,
-                    .data = (const uint8_t *)reason.p, .len = reason.n };
+    ws_event ev = { .type = WS_EV_ERROR,
+                    .err = err,
+                    .http_status = status,
+                    .data = (const uint8_t *)reason.p,
+                    .len = reason.n };
     ws__raise(ws, &ev);
 }
 
@@ -206,8 +218,8 @@ static void client_check(ws_ctx *ws, view block)
     const char *eol = memchr(block.p, '\r', block.n);
     size_t sl = (size_t)(eol - block.p); /* the block ends in CRLFCRLF: eol exists */
     /* "HTTP/1.x SP 3DIGIT [SP reason]" */
-    if (sl < 12 || memcmp(block.p, "HTTP/1.", 7) != 0 || block.p[7] < '0' ||
-        block.p[7] > '9' || block.p[8] != ' ') {
+    if (sl < 12 || memcmp(block.p, "HTTP/1.", 7) != 0 || block.p[7] < '0' || block.p[7] > '9' ||
+        block.p[8] != ' ') {
         hs_fail(ws, WS_ERR_HS_MALFORMED, 0, none);
         return;
     }
@@ -318,8 +330,11 @@ static void server_check(ws_ctx *ws, view block)
     memcpy(dst + sizeof head - 1 + 28, "\r\n\r\n", 4);
     ws->out_tail += total;
     ws->state = WS_ST_OPEN;
-    ws_event ev = { .type = WS_EV_OPEN, .data = (const uint8_t *)path.p, .len = path.n,
-                    .headers = (const uint8_t *)hdrs.p, .headers_len = hdrs.n };
+    ws_event ev = { .type = WS_EV_OPEN,
+                    .data = (const uint8_t *)path.p,
+                    .len = path.n,
+                    .headers = (const uint8_t *)hdrs.p,
+                    .headers_len = hdrs.n };
     ws__raise(ws, &ev);
 }
 

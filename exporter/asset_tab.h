@@ -29,8 +29,8 @@
 #include "exporter/expo.h"
 
 /* Asset table size per listing, and its string arena. */
-#define LOOP_MAX_ASSETS   200000u
-#define LOOP_ASSET_ARENA  (32u * 1024u * 1024u)
+#define LOOP_MAX_ASSETS  200000u
+#define LOOP_ASSET_ARENA (32u * 1024u * 1024u)
 
 /* asset_id="<36 characters>" is the first ASSET_TAB_ID_LABEL bytes of every prefix. */
 #define ASSET_TAB_ID_LABEL 47u
@@ -39,8 +39,8 @@ struct asset_tab {
     assets_table t;
     uint32_t *pre_off, *pre_len; /* per entry; len 0: too long, built when rendered */
     char *pre;
-    uint64_t pre_replaced;       /* invalid UTF-8 sequences replaced in the prefixes */
-    unsigned refs;               /* holders; under the shared mutex (loop_shared.h) */
+    uint64_t pre_replaced; /* invalid UTF-8 sequences replaced in the prefixes */
+    unsigned refs;         /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };
 

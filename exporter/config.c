@@ -20,8 +20,7 @@
 const struct cfg_opt cfg_opts[O__COUNT] = {
     [O_URL] = { "iotpro.url", "IOTPRO_URL", CFG_DEFAULT_URL, 0,
                 "Base URL of IoT Pro / ThingsBoard; the WebSocket URL (wss://…/api/ws) is derived from it." },
-    [O_USERNAME] = { "iotpro.username", "IOTPRO_USERNAME", "", 0,
-                     "Login user name (required)." },
+    [O_USERNAME] = { "iotpro.username", "IOTPRO_USERNAME", "", 0, "Login user name (required)." },
     [O_PASSWORD_FILE] = { "iotpro.password-file", "IOTPRO_PASSWORD_FILE", "", 0,
                           "File holding the password (one line). Or set IOTPRO_PASSWORD. No flag takes the password itself." },
     [O_KEYS] = { "iotpro.keys", "IOTPRO_KEYS", CFG_DEFAULT_KEYS, 0,
@@ -37,7 +36,7 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
     [O_BACKOFF_MAX] = { "iotpro.backoff-max", "IOTPRO_BACKOFF_MAX", "60s", 0,
                         "Longest wait between reconnect (and REST retry) attempts (1s-1h); waits are jittered and grow from 5s (WebSocket) or 1s (REST) up to it. A wrong password is never retried, whatever this says." },
     [O_SUB_TIMEOUT] = { "iotpro.subscription-timeout", "IOTPRO_SUBSCRIPTION_TIMEOUT", "30s", 0,
-                         "A subscription whose first data page has not arrived this long after it was written is unsubscribed and sent again under a new cmdId (1s-1h); the deadline doubles per resend of the same command, up to 4x, and resends wait a jittered delay growing from 1s up to this. iotpro_up is 0 while any subscription lacks its data." },
+                        "A subscription whose first data page has not arrived this long after it was written is unsubscribed and sent again under a new cmdId (1s-1h); the deadline doubles per resend of the same command, up to 4x, and resends wait a jittered delay growing from 1s up to this. iotpro_up is 0 while any subscription lacks its data." },
     [O_CA_FILE] = { "tls.ca-file", "IOTPRO_TLS_CA_FILE", "", 0,
                     "PEM file of CA certificates to trust (default: the system bundle)." },
     [O_LISTEN] = { "web.listen-address", "IOTPRO_WEB_LISTEN_ADDRESS", CFG_DEFAULT_LISTEN, 0,
@@ -62,7 +61,8 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                         "Config file of `option = value` lines (see iotpro_exporter.conf.example)." },
     [O_CONFIG_CHECK] = { "config.check", NULL, "false", CFG_FLAGONLY | CFG_BOOL,
                          "Validate the configuration (including the password file), print it without secrets, and exit." },
-    [O_VERSION] = { "version", NULL, "false", CFG_FLAGONLY | CFG_BOOL, "Print the version and exit." },
+    [O_VERSION] = { "version", NULL, "false", CFG_FLAGONLY | CFG_BOOL,
+                    "Print the version and exit." },
     [O_HELP] = { "help", NULL, "false", CFG_FLAGONLY | CFG_BOOL, "Show this help and exit." },
 };
 
@@ -221,8 +221,7 @@ int cfg_load(struct cfg *out, int argc, char *const argv[], char *const envp[], 
         cfg_errf(err, errcap, "out of memory");
         return CFG_ERR_INVALID;
     }
-    if (cfg_scan_flags(&flags, argc, argv, err, errcap) ||
-        cfg_scan_env(&env, envp, err, errcap))
+    if (cfg_scan_flags(&flags, argc, argv, err, errcap) || cfg_scan_env(&env, envp, err, errcap))
         goto done;
     int b = 0;
     if ((flags.val[O_HELP] && !cfg_bool(flags.val[O_HELP], &b) && b) ||
@@ -231,8 +230,7 @@ int cfg_load(struct cfg *out, int argc, char *const argv[], char *const envp[], 
         rc = cfg_resolve(out, &flags, 0, err, errcap);
         goto done;
     }
-    const char *file = flags.val[O_CONFIG_FILE] ? flags.val[O_CONFIG_FILE]
-                                                : env.val[O_CONFIG_FILE];
+    const char *file = flags.val[O_CONFIG_FILE] ? flags.val[O_CONFIG_FILE] : env.val[O_CONFIG_FILE];
     if (file && *file) {
         size_t n;
         text = cfg_read_file(file, &n, err, errcap);
@@ -309,8 +307,9 @@ int cfg_resolve(struct cfg *c, const struct cfg_sources *s, int full, char *err,
     if (!full || c->show_help || c->show_version)
         return CFG_OK;
     if (!c->username[0]) {
-        cfg_errf(err, cap, "--iotpro.username: required (flag, IOTPRO_USERNAME or "
-                           "iotpro.username in the config file)");
+        cfg_errf(err, cap,
+                 "--iotpro.username: required (flag, IOTPRO_USERNAME or "
+                 "iotpro.username in the config file)");
         return CFG_ERR_INVALID;
     }
     return cfg_password(c, s, err, cap);
@@ -401,7 +400,8 @@ void cfg_print_help(FILE *out)
           "The password is never a flag: use --iotpro.password-file or IOTPRO_PASSWORD.\n"
           "Durations: 0, or <n><unit>... with units ms, s, m, h, d, w (e.g. 1h30m).\n"
           "Invalid configuration exits with status 2. SIGHUP re-reads the config file.\n\n"
-          "options:\n", out);
+          "options:\n",
+          out);
     for (int o = 0; o < O__COUNT; o++) {
         const struct cfg_opt *d = &cfg_opts[o];
         fprintf(out, "  --%s", d->name);
@@ -414,7 +414,8 @@ void cfg_print_help(FILE *out)
             fprintf(out, "      environment: %s\n", d->env);
     }
     fputs("  IOTPRO_PASSWORD (environment only)\n"
-          "      The password itself; used when no --iotpro.password-file is given.\n", out);
+          "      The password itself; used when no --iotpro.password-file is given.\n",
+          out);
 }
 
 void cfg_print(const struct cfg *c, FILE *out)
@@ -423,7 +424,10 @@ void cfg_print(const struct cfg *c, FILE *out)
     fprintf(out, "iotpro.url = %s\n", c->url);
     fprintf(out, "# websocket: %s\n", c->ws_url);
     fprintf(out, "iotpro.username = %s\n", c->username);
-    fprintf(out, "# password: %s\n", c->password[0] ? (c->password_file[0] ? "<set, from file>" : "<set, from IOTPRO_PASSWORD>") : "<not set>");
+    fprintf(out, "# password: %s\n",
+            c->password[0]
+                ? (c->password_file[0] ? "<set, from file>" : "<set, from IOTPRO_PASSWORD>")
+                : "<not set>");
     if (c->password_file[0])
         fprintf(out, "iotpro.password-file = %s\n", c->password_file);
     fprintf(out, "iotpro.keys = ");

@@ -36,9 +36,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CFG_OK           0
-#define CFG_ERR_INVALID  (-1)
-#define CFG_EXIT_USAGE   2 /* process exit status for an invalid configuration */
+#define CFG_OK          0
+#define CFG_ERR_INVALID (-1)
+#define CFG_EXIT_USAGE  2 /* process exit status for an invalid configuration */
 
 #define CFG_DEFAULT_URL    "https://iotpro.iotsolutions.com.mt"
 #define CFG_DEFAULT_KEYS   "device_id,telemetry_param_latitude,telemetry_param_longitude"
@@ -61,17 +61,17 @@ struct cfg_keylist {
 struct cfg {
     /* --iotpro.url and what is derived from it */
     char url[LIM_CFG_VALUE_BYTES];
-    int tls;                       /* 1 for https (→ wss) */
-    char host[CFG_HOST_BYTES];     /* no brackets for IPv6 literals */
+    int tls;                   /* 1 for https (→ wss) */
+    char host[CFG_HOST_BYTES]; /* no brackets for IPv6 literals */
     uint16_t port;
-    char base_path[CFG_PATH_BYTES]; /* "" or "/prefix", no trailing slash */
+    char base_path[CFG_PATH_BYTES];        /* "" or "/prefix", no trailing slash */
     char ws_url[LIM_CFG_VALUE_BYTES + 16]; /* wss://host[:port]/prefix/api/ws */
     char ws_path[CFG_PATH_BYTES + 8];      /* /prefix/api/ws */
 
     char username[LIM_NAME_BYTES];
-    char password[LIM_PASSWORD_BYTES];   /* SECRET: never log; cfg_wipe() */
-    char password_file[CFG_PATH_BYTES];  /* "" when IOTPRO_PASSWORD was used */
-    int password_file_insecure;          /* readable by group/others: main warns */
+    char password[LIM_PASSWORD_BYTES];  /* SECRET: never log; cfg_wipe() */
+    char password_file[CFG_PATH_BYTES]; /* "" when IOTPRO_PASSWORD was used */
+    int password_file_insecure;         /* readable by group/others: main warns */
 
     /* telemetry keys (--iotpro.keys, iotpro.keys.<profile> in the file) */
     char key_pool[CFG_KEY_POOL_BYTES];
@@ -79,15 +79,15 @@ struct cfg {
     uint32_t key_off[LIM_CFG_KEYS];
     uint16_t nkeys;
     struct cfg_keylist lists[1 + LIM_CFG_KEY_LISTS];
-    uint16_t nlists;               /* >= 1 */
+    uint16_t nlists; /* >= 1 */
 
     unsigned page_size;
     enum cfg_details asset_details;
-    uint64_t rediscover_ms;        /* 0 = never rediscover */
+    uint64_t rediscover_ms; /* 0 = never rediscover */
     uint64_t idle_timeout_ms;
-    uint64_t backoff_max_ms;     /* session backoff cap (WebSocket and REST) */
-    uint64_t sub_timeout_ms;     /* data deadline of one subscription command */
-    char ca_file[CFG_PATH_BYTES];  /* "" = the system bundle */
+    uint64_t backoff_max_ms;      /* session backoff cap (WebSocket and REST) */
+    uint64_t sub_timeout_ms;      /* data deadline of one subscription command */
+    char ca_file[CFG_PATH_BYTES]; /* "" = the system bundle */
 
     char listen_address[LIM_CFG_VALUE_BYTES]; /* as given, e.g. ":9842" */
     char listen_civet[LIM_CFG_VALUE_BYTES];   /* civetweb listening_ports form */
@@ -95,7 +95,7 @@ struct cfg {
     unsigned max_requests;
     char web_config_file[CFG_PATH_BYTES]; /* "" = plain HTTP, no auth */
 
-    uint64_t metrics_ttl_ms;       /* 0 = keep series until their asset disappears */
+    uint64_t metrics_ttl_ms; /* 0 = keep series until their asset disappears */
     uint64_t store_max_series;
     unsigned shard_index, shard_count; /* 0-based index, 1 <= count */
 

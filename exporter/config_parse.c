@@ -62,9 +62,12 @@ bad:
 
 int cfg_parse_duration(const char *s, uint64_t *ms)
 {
-    static const struct { const char *u; uint64_t ms; } units[] = {
-        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-        { "w", 604800000 },
+    static const struct {
+        const char *u;
+        uint64_t ms;
+    } units[] = {
+        { "ms", 1 },      { "s", 1000 },     { "m", 60000 },
+        { "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 },
     };
     uint64_t total = 0;
     if (!strcmp(s, "0")) {
@@ -148,8 +151,9 @@ static int cp_url(struct cfg *c, const char *v, char *why, size_t wcap)
     }
     const char *slash = strchr(p, '/'), *end = slash ? slash : p + strlen(p);
     if (memchr(p, '@', (size_t)(end - p))) {
-        cfg_errf(why, wcap, "must not contain user:password@ (use --iotpro.username and "
-                            "--iotpro.password-file)");
+        cfg_errf(why, wcap,
+                 "must not contain user:password@ (use --iotpro.username and "
+                 "--iotpro.password-file)");
         return -1;
     }
     const char *h = p, *he, *port = NULL;
@@ -192,7 +196,8 @@ static int cp_url(struct cfg *c, const char *v, char *why, size_t wcap)
     if (v6) {
         char tmp[64];
         struct in6_addr a6;
-        if (hl >= sizeof tmp || (memcpy(tmp, h, hl), tmp[hl] = 0, inet_pton(AF_INET6, tmp, &a6) != 1)) {
+        if (hl >= sizeof tmp ||
+            (memcpy(tmp, h, hl), tmp[hl] = 0, inet_pton(AF_INET6, tmp, &a6) != 1)) {
             cfg_errf(why, wcap, "invalid IPv6 address");
             return -1;
         }
@@ -239,8 +244,8 @@ static int cp_url(struct cfg *c, const char *v, char *why, size_t wcap)
     char portbuf[8] = "";
     if (!dflt)
         snprintf(portbuf, sizeof portbuf, ":%u", (unsigned)c->port);
-    snprintf(c->ws_url, sizeof c->ws_url, "%s://%s%s%s%s%s", c->tls ? "wss" : "ws",
-             v6 ? "[" : "", c->host, v6 ? "]" : "", portbuf, c->ws_path);
+    snprintf(c->ws_url, sizeof c->ws_url, "%s://%s%s%s%s%s", c->tls ? "wss" : "ws", v6 ? "[" : "",
+             c->host, v6 ? "]" : "", portbuf, c->ws_path);
     return 0;
 }
 
@@ -440,9 +445,12 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
         c->page_size = (unsigned)u;
         return 0;
     case O_ASSET_DETAILS:
-        if (!strcmp(v, "ws")) c->asset_details = CFG_DETAILS_WS;
-        else if (!strcmp(v, "rest")) c->asset_details = CFG_DETAILS_REST;
-        else if (!strcmp(v, "off")) c->asset_details = CFG_DETAILS_OFF;
+        if (!strcmp(v, "ws"))
+            c->asset_details = CFG_DETAILS_WS;
+        else if (!strcmp(v, "rest"))
+            c->asset_details = CFG_DETAILS_REST;
+        else if (!strcmp(v, "off"))
+            c->asset_details = CFG_DETAILS_OFF;
         else {
             cfg_errf(why, wcap, "must be ws, rest or off");
             return -1;
@@ -450,12 +458,9 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
         return 0;
     case O_REDISCOVER:
         return cp_duration(v, 10000, 7 * 86400000ull, 1, &c->rediscover_ms, why, wcap);
-    case O_IDLE_TIMEOUT:
-        return cp_duration(v, 5000, 3600000, 0, &c->idle_timeout_ms, why, wcap);
-    case O_BACKOFF_MAX:
-        return cp_duration(v, 1000, 3600000, 0, &c->backoff_max_ms, why, wcap);
-    case O_SUB_TIMEOUT:
-        return cp_duration(v, 1000, 3600000, 0, &c->sub_timeout_ms, why, wcap);
+    case O_IDLE_TIMEOUT: return cp_duration(v, 5000, 3600000, 0, &c->idle_timeout_ms, why, wcap);
+    case O_BACKOFF_MAX: return cp_duration(v, 1000, 3600000, 0, &c->backoff_max_ms, why, wcap);
+    case O_SUB_TIMEOUT: return cp_duration(v, 1000, 3600000, 0, &c->sub_timeout_ms, why, wcap);
     case O_CA_FILE:
         if (cp_copy(c->ca_file, sizeof c->ca_file, v, why, wcap))
             return -1;
@@ -489,16 +494,23 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
         }
         return 0;
     case O_CONFIG_FILE: return cp_copy(c->config_file, sizeof c->config_file, v, why, wcap);
-    case O_CONFIG_CHECK: case O_VERSION: case O_HELP:
-        if (!strcmp(v, "true") || !strcmp(v, "1")) b = 1;
-        else if (!strcmp(v, "false") || !strcmp(v, "0")) b = 0;
+    case O_CONFIG_CHECK:
+    case O_VERSION:
+    case O_HELP:
+        if (!strcmp(v, "true") || !strcmp(v, "1"))
+            b = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0"))
+            b = 0;
         else {
             cfg_errf(why, wcap, "must be true or false");
             return -1;
         }
-        if (o == O_CONFIG_CHECK) c->config_check = b;
-        else if (o == O_VERSION) c->show_version = b;
-        else c->show_help = b;
+        if (o == O_CONFIG_CHECK)
+            c->config_check = b;
+        else if (o == O_VERSION)
+            c->show_version = b;
+        else
+            c->show_help = b;
         return 0;
     default: return -1;
     }
@@ -606,19 +618,21 @@ int cfg_scan_text(struct cfg_sources *s, char *text, size_t n, char *err, size_t
         char kq[80];
         cfg_quote(key, kq, sizeof kq);
         if (!strcmp(key, "iotpro.password") || !strcmp(key, "password")) {
-            cfg_errf(err, cap, "config file %.200s line %u: iotpro.password: the password is "
-                               "not read from the config file; use iotpro.password-file or "
-                               "IOTPRO_PASSWORD", fn, line);
+            cfg_errf(err, cap,
+                     "config file %.200s line %u: iotpro.password: the password is "
+                     "not read from the config file; use iotpro.password-file or "
+                     "IOTPRO_PASSWORD",
+                     fn, line);
             return -1;
         }
         const char *prof = !strncmp(key, "iotpro.keys.", 12) ? key + 12
-                           : !strncmp(key, "keys.", 5)      ? key + 5
-                                                            : NULL;
+                           : !strncmp(key, "keys.", 5)       ? key + 5
+                                                             : NULL;
         if (prof) {
             for (unsigned i = 0; i < s->nplists; i++)
                 if (!strcmp(s->plist_profile[i], prof)) {
-                    cfg_errf(err, cap, "config file %.200s line %u: %s: set twice (line %u)",
-                             fn, line, kq, s->plist_line[i]);
+                    cfg_errf(err, cap, "config file %.200s line %u: %s: set twice (line %u)", fn,
+                             line, kq, s->plist_line[i]);
                     return -1;
                 }
             if (!*prof || s->nplists >= LIM_CFG_KEY_LISTS) {
@@ -637,13 +651,13 @@ int cfg_scan_text(struct cfg_sources *s, char *text, size_t n, char *err, size_t
             return -1;
         }
         if (cfg_opts[o].flags & (CFG_FLAGONLY | CFG_NOFILE)) {
-            cfg_errf(err, cap, "config file %.200s line %u: %s can only be given as a flag%s",
-                     fn, line, kq, cfg_opts[o].env ? " or in the environment" : "");
+            cfg_errf(err, cap, "config file %.200s line %u: %s can only be given as a flag%s", fn,
+                     line, kq, cfg_opts[o].env ? " or in the environment" : "");
             return -1;
         }
         if (s->kind[o] == SRC_FILE) {
-            cfg_errf(err, cap, "config file %.200s line %u: %s: set twice (line %u)", fn, line,
-                     kq, s->line[o]);
+            cfg_errf(err, cap, "config file %.200s line %u: %s: set twice (line %u)", fn, line, kq,
+                     s->line[o]);
             return -1;
         }
         s->val[o] = val;
@@ -676,8 +690,8 @@ static int cp_password_file(struct cfg *c, const char *where, char *err, size_t 
     bytes_wipe(t, n);
     free(t);
     if (bad) {
-        cfg_errf(err, cap, "%s: the file must hold one non-empty line of at most %u bytes",
-                 where, LIM_PASSWORD_BYTES - 1);
+        cfg_errf(err, cap, "%s: the file must hold one non-empty line of at most %u bytes", where,
+                 LIM_PASSWORD_BYTES - 1);
         return -1;
     }
     return 0;
@@ -705,7 +719,8 @@ int cfg_password(struct cfg *c, const struct cfg_sources *s, char *err, size_t c
         c->password_file[0] = 0;
         return 0;
     }
-    cfg_errf(err, cap, "--iotpro.password-file: no password given (set "
-                       "--iotpro.password-file or the IOTPRO_PASSWORD environment variable)");
+    cfg_errf(err, cap,
+             "--iotpro.password-file: no password given (set "
+             "--iotpro.password-file or the IOTPRO_PASSWORD environment variable)");
     return -1;
 }

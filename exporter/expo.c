@@ -518,8 +518,8 @@ static size_t expo_num(char *out, enum expo_num kind, double d, uint64_t u, int6
 }
 
 /* Stream mode, a line longer than the whole buffer: written piece by piece. */
-static void expo_line_parts(struct expo *e, const char *l1, size_t n1, const char *l2,
-                            size_t n2, const char *num, size_t nl)
+static void expo_line_parts(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2,
+                            const char *num, size_t nl)
 {
     expo_put(e, e->name, e->name_len);
     if (n1 || n2) {
@@ -596,8 +596,7 @@ static void expo_line(struct expo *e, const char *l1, size_t n1, const char *l2,
     e->samples++;
 }
 
-void expo_sample2(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2,
-                  double v)
+void expo_sample2(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2, double v)
 {
     expo_line(e, l1, n1, l2, n2, EXPO_NUM_DOUBLE, v, 0, 0);
 }

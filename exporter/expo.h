@@ -84,16 +84,16 @@ struct expo {
                            * stream: the caller's buffer, never freed here */
     size_t len, cap, max; /* stream: len = pending bytes, cap = min(bufcap, max - flushed) */
     enum expo_format fmt;
-    int err;              /* sticky: first EXPO_ERR_*, or EXPO_OK */
+    int err; /* sticky: first EXPO_ERR_*, or EXPO_OK */
     int finished;
     char name[EXPO_NAME_MAX]; /* sample name of the current family */
     size_t name_len;
-    uint64_t samples;        /* sample lines written */
-    uint64_t utf8_replaced;  /* invalid UTF-8 sequences replaced in HELP texts */
-    expo_sink_fn sink;       /* NULL: whole-body mode */
+    uint64_t samples;       /* sample lines written */
+    uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced in HELP texts */
+    expo_sink_fn sink;      /* NULL: whole-body mode */
     void *sink_user;
-    size_t bufcap;           /* stream: size of the caller's buffer */
-    size_t flushed;          /* stream: bytes handed to the sink so far */
+    size_t bufcap;  /* stream: size of the caller's buffer */
+    size_t flushed; /* stream: bytes handed to the sink so far */
 };
 
 /* Prepares an empty encoder; max_bytes bounds the body (0 = LIM_EXPO_BODY_DEFAULT). */
@@ -109,9 +109,15 @@ void expo_reset(struct expo *e, enum expo_format fmt);
 /* Frees a whole-body buffer; does nothing to a stream buffer (the caller's). */
 void expo_free(struct expo *e);
 /* 1 once the encoder has a sticky error: producing more is wasted work. */
-static inline int expo_failed(const struct expo *e) { return e->err != 0; }
+static inline int expo_failed(const struct expo *e)
+{
+    return e->err != 0;
+}
 /* Bytes produced so far (stream: flushed + pending). */
-static inline size_t expo_total(const struct expo *e) { return e->flushed + e->len; }
+static inline size_t expo_total(const struct expo *e)
+{
+    return e->flushed + e->len;
+}
 
 /* Starts a family: writes HELP and TYPE (text: HELP, TYPE; OpenMetrics: TYPE, HELP with
  * the _total/_info suffix removed). help is plain text, escaped here. */
@@ -121,8 +127,7 @@ int expo_family(struct expo *e, const char *name, enum expo_type type, const cha
  * braces (n == 0: no braces). expo_sample2 joins two fragments with ','; either may be
  * empty. */
 void expo_sample(struct expo *e, const char *labels, size_t n, double v);
-void expo_sample2(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2,
-                  double v);
+void expo_sample2(struct expo *e, const char *l1, size_t n1, const char *l2, size_t n2, double v);
 void expo_sample_u64(struct expo *e, const char *labels, size_t n, uint64_t v);
 /* Same as expo_sample2(e, l1, n1, l2, n2, (double)ms / 1000.0), byte for byte, for a
  * ThingsBoard millisecond timestamp; printed in fixed point (expo_fmt_ms). */
@@ -161,7 +166,7 @@ size_t expo_fmt_ms(char *out, int64_t ms);
 /* --- label values ---------------------------------------------------------------- */
 
 /* Worst-case escaped size of n input bytes (an invalid byte becomes 3). */
-#define EXPO_ESCAPE_BOUND(n) ((n) * 3u)
+#define EXPO_ESCAPE_BOUND(n) ((n)*3u)
 
 /* Escapes s[0..n) as a label value (no quotes added) into dst[0..cap). Returns the
  * length written, or (size_t)-1 if cap < EXPO_ESCAPE_BOUND(n) and it did not fit.
@@ -170,15 +175,14 @@ size_t expo_escape_label(char *dst, size_t cap, const char *s, size_t n, uint64_
 
 /* Builder of a pre-escaped label list `a="x",b="y"` in a caller buffer. */
 struct expo_labels {
-    char *buf;       /* caller-owned, cap bytes */
+    char *buf; /* caller-owned, cap bytes */
     size_t len, cap;
-    int err;         /* sticky EXPO_ERR_ARG (bad name) or EXPO_ERR_FULL (no room) */
+    int err; /* sticky EXPO_ERR_ARG (bad name) or EXPO_ERR_FULL (no room) */
     uint64_t replaced;
 };
 void expo_labels_init(struct expo_labels *lb, char *buf, size_t cap);
 /* Appends name="escaped value". name must be a valid label name not starting "__". */
-int expo_labels_add(struct expo_labels *lb, const char *name, const char *value,
-                    size_t vlen);
+int expo_labels_add(struct expo_labels *lb, const char *name, const char *value, size_t vlen);
 
 /* --- names ----------------------------------------------------------------------- */
 
@@ -209,7 +213,7 @@ void expo_nameset_free(struct expo_nameset *s);
 int expo_nameset_reserve(struct expo_nameset *s, const char *name);
 /* Sanitises orig[0..n) into dst[0..cap) and records it. rename != 0 asks for a _N
  * suffix on collision. Returns EXPO_NAME_* or EXPO_ERR_FULL (out of memory). */
-int expo_nameset_add(struct expo_nameset *s, const char *orig, size_t n, char *dst,
-                     size_t cap, int rename);
+int expo_nameset_add(struct expo_nameset *s, const char *orig, size_t n, char *dst, size_t cap,
+                     int rename);
 
 #endif

@@ -13,9 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int en_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
-static int en_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
-static int en_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int en_upper(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+static int en_lower(unsigned char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+static int en_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 size_t expo_sanitize_name(char *dst, size_t cap, const char *src, size_t n)
 {
@@ -55,8 +64,8 @@ size_t expo_sanitize_name(char *dst, size_t cap, const char *src, size_t n)
 }
 
 struct expo_name_slot {
-    char *name;     /* NULL = empty slot */
-    char *orig;     /* NULL for a reserved name */
+    char *name; /* NULL = empty slot */
+    char *orig; /* NULL for a reserved name */
     size_t orig_len;
 };
 
@@ -145,8 +154,8 @@ int expo_nameset_reserve(struct expo_nameset *s, const char *name)
     return en_insert(s, name, NULL, 0);
 }
 
-int expo_nameset_add(struct expo_nameset *s, const char *orig, size_t n, char *dst,
-                     size_t cap, int rename)
+int expo_nameset_add(struct expo_nameset *s, const char *orig, size_t n, char *dst, size_t cap,
+                     int rename)
 {
     size_t len = expo_sanitize_name(dst, cap, orig, n);
     struct expo_name_slot *sl = en_find(s, dst);

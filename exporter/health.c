@@ -11,8 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void health_init(struct health *h, const char *version, const char *revision,
-                 int64_t series_limit)
+void health_init(struct health *h, const char *version, const char *revision, int64_t series_limit)
 {
     memset(h, 0, sizeof *h);
     snprintf(h->version, sizeof h->version, "%s", version ? version : "unknown");
@@ -68,7 +67,12 @@ struct def {
     double (*get)(const struct view *v);
 };
 
-#define GET(fn, expr) static double fn(const struct view *v) { (void)v; return (double)(expr); }
+#define GET(fn, expr)                      \
+    static double fn(const struct view *v) \
+    {                                      \
+        (void)v;                           \
+        return (double)(expr);             \
+    }
 GET(g_up, v->ls->up)
 GET(g_ws_connected, v->ls->ws_connected)
 GET(g_assets, v->ls->assets)
@@ -117,8 +121,7 @@ static const struct def health_defs[] = {
       "Expiry time of the current access token (0 before the first login).", EXPO_GAUGE,
       g_token_expiry },
     { "iotpro_last_message_timestamp_seconds",
-      "Time the last WebSocket message arrived (0 before the first).", EXPO_GAUGE,
-      g_last_message },
+      "Time the last WebSocket message arrived (0 before the first).", EXPO_GAUGE, g_last_message },
     { "iotpro_last_connect_success_timestamp_seconds",
       "Time the WebSocket last opened successfully (0 before the first).", EXPO_GAUGE,
       g_last_connect },
@@ -126,7 +129,8 @@ static const struct def health_defs[] = {
       "Delay before the next reconnect attempt (0 while connected).", EXPO_GAUGE, g_backoff },
     { "iotpro_scrape_duration_seconds",
       "Time the previous /metrics render took, including sending the body (it is streamed "
-      "as it is rendered).", EXPO_GAUGE, g_scrape_duration },
+      "as it is rendered).",
+      EXPO_GAUGE, g_scrape_duration },
     { "iotpro_scrape_utf8_replacements",
       "Invalid UTF-8 sequences replaced by U+FFFD in the previous /metrics render (in "
       "HELP texts and label values; an asset name or key counts once per render).",
@@ -136,15 +140,14 @@ static const struct def health_defs[] = {
     { "iotpro_config_last_reload_successful",
       "1 if the last configuration reload succeeded (or none was tried), else 0.", EXPO_GAUGE,
       g_reload_ok },
-    { "iotpro_ws_connect_attempts_total",
-      "WebSocket connection attempts (DNS, TCP, TLS, upgrade).", EXPO_COUNTER,
-      c_connect_attempts },
-    { "iotpro_ws_connects_total", "WebSocket connections opened (HTTP 101 received).",
-      EXPO_COUNTER, c_connects },
+    { "iotpro_ws_connect_attempts_total", "WebSocket connection attempts (DNS, TCP, TLS, upgrade).",
+      EXPO_COUNTER, c_connect_attempts },
+    { "iotpro_ws_connects_total", "WebSocket connections opened (HTTP 101 received).", EXPO_COUNTER,
+      c_connects },
     { "iotpro_ws_messages_received_total", "WebSocket data messages received.", EXPO_COUNTER,
       c_messages },
-    { "iotpro_ws_bytes_received_total", "WebSocket message payload bytes received.",
-      EXPO_COUNTER, c_bytes },
+    { "iotpro_ws_bytes_received_total", "WebSocket message payload bytes received.", EXPO_COUNTER,
+      c_bytes },
     { "iotpro_ws_pings_received_total", "WebSocket pings received.", EXPO_COUNTER, c_pings },
     { "iotpro_telemetry_updates_total", "Telemetry values received and stored.", EXPO_COUNTER,
       c_updates },
@@ -192,23 +195,42 @@ static void labelled(struct expo *e, const char *name, const char *help, const c
 static void disconnects(struct expo *e, const session_stats *s)
 {
     static const char *const names[] = {
-        "close_1000", "close_1001", "abnormal_1006", "auth_1007", "limit_1008", "queue_1008",
-        "policy_1008", "too_big_1009", "server_error_1011", "restart_1012", "server_4500",
-        "close_other", "idle_timeout", "protocol_error", "local_shutdown",
+        "close_1000",  "close_1001",  "abnormal_1006", "auth_1007",         "limit_1008",
+        "queue_1008",  "policy_1008", "too_big_1009",  "server_error_1011", "restart_1012",
+        "server_4500", "close_other", "idle_timeout",  "protocol_error",    "local_shutdown",
     };
-    enum { C1000, C1001, A1006, A1007, L1008, Q1008, P1008, B1009, S1011, R1012, S4500, OTHER,
-           IDLE, PROTO, LOCAL, N };
+    enum {
+        C1000,
+        C1001,
+        A1006,
+        A1007,
+        L1008,
+        Q1008,
+        P1008,
+        B1009,
+        S1011,
+        R1012,
+        S4500,
+        OTHER,
+        IDLE,
+        PROTO,
+        LOCAL,
+        N
+    };
     _Static_assert(N == NV(names), "disconnect reasons");
-    uint64_t c[N] = {0};
+    uint64_t c[N] = { 0 };
     for (int r = 1; r < SESSION_REASON_COUNT; r++) {
         int i;
         switch ((session_reason)r) {
-        case SESSION_REASON_DNS: case SESSION_REASON_TCP: case SESSION_REASON_TLS:
+        case SESSION_REASON_DNS:
+        case SESSION_REASON_TCP:
+        case SESSION_REASON_TLS:
         case SESSION_REASON_UPGRADE: continue;
         case SESSION_REASON_1000: i = C1000; break;
         case SESSION_REASON_1001: i = C1001; break;
         case SESSION_REASON_1006: i = A1006; break;
-        case SESSION_REASON_1007_AUTH: case SESSION_REASON_1007: i = A1007; break;
+        case SESSION_REASON_1007_AUTH:
+        case SESSION_REASON_1007: i = A1007; break;
         case SESSION_REASON_1008_LIMIT: i = L1008; break;
         case SESSION_REASON_1008_QUEUE: i = Q1008; break;
         case SESSION_REASON_1008: i = P1008; break;
@@ -223,8 +245,8 @@ static void disconnects(struct expo *e, const session_stats *s)
         }
         c[i] += s->disconnects[r];
     }
-    labelled(e, "iotpro_ws_disconnects_total",
-             "WebSocket disconnections by reason (a closed set).", "reason", names, c, N);
+    labelled(e, "iotpro_ws_disconnects_total", "WebSocket disconnections by reason (a closed set).",
+             "reason", names, c, N);
 }
 
 void health_render(const struct health *h, const struct loop_stats *ls, const store_stats *ss,
@@ -233,8 +255,8 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
     static const char *const results[] = { "ok", "rejected", "error" };
     static const char *const stages[] = { "dns", "tcp", "tls", "upgrade" };
     static const char *const limits[] = {
-        "ws_message", "series", "assets", "keys", "string_value", "detail_labels",
-        "pending_updates", "http_body", "name", "scrape_body", "tls_connections",
+        "ws_message",      "series",    "assets", "keys",        "string_value",    "detail_labels",
+        "pending_updates", "http_body", "name",   "scrape_body", "tls_connections",
     };
     static const char *const codes[] = { "200", "404", "405", "500", "503", "401" };
     static const char *const replies[] = { "too_many_updates", "subscription_rate_limit", "other" };
@@ -258,8 +280,9 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
     labelled(e, "iotpro_ws_connect_failures_total",
              "Failed connection attempts by the stage that failed.", "stage", stages,
              ls->ws.connect_failures, LOOP_STAGE__COUNT);
-    labelled(e, "iotpro_logins_total", "Logins by result (rejected = wrong credentials, not retried).",
-             "result", results, ls->rest.logins, LOOP_RES__COUNT);
+    labelled(e, "iotpro_logins_total",
+             "Logins by result (rejected = wrong credentials, not retried).", "result", results,
+             ls->rest.logins, LOOP_RES__COUNT);
     labelled(e, "iotpro_token_refreshes_total", "Access token refreshes by result.", "result",
              results, ls->rest.refreshes, LOOP_RES__COUNT);
     lim[0] = ls->ws.message_too_big;
@@ -273,15 +296,17 @@ void health_render(const struct health *h, const struct loop_stats *ls, const st
     lim[8] = hload(&h->limits[HEALTH_LIMIT_NAME]) + ls->rest.names_cut;
     lim[9] = hload(&h->limits[HEALTH_LIMIT_SCRAPE_BODY]);
     lim[10] = hload(&h->limits[HEALTH_LIMIT_TLS_CONNECTIONS]);
-    labelled(e, "iotpro_limit_hits_total", "Times a fixed or configured bound was reached, by bound.",
-             "limit", limits, lim, NV(limits));
+    labelled(e, "iotpro_limit_hits_total",
+             "Times a fixed or configured bound was reached, by bound.", "limit", limits, lim,
+             NV(limits));
     for (size_t i = 0; i < HEALTH_HTTP__COUNT; i++)
         http[i] = hload(&h->http[i]);
     labelled(e, "iotpro_web_responses_total", "/metrics and other HTTP answers by code.", "code",
              codes, http, HEALTH_HTTP__COUNT);
-    labelled(e, "iotpro_ws_error_replies_total",
-             "Error replies from ThingsBoard on the WebSocket, by kind (too_many_updates = errorCode 34, updates dropped; subscription_rate_limit = subscriptions refused).",
-             "kind", replies, ls->ws.replies, LOOP_REPLY__COUNT);
+    labelled(
+        e, "iotpro_ws_error_replies_total",
+        "Error replies from ThingsBoard on the WebSocket, by kind (too_many_updates = errorCode 34, updates dropped; subscription_rate_limit = subscriptions refused).",
+        "kind", replies, ls->ws.replies, LOOP_REPLY__COUNT);
     labelled(e, "iotpro_subscription_resends_total",
              "Subscription commands sent again under a new cmdId, by reason.", "reason", resends,
              ls->subs.resends, SUBS_RESEND__COUNT);

@@ -36,15 +36,19 @@ enum health_gauge {
 
 /* The web side's limits, in iotpro_limit_hits_total{limit}. */
 enum health_limit {
-    HEALTH_LIMIT_NAME = 0,    /* a label set too long to render: the sample is left out */
-    HEALTH_LIMIT_SCRAPE_BODY, /* a /metrics body over LIM_EXPO_BODY_DEFAULT */
+    HEALTH_LIMIT_NAME = 0,        /* a label set too long to render: the sample is left out */
+    HEALTH_LIMIT_SCRAPE_BODY,     /* a /metrics body over LIM_EXPO_BODY_DEFAULT */
     HEALTH_LIMIT_TLS_CONNECTIONS, /* HTTPS connections refused at the TLS front's bound */
     HEALTH_LIMIT__COUNT
 };
 
 /* iotpro_web_responses_total{code}: /metrics endpoint answers. */
 enum health_http {
-    HEALTH_HTTP_200 = 0, HEALTH_HTTP_404, HEALTH_HTTP_405, HEALTH_HTTP_500, HEALTH_HTTP_503,
+    HEALTH_HTTP_200 = 0,
+    HEALTH_HTTP_404,
+    HEALTH_HTTP_405,
+    HEALTH_HTTP_500,
+    HEALTH_HTTP_503,
     HEALTH_HTTP_401, /* basic auth refused (--web.config.file) */
     HEALTH_HTTP__COUNT
 };
@@ -58,8 +62,7 @@ struct health {
 };
 
 /* Zeroes everything; version/revision label iotpro_exporter_build_info (copied). */
-void health_init(struct health *h, const char *version, const char *revision,
-                 int64_t series_limit);
+void health_init(struct health *h, const char *version, const char *revision, int64_t series_limit);
 
 static inline void health_set(struct health *h, enum health_gauge g, int64_t v)
 {

@@ -122,8 +122,8 @@ void log_secret_clear(void)
 
 static int log_b64url(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 /* A JWT: "eyJ" then base64url, '.', base64url (>= 2), '.', base64url (may be empty
@@ -321,8 +321,7 @@ static void lo_ts(struct log_out *o, int64_t ts_ms)
 }
 
 size_t log_format_line(char *buf, size_t cap, enum log_format fmt, int64_t ts_ms,
-                       enum log_level level, const char *msg, const struct log_field *f,
-                       size_t nf)
+                       enum log_level level, const char *msg, const struct log_field *f, size_t nf)
 {
     int json = fmt == LOG_FMT_JSON;
     /* Reserve "...\"}\n" so a cut line still ends well-formed enough to read. */
@@ -365,7 +364,9 @@ size_t log_format_line(char *buf, size_t cap, enum log_format fmt, int64_t ts_ms
             double d = f[i].v.d;
             if (d != d || d - d != 0) /* NaN or Inf: JSON has no literal for them */
                 k = snprintf(num, sizeof num, json ? "\"%s\"" : "%s",
-                             d != d ? "NaN" : d > 0 ? "+Inf" : "-Inf");
+                             d != d  ? "NaN"
+                             : d > 0 ? "+Inf"
+                                     : "-Inf");
             else {
                 /* shortest of 15/17 digits that reads back as the same double */
                 k = snprintf(num, sizeof num, "%.15g", d);
@@ -375,9 +376,7 @@ size_t log_format_line(char *buf, size_t cap, enum log_format fmt, int64_t ts_ms
             lo_put(&o, num, (size_t)k);
             break;
         }
-        case LOG_K_BOOL:
-            lo_str(&o, f[i].v.b ? "true" : "false");
-            break;
+        case LOG_K_BOOL: lo_str(&o, f[i].v.b ? "true" : "false"); break;
         }
     }
     size_t n = o.n;
@@ -404,8 +403,8 @@ void log_write(enum log_level level, const char *msg, const struct log_field *f,
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    size_t n = log_format_line(line, sizeof line, (enum log_format)atomic_load(&log_format_v),
-                               ms, level, msg, f, nf);
+    size_t n = log_format_line(line, sizeof line, (enum log_format)atomic_load(&log_format_v), ms,
+                               level, msg, f, nf);
     int fd = atomic_load(&log_fd_v);
     const char *p = line;
     while (n > 0) {

@@ -52,12 +52,15 @@ struct log_field {
     size_t len; /* LOG_K_STR: bytes of s to print; (size_t)-1 = up to NUL */
 };
 
-#define LOG_S(k, val)     ((struct log_field){ .key = (k), .kind = LOG_K_STR, .v.s = (val), .len = (size_t)-1 })
-#define LOG_SN(k, p, n)   ((struct log_field){ .key = (k), .kind = LOG_K_STR, .v.s = (p), .len = (n) })
-#define LOG_I(k, val)     ((struct log_field){ .key = (k), .kind = LOG_K_INT, .v.i = (long long)(val) })
-#define LOG_U(k, val)     ((struct log_field){ .key = (k), .kind = LOG_K_UINT, .v.u = (unsigned long long)(val) })
-#define LOG_D(k, val)     ((struct log_field){ .key = (k), .kind = LOG_K_DBL, .v.d = (double)(val) })
-#define LOG_B(k, val)     ((struct log_field){ .key = (k), .kind = LOG_K_BOOL, .v.b = !!(val) })
+#define LOG_S(k, val) \
+    ((struct log_field){ .key = (k), .kind = LOG_K_STR, .v.s = (val), .len = (size_t)-1 })
+#define LOG_SN(k, p, n) \
+    ((struct log_field){ .key = (k), .kind = LOG_K_STR, .v.s = (p), .len = (n) })
+#define LOG_I(k, val) ((struct log_field){ .key = (k), .kind = LOG_K_INT, .v.i = (long long)(val) })
+#define LOG_U(k, val) \
+    ((struct log_field){ .key = (k), .kind = LOG_K_UINT, .v.u = (unsigned long long)(val) })
+#define LOG_D(k, val) ((struct log_field){ .key = (k), .kind = LOG_K_DBL, .v.d = (double)(val) })
+#define LOG_B(k, val) ((struct log_field){ .key = (k), .kind = LOG_K_BOOL, .v.b = !!(val) })
 
 /* Sets level, format and output fd (2 for stderr). Call once in main before threads;
  * calling again (SIGHUP reload) is safe: the values are atomics. */
@@ -86,20 +89,20 @@ int log_is_secret(const char *s, size_t n);
  * (always < cap; cap must be >= 64). ts_ms is Unix time in milliseconds. Used by
  * log_write and the tests. */
 size_t log_format_line(char *buf, size_t cap, enum log_format fmt, int64_t ts_ms,
-                       enum log_level level, const char *msg, const struct log_field *f,
-                       size_t nf);
+                       enum log_level level, const char *msg, const struct log_field *f, size_t nf);
 
 /* Writes one line if level is enabled. Use the macros below. */
 void log_write(enum log_level level, const char *msg, const struct log_field *f, size_t nf);
 
 /* The macros: first argument a string literal message, then LOG_* fields. */
-#define LOG_MSG_(m, ...) "" m
+#define LOG_MSG_(m, ...)  "" m
 #define LOG_REST_(m, ...) __VA_ARGS__
-#define LOG_AT_(lvl, ...)                                                              \
-    log_write((lvl), LOG_MSG_(__VA_ARGS__, 0),                                         \
-              (const struct log_field[]){ { 0 }, LOG_REST_(__VA_ARGS__) } + 1,         \
-              sizeof((const struct log_field[]){ { 0 }, LOG_REST_(__VA_ARGS__) }) /    \
-                      sizeof(struct log_field) - 1)
+#define LOG_AT_(lvl, ...)                                                           \
+    log_write((lvl), LOG_MSG_(__VA_ARGS__, 0),                                      \
+              (const struct log_field[]){ { 0 }, LOG_REST_(__VA_ARGS__) } + 1,      \
+              sizeof((const struct log_field[]){ { 0 }, LOG_REST_(__VA_ARGS__) }) / \
+                      sizeof(struct log_field) -                                    \
+                  1)
 #define log_debug(...) LOG_AT_(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  LOG_AT_(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  LOG_AT_(LOG_WARN, __VA_ARGS__)

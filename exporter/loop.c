@@ -30,17 +30,17 @@ struct loop {
     int pipe_rd, pipe_wr;
     int exit_code;
     int stop_sent;
-    int done;                /* the session said STOPPED */
+    int done; /* the session said STOPPED */
     session_ctx sess;
-    struct rng rng;          /* backoff and resend jitter */
+    struct rng rng; /* backoff and resend jitter */
     struct rest_client rest;
     struct ws_client ws;
     int64_t next_expire;
     session_state last_state;
     uint64_t reloads, reload_failures;
     int last_reload_ok;
-    atomic_int ready;        /* every subscription has its data (loop_ready), web threads */
-    atomic_int state_pub;    /* session_state for loop_state_name (web threads) */
+    atomic_int ready;     /* every subscription has its data (loop_ready), web threads */
+    atomic_int state_pub; /* session_state for loop_state_name (web threads) */
 };
 
 static void loop_event(struct loop *l, session_event *ev)
@@ -59,7 +59,8 @@ static void publish(struct loop *l)
      * server's, not a guess. With nothing to subscribe (zero assets, or a shard whose
      * share is empty) that is authCmd written: no data will ever come then, and the
      * exporter is doing all it can. A rejected token shows as a 1007 close. */
-    int up = (s == SESSION_ST_SUBSCRIBING || s == SESSION_ST_STREAMING) && ws_client_all_live(&l->ws);
+    int up = (s == SESSION_ST_SUBSCRIBING || s == SESSION_ST_STREAMING) &&
+             ws_client_all_live(&l->ws);
     subs_counts sc = subs_count(&l->ws.subs, (uint64_t)net_now_ms());
     struct loop_stats *snap = &l->sh->snap;
     atomic_store(&l->ready, up);
@@ -73,7 +74,8 @@ static void publish(struct loop *l)
     snap->up = up;
     snap->ws_connected = l->ws.wsp == WSP_OPEN;
     snap->subscriptions = sc.live;
-    snap->subscriptions_pending = l->ws.subs.open ? sc.queued + sc.sending + sc.pending : l->ws.subs.n;
+    snap->subscriptions_pending = l->ws.subs.open ? sc.queued + sc.sending + sc.pending
+                                                  : l->ws.subs.n;
     snap->assets = l->sh->cur->t.count;
     snap->backoff_ms = s == SESSION_ST_BACKOFF ? (int64_t)snap->sess.backoff_ms : 0;
     snap->reloads = l->reloads;
@@ -127,9 +129,7 @@ static void do_actions(struct loop *l)
             log_info("resubscribing", LOG_S("why", "too_many_updates"));
             ws_client_resubscribe(&l->ws, SUBS_RESEND_TOO_MANY_UPDATES);
             break;
-        case SESSION_DO_WS_CLOSE:
-            ws_client_close(&l->ws, a.close_code);
-            break;
+        case SESSION_DO_WS_CLOSE: ws_client_close(&l->ws, a.close_code); break;
         case SESSION_DO_WS_ABORT:
             if (!l->stop_sent)
                 ws_client_abort(&l->ws); /* counted as a connect failure by its stage */
@@ -141,7 +141,7 @@ static void do_actions(struct loop *l)
                       LOG_S("reason", session_fatal_name(a.fatal)));
             l->exit_code = LOOP_EXIT_FATAL;
             if (!l->stop_sent) {
-                session_event ev = {0};
+                session_event ev = { 0 };
                 ev.kind = SESSION_EV_STOP;
                 l->stop_sent = 1;
                 loop_event(l, &ev);
@@ -151,8 +151,7 @@ static void do_actions(struct loop *l)
             ws_client_release(&l->ws);
             l->done = 1;
             break;
-        default:
-            break;
+        default: break;
         }
     }
 }
@@ -188,8 +187,10 @@ static void reload(struct loop *l)
     }
     ch = cfg_changes(l->cfg, nc);
     /* metrics.ttl is read every turn; these were copied at start-up */
-    if (nc->rediscover_ms != l->cfg->rediscover_ms || nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
-        nc->backoff_max_ms != l->cfg->backoff_max_ms || nc->sub_timeout_ms != l->cfg->sub_timeout_ms ||
+    if (nc->rediscover_ms != l->cfg->rediscover_ms ||
+        nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
+        nc->backoff_max_ms != l->cfg->backoff_max_ms ||
+        nc->sub_timeout_ms != l->cfg->sub_timeout_ms ||
         nc->store_max_series != l->cfg->store_max_series)
         log_warn("rediscover interval, idle timeout, backoff cap, subscription "
                  "timeout and store size changes take effect after a restart");
@@ -211,7 +212,7 @@ static void on_wake(struct loop *l)
     while ((n = read(l->pipe_rd, buf, sizeof buf)) > 0) {
         for (ssize_t i = 0; i < n; i++) {
             if (buf[i] == 'T' && !l->stop_sent) {
-                session_event ev = {0};
+                session_event ev = { 0 };
                 ev.kind = SESSION_EV_STOP;
                 l->stop_sent = 1;
                 log_info("shutting down");
@@ -233,8 +234,8 @@ static int ms_until(int64_t now, int64_t t)
 /* see loop.h */
 int loop_run(struct loop *l)
 {
-    uint64_t seen[SESSION_REASON_COUNT] = {0};
-    session_event ev = {0};
+    uint64_t seen[SESSION_REASON_COUNT] = { 0 };
+    session_event ev = { 0 };
     ev.kind = SESSION_EV_START;
     loop_event(l, &ev);
     for (;;) {
@@ -248,7 +249,7 @@ int loop_run(struct loop *l)
         publish(l);
         if (l->done) /* not the state: after FATAL it stays "fatal" while stopped */
             break;
-        p[0] = (struct pollfd){l->pipe_rd, POLLIN, 0};
+        p[0] = (struct pollfd){ l->pipe_rd, POLLIN, 0 };
         dl = INT64_MAX;
         sd = session_next_deadline(&l->sess);
         if (sd != SESSION_NEVER)
@@ -258,14 +259,14 @@ int loop_run(struct loop *l)
             if (httpc_pending(h)) /* response bytes already in the TLS engine */
                 dl = 0;
             rest_i = np;
-            p[np++] = (struct pollfd){httpc_poll_fd(h), httpc_poll_events(h), 0};
+            p[np++] = (struct pollfd){ httpc_poll_fd(h), httpc_poll_events(h), 0 };
             if (httpc_deadline(h) < dl)
                 dl = httpc_deadline(h);
         }
         fd = ws_client_poll(&l->ws, &wev, &wd);
         if (fd != -1 || l->ws.wsp != WSP_NONE) {
             ws_i = np;
-            p[np++] = (struct pollfd){fd, wev, 0};
+            p[np++] = (struct pollfd){ fd, wev, 0 };
             if (wd < dl)
                 dl = wd;
         }
@@ -275,14 +276,16 @@ int loop_run(struct loop *l)
         if (wd < dl)
             dl = wd;
         now = net_now_ms();
-        if (poll(p, (nfds_t)np, dl == INT64_MAX ? 60000 : ms_until(now, dl)) < 0 && errno != EINTR) {
+        if (poll(p, (nfds_t)np, dl == INT64_MAX ? 60000 : ms_until(now, dl)) < 0 &&
+            errno != EINTR) {
             log_error("poll failed", LOG_I("errno", errno));
             l->exit_code = LOOP_EXIT_ERROR;
             break;
         }
         if (p[0].revents)
             on_wake(l);
-        if (l->rest.active && rest_on_io(&l->rest, rest_i >= 0 ? p[rest_i].revents : 0, net_now_ms())) {
+        if (l->rest.active &&
+            rest_on_io(&l->rest, rest_i >= 0 ? p[rest_i].revents : 0, net_now_ms())) {
             struct asset_tab *listed = NULL;
             session_event rev;
             rest_done(&l->rest, &rev, &listed);
@@ -313,8 +316,8 @@ int loop_run(struct loop *l)
 }
 
 /* see loop.h */
-struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors,
-                         struct loop_shared *sh, loop_reload_fn reload_fn, void *reload_arg)
+struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, struct loop_shared *sh,
+                         loop_reload_fn reload_fn, void *reload_arg)
 {
     struct loop *l = calloc(1, sizeof *l);
     int fds[2];

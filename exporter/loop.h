@@ -20,9 +20,9 @@
 #include "transport/tls.h"
 
 /* Exit statuses of loop_run (also the process's, see main.c). */
-#define LOOP_EXIT_OK     0
-#define LOOP_EXIT_FATAL  3   /* credentials rejected, 2FA, password expired */
-#define LOOP_EXIT_ERROR  1   /* could not set up (memory, pipe) */
+#define LOOP_EXIT_OK    0
+#define LOOP_EXIT_FATAL 3 /* credentials rejected, 2FA, password expired */
+#define LOOP_EXIT_ERROR 1 /* could not set up (memory, pipe) */
 
 /* Asked by the loop on SIGHUP: re-read the configuration. Return 0 and set *out to
  * the new configuration (owned by the caller, valid until the next call), or -1 to
@@ -36,8 +36,8 @@ struct loop;
  * updates, asset ids), of which only the high-water mark of what was received is
  * resident: ~1.5 MB with 1000-asset pages, plus 16 B per asset. cfg, anchors and sh
  * must outlive it. Returns NULL on allocation failure. */
-struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors,
-                         struct loop_shared *sh, loop_reload_fn reload, void *reload_arg);
+struct loop *loop_create(const struct cfg *cfg, const tls_anchors *anchors, struct loop_shared *sh,
+                         loop_reload_fn reload, void *reload_arg);
 void loop_destroy(struct loop *l);
 
 /* Runs until a stop request has been carried out (WebSocket closed with 1000, or

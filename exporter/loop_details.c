@@ -11,8 +11,8 @@
 #include <string.h>
 
 /* Applies one assetDetails value (raw content of its JSON string) to asset `id`. */
-static void apply(struct ws_client *w, const uint8_t id[16], int64_t ts, const char *raw, size_t len,
-                  int has_value)
+static void apply(struct ws_client *w, const uint8_t id[16], int64_t ts, const char *raw,
+                  size_t len, int has_value)
 {
     assets_table *t = &w->sh->cur->t;
     tb_detail d[LIM_DETAIL_LABELS + 1]; /* one more: to tell that some were left out */
@@ -80,7 +80,13 @@ static void sweep(struct ws_client *w, int32_t cmd_id, int apply_them)
 }
 
 /* see loop_ws.h */
-void ws_details_replay(struct ws_client *w, int32_t cmd_id) { sweep(w, cmd_id, 1); }
+void ws_details_replay(struct ws_client *w, int32_t cmd_id)
+{
+    sweep(w, cmd_id, 1);
+}
 
 /* see loop_ws.h */
-void ws_details_forget(struct ws_client *w, int32_t cmd_id) { sweep(w, cmd_id, 0); }
+void ws_details_forget(struct ws_client *w, int32_t cmd_id)
+{
+    sweep(w, cmd_id, 0);
+}

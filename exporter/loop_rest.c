@@ -72,14 +72,14 @@ static void rest_start(struct rest_client *r, const char *method, const char *bo
     http1_header hd[3];
     size_t n = 0;
     int64_t now = net_now_ms();
-    hd[n++] = (http1_header){"Accept", "application/json"};
+    hd[n++] = (http1_header){ "Accept", "application/json" };
     if (body)
-        hd[n++] = (http1_header){"Content-Type", "application/json"};
+        hd[n++] = (http1_header){ "Content-Type", "application/json" };
     if (authed)
-        hd[n++] = (http1_header){"X-Authorization", r->auth};
+        hd[n++] = (http1_header){ "X-Authorization", r->auth };
     r->active = 1;
-    if (httpc_request(&r->http, method, r->path, hd, n, body, body_len, r->body,
-                      REST_BODY_CAP, now, now + REST_TIMEOUT_MS) != 0)
+    if (httpc_request(&r->http, method, r->path, hd, n, body, body_len, r->body, REST_BODY_CAP, now,
+                      now + REST_TIMEOUT_MS) != 0)
         log_error("cannot write the REST request", LOG_S("path", r->path));
     /* a failed start is reported by httpc_state_of() == HTTPC_FAILED on the next turn */
 }
@@ -141,7 +141,8 @@ void rest_details(struct rest_client *r, const session_action *a)
         tb_uuid_format(assets_get(t, (int32_t)a->page)->id, id);
         snprintf(r->path, sizeof r->path,
                  "%s/api/plugins/telemetry/ASSET/%s/values/attributes/SERVER_SCOPE"
-                 "?keys=assetDetails", r->cfg->base_path, id);
+                 "?keys=assetDetails",
+                 r->cfg->base_path, id);
     }
     rest_start(r, "GET", NULL, 0, 1);
 }
@@ -182,7 +183,7 @@ static int details_attr(void *ctx, const tb_attr *a)
 /* REST details of asset number details_idx (SERVER_SCOPE attributes). */
 static void apply_details(struct rest_client *r, const char *body, size_t len)
 {
-    struct details_ctx d = {r, (int32_t)r->details_idx};
+    struct details_ctx d = { r, (int32_t)r->details_idx };
     if (r->details_idx >= r->sh->cur->t.count)
         return;
     if (tb_parse_attributes(body, len, r->tok, REST_TOKENS, details_attr, &d) < 0)
@@ -233,7 +234,8 @@ static struct asset_tab *finish_listing(struct rest_client *r)
     changed = tables_differ(&t->t, cur) || cur->count == 0;
     r->st.listings++;
     log_info("assets listed", LOG_U("count", t->t.count), LOG_U("listed", r->listed),
-             LOG_U("shard", r->cfg->shard_index), LOG_U("shards", r->cfg->shard_count ? r->cfg->shard_count : 1),
+             LOG_U("shard", r->cfg->shard_index),
+             LOG_U("shards", r->cfg->shard_count ? r->cfg->shard_count : 1),
              LOG_B("changed", changed));
     if (!changed) {
         loop_shared_discard(t);
@@ -247,13 +249,15 @@ static struct asset_tab *finish_listing(struct rest_client *r)
 
 static const char *rest_kind_name(int req)
 {
-    return req == SESSION_REQ_LOGIN ? "login" : req == SESSION_REQ_REFRESH ? "refresh"
-           : req == SESSION_REQ_ASSETS ? "assets" : "details";
+    return req == SESSION_REQ_LOGIN     ? "login"
+           : req == SESSION_REQ_REFRESH ? "refresh"
+           : req == SESSION_REQ_ASSETS  ? "assets"
+                                        : "details";
 }
 
 void rest_done(struct rest_client *r, session_event *out, struct asset_tab **listed)
 {
-    session_event ev = {0};
+    session_event ev = { 0 };
     const http1_resp *resp = httpc_response(&r->http);
     const char *body = (const char *)r->body;
     size_t len = resp ? http1_resp_body_len(resp) : 0;
@@ -282,16 +286,19 @@ void rest_done(struct rest_client *r, session_event *out, struct asset_tab **lis
                 ev.u.http.cls = SESSION_HTTP_BAD_BODY;
             } else {
                 set_token(r, &p, now);
-                ev.u.http.refresh_at_ms = (uint64_t)jwt_refresh_at(now, r->claims.exp, r->claims.iat);
-                ev.u.http.expires_at_ms = (uint64_t)jwt_expires_at(now, r->claims.exp, r->claims.iat);
-                ev.u.http.role = !strcmp(r->claims.scope, "CUSTOMER_USER") ? SESSION_ROLE_CUSTOMER_USER
-                                 : !strcmp(r->claims.scope, "TENANT_ADMIN") ? SESSION_ROLE_TENANT_ADMIN
-                                 : SESSION_ROLE_UNKNOWN;
+                ev.u.http.refresh_at_ms =
+                    (uint64_t)jwt_refresh_at(now, r->claims.exp, r->claims.iat);
+                ev.u.http.expires_at_ms =
+                    (uint64_t)jwt_expires_at(now, r->claims.exp, r->claims.iat);
+                ev.u.http.role =
+                    !strcmp(r->claims.scope, "CUSTOMER_USER")  ? SESSION_ROLE_CUSTOMER_USER
+                    : !strcmp(r->claims.scope, "TENANT_ADMIN") ? SESSION_ROLE_TENANT_ADMIN
+                                                               : SESSION_ROLE_UNKNOWN;
                 if (r->claims.exp <= r->claims.iat) /* undecodable: refresh on demand only */
                     ev.u.http.refresh_at_ms = ev.u.http.expires_at_ms = 0;
             }
         } else if (r->req == SESSION_REQ_ASSETS) {
-            tb_page_info info = {0};
+            tb_page_info info = { 0 };
             if (tb_parse_asset_page(body, len, r->tok, REST_TOKENS, add_asset, r, &info) < 0) {
                 ev.u.http.cls = SESSION_HTTP_BAD_BODY;
                 r->st.parse_errors++;
@@ -330,8 +337,9 @@ void rest_done(struct rest_client *r, session_event *out, struct asset_tab **lis
          * two-factor account); a 5xx, a proxy page or a transport error is "error". */
         int res = ev.u.http.cls == SESSION_HTTP_OK ? LOOP_RES_OK
                   : ev.u.http.cls == SESSION_HTTP_TWO_FACTOR ||
-                    (ev.u.http.cls == SESSION_HTTP_STATUS && (status == 401 || status == 403))
-                  ? LOOP_RES_REJECTED : LOOP_RES_ERROR;
+                          (ev.u.http.cls == SESSION_HTTP_STATUS && (status == 401 || status == 403))
+                      ? LOOP_RES_REJECTED
+                      : LOOP_RES_ERROR;
         if (r->req == SESSION_REQ_LOGIN) {
             r->st.logins[res]++;
         } else {

@@ -25,18 +25,18 @@
 #include "exporter/loop_stats.h"
 #include "transport/httpc.h"
 
-#define REST_TIMEOUT_MS   15000
-#define REST_BODY_CAP     (32u * 1024u * 1024u)
-#define REST_TOKENS       (1u << 20)       /* a 1000-asset PE page needs ~47 000 */
+#define REST_TIMEOUT_MS 15000
+#define REST_BODY_CAP   (32u * 1024u * 1024u)
+#define REST_TOKENS     (1u << 20) /* a 1000-asset PE page needs ~47 000 */
 
 struct rest_client {
     const struct cfg *cfg;
     struct loop_shared *sh;
     httpc http;
-    int active;              /* a request was started and its result not yet taken */
+    int active; /* a request was started and its result not yet taken */
     session_req req;
-    uint8_t *body;           /* REST_BODY_CAP */
-    jsmntok_t *tok;          /* REST_TOKENS */
+    uint8_t *body;  /* REST_BODY_CAP */
+    jsmntok_t *tok; /* REST_TOKENS */
     char req_body[2 * LIM_PASSWORD_BYTES + 2 * LIM_NAME_BYTES];
     char path[1024];
     /* SECRETS: never logged */
@@ -45,8 +45,8 @@ struct rest_client {
     char auth[LIM_JWT_BYTES + 16];
     jwt_claims claims;
     struct asset_tab *building; /* the listing in progress, NULL when none */
-    uint32_t listed;         /* assets listed so far in this listing (all shards) */
-    uint32_t details_idx;    /* asset whose details are being fetched */
+    uint32_t listed;            /* assets listed so far in this listing (all shards) */
+    uint32_t details_idx;       /* asset whose details are being fetched */
     struct rest_stats st;
 };
 
@@ -56,7 +56,10 @@ struct rest_client {
 int rest_init(struct rest_client *r, const struct cfg *cfg, struct loop_shared *sh,
               const tls_anchors *anchors);
 void rest_free(struct rest_client *r);
-static inline void rest_set_cfg(struct rest_client *r, const struct cfg *cfg) { r->cfg = cfg; }
+static inline void rest_set_cfg(struct rest_client *r, const struct cfg *cfg)
+{
+    r->cfg = cfg;
+}
 
 /* Start the request the session asked for. */
 void rest_login(struct rest_client *r);

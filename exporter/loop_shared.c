@@ -10,7 +10,7 @@
 
 int loop_shared_init(struct loop_shared *sh, const struct cfg *cfg)
 {
-    store_config sc = {0};
+    store_config sc = { 0 };
     size_t sn;
     memset(sh, 0, sizeof *sh);
     pthread_mutex_init(&sh->mu, NULL);

@@ -31,13 +31,13 @@
 #include "exporter/loop_stats.h"
 
 /* String-valued series kept (device_id and the like: one per asset is typical). */
-#define LOOP_MAX_STRINGS  200000u
+#define LOOP_MAX_STRINGS 200000u
 
 struct loop_shared {
     pthread_mutex_t mu;
     store st;
-    struct asset_tab *cur;   /* never NULL after init; one reference is ours */
-    struct loop_stats snap;  /* the loop side's statistics as of its last turn */
+    struct asset_tab *cur;  /* never NULL after init; one reference is ours */
+    struct loop_stats snap; /* the loop side's statistics as of its last turn */
     void *store_mem;
 };
 

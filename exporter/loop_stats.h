@@ -23,19 +23,23 @@ enum { LOOP_RES_OK = 0, LOOP_RES_REJECTED, LOOP_RES_ERROR, LOOP_RES__COUNT };
 enum { LOOP_STAGE_DNS = 0, LOOP_STAGE_TCP, LOOP_STAGE_TLS, LOOP_STAGE_UPGRADE, LOOP_STAGE__COUNT };
 
 /* Error replies ThingsBoard sent on the WebSocket. */
-enum { LOOP_REPLY_TOO_MANY_UPDATES = 0, LOOP_REPLY_SUB_RATE_LIMIT, LOOP_REPLY_OTHER,
-       LOOP_REPLY__COUNT };
+enum {
+    LOOP_REPLY_TOO_MANY_UPDATES = 0,
+    LOOP_REPLY_SUB_RATE_LIMIT,
+    LOOP_REPLY_OTHER,
+    LOOP_REPLY__COUNT
+};
 
 /* The REST client's counts (exporter/loop_rest.c). */
 struct rest_stats {
     uint64_t logins[LOOP_RES__COUNT], refreshes[LOOP_RES__COUNT];
-    uint64_t listings;           /* asset listings completed */
-    uint64_t parse_errors;       /* response bodies that could not be used */
-    uint64_t assets_dropped;     /* assets a listing could not hold (count or arena) */
+    uint64_t listings;              /* asset listings completed */
+    uint64_t parse_errors;          /* response bodies that could not be used */
+    uint64_t assets_dropped;        /* assets a listing could not hold (count or arena) */
     uint64_t detail_labels_dropped; /* REST assetDetails that did not fit the table */
-    uint64_t body_limit;         /* responses larger than the body buffer */
-    uint64_t names_cut;          /* asset names, profiles, labels cut to LIM_NAME_BYTES - 1 */
-    int64_t token_expiry_ms;     /* Unix ms; 0 before the first login */
+    uint64_t body_limit;            /* responses larger than the body buffer */
+    uint64_t names_cut;             /* asset names, profiles, labels cut to LIM_NAME_BYTES - 1 */
+    int64_t token_expiry_ms;        /* Unix ms; 0 before the first login */
 };
 
 /* The WebSocket client's counts (exporter/loop_ws.c). */
@@ -43,9 +47,9 @@ struct ws_stats {
     uint64_t pings;
     uint64_t connect_failures[LOOP_STAGE__COUNT];
     uint64_t replies[LOOP_REPLY__COUNT];
-    uint64_t resyncs;            /* resubscriptions after an errorCode-34 episode */
-    uint64_t message_too_big;    /* a message over the codec's limit ended a connection */
-    uint64_t values_rejected;    /* values the store refused for their key (empty, long) */
+    uint64_t resyncs;               /* resubscriptions after an errorCode-34 episode */
+    uint64_t message_too_big;       /* a message over the codec's limit ended a connection */
+    uint64_t values_rejected;       /* values the store refused for their key (empty, long) */
     uint64_t detail_labels_dropped; /* assetDetails that did not fit the table */
     uint64_t details_early_dropped; /* assetDetails that overtook their page, buffer full */
     int64_t last_message_ms, last_connect_ms; /* Unix ms; 0 before the first */
@@ -59,7 +63,7 @@ struct loop_stats {
     struct ws_stats ws;
     uint32_t subscriptions, subscriptions_pending, assets;
     int up, ws_connected;
-    int64_t backoff_ms;          /* the reconnect delay while waiting, else 0 */
+    int64_t backoff_ms; /* the reconnect delay while waiting, else 0 */
     uint64_t reloads, reload_failures;
     int last_reload_ok;
 };

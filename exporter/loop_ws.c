@@ -92,8 +92,8 @@ static void pump_send(struct ws_client *w)
     while (w->wsp == WSP_OPEN) {
         if (w->out_len == 0) {
             subs_built b;
-            int n = subs_build_next(&w->subs, w->token, w->token_len, w->out_msg,
-                                    sizeof w->out_msg, (uint64_t)w->io_now_ms, &b);
+            int n = subs_build_next(&w->subs, w->token, w->token_len, w->out_msg, sizeof w->out_msg,
+                                    (uint64_t)w->io_now_ms, &b);
             if (n <= 0) {
                 if (n < 0 && !w->build_failed) {
                     w->build_failed = 1; /* a bug: the commands are ours; say it once */
@@ -142,8 +142,7 @@ void ws_client_subscribe(struct ws_client *w, const char *token, size_t token_le
     subs_connect(&w->subs, (uint64_t)w->io_now_ms);
     pump_send(w);
     ws_flush(w);
-    log_info("subscribing", LOG_U("commands", w->ncmds),
-             LOG_U("assets", w->sh->cur->t.count));
+    log_info("subscribing", LOG_U("commands", w->ncmds), LOG_U("assets", w->sh->cur->t.count));
 }
 
 void ws_client_resubscribe(struct ws_client *w, subs_resend why)
@@ -180,8 +179,7 @@ int64_t ws_client_deadline(const struct ws_client *w)
 
 int ws_client_all_live(const struct ws_client *w)
 {
-    return w->wsp == WSP_OPEN && subs_all_live(&w->subs) &&
-           output_written((struct ws_client *)w);
+    return w->wsp == WSP_OPEN && subs_all_live(&w->subs) && output_written((struct ws_client *)w);
 }
 
 /* After we failed an open connection the server may still be sending (say, the rest
@@ -227,8 +225,7 @@ void ws_client_connect(struct ws_client *w)
     const struct cfg *c = w->cfg;
     int64_t now = net_now_ms();
     ws_client_release(w);
-    ws_init(&w->ws, WS_CLIENT, w->msg, LIM_WS_MESSAGE_DEFAULT, w->out, sizeof w->out,
-            ws_rng, NULL);
+    ws_init(&w->ws, WS_CLIENT, w->msg, LIM_WS_MESSAGE_DEFAULT, w->out, sizeof w->out, ws_rng, NULL);
     w->wsp = WSP_CONNECTING;
     if (conn_start(&w->c, c->host, c->port, c->tls, w->anchors, now, now + 15000) != 0)
         w->wsp = WSP_CONNECTING; /* reported as a failure on the next turn */
@@ -276,9 +273,9 @@ static void on_error_reply(struct ws_client *w, const tb_feed_result *r)
 
 static void on_ws_message(struct ws_client *w, const ws_event *e)
 {
-    session_event ev = {0};
+    session_event ev = { 0 };
     tb_feed_result res;
-    tb_apply_result ar = {0};
+    tb_apply_result ar = { 0 };
     tb_feed_out *o = &w->fo;
     int rc;
     w->st.last_message_ms = w->io_wall_ms;
@@ -296,7 +293,8 @@ static void on_ws_message(struct ws_client *w, const ws_event *e)
     }
     ev.kind = SESSION_EV_WS_MESSAGE;
     if (rc == TB_OK) { /* a parse error is the feed's to count */
-        ev.u.msg.had_data = (res.kind == TB_WS_DATA || res.kind == TB_WS_UPDATE) && !res.unknown_cmd;
+        ev.u.msg.had_data = (res.kind == TB_WS_DATA || res.kind == TB_WS_UPDATE) &&
+                            !res.unknown_cmd;
         ev.u.msg.tb_error_code = res.kind == TB_WS_RESYNC ? 34 : res.error_code;
         if (res.kind == TB_WS_DATA && !res.unknown_cmd && subs_on_data(&w->subs, res.cmd_id))
             w->sub_limit_logged = 0; /* a subscription got through: that episode is over */
@@ -313,13 +311,13 @@ static void upgrade_warning(struct ws_client *w, int status, int err, const char
 {
     session_upgrade_class c = session_classify_upgrade(status);
     const session_stats *st = session_get_stats(w->sess);
-    const char *hint = c == SESSION_UPGRADE_CONFIG ? "check the URL and any proxy in front of"
-                                                     " ThingsBoard; retrying slowly"
-                     : c == SESSION_UPGRADE_PROTOCOL ? "the response is not a valid WebSocket"
-                                                       " upgrade; retrying slowly"
-                     : c == SESSION_UPGRADE_RATE_LIMITED ? "rate limited; retrying slowly"
-                     : c == SESSION_UPGRADE_TOKEN ? "token rejected; fetching a new one"
-                     : "server error; retrying with backoff";
+    const char *hint = c == SESSION_UPGRADE_CONFIG     ? "check the URL and any proxy in front of"
+                                                         " ThingsBoard; retrying slowly"
+                       : c == SESSION_UPGRADE_PROTOCOL ? "the response is not a valid WebSocket"
+                                                         " upgrade; retrying slowly"
+                       : c == SESSION_UPGRADE_RATE_LIMITED ? "rate limited; retrying slowly"
+                       : c == SESSION_UPGRADE_TOKEN        ? "token rejected; fetching a new one"
+                                                           : "server error; retrying with backoff";
     log_warn("websocket upgrade rejected", LOG_I("http_status", status),
              LOG_SN("status_text", text, tn), LOG_S("error", ws_strerror(err)),
              LOG_S("class", session_upgrade_class_name(c)), LOG_S("hint", hint),
@@ -339,9 +337,7 @@ static void ws_events(struct ws_client *w)
             ev.kind = SESSION_EV_WS_OPENED;
             to_session(w, &ev);
             break;
-        case WS_EV_MESSAGE:
-            on_ws_message(w, &e);
-            break;
+        case WS_EV_MESSAGE: on_ws_message(w, &e); break;
         case WS_EV_PING:
             w->st.pings++;
             /* fall through */
@@ -398,8 +394,7 @@ static void ws_events(struct ws_client *w)
             ws_client_release(w);
             to_session(w, &ev);
             return;
-        default:
-            break;
+        default: break;
         }
     }
 }
@@ -469,7 +464,7 @@ void ws_client_io(struct ws_client *w, short revents)
                 if (w->wsp == WSP_HANDSHAKE) {
                     /* Cut off before a whole response: an upgrade failure too, but one
                      * that may pass by itself (a proxy restarting), so normal backoff. */
-                    session_event ev = {0};
+                    session_event ev = { 0 };
                     ev.kind = SESSION_EV_WS_CONN_ERROR;
                     ev.u.conn.stage = SESSION_STAGE_UPGRADE;
                     w->st.connect_failures[LOOP_STAGE_UPGRADE]++;
@@ -489,13 +484,14 @@ void ws_client_io(struct ws_client *w, short revents)
     }
     if (cs == CONN_FAILED || cs == CONN_CLOSED) {
         const conn_err *e = conn_error(&w->c);
-        session_event ev = {0};
+        session_event ev = { 0 };
         ev.kind = SESSION_EV_WS_CONN_ERROR;
-        ev.u.conn.stage = e->stage == CONN_STAGE_DNS ? SESSION_STAGE_DNS
-                        : e->stage == CONN_STAGE_TLS ? SESSION_STAGE_TLS : SESSION_STAGE_TCP;
-        w->st.connect_failures[ev.u.conn.stage == SESSION_STAGE_DNS ? LOOP_STAGE_DNS
+        ev.u.conn.stage = e->stage == CONN_STAGE_DNS   ? SESSION_STAGE_DNS
+                          : e->stage == CONN_STAGE_TLS ? SESSION_STAGE_TLS
+                                                       : SESSION_STAGE_TCP;
+        w->st.connect_failures[ev.u.conn.stage == SESSION_STAGE_DNS   ? LOOP_STAGE_DNS
                                : ev.u.conn.stage == SESSION_STAGE_TLS ? LOOP_STAGE_TLS
-                               : LOOP_STAGE_TCP]++;
+                                                                      : LOOP_STAGE_TCP]++;
         log_warn("websocket connect failed", LOG_S("stage", conn_stage_name(e->stage)),
                  LOG_S("reason", net_reason_name(e->reason)), LOG_S("error", e->text));
         ws_client_release(w);
@@ -521,9 +517,10 @@ void ws_client_abort(struct ws_client *w)
          * wsp is NONE then). */
         conn_state cs = conn_state_of(&w->c);
         int stage = w->wsp == WSP_HANDSHAKE ? LOOP_STAGE_UPGRADE
-                  : cs == CONN_RESOLVING ? LOOP_STAGE_DNS
-                  : cs == CONN_HANDSHAKE ? LOOP_STAGE_TLS : LOOP_STAGE_TCP;
-        static const char *const names[LOOP_STAGE__COUNT] = {"dns", "tcp", "tls", "upgrade"};
+                    : cs == CONN_RESOLVING  ? LOOP_STAGE_DNS
+                    : cs == CONN_HANDSHAKE  ? LOOP_STAGE_TLS
+                                            : LOOP_STAGE_TCP;
+        static const char *const names[LOOP_STAGE__COUNT] = { "dns", "tcp", "tls", "upgrade" };
         w->st.connect_failures[stage]++;
         log_warn("websocket connect timed out", LOG_S("stage", names[stage]));
     }
@@ -580,8 +577,15 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
         return -1;
     }
     tb_feed_init(&w->feed, w->tok, WS_TOKENS, w->pend, LIM_PENDING_UPDATES);
-    w->fo = (tb_feed_out){w->vals, TB_FEED_VALS_FOR(WS_TOKENS), 0, w->attrs, WS_ATTRS_MAX, 0,
-                          w->scratch, TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT), 0};
+    w->fo = (tb_feed_out){ w->vals,
+                           TB_FEED_VALS_FOR(WS_TOKENS),
+                           0,
+                           w->attrs,
+                           WS_ATTRS_MAX,
+                           0,
+                           w->scratch,
+                           TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT),
+                           0 };
     subs_config_defaults(&uc);
     if (cfg->sub_timeout_ms)
         uc.timeout_ms = (uint32_t)cfg->sub_timeout_ms;

@@ -28,11 +28,11 @@
 #include "exporter/rng.h"
 #include "transport/conn.h"
 
-#define WS_TOKENS         (1u << 20)
-#define ASSETS_PER_CMD    400u             /* ~40 B per id: one command stays < 20 KiB */
+#define WS_TOKENS      (1u << 20)
+#define ASSETS_PER_CMD 400u /* ~40 B per id: one command stays < 20 KiB */
 /* Attribute values one message can carry: one assetDetails per entity of a data page
  * (a command's page holds at most ASSETS_PER_CMD entities), with room to spare. */
-#define WS_ATTRS_MAX      (4u * ASSETS_PER_CMD)
+#define WS_ATTRS_MAX (4u * ASSETS_PER_CMD)
 
 enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
 
@@ -44,45 +44,45 @@ struct ws_det {
     uint8_t has_value;
     uint16_t len;
     int64_t ts;
-    char raw[4096];          /* the JSON string's raw content; longer ones are dropped */
+    char raw[4096]; /* the JSON string's raw content; longer ones are dropped */
 };
 
 struct ws_client {
     const struct cfg *cfg;
     const tls_anchors *anchors;
     struct loop_shared *sh;
-    session_ctx *sess;       /* the loop's; events go there */
-    struct rng *rng;         /* the loop's */
+    session_ctx *sess; /* the loop's; events go there */
+    struct rng *rng;   /* the loop's */
     int wsp;
     conn c;
     ws_ctx ws;
-    uint8_t *msg;            /* LIM_WS_MESSAGE_DEFAULT: the codec's message buffer */
+    uint8_t *msg; /* LIM_WS_MESSAGE_DEFAULT: the codec's message buffer */
     uint8_t out[LIM_WS_OUT_DEFAULT];
     char out_msg[LIM_TB_OUT_MESSAGE];
-    int out_len;             /* built, not yet accepted by ws_send (0 = none) */
-    int build_failed;        /* a build error was logged on this connection */
-    const char *token;       /* view of the REST client's token, for authCmd */
+    int out_len;       /* built, not yet accepted by ws_send (0 = none) */
+    int build_failed;  /* a build error was logged on this connection */
+    const char *token; /* view of the REST client's token, for authCmd */
     size_t token_len;
     /* clocks read once per chunk of input, not once per message (three clock reads
      * per message were ~5% of the CPU at full ingest) */
     int64_t io_now_ms, io_wall_ms;
     tb_feed feed;
-    jsmntok_t *tok;          /* WS_TOKENS */
-    tb_pending *pend;        /* LIM_PENDING_UPDATES */
-    tb_feed_out fo;          /* what tb_feed read from the last message: */
-    tb_feed_value *vals;     /* TB_FEED_VALS_FOR(WS_TOKENS) */
-    tb_feed_attr *attrs;     /* WS_ATTRS_MAX */
-    char *scratch;           /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
-    struct ws_det *det;      /* WS_DET_MAX */
+    jsmntok_t *tok;      /* WS_TOKENS */
+    tb_pending *pend;    /* LIM_PENDING_UPDATES */
+    tb_feed_out fo;      /* what tb_feed read from the last message: */
+    tb_feed_value *vals; /* TB_FEED_VALS_FOR(WS_TOKENS) */
+    tb_feed_attr *attrs; /* WS_ATTRS_MAX */
+    char *scratch;       /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
+    struct ws_det *det;  /* WS_DET_MAX */
     uint32_t det_n;
     /* subscriptions: the commands of the current table, and their ledger */
     tb_cmd *cmds;
     size_t ncmds, cmds_cap;
-    uint8_t (*ids)[16];      /* LOOP_MAX_ASSETS */
-    const char **keyptrs;    /* LIM_CFG_KEYS */
+    uint8_t (*ids)[16];   /* LOOP_MAX_ASSETS */
+    const char **keyptrs; /* LIM_CFG_KEYS */
     subs subs;
     subs_entry *ent;
-    int sub_limit_logged;    /* the subscription-rate-limit episode was logged */
+    int sub_limit_logged; /* the subscription-rate-limit episode was logged */
     struct ws_stats st;
 };
 
@@ -92,7 +92,10 @@ struct ws_client {
 int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors *anchors,
                    struct loop_shared *sh, session_ctx *sess, struct rng *rng);
 void ws_client_free(struct ws_client *w);
-static inline void ws_client_set_cfg(struct ws_client *w, const struct cfg *cfg) { w->cfg = cfg; }
+static inline void ws_client_set_cfg(struct ws_client *w, const struct cfg *cfg)
+{
+    w->cfg = cfg;
+}
 
 /* The commands for the current table, handed to the ledger (on an open socket the old
  * ones are unsubscribed and the new ones sent, counted under `why`). */
@@ -108,8 +111,8 @@ int64_t ws_client_deadline(const struct ws_client *w);
 /* 1 when every subscription has its data and our output is written. */
 int ws_client_all_live(const struct ws_client *w);
 void ws_client_close(struct ws_client *w, unsigned code); /* a close frame, if open */
-void ws_client_abort(struct ws_client *w);   /* connect deadline passed: count, drop */
-void ws_client_release(struct ws_client *w); /* drop the connection, no goodbye */
+void ws_client_abort(struct ws_client *w);                /* connect deadline passed: count, drop */
+void ws_client_release(struct ws_client *w);              /* drop the connection, no goodbye */
 /* poll(): fd (-1: none), events, and the earliest deadline of the connection
  * (0: bytes already in the TLS engine, read them now). */
 int ws_client_poll(const struct ws_client *w, short *events, int64_t *deadline);

@@ -101,8 +101,8 @@ int main(int argc, char **argv)
     struct cfg *c = &g_cfg[0];
     char err[512];
     struct web *w;
-    struct web_config wc = {0};
-    struct web_callbacks cb = {0};
+    struct web_config wc = { 0 };
+    struct web_callbacks cb = { 0 };
     struct sigaction sa;
     int n, rc;
 
@@ -204,8 +204,7 @@ int main(int argc, char **argv)
     }
     g_web = w;
     log_info("listening", LOG_S("address", c->listen_address), LOG_I("port", web_port(w)),
-             LOG_S("path", c->telemetry_path),
-             LOG_S("scheme", https ? "https" : "http"));
+             LOG_S("path", c->telemetry_path), LOG_S("scheme", https ? "https" : "http"));
 
     rc = loop_run(g_loop);
 

@@ -24,14 +24,14 @@
 struct procstat {
     double cpu_seconds;
     uint64_t rss_bytes, vsize_bytes;
-    double vmax_bytes;   /* -1 = unlimited */
+    double vmax_bytes; /* -1 = unlimited */
     uint64_t open_fds, max_fds;
     double start_time_seconds;
-    unsigned have;       /* PROCSTAT_HAVE_* bits of what could be read */
+    unsigned have; /* PROCSTAT_HAVE_* bits of what could be read */
 };
-#define PROCSTAT_HAVE_STAT  1u /* cpu, rss, vsize */
-#define PROCSTAT_HAVE_START 2u
-#define PROCSTAT_HAVE_FDS   4u
+#define PROCSTAT_HAVE_STAT   1u /* cpu, rss, vsize */
+#define PROCSTAT_HAVE_START  2u
+#define PROCSTAT_HAVE_FDS    4u
 #define PROCSTAT_HAVE_LIMITS 8u
 
 /* Fills *ps for the calling process; returns the `have` bits. */

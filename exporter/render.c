@@ -136,7 +136,8 @@ static void render_pass(struct pass *p, int what)
             kf = key_frag(p->k, row->key, row->key_len, &kn, &p->e->utf8_replaced);
             if (what == 2) {
                 /* asset_id, key, value: the id label is the head of the prefix */
-                char lbuf[ASSET_TAB_ID_LABEL + 1 + 3 * LIM_KEY_BYTES + 3 * LIM_STRING_VALUE_BYTES + 32];
+                char lbuf[ASSET_TAB_ID_LABEL + 1 + 3 * LIM_KEY_BYTES + 3 * LIM_STRING_VALUE_BYTES +
+                          32];
                 struct expo_labels lb;
                 expo_labels_init(&lb, lbuf, sizeof lbuf);
                 if (pre) {
@@ -215,7 +216,7 @@ static void render_assets(struct pass *p)
 
 int render_telemetry(struct render *r, struct expo *e)
 {
-    struct pass p = {0};
+    struct pass p = { 0 };
     int rc = 0;
     p.r = r;
     p.e = e;

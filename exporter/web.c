@@ -200,8 +200,7 @@ static int64_t web_elapsed_us(const struct timespec *t0)
 {
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
-           (int64_t)(t1.tv_nsec - t0->tv_nsec) / 1000;
+    return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (int64_t)(t1.tv_nsec - t0->tv_nsec) / 1000;
 }
 
 /* Figures of one render attempt, whatever its outcome: the duration covers producing
@@ -251,10 +250,10 @@ static int web_metrics_whole(struct web *w, struct mg_connection *conn, enum exp
 struct web_stream {
     struct mg_connection *conn;
     enum expo_format fmt;
-    char *mem;               /* WEB_CHUNK_HEAD + stream_buf + WEB_CHUNK_TAIL bytes */
+    char *mem;                /* WEB_CHUNK_HEAD + stream_buf + WEB_CHUNK_TAIL bytes */
     struct timespec deadline; /* CLOCK_MONOTONIC */
-    int started;             /* status line and headers are out: no 500 possible now */
-    const char *why;         /* set when sending failed: "client gone", "deadline" */
+    int started;              /* status line and headers are out: no 500 possible now */
+    const char *why;          /* set when sending failed: "client gone", "deadline" */
 };
 
 static int web_past(const struct timespec *dl)
@@ -449,8 +448,7 @@ static int web_landing(struct web *w, struct mg_connection *conn, int head)
 
 /* --- dispatch ------------------------------------------------------------------------------- */
 
-static int web_dispatch(struct web *w, struct mg_connection *conn,
-                        const struct mg_request_info *ri)
+static int web_dispatch(struct web *w, struct mg_connection *conn, const struct mg_request_info *ri)
 {
     const char *uri = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
     const char *m = ri->request_method ? ri->request_method : "";
@@ -517,7 +515,8 @@ static int web_begin_request(struct mg_connection *conn)
         const char *m = ri->request_method ? ri->request_method : "";
         mg_disable_connection_keep_alive(conn);
         status = web_reply(w, conn, 401, "text/plain; charset=utf-8", "Unauthorized.\n", 14,
-                           !strcmp(m, "HEAD"), "WWW-Authenticate", "Basic realm=\"iotpro_exporter\"");
+                           !strcmp(m, "HEAD"), "WWW-Authenticate",
+                           "Basic realm=\"iotpro_exporter\"");
     } else {
         status = web_dispatch(w, conn, ri);
     }
@@ -624,7 +623,8 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
             base = "/tmp";
         snprintf(w->sockdir, sizeof w->sockdir, "%s/iotpro_exporter.XXXXXX", base);
         if (!mkdtemp(w->sockdir)) {
-            snprintf(err, errcap, "cannot create a private directory in %s for the HTTP socket", base);
+            snprintf(err, errcap, "cannot create a private directory in %s for the HTTP socket",
+                     base);
             web_free(w);
             return NULL;
         }
@@ -639,23 +639,34 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
     snprintf(nthreads, sizeof nthreads, "%u", threads);
     snprintf(tmo, sizeof tmo, "%u", w->timeout_ms);
     const char *opts[] = {
-        "listening_ports", civet_listen,
-        "num_threads", nthreads,
-        "request_timeout_ms", tmo,
-        "linger_timeout_ms", "500",
-        "connection_queue", "64",
+        "listening_ports",
+        civet_listen,
+        "num_threads",
+        nthreads,
+        "request_timeout_ms",
+        tmo,
+        "linger_timeout_ms",
+        "500",
+        "connection_queue",
+        "64",
         /* Prometheus keeps its connection open between scrapes. An idle kept-alive
          * connection holds a worker thread, so it is closed after 500 ms (civetweb's
          * default, below request_timeout_ms: no cheaper way to pin a worker than
          * slow request headers already is): back-to-back requests reuse it, a
          * scraper that comes back after its interval reconnects. */
-        "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "500",
-        "access_control_allow_origin", "",
-        "access_control_allow_methods", "",
-        "access_control_allow_headers", "",
+        "enable_keep_alive",
+        "yes",
+        "keep_alive_timeout_ms",
+        "500",
+        "access_control_allow_origin",
+        "",
+        "access_control_allow_methods",
+        "",
+        "access_control_allow_headers",
+        "",
         /* compare paths as sent: "/metrics%00" must not decode to "/metrics" */
-        "decode_url", "no",
+        "decode_url",
+        "no",
         NULL,
     };
     struct mg_callbacks cbs;

@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#define WEBSEC_CACHE 64u
+#define WEBSEC_CACHE    64u
 #define WEBSEC_FILE_MAX (64u * 1024u) /* bytes of the web config file */
 
 struct websec;

@@ -32,9 +32,10 @@ static char feed_store_scratch[TB_FEED_SCRATCH(1u << 20)];
 /* The output of the last feed_store() call (its attributes, for example). */
 static inline tb_feed_out *feed_store_out(void)
 {
-    static tb_feed_out out = {feed_store_vals, TB_FEED_VALS_FOR(FEED_STORE_NTOK), 0,
-                              feed_store_attrs, 256, 0, feed_store_scratch,
-                              sizeof feed_store_scratch, 0};
+    static tb_feed_out out = {
+        feed_store_vals,    TB_FEED_VALS_FOR(FEED_STORE_NTOK), 0, feed_store_attrs, 256, 0,
+        feed_store_scratch, sizeof feed_store_scratch,         0
+    };
     return &out;
 }
 
@@ -43,7 +44,7 @@ static inline int feed_store(tb_feed *f, store *st, const char *msg, size_t len,
 {
     tb_feed_out *out = feed_store_out();
     tb_feed_result fr;
-    tb_apply_result ar = {0};
+    tb_apply_result ar = { 0 };
     int rc = tb_feed_message(f, msg, len, out, &fr);
     if (rc == TB_OK)
         tb_apply(st, out->vals, out->n, now_s, &ar);

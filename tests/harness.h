@@ -85,91 +85,91 @@ static void harness_dump(const void *p, size_t n, char *out, size_t cap)
     out[o < cap ? o : cap - 1] = 0;
 }
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond))                                                                 \
-            harness_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond);            \
+#define CHECK(cond)                                                      \
+    do {                                                                 \
+        if (!(cond))                                                     \
+            harness_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond); \
     } while (0)
 
-#define CHECK_INT(got, want)                                                         \
-    do {                                                                             \
-        long long g_ = (long long)(got), w_ = (long long)(want);                     \
-        if (g_ != w_)                                                                \
-            harness_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld",      \
-                         #got, g_, #want, w_);                                       \
+#define CHECK_INT(got, want)                                                                     \
+    do {                                                                                         \
+        long long g_ = (long long)(got), w_ = (long long)(want);                                 \
+        if (g_ != w_)                                                                            \
+            harness_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #got, g_, #want, \
+                         w_);                                                                    \
     } while (0)
 
-#define CHECK_DBL(got, want, eps)                                                    \
-    do {                                                                             \
-        double g_ = (double)(got), w_ = (double)(want);                              \
-        if (!(g_ - w_ <= (eps) && w_ - g_ <= (eps)))                                 \
-            harness_fail(__FILE__, __LINE__, "%s == %.17g, expected %.17g",          \
-                         #got, g_, w_);                                              \
+#define CHECK_DBL(got, want, eps)                                                          \
+    do {                                                                                   \
+        double g_ = (double)(got), w_ = (double)(want);                                    \
+        if (!(g_ - w_ <= (eps) && w_ - g_ <= (eps)))                                       \
+            harness_fail(__FILE__, __LINE__, "%s == %.17g, expected %.17g", #got, g_, w_); \
     } while (0)
 
-#define CHECK_STR(got, want)                                                         \
-    do {                                                                             \
-        const char *g_ = (got), *w_ = (want);                                        \
-        if (g_ == NULL || w_ == NULL ? g_ != w_ : strcmp(g_, w_) != 0)               \
-            harness_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #got,  \
-                         g_ ? g_ : "(null)", w_ ? w_ : "(null)");                    \
+#define CHECK_STR(got, want)                                                        \
+    do {                                                                            \
+        const char *g_ = (got), *w_ = (want);                                       \
+        if (g_ == NULL || w_ == NULL ? g_ != w_ : strcmp(g_, w_) != 0)              \
+            harness_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #got, \
+                         g_ ? g_ : "(null)", w_ ? w_ : "(null)");                   \
     } while (0)
 
 /* Compares got[0..got_len) with want[0..want_len). */
-#define CHECK_MEM(got, got_len, want, want_len)                                      \
-    do {                                                                             \
-        const void *g_ = (got), *w_ = (want);                                        \
-        size_t gl_ = (size_t)(got_len), wl_ = (size_t)(want_len);                    \
-        if (gl_ != wl_ || (gl_ && memcmp(g_, w_, gl_) != 0)) {                       \
-            char gb_[256], wb_[256];                                                 \
-            harness_dump(g_, gl_, gb_, sizeof gb_);                                  \
-            harness_dump(w_, wl_, wb_, sizeof wb_);                                  \
-            harness_fail(__FILE__, __LINE__, "%s (%zu bytes) \"%s\", expected "      \
-                         "(%zu bytes) \"%s\"", #got, gl_, gb_, wl_, wb_);            \
-        }                                                                            \
+#define CHECK_MEM(got, got_len, want, want_len)                   \
+    do {                                                          \
+        const void *g_ = (got), *w_ = (want);                     \
+        size_t gl_ = (size_t)(got_len), wl_ = (size_t)(want_len); \
+        if (gl_ != wl_ || (gl_ && memcmp(g_, w_, gl_) != 0)) {    \
+            char gb_[256], wb_[256];                              \
+            harness_dump(g_, gl_, gb_, sizeof gb_);               \
+            harness_dump(w_, wl_, wb_, sizeof wb_);               \
+            harness_fail(__FILE__, __LINE__,                      \
+                         "%s (%zu bytes) \"%s\", expected "       \
+                         "(%zu bytes) \"%s\"",                    \
+                         #got, gl_, gb_, wl_, wb_);               \
+        }                                                         \
     } while (0)
 
 /* Marks the current test skipped (not failed), with a reason, and returns from it.
  * A test whose checks already failed stays failed: the skip must not hide them, so the
  * reason is printed as a comment and RUN reports "not ok". */
-#define SKIP(...)                                                                    \
-    do {                                                                             \
-        if (harness_cur_failed)                                                      \
-            printf("#   %s: skip after failed checks: ", harness_name);              \
-        else                                                                         \
-            printf("skip - %s: ", harness_name);                                     \
-        printf(__VA_ARGS__);                                                         \
-        printf("\n");                                                                \
-        harness_cur_skipped = 1;                                                     \
-        return;                                                                      \
+#define SKIP(...)                                                       \
+    do {                                                                \
+        if (harness_cur_failed)                                         \
+            printf("#   %s: skip after failed checks: ", harness_name); \
+        else                                                            \
+            printf("skip - %s: ", harness_name);                        \
+        printf(__VA_ARGS__);                                            \
+        printf("\n");                                                   \
+        harness_cur_skipped = 1;                                        \
+        return;                                                         \
     } while (0)
 
 static const char *harness_name = "";
 
-#define RUN(fn)                                                                      \
-    do {                                                                             \
-        harness_name = #fn;                                                          \
-        harness_cur_failed = harness_cur_skipped = 0;                                \
-        harness_ctx[0] = 0;                                                          \
-        fn();                                                                        \
-        /* failed checks win over a SKIP that came after them */                     \
-        if (harness_cur_failed) {                                                    \
-            harness_failed++;                                                        \
-            printf("not ok - %s (%d failed checks)\n", #fn, harness_cur_failed);     \
-        } else if (harness_cur_skipped)                                              \
-            harness_skipped++;                                                       \
-        else {                                                                       \
-            harness_passed++;                                                        \
-            printf("ok - %s\n", #fn);                                                \
-        }                                                                            \
-        fflush(stdout);                                                              \
+#define RUN(fn)                                                                  \
+    do {                                                                         \
+        harness_name = #fn;                                                      \
+        harness_cur_failed = harness_cur_skipped = 0;                            \
+        harness_ctx[0] = 0;                                                      \
+        fn();                                                                    \
+        /* failed checks win over a SKIP that came after them */                 \
+        if (harness_cur_failed) {                                                \
+            harness_failed++;                                                    \
+            printf("not ok - %s (%d failed checks)\n", #fn, harness_cur_failed); \
+        } else if (harness_cur_skipped)                                          \
+            harness_skipped++;                                                   \
+        else {                                                                   \
+            harness_passed++;                                                    \
+            printf("ok - %s\n", #fn);                                            \
+        }                                                                        \
+        fflush(stdout);                                                          \
     } while (0)
 
 static int harness_done(void) __attribute__((unused));
 static int harness_done(void)
 {
-    printf("# %d passed, %d failed, %d skipped\n", harness_passed, harness_failed,
-           harness_skipped);
+    printf("# %d passed, %d failed, %d skipped\n", harness_passed, harness_failed, harness_skipped);
     return harness_failed ? 1 : 0;
 }
 

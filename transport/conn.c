@@ -17,13 +17,13 @@
 
 /* Keepalive: first probe after 30 s idle, then every 10 s, dead after 3 misses;
  * unacknowledged writes fail after 45 s (reference doc 5.2). */
-#define KEEPIDLE_S 30
-#define KEEPINTVL_S 10
-#define KEEPCNT 3
+#define KEEPIDLE_S      30
+#define KEEPINTVL_S     10
+#define KEEPCNT         3
 #define USER_TIMEOUT_MS 45000u
 
-static const char *const stage_names[] = {"none", "dns", "connect", "tls", "io", "http",
-                                          "websocket"};
+static const char *const stage_names[] = { "none", "dns",  "connect",  "tls",
+                                           "io",   "http", "websocket" };
 
 const char *conn_stage_name(conn_stage s)
 {
@@ -52,10 +52,22 @@ void conn_init(conn *c)
     memset(&c->err, 0, sizeof c->err);
 }
 
-void conn_pin_time(conn *c, int64_t unix_s) { c->pin_time = unix_s; }
-conn_state conn_state_of(const conn *c) { return c->state; }
-const conn_err *conn_error(const conn *c) { return &c->err; }
-void conn_set_stage(conn *c, conn_stage s) { c->open_stage = s; }
+void conn_pin_time(conn *c, int64_t unix_s)
+{
+    c->pin_time = unix_s;
+}
+conn_state conn_state_of(const conn *c)
+{
+    return c->state;
+}
+const conn_err *conn_error(const conn *c)
+{
+    return &c->err;
+}
+void conn_set_stage(conn *c, conn_stage s)
+{
+    c->open_stage = s;
+}
 
 static void close_fd(conn *c)
 {
@@ -137,8 +149,7 @@ static void engine_closed(conn *c)
               "the server does not speak TLS on this port (it sent \"%s\"; plain HTTP?)", shown);
         return;
     }
-    failf(c, cur_stage(c), tls_reason(e, c->pin_time), e, "%s",
-          tls_error_text(e, buf, sizeof buf));
+    failf(c, cur_stage(c), tls_reason(e, c->pin_time), e, "%s", tls_error_text(e, buf, sizeof buf));
 }
 
 /* Moves records both ways until the socket would block (tls_pump) and turns what
@@ -153,11 +164,8 @@ static void pump(conn *c)
         return;
     }
     switch (tls_pump(&c->tls, c->fd, &e, &op)) {
-    case TLS_IO_OK:
-        break;
-    case TLS_IO_CLOSED:
-        engine_closed(c);
-        break;
+    case TLS_IO_OK: break;
+    case TLS_IO_CLOSED: engine_closed(c); break;
     case TLS_IO_EOF: /* EOF before the engine saw close_notify: truncation */
         if (c->state == CONN_HANDSHAKE)
             failf(c, CONN_STAGE_TLS, NET_R_TRUNCATED, BR_ERR_IO,
@@ -226,8 +234,8 @@ static void try_next_addr(conn *c, int64_t now_ms)
               c->addrs.n == 1 ? "" : "es");
 }
 
-int conn_start(conn *c, const char *host, unsigned port, int use_tls,
-               const tls_anchors *anchors, int64_t now_ms, int64_t deadline_ms)
+int conn_start(conn *c, const char *host, unsigned port, int use_tls, const tls_anchors *anchors,
+               int64_t now_ms, int64_t deadline_ms)
 {
     size_t hl = host ? strlen(host) : 0;
     int64_t pin = c->pin_time;
@@ -373,8 +381,7 @@ conn_state conn_on_io(conn *c, short revents, int64_t now_ms)
             failf(c, c->open_stage, net_reason_of_errno(net_connect_result(c->fd)), 0,
                   "socket error: %s", strerror(net_connect_result(c->fd)));
         break;
-    default:
-        break;
+    default: break;
     }
     return c->state;
 }
@@ -405,8 +412,7 @@ static long plain_peek(conn *c, const uint8_t **p)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return 0;
-            failf(c, c->open_stage, net_reason_of_errno(errno), errno, "recv: %s",
-                  strerror(errno));
+            failf(c, c->open_stage, net_reason_of_errno(errno), errno, "recv: %s", strerror(errno));
             return -1;
         }
     }

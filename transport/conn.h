@@ -37,13 +37,13 @@
 #include "transport/tls.h"
 
 typedef enum {
-    CONN_IDLE = 0,    /* after conn_init / conn_abort */
-    CONN_RESOLVING,   /* DNS helper running (poll fd is its eventfd) */
-    CONN_CONNECTING,  /* TCP connect in progress to addrs[i] */
-    CONN_HANDSHAKE,   /* TLS handshake running */
-    CONN_OPEN,        /* application data may flow */
-    CONN_CLOSED,      /* peer closed cleanly (FIN on plain TCP, close_notify on TLS), or we did */
-    CONN_FAILED       /* sticky error: see conn_error */
+    CONN_IDLE = 0,   /* after conn_init / conn_abort */
+    CONN_RESOLVING,  /* DNS helper running (poll fd is its eventfd) */
+    CONN_CONNECTING, /* TCP connect in progress to addrs[i] */
+    CONN_HANDSHAKE,  /* TLS handshake running */
+    CONN_OPEN,       /* application data may flow */
+    CONN_CLOSED,     /* peer closed cleanly (FIN on plain TCP, close_notify on TLS), or we did */
+    CONN_FAILED      /* sticky error: see conn_error */
 } conn_state;
 
 /* Which step failed; a metric label via conn_stage_name ("dns", "connect", "tls",
@@ -62,8 +62,8 @@ typedef enum {
 typedef struct {
     conn_stage stage;
     net_reason reason;
-    int code;        /* errno, BearSSL error code, or HTTP status; 0 if none */
-    char text[384];  /* "tls: localhost:8443: certificate does not match the host name" */
+    int code;       /* errno, BearSSL error code, or HTTP status; 0 if none */
+    char text[384]; /* "tls: localhost:8443: certificate does not match the host name" */
 } conn_err;
 
 typedef struct {
@@ -72,21 +72,21 @@ typedef struct {
     int fd;
     net_dns dns;
     net_addrs addrs;
-    size_t ai;                 /* next address to try */
+    size_t ai; /* next address to try */
     int last_errno;
     char host[LIM_HOST_BYTES + 1];
     unsigned port;
     int use_tls;
-    int tls_started;           /* tls holds an initialised engine */
-    size_t view_len;           /* bytes handed out by conn_peek, not yet consumed */
+    int tls_started;             /* tls holds an initialised engine */
+    size_t view_len;             /* bytes handed out by conn_peek, not yet consumed */
     size_t plain_off, plain_len; /* plain TCP: unconsumed received bytes in tls.iobuf */
     const tls_anchors *anchors;
-    int64_t pin_time;          /* tests only: TLS validation time, -1 = real clock */
-    int64_t deadline_ms;       /* overall DNS+connect+handshake deadline */
+    int64_t pin_time;    /* tests only: TLS validation time, -1 = real clock */
+    int64_t deadline_ms; /* overall DNS+connect+handshake deadline */
     int64_t attempt_deadline_ms;
     uint64_t bytes_in, bytes_out; /* application bytes */
     conn_err err;
-    tls_client tls;            /* ~40 KiB */
+    tls_client tls; /* ~40 KiB */
 } conn;
 
 const char *conn_stage_name(conn_stage s);
@@ -102,8 +102,8 @@ void conn_init(conn *c);
  * the time left, so one black-holed address cannot use it all. Returns 0, or -1 with
  * the state CONN_FAILED. Any previous connection in c is aborted first.
  */
-int conn_start(conn *c, const char *host, unsigned port, int use_tls,
-               const tls_anchors *anchors, int64_t now_ms, int64_t deadline_ms);
+int conn_start(conn *c, const char *host, unsigned port, int use_tls, const tls_anchors *anchors,
+               int64_t now_ms, int64_t deadline_ms);
 
 /* Tests only: validate certificates as if the Unix time were unix_s (-1: real clock).
  * Call before conn_start. */

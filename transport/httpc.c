@@ -124,7 +124,9 @@ int httpc_request(httpc *h, const char *method, const char *path, const http1_he
 int httpc_poll_fd(const httpc *h)
 {
     return (h->state == HTTPC_CONNECTING || h->state == HTTPC_SENDING ||
-            h->state == HTTPC_RECEIVING) ? conn_poll_fd(&h->c) : -1;
+            h->state == HTTPC_RECEIVING)
+               ? conn_poll_fd(&h->c)
+               : -1;
 }
 
 short httpc_poll_events(const httpc *h)
@@ -266,29 +268,37 @@ httpc_state httpc_on_io(httpc *h, short revents, int64_t now_ms)
             if (h->state == HTTPC_SENDING && conn_state(&h->c) != CONN_OPEN)
                 ended(h, now_ms);
             break;
-        case HTTPC_RECEIVING:
-            receive(h, now_ms);
-            break;
-        default:
-            break;
+        case HTTPC_RECEIVING: receive(h, now_ms); break;
+        default: break;
         }
         if (h->state == before)
             break; /* no transition: wait for the next poll */
     }
     if ((h->state == HTTPC_CONNECTING || h->state == HTTPC_SENDING ||
-         h->state == HTTPC_RECEIVING) && now_ms >= h->deadline_ms) {
+         h->state == HTTPC_RECEIVING) &&
+        now_ms >= h->deadline_ms) {
         char text[96];
         snprintf(text, sizeof text, "request deadline passed (%s)",
                  h->state == HTTPC_CONNECTING ? "while connecting"
-                 : h->state == HTTPC_SENDING ? "while sending" : "while receiving");
+                 : h->state == HTTPC_SENDING  ? "while sending"
+                                              : "while receiving");
         fail(h, NET_R_TIMEOUT, 0, text);
     }
     return h->state;
 }
 
-httpc_state httpc_state_of(const httpc *h) { return h->state; }
-const http1_resp *httpc_response(const httpc *h) { return &h->resp; }
-const conn_err *httpc_error(const httpc *h) { return &h->err; }
+httpc_state httpc_state_of(const httpc *h)
+{
+    return h->state;
+}
+const http1_resp *httpc_response(const httpc *h)
+{
+    return &h->resp;
+}
+const conn_err *httpc_error(const httpc *h)
+{
+    return &h->err;
+}
 
 void httpc_close(httpc *h)
 {
@@ -299,15 +309,15 @@ void httpc_close(httpc *h)
 }
 
 int httpc_do(httpc *h, const char *method, const char *path, const http1_header *headers,
-             size_t nheaders, const void *body, size_t body_len, uint8_t *resp_buf,
-             size_t resp_cap, int timeout_ms)
+             size_t nheaders, const void *body, size_t body_len, uint8_t *resp_buf, size_t resp_cap,
+             int timeout_ms)
 {
     int64_t now = net_now_ms();
-    if (httpc_request(h, method, path, headers, nheaders, body, body_len, resp_buf, resp_cap,
-                      now, now + timeout_ms) < 0)
+    if (httpc_request(h, method, path, headers, nheaders, body, body_len, resp_buf, resp_cap, now,
+                      now + timeout_ms) < 0)
         return -1;
     while (h->state != HTTPC_DONE && h->state != HTTPC_FAILED) {
-        struct pollfd p = {httpc_poll_fd(h), httpc_poll_events(h), 0};
+        struct pollfd p = { httpc_poll_fd(h), httpc_poll_events(h), 0 };
         int64_t wake = httpc_deadline(h), ms;
         now = net_now_ms();
         ms = wake > now ? wake - now : 0;

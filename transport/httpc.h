@@ -58,7 +58,7 @@ typedef struct {
     size_t resp_cap;
     int head_request;
     int64_t deadline_ms;
-    int reused;             /* current request runs on a reused connection */
+    int reused; /* current request runs on a reused connection */
     int retried;
     int reusable;           /* the connection may take another request */
     size_t resp_bytes;      /* response bytes received for the current request */
@@ -103,7 +103,7 @@ void httpc_close(httpc *h);
 /* Blocking convenience for tools and tests: runs its own poll loop until the request
  * ends. Returns 0 (HTTPC_DONE) or -1 (HTTPC_FAILED). */
 int httpc_do(httpc *h, const char *method, const char *path, const http1_header *headers,
-             size_t nheaders, const void *body, size_t body_len, uint8_t *resp_buf,
-             size_t resp_cap, int timeout_ms);
+             size_t nheaders, const void *body, size_t body_len, uint8_t *resp_buf, size_t resp_cap,
+             int timeout_ms);
 
 #endif

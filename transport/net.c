@@ -226,7 +226,9 @@ int net_dns_result(net_dns *d, net_addrs *out, net_reason *why, char *err, size_
         else
             *why = NET_R_DNS;
         snprintf(err, errcap, "dns: %s: %s", host,
-                 gai == 0 ? "no addresses" : gai == EAI_SYSTEM ? strerror(se) : gai_strerror(gai));
+                 gai == 0            ? "no addresses"
+                 : gai == EAI_SYSTEM ? strerror(se)
+                                     : gai_strerror(gai));
     }
     close(s->efd);
     s->state = SLOT_FREE;
@@ -298,11 +300,18 @@ net_reason net_reason_of_errno(int e)
 {
     switch (e) {
     case ECONNREFUSED: return NET_R_REFUSED;
-    case ENETUNREACH: case EHOSTUNREACH: case ENETDOWN: case EADDRNOTAVAIL:
-        return NET_R_UNREACHABLE;
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case ENETDOWN:
+    case EADDRNOTAVAIL: return NET_R_UNREACHABLE;
     case ETIMEDOUT: return NET_R_TIMEOUT;
-    case ECONNRESET: case EPIPE: case ECONNABORTED: return NET_R_RESET;
-    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: return NET_R_RESOURCE;
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED: return NET_R_RESET;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM: return NET_R_RESOURCE;
     default: return NET_R_IO;
     }
 }

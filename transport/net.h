@@ -22,29 +22,29 @@
  */
 typedef enum {
     NET_R_NONE = 0,
-    NET_R_DNS,               /* name does not resolve (EAI_NONAME, EAI_NODATA...) */
-    NET_R_DNS_TEMPORARY,     /* EAI_AGAIN / resolver failure: retry with backoff */
-    NET_R_REFUSED,           /* ECONNREFUSED on every address */
-    NET_R_UNREACHABLE,       /* ENETUNREACH / EHOSTUNREACH */
-    NET_R_TIMEOUT,           /* a deadline passed (dns, connect, handshake, request) */
-    NET_R_RESET,             /* ECONNRESET / EPIPE */
-    NET_R_IO,                /* other socket error */
-    NET_R_CLOSED,            /* peer closed cleanly (FIN, or TLS close_notify) */
-    NET_R_TRUNCATED,         /* TLS: EOF without close_notify -- an abnormal end */
-    NET_R_TLS_UNKNOWN_CA,    /* chain does not lead to a loaded anchor (BearSSL 62) */
-    NET_R_TLS_BAD_NAME,      /* certificate not valid for the host name (56) */
-    NET_R_TLS_EXPIRED,       /* expired or not yet valid (54) */
-    NET_R_TLS_CERT_TIME,     /* 54/53 while our own clock looks wrong (before 2024) */
-    NET_R_TLS_BAD_CERT,      /* other certificate problem (decoding, key, usage...) */
+    NET_R_DNS,                  /* name does not resolve (EAI_NONAME, EAI_NODATA...) */
+    NET_R_DNS_TEMPORARY,        /* EAI_AGAIN / resolver failure: retry with backoff */
+    NET_R_REFUSED,              /* ECONNREFUSED on every address */
+    NET_R_UNREACHABLE,          /* ENETUNREACH / EHOSTUNREACH */
+    NET_R_TIMEOUT,              /* a deadline passed (dns, connect, handshake, request) */
+    NET_R_RESET,                /* ECONNRESET / EPIPE */
+    NET_R_IO,                   /* other socket error */
+    NET_R_CLOSED,               /* peer closed cleanly (FIN, or TLS close_notify) */
+    NET_R_TRUNCATED,            /* TLS: EOF without close_notify -- an abnormal end */
+    NET_R_TLS_UNKNOWN_CA,       /* chain does not lead to a loaded anchor (BearSSL 62) */
+    NET_R_TLS_BAD_NAME,         /* certificate not valid for the host name (56) */
+    NET_R_TLS_EXPIRED,          /* expired or not yet valid (54) */
+    NET_R_TLS_CERT_TIME,        /* 54/53 while our own clock looks wrong (before 2024) */
+    NET_R_TLS_BAD_CERT,         /* other certificate problem (decoding, key, usage...) */
     NET_R_TLS_PROTOCOL_VERSION, /* no TLS 1.2: alert 70 received, or server chose 1.0/1.1/1.3 */
-    NET_R_TLS_HANDSHAKE,     /* no common suite/curve: alert 40, bad cipher suite */
-    NET_R_TLS_ALERT,         /* another fatal alert received (number in the text) */
-    NET_R_TLS_NOT_TLS,       /* the peer does not speak TLS (e.g. plain HTTP) */
-    NET_R_TLS_PROTOCOL,      /* other TLS protocol violation */
-    NET_R_TLS_CONFIG,        /* local problem: no randomness, bad host name, IP host */
-    NET_R_HTTP,              /* bad HTTP response (see httpc) */
-    NET_R_LIMIT,             /* a configured limit was exceeded */
-    NET_R_RESOURCE,          /* out of fds / resolver slots */
+    NET_R_TLS_HANDSHAKE,        /* no common suite/curve: alert 40, bad cipher suite */
+    NET_R_TLS_ALERT,            /* another fatal alert received (number in the text) */
+    NET_R_TLS_NOT_TLS,          /* the peer does not speak TLS (e.g. plain HTTP) */
+    NET_R_TLS_PROTOCOL,         /* other TLS protocol violation */
+    NET_R_TLS_CONFIG,           /* local problem: no randomness, bad host name, IP host */
+    NET_R_HTTP,                 /* bad HTTP response (see httpc) */
+    NET_R_LIMIT,                /* a configured limit was exceeded */
+    NET_R_RESOURCE,             /* out of fds / resolver slots */
     NET_R_COUNT
 } net_reason;
 
@@ -80,12 +80,15 @@ typedef struct {
     int slot; /* -1 when idle */
 } net_dns;
 
-#define NET_DNS_INIT {-1}
+#define NET_DNS_INIT \
+    {                \
+        -1           \
+    }
 
 /* Starts resolving host:port (TCP, IPv4 and IPv6). Returns 0, or -1 with err filled
  * (NET_R_RESOURCE: no slot/thread/eventfd; NET_R_DNS: host too long or empty). */
-int net_dns_start(net_dns *d, const char *host, unsigned port, net_reason *why,
-                  char *err, size_t errcap);
+int net_dns_start(net_dns *d, const char *host, unsigned port, net_reason *why, char *err,
+                  size_t errcap);
 /* The fd to poll for POLLIN while the look-up runs; -1 when idle. */
 int net_dns_fd(const net_dns *d);
 /*

@@ -152,11 +152,8 @@ static int pem_feed(loader *l, const unsigned char *p, size_t n)
                 add_anchor(l);
             l->in_cert = 0;
             break;
-        case BR_PEM_ERROR:
-            l->err = TLS_ERR_NOT_PEM;
-            break;
-        default:
-            break;
+        case BR_PEM_ERROR: l->err = TLS_ERR_NOT_PEM; break;
+        default: break;
         }
     }
     return l->err;
@@ -188,23 +185,20 @@ static int loader_end(size_t before, char *err, size_t errcap, const char *what)
     if (!L.err && L.in_cert)
         L.err = TLS_ERR_NOT_PEM; /* ends inside an object */
     switch (L.err) {
-    case TLS_ERR_NOT_PEM:
-        snprintf(err, errcap, "%s: not a valid PEM file", what);
-        return L.err;
+    case TLS_ERR_NOT_PEM: snprintf(err, errcap, "%s: not a valid PEM file", what); return L.err;
     case TLS_ERR_LIMIT:
-        snprintf(err, errcap, "%s: more than %u certificates or %u bytes of anchor data",
-                 what, LIM_TLS_ANCHORS, LIM_TLS_ANCHOR_POOL);
+        snprintf(err, errcap, "%s: more than %u certificates or %u bytes of anchor data", what,
+                 LIM_TLS_ANCHORS, LIM_TLS_ANCHOR_POOL);
         return L.err;
-    default:
-        break;
+    default: break;
     }
     if (L.objects == 0) {
         snprintf(err, errcap, "%s: no PEM data found", what);
         return TLS_ERR_NOT_PEM;
     }
     if (a->n == before) {
-        snprintf(err, errcap, "%s: no usable CA certificate (%d PEM objects, %zu skipped)",
-                 what, L.objects, a->skipped);
+        snprintf(err, errcap, "%s: no usable CA certificate (%d PEM objects, %zu skipped)", what,
+                 L.objects, a->skipped);
         return TLS_ERR_NO_CERTS;
     }
     if (errcap)
@@ -262,8 +256,10 @@ int tls_anchors_load_file(tls_anchors *a, const char *path, char *err, size_t er
         if (access(tls_default_ca_files[i], R_OK) == 0)
             return load_one(a, tls_default_ca_files[i], err, errcap);
     tls_anchors_clear(a);
-    snprintf(err, errcap, "no system CA bundle found (tried %s and %zu other paths); "
-             "use --tls.ca-file", tls_default_ca_files[0],
+    snprintf(err, errcap,
+             "no system CA bundle found (tried %s and %zu other paths); "
+             "use --tls.ca-file",
+             tls_default_ca_files[0],
              sizeof tls_default_ca_files / sizeof tls_default_ca_files[0] - 2);
     return TLS_ERR_NO_DEFAULT;
 }
@@ -482,7 +478,8 @@ const char *tls_error_text(int e, char *buf, size_t cap)
     case BR_ERR_X509_TIME_UNKNOWN: return "certificate check: current time unknown";
     case BR_ERR_X509_EXPIRED: return "certificate expired or not yet valid";
     case BR_ERR_X509_BAD_SERVER_NAME: return "certificate does not match the host name";
-    case BR_ERR_X509_NOT_TRUSTED: return "certificate chain does not lead to a trusted CA (unknown CA)";
+    case BR_ERR_X509_NOT_TRUSTED:
+        return "certificate chain does not lead to a trusted CA (unknown CA)";
     case BR_ERR_X509_NOT_CA: return "an intermediate certificate is not a CA";
     case BR_ERR_X509_WEAK_PUBLIC_KEY: return "certificate key too weak";
     case BR_ERR_X509_BAD_SIGNATURE: return "certificate signature invalid";
@@ -527,11 +524,14 @@ net_reason tls_reason(int e, int64_t pinned_time)
     case BR_ERR_X509_TIME_UNKNOWN:
         return now < TLS_SANE_TIME ? NET_R_TLS_CERT_TIME : NET_R_TLS_EXPIRED;
     case BR_ERR_UNSUPPORTED_VERSION: return NET_R_TLS_PROTOCOL_VERSION;
-    case BR_ERR_BAD_CIPHER_SUITE: case BR_ERR_INVALID_ALGORITHM: case BR_ERR_WRONG_KEY_USAGE:
-        return NET_R_TLS_HANDSHAKE;
-    case BR_ERR_BAD_LENGTH: case BR_ERR_UNKNOWN_TYPE: case BR_ERR_BAD_VERSION:
-        return NET_R_TLS_NOT_TLS;
-    case BR_ERR_BAD_PARAM: case BR_ERR_NO_RANDOM: return NET_R_TLS_CONFIG;
+    case BR_ERR_BAD_CIPHER_SUITE:
+    case BR_ERR_INVALID_ALGORITHM:
+    case BR_ERR_WRONG_KEY_USAGE: return NET_R_TLS_HANDSHAKE;
+    case BR_ERR_BAD_LENGTH:
+    case BR_ERR_UNKNOWN_TYPE:
+    case BR_ERR_BAD_VERSION: return NET_R_TLS_NOT_TLS;
+    case BR_ERR_BAD_PARAM:
+    case BR_ERR_NO_RANDOM: return NET_R_TLS_CONFIG;
     default: break;
     }
     if (e == BR_ERR_RECV_FATAL_ALERT + 70 || e == BR_ERR_SEND_FATAL_ALERT + 70)

@@ -45,10 +45,10 @@ enum {
 typedef struct {
     br_x509_trust_anchor ta[LIM_TLS_ANCHORS];
     size_t n;
-    size_t skipped;            /* certificates that did not decode (unsupported key...) */
+    size_t skipped; /* certificates that did not decode (unsupported key...) */
     unsigned char pool[LIM_TLS_ANCHOR_POOL];
     size_t pool_len;
-    char source[256];          /* the file the anchors came from */
+    char source[256]; /* the file the anchors came from */
 } tls_anchors;
 
 /* Default bundle locations, tried in order by tls_anchors_load_file(a, NULL, ...):
@@ -76,8 +76,8 @@ typedef struct {
     br_ssl_client_context sc;
     br_x509_minimal_context xc;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-    int64_t pinned_time;       /* tests: validation time in Unix seconds, or -1 */
-    unsigned char peek[12];    /* the first bytes the server sent (see tls_first_bytes) */
+    int64_t pinned_time;    /* tests: validation time in Unix seconds, or -1 */
+    unsigned char peek[12]; /* the first bytes the server sent (see tls_first_bytes) */
     size_t peek_len;
 } tls_client;
 
@@ -94,11 +94,11 @@ int tls_client_start(tls_client *t, const tls_anchors *a, const char *host, int6
 
 /* What the engine can do now: a bit set. */
 enum {
-    TLS_ST_CLOSED = 1,    /* closed or failed: tls_last_error says which (0: close_notify) */
-    TLS_ST_SENDREC = 2,   /* has records to send: poll for POLLOUT */
-    TLS_ST_RECVREC = 4,   /* wants records: poll for POLLIN */
-    TLS_ST_APP_IN = 8,    /* decrypted bytes wait (tls_app_view) */
-    TLS_ST_APP_OUT = 16   /* takes application bytes (tls_app_write); after the handshake */
+    TLS_ST_CLOSED = 1,  /* closed or failed: tls_last_error says which (0: close_notify) */
+    TLS_ST_SENDREC = 2, /* has records to send: poll for POLLOUT */
+    TLS_ST_RECVREC = 4, /* wants records: poll for POLLIN */
+    TLS_ST_APP_IN = 8,  /* decrypted bytes wait (tls_app_view) */
+    TLS_ST_APP_OUT = 16 /* takes application bytes (tls_app_write); after the handshake */
 };
 unsigned tls_state(const tls_client *t);
 
@@ -107,10 +107,10 @@ int tls_last_error(const tls_client *t);
 
 /* Outcome of tls_pump. */
 typedef enum {
-    TLS_IO_OK = 0,   /* moved what could move; the socket would block, or nothing to do */
-    TLS_IO_CLOSED,   /* the engine is closed (TLS_ST_CLOSED): see tls_last_error */
-    TLS_IO_EOF,      /* the peer closed TCP while the engine still wanted records */
-    TLS_IO_ERRNO     /* send() or recv() failed: *sys_errno, and *op is "send" or "recv" */
+    TLS_IO_OK = 0, /* moved what could move; the socket would block, or nothing to do */
+    TLS_IO_CLOSED, /* the engine is closed (TLS_ST_CLOSED): see tls_last_error */
+    TLS_IO_EOF,    /* the peer closed TCP while the engine still wanted records */
+    TLS_IO_ERRNO   /* send() or recv() failed: *sys_errno, and *op is "send" or "recv" */
 } tls_io;
 
 /* Moves records both ways between fd and the engine until the socket would block or

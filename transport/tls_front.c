@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define WAIT_SLICE_MS 200
-#define CONN_STACK (128u * 1024u)
+#define CONN_STACK    (128u * 1024u)
 
 struct tls_front {
     struct tls_front_config cfg;

@@ -38,11 +38,11 @@ enum tls_front_event {
 };
 
 struct tls_front_config {
-    const char *listen;      /* "port", "ipv4:port" or "[ipv6]:port" (civetweb's form) */
-    const char *backend;     /* path of civetweb's Unix socket */
-    unsigned max_conns;      /* 0 = 128 */
-    unsigned handshake_ms;   /* 0 = 5000 */
-    unsigned idle_ms;        /* 0 = 10000 */
+    const char *listen;    /* "port", "ipv4:port" or "[ipv6]:port" (civetweb's form) */
+    const char *backend;   /* path of civetweb's Unix socket */
+    unsigned max_conns;    /* 0 = 128 */
+    unsigned handshake_ms; /* 0 = 5000 */
+    unsigned idle_ms;      /* 0 = 10000 */
     /* loads fresh creds from the files (the web config in force); NULL = no watching */
     tls_creds *(*reload)(void *user, char *err, size_t errcap);
     void (*on_event)(void *user, enum tls_front_event ev, const char *peer, const char *detail);

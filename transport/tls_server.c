@@ -85,7 +85,8 @@ static void ts_pem_sink(void *ctx, const void *buf, size_t len)
 /* Calls each(user, name, der, len) per object. 0, or -1 (not PEM, too big, or each
  * failed: each fills err itself and returns -1). */
 static int ts_pem_each(const char *text, size_t n, unsigned char *scratch, size_t cap,
-                       int (*each)(void *user, const char *name, const unsigned char *der, size_t len),
+                       int (*each)(void *user, const char *name, const unsigned char *der,
+                                   size_t len),
                        void *user, int *objects)
 {
     br_pem_decoder_context pc;
@@ -184,7 +185,8 @@ static int ts_add_cert(void *user, const char *name, const unsigned char *der, s
 {
     struct ts_load *l = user;
     tls_creds *c = l->c;
-    if (strcmp(name, "CERTIFICATE") && strcmp(name, "X509 CERTIFICATE") && strcmp(name, "TRUSTED CERTIFICATE"))
+    if (strcmp(name, "CERTIFICATE") && strcmp(name, "X509 CERTIFICATE") &&
+        strcmp(name, "TRUSTED CERTIFICATE"))
         return 0; /* other objects (a key in the same file) are not the chain */
     if (c->nchain >= TLS_SERVER_CHAIN_MAX) {
         snprintf(l->err, l->errcap, "%s: more than %u certificates", l->what, TLS_SERVER_CHAIN_MAX);
@@ -210,7 +212,8 @@ static int ts_add_key(void *user, const char *name, const unsigned char *der, si
         snprintf(l->err, l->errcap, "%s: encrypted private keys are not supported", l->what);
         return -1;
     }
-    if (strcmp(name, "PRIVATE KEY") && strcmp(name, "RSA PRIVATE KEY") && strcmp(name, "EC PRIVATE KEY"))
+    if (strcmp(name, "PRIVATE KEY") && strcmp(name, "RSA PRIVATE KEY") &&
+        strcmp(name, "EC PRIVATE KEY"))
         return 0; /* e.g. "EC PARAMETERS" before the key */
     if (l->keys++) {
         snprintf(l->err, l->errcap, "%s: more than one private key", l->what);
@@ -252,16 +255,16 @@ static int ts_key_matches(const tls_creds *c, char *err, size_t cap)
             cn++;
             cl--;
         }
-        if (nl && nl <= sizeof n &&
-            br_rsa_compute_modulus_get_default()(n, sk) == nl && nl == cl && !memcmp(n, cn, nl))
+        if (nl && nl <= sizeof n && br_rsa_compute_modulus_get_default()(n, sk) == nl && nl == cl &&
+            !memcmp(n, cn, nl))
             return 0;
     } else {
         const br_ec_private_key *sk = br_skey_decoder_get_ec(&c->key);
         unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
         br_ec_public_key pub;
         size_t ql = br_ec_compute_pub(br_ec_get_default(), &pub, q, sk);
-        if (ql && pk->key.ec.curve == sk->curve &&
-            pk->key.ec.qlen == ql && !memcmp(pk->key.ec.q, q, ql))
+        if (ql && pk->key.ec.curve == sk->curve && pk->key.ec.qlen == ql &&
+            !memcmp(pk->key.ec.q, q, ql))
             return 0;
     }
     snprintf(err, cap, "the private key does not match the certificate");
@@ -424,8 +427,9 @@ int tls_server_start(tls_server_conn *t, const tls_creds *c)
         br_ssl_server_init_full_rsa(&t->sc, c->chain, c->nchain, br_skey_decoder_get_rsa(&c->key));
     br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12);
     br_ssl_engine_set_suites(&t->sc.eng, c->suites, c->nsuites);
-    br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_NO_RENEGOTIATION |
-                                            (c->prefer_server ? BR_OPT_ENFORCE_SERVER_PREFERENCES : 0));
+    br_ssl_engine_add_flags(&t->sc.eng,
+                            BR_OPT_NO_RENEGOTIATION |
+                                (c->prefer_server ? BR_OPT_ENFORCE_SERVER_PREFERENCES : 0));
     if (c->clients) {
         br_x509_minimal_init_full(&t->xc, c->clients->ta, c->clients->n);
         br_ssl_engine_set_x509(&t->sc.eng, &t->xc.vtable);

@@ -27,7 +27,7 @@
 
 #include "core/webcfg.h"
 
-#define TLS_SERVER_CHAIN_MAX 8u            /* certificates in cert_file */
+#define TLS_SERVER_CHAIN_MAX 8u             /* certificates in cert_file */
 #define TLS_SERVER_PEM_MAX   (256u * 1024u) /* bytes of cert_file or key_file */
 
 typedef struct tls_creds tls_creds;

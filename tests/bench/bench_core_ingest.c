@@ -37,14 +37,15 @@ int main(int argc, char **argv)
     size_t *len = calloc(RING, sizeof *len);
     bench_update_ring(ring, len, RING, assets, keys);
 
-    store_config cfg = {assets * keys, assets, 1024};
+    store_config cfg = { assets * keys, assets, 1024 };
     size_t need = store_mem_needed(&cfg);
     void *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
     static store st;
     static tb_feed feed;
     static jsmntok_t tok[256];
     static tb_pending pend[LIM_PENDING_UPDATES];
-    if (!mem || store_init(&st, mem, need, &cfg) || tb_feed_init(&feed, tok, 256, pend, LIM_PENDING_UPDATES))
+    if (!mem || store_init(&st, mem, need, &cfg) ||
+        tb_feed_init(&feed, tok, 256, pend, LIM_PENDING_UPDATES))
         return 1;
     tb_feed_expect(&feed, 1);
     const char *data = "{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false}}";
@@ -64,12 +65,13 @@ int main(int argc, char **argv)
     store_stats s;
     store_get_stats(&st, &s);
     printf("ingest: %u messages in %.3f s: %.0f messages/s, %.1f MB/s (%llu values set, "
-           "%u series)\n", msgs, dt, msgs / dt, bytes / dt / 1e6, (unsigned long long)set, s.series);
+           "%u series)\n",
+           msgs, dt, msgs / dt, bytes / dt / 1e6, (unsigned long long)set, s.series);
 
     /* Fill every series, then time one full iteration in 4096-row batches. */
     for (uint32_t a = 0; a < assets; a++)
         for (uint32_t k = 0; k < keys; k++) {
-            uint8_t id[16] = {0};
+            uint8_t id[16] = { 0 };
             char key[32];
             memcpy(id + 4, &a, 4);
             int kl = snprintf(key, sizeof key, "telemetry_param_%u", k);

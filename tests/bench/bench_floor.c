@@ -72,7 +72,7 @@ static long peak_rss(void)
 /* One poll turn on C (zero wait when the engine already holds bytes). */
 static void turn(int64_t deadline)
 {
-    struct pollfd p = {conn_poll_fd(&C), conn_poll_events(&C), 0};
+    struct pollfd p = { conn_poll_fd(&C), conn_poll_events(&C), 0 };
     const uint8_t *o;
     if (ws_output(&WS, &o) > 0)
         p.events |= POLLOUT;
@@ -148,17 +148,28 @@ int main(int argc, char **argv)
     double warmup = 2, duration = 5, max_s = 120;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
-        if (!strcmp(a, "--host")) host = v;
-        else if (!strcmp(a, "--port")) port = (unsigned)atoi(v);
-        else if (!strcmp(a, "--username")) user = v;
-        else if (!strcmp(a, "--ca")) ca = v;
-        else if (!strcmp(a, "--pages")) pages = (unsigned)atoi(v);
-        else if (!strcmp(a, "--page-size")) page_size = (unsigned)atoi(v);
-        else if (!strcmp(a, "--keys")) keys = v;
-        else if (!strcmp(a, "--warmup")) warmup = atof(v);
-        else if (!strcmp(a, "--duration")) duration = atof(v);
-        else if (!strcmp(a, "--max-seconds")) max_s = atof(v);
-        else die("usage", a);
+        if (!strcmp(a, "--host"))
+            host = v;
+        else if (!strcmp(a, "--port"))
+            port = (unsigned)atoi(v);
+        else if (!strcmp(a, "--username"))
+            user = v;
+        else if (!strcmp(a, "--ca"))
+            ca = v;
+        else if (!strcmp(a, "--pages"))
+            pages = (unsigned)atoi(v);
+        else if (!strcmp(a, "--page-size"))
+            page_size = (unsigned)atoi(v);
+        else if (!strcmp(a, "--keys"))
+            keys = v;
+        else if (!strcmp(a, "--warmup"))
+            warmup = atof(v);
+        else if (!strcmp(a, "--duration"))
+            duration = atof(v);
+        else if (!strcmp(a, "--max-seconds"))
+            max_s = atof(v);
+        else
+            die("usage", a);
     }
     const char *pass = getenv("IOTPRO_PASSWORD");
     char err[256];
@@ -171,10 +182,11 @@ int main(int argc, char **argv)
     /* login */
     static char body[1024], resp[65536], token[4096];
     snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, pass);
-    http1_header hj = {"Content-Type", "application/json"};
+    http1_header hj = { "Content-Type", "application/json" };
     httpc_init(&H, host, port, 1, &anchors);
     if (httpc_do(&H, "POST", "/api/auth/login", &hj, 1, body, strlen(body), (uint8_t *)resp,
-                 sizeof resp - 1, 15000) != 0 || httpc_response(&H)->status != 200)
+                 sizeof resp - 1, 15000) != 0 ||
+        httpc_response(&H)->status != 200)
         die("login", "failed");
     const http1_resp *r = httpc_response(&H);
     resp[r->body_len] = 0;
@@ -251,7 +263,7 @@ int main(int argc, char **argv)
     }
 
     /* the floor: decrypt, find frame boundaries, nothing else */
-    walker w = {0};
+    walker w = { 0 };
     if (n > 0) { /* frames after the 101 in the same record */
         walk(&w, in + used, (size_t)n - used);
         conn_consume(&C, (size_t)n);

@@ -43,12 +43,12 @@ int main(int argc, char **argv)
     static tb_feed_attr attrs[8];
     static char scratch[TB_FEED_SCRATCH(768)];
     static tb_feed feed;
-    tb_feed_out out = {vals, TB_FEED_VALS_FOR(NTOK), 0, attrs, 8, 0, scratch, sizeof scratch, 0};
+    tb_feed_out out = { vals, TB_FEED_VALS_FOR(NTOK), 0, attrs, 8, 0, scratch, sizeof scratch, 0 };
     uint64_t x = 11;
     if (!assets || !msgs)
         return 2;
     for (int i = 0; i < RING; i++) {
-        uint8_t id[16] = {0};
+        uint8_t id[16] = { 0 };
         char u[37];
         uint32_t a;
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -57,7 +57,8 @@ int main(int argc, char **argv)
         tb_uuid_format(id, u);
         /* latitude/longitude as Java prints computed doubles */
         double lat = 35.8 + (double)(x % 100000) / 3e6, lon = 14.4 + (double)(x >> 40) / 7e12;
-        len[i] = (size_t)snprintf(ring[i], sizeof ring[i],
+        len[i] = (size_t)snprintf(
+            ring[i], sizeof ring[i],
             "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{"
             "\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},\"readAttrs\":true,\"readTs\":true,"
             "\"latest\":{\"TIME_SERIES\":{\"telemetry_param_latitude\":{\"ts\":%llu,\"value\":\"%.17g\"},"
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
             u, 1751460000000ull + (unsigned)i, lat, 1751460000000ull + (unsigned)i, lon,
             1751460000000ull + (unsigned)i, a);
     }
-    store_config cfg = {assets * 4, assets, assets + 16};
+    store_config cfg = { assets * 4, assets, assets + 16 };
     size_t need = store_mem_needed(&cfg);
     void *mem = calloc(1, need);
     store st;

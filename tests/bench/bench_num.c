@@ -134,22 +134,22 @@ static int gen(char *s, size_t cap)
 {
     /* Category weights out of 64: cheap common forms dominate, every adversarial kind
      * is present (the exact path costs ~15 us an input, so midpoints are 4 in 64). */
-    static const uint8_t pick[64] = {
-        0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
-        3, 3, 4, 4, 4, 4, 7, 7, 7, 7, 7, 8, 8, 8, 9, 9, 9, 9, 10, 11, 11, 11, 12, 12,
-        12, 12, 13, 13, 13, 13, 13, 13, 14, 14, 15, 15, 15, 15, 15, 15};
+    static const uint8_t pick[64] = { 0,  0,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  2,
+                                      2,  2,  2,  2,  2,  3,  3,  3,  3,  3,  3,  3,  3,
+                                      4,  4,  4,  4,  7,  7,  7,  7,  7,  8,  8,  8,  9,
+                                      9,  9,  9,  10, 11, 11, 11, 12, 12, 12, 12, 13, 13,
+                                      13, 13, 13, 13, 14, 14, 15, 15, 15, 15, 15, 15 };
     double v;
     int n = 0;
     switch (pick[rnd() % 64]) {
-    case 0: /* round trip of any double, %.17g */
-        return snprintf(s, cap, "%.17g", rnd_double(0));
+    case 0: /* round trip of any double, %.17g */ return snprintf(s, cap, "%.17g", rnd_double(0));
     case 1: /* any double with 1..40 digits */
         return snprintf(s, cap, "%.*e", (int)(rnd() % 40), rnd_double(0));
-    case 2: /* Java forms of any double */
-        return java_form(s, cap, rnd_double(0));
+    case 2: /* Java forms of any double */ return java_form(s, cap, rnd_double(0));
     case 3: /* Java forms of the fleet's coordinates, and their 15-17 digit spellings */
         v = gps_value();
-        return rnd() & 1 ? java_form(s, cap, v) : snprintf(s, cap, "%.*g", 15 + (int)(rnd() % 3), v);
+        return rnd() & 1 ? java_form(s, cap, v)
+                         : snprintf(s, cap, "%.*g", 15 + (int)(rnd() % 3), v);
     case 4: { /* exact midpoints between neighbours, and a hair either side */
         int kind = (int)(rnd() % 3);
         double a = fabs(rnd_double(kind)), b;
@@ -192,7 +192,8 @@ static int gen(char *s, size_t cap)
         return n;
     }
     case 10: { /* subnormals and the bottom of the range */
-        v = rnd() & 1 ? rnd_double(1) : (double)((rnd() % 1000 + 1) << (rnd() % 60)) * bits_double(1);
+        v = rnd() & 1 ? rnd_double(1)
+                      : (double)((rnd() % 1000 + 1) << (rnd() % 60)) * bits_double(1);
         return rnd() & 1 ? java_form(s, cap, v) : snprintf(s, cap, "%.*e", (int)(rnd() % 25), v);
     }
     case 11: { /* the top: near DBL_MAX and the overflow threshold */
@@ -223,18 +224,35 @@ static int gen(char *s, size_t cap)
         return n;
     }
     case 14: { /* zeros, NaN and the infinities as ThingsBoard prints them */
-        static const char *const fixed[] = {"0", "-0", "0.0", "-0.0", "0e999", "-0.000E-7",
-                                            "NaN", "Infinity", "-Infinity", "+Infinity",
-                                            "2.5E1", "25.0", "1.0E-5", "4.9E-324",
-                                            "2.4703282292062327e-324", "2.4703282292062328e-324",
-                                            "1.7976931348623157E308", "1.7976931348623158e308",
-                                            "1.7976931348623159e308", "2.2250738585072011e-308",
-                                            "2.2250738585072012e-308", "9007199254740993",
-                                            "9007199254740992.5", "9223372036854775807"};
+        static const char *const fixed[] = { "0",
+                                             "-0",
+                                             "0.0",
+                                             "-0.0",
+                                             "0e999",
+                                             "-0.000E-7",
+                                             "NaN",
+                                             "Infinity",
+                                             "-Infinity",
+                                             "+Infinity",
+                                             "2.5E1",
+                                             "25.0",
+                                             "1.0E-5",
+                                             "4.9E-324",
+                                             "2.4703282292062327e-324",
+                                             "2.4703282292062328e-324",
+                                             "1.7976931348623157E308",
+                                             "1.7976931348623158e308",
+                                             "1.7976931348623159e308",
+                                             "2.2250738585072011e-308",
+                                             "2.2250738585072012e-308",
+                                             "9007199254740993",
+                                             "9007199254740992.5",
+                                             "9223372036854775807" };
         return snprintf(s, cap, "%s", fixed[rnd() % (sizeof fixed / sizeof fixed[0])]);
     }
     default: /* short decimals: the common case */
-        return snprintf(s, cap, "%.*f", (int)(rnd() % 8), (double)(int64_t)(rnd() % 2000001 - 1000000) / 1000.0);
+        return snprintf(s, cap, "%.*f", (int)(rnd() % 8),
+                        (double)(int64_t)(rnd() % 2000001 - 1000000) / 1000.0);
     }
 }
 

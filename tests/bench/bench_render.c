@@ -58,9 +58,14 @@ int main(int argc, char **argv)
     unsigned assets = 200000, keys = 5, runs = 5, strings = 0, check = 0, fresh = 0;
     size_t stream = 0;
     char *sbuf = NULL;
-    static const char *const knames[] = {"telemetry_param_latitude", "telemetry_param_longitude",
-                                         "temperature", "battery", "odometer", "door_open",
-                                         "humidity", "pressure"};
+    static const char *const knames[] = { "telemetry_param_latitude",
+                                          "telemetry_param_longitude",
+                                          "temperature",
+                                          "battery",
+                                          "odometer",
+                                          "door_open",
+                                          "humidity",
+                                          "pressure" };
     double t[32], first;
     struct render *r;
     struct expo e;
@@ -98,7 +103,7 @@ int main(int argc, char **argv)
     if (!tab)
         return 1;
     for (unsigned i = 0; i < assets; i++) {
-        uint8_t id[16] = {0}, prof[16] = {0};
+        uint8_t id[16] = { 0 }, prof[16] = { 0 };
         char name[64], type[32];
         int nl, tl;
         for (int b = 0; b < 4; b++)
@@ -167,7 +172,9 @@ int main(int argc, char **argv)
                keys, body, first);
         printf("render_ms median=%.1f min=%.1f max=%.1f runs=%u MB_per_s=%.0f buffer=%s\n",
                t[runs / 2], t[0], t[runs - 1], runs, body / 1e6 / (t[runs / 2] / 1e3),
-               stream ? "stream" : fresh ? "fresh" : "reused");
+               stream  ? "stream"
+               : fresh ? "fresh"
+                       : "reused");
     }
     render_destroy(r);
     if (check && t[runs / 2] > 500.0) {

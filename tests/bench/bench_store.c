@@ -41,8 +41,8 @@ static void id_of(uint32_t a, uint8_t id[16])
 
 static void report(const char *what, uint32_t n, double cpu, double wall)
 {
-    printf("%-8s %u in %.3f s cpu (%.3f s wall): %.0f /s cpu, %.0f /s wall\n", what, n, cpu,
-           wall, n / cpu, n / wall);
+    printf("%-8s %u in %.3f s cpu (%.3f s wall): %.0f /s cpu, %.0f /s wall\n", what, n, cpu, wall,
+           n / cpu, n / wall);
 }
 
 static void bench_feed(store *st, uint32_t assets, uint32_t keys, uint32_t msgs)
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     uint32_t n = argc > 3 ? (uint32_t)atoi(argv[3]) : 2000000;
     if (!assets || !keys || !n || keys > 1000)
         return 2;
-    store_config cfg = {assets * keys, assets, 1024};
+    store_config cfg = { assets * keys, assets, 1024 };
     size_t need = store_mem_needed(&cfg);
     void *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
     static store st;

@@ -50,7 +50,13 @@ typedef struct {
 } opts;
 
 static int debug;
-#define DBG(...) do { if (debug) { fprintf(stderr, "%6lld ", (long long)(net_now_ms() % 1000000)); fprintf(stderr, __VA_ARGS__); } } while (0)
+#define DBG(...)                                                            \
+    do {                                                                    \
+        if (debug) {                                                        \
+            fprintf(stderr, "%6lld ", (long long)(net_now_ms() % 1000000)); \
+            fprintf(stderr, __VA_ARGS__);                                   \
+        }                                                                   \
+    } while (0)
 
 /* Moves pending ws output into conn. Returns the bytes moved, -1 if the connection is
  * gone. */
@@ -99,9 +105,7 @@ static void on_events(opts *o, conn *c, ws_ctx *ws, outcome *r)
     ws_event ev;
     while (ws_next_event(ws, &ev) != WS_EV_NONE) {
         switch (ev.type) {
-        case WS_EV_OPEN:
-            r->opened = 1;
-            break;
+        case WS_EV_OPEN: r->opened = 1; break;
         case WS_EV_MESSAGE:
             if (ev.opcode == WS_OP_TEXT && !o->first_text[0])
                 snprintf(o->first_text, sizeof o->first_text, "%.*s",
@@ -125,12 +129,11 @@ static void on_events(opts *o, conn *c, ws_ctx *ws, outcome *r)
             r->ended = 1;
             break;
         case WS_EV_ERROR:
-            snprintf(r->how, sizeof r->how, "failed: %s (sent %u, http %d)",
-                     ws_strerror(ev.err), ev.close_code, ev.http_status);
+            snprintf(r->how, sizeof r->how, "failed: %s (sent %u, http %d)", ws_strerror(ev.err),
+                     ev.close_code, ev.http_status);
             r->ended = 1;
             break;
-        default:
-            break;
+        default: break;
         }
     }
 }
@@ -224,14 +227,22 @@ int main(int argc, char **argv)
     const char *ca = NULL, *agent = "iotpro-ws";
     int one = 0, all = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tls")) o.tls = 1;
-        else if (!strcmp(argv[i], "--ca") && i + 1 < argc) ca = argv[++i];
-        else if (!strcmp(argv[i], "--host") && i + 1 < argc) o.host = argv[++i];
-        else if (!strcmp(argv[i], "--port") && i + 1 < argc) o.port = (unsigned)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--agent") && i + 1 < argc) agent = argv[++i];
-        else if (!strcmp(argv[i], "--msgcap") && i + 1 < argc) o.msgcap = strtoul(argv[++i], 0, 10);
-        else if (!strcmp(argv[i], "--case") && i + 1 < argc) one = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--all")) all = 1;
+        if (!strcmp(argv[i], "--tls"))
+            o.tls = 1;
+        else if (!strcmp(argv[i], "--ca") && i + 1 < argc)
+            ca = argv[++i];
+        else if (!strcmp(argv[i], "--host") && i + 1 < argc)
+            o.host = argv[++i];
+        else if (!strcmp(argv[i], "--port") && i + 1 < argc)
+            o.port = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--agent") && i + 1 < argc)
+            agent = argv[++i];
+        else if (!strcmp(argv[i], "--msgcap") && i + 1 < argc)
+            o.msgcap = strtoul(argv[++i], 0, 10);
+        else if (!strcmp(argv[i], "--case") && i + 1 < argc)
+            one = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--all"))
+            all = 1;
         else {
             fprintf(stderr, "usage: ws_echo [--tls --ca FILE] [--host H] --port N [--agent A] "
                             "[--msgcap B] (--case N | --all)\n");

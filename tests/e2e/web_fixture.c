@@ -28,19 +28,33 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
 
 struct fixture {
     struct health health;
-    struct loop_stats ls;    /* the loop side's counts, as a loop would publish them */
+    struct loop_stats ls; /* the loop side's counts, as a loop would publish them */
     store_stats ss;
     int ready;
     unsigned series, render_ms;
 };
 
 static const char *const hostile_names[] = {
-    "Truck 1", "quote \" inside", "back\\slash", "new\nline", "brace } and {", "hash # x",
-    "eq = sign", "emoji \xF0\x9F\x9A\x9A", "bad \xFF\xFE utf8", "", ("Mdina \xC4\xA6" "al"),
+    "Truck 1",
+    "quote \" inside",
+    "back\\slash",
+    "new\nline",
+    "brace } and {",
+    "hash # x",
+    "eq = sign",
+    "emoji \xF0\x9F\x9A\x9A",
+    "bad \xFF\xFE utf8",
+    "",
+    ("Mdina \xC4\xA6"
+     "al"),
     "\\n not a newline",
 };
 #define N_HOSTILE (sizeof hostile_names / sizeof hostile_names[0])
@@ -49,7 +63,8 @@ static int fixture_render(void *user, struct expo *e)
 {
     struct fixture *fx = user;
     if (fx->render_ms) {
-        struct timespec ts = { (time_t)(fx->render_ms / 1000), (long)(fx->render_ms % 1000) * 1000000L };
+        struct timespec ts = { (time_t)(fx->render_ms / 1000),
+                               (long)(fx->render_ms % 1000) * 1000000L };
         nanosleep(&ts, NULL);
     }
     char prefix[N_HOSTILE][1024];
@@ -80,7 +95,8 @@ static int fixture_render(void *user, struct expo *e)
             expo_sample2(e, prefix[a], plen[a], kf[k], kl[k], 35.8989 + (double)a * 0.25 + k);
     for (unsigned i = 0; i < fx->series; i++) {
         char lb[128];
-        int n = snprintf(lb, sizeof lb, "asset_id=\"bulk-%u\",asset=\"bulk %u\",profile=\"bulk\",key=\"k\"", i, i);
+        int n = snprintf(lb, sizeof lb,
+                         "asset_id=\"bulk-%u\",asset=\"bulk %u\",profile=\"bulk\",key=\"k\"", i, i);
         expo_sample(e, lb, (size_t)n, (double)i / 8.0);
     }
     expo_family(e, "iotpro_telemetry_timestamp_seconds", EXPO_GAUGE,
@@ -123,15 +139,24 @@ int main(int argc, char **argv)
     size_t max_body = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
-        if (!strcmp(k, "--listen")) listen = v;
-        else if (!strcmp(k, "--max-requests")) max_req = (unsigned)atoi(v);
-        else if (!strcmp(k, "--timeout-ms")) tmo = (unsigned)atoi(v);
-        else if (!strcmp(k, "--ready")) fx.ready = atoi(v);
-        else if (!strcmp(k, "--series")) fx.series = (unsigned)atoi(v);
-        else if (!strcmp(k, "--render-ms")) fx.render_ms = (unsigned)atoi(v);
-        else if (!strcmp(k, "--path")) path = v;
-        else if (!strcmp(k, "--max-body")) max_body = (size_t)atoll(v);
-        else if (!strcmp(k, "--watch-stdin")) watch_stdin = atoi(v);
+        if (!strcmp(k, "--listen"))
+            listen = v;
+        else if (!strcmp(k, "--max-requests"))
+            max_req = (unsigned)atoi(v);
+        else if (!strcmp(k, "--timeout-ms"))
+            tmo = (unsigned)atoi(v);
+        else if (!strcmp(k, "--ready"))
+            fx.ready = atoi(v);
+        else if (!strcmp(k, "--series"))
+            fx.series = (unsigned)atoi(v);
+        else if (!strcmp(k, "--render-ms"))
+            fx.render_ms = (unsigned)atoi(v);
+        else if (!strcmp(k, "--path"))
+            path = v;
+        else if (!strcmp(k, "--max-body"))
+            max_body = (size_t)atoll(v);
+        else if (!strcmp(k, "--watch-stdin"))
+            watch_stdin = atoi(v);
         else {
             fprintf(stderr, "web_fixture: unknown option %s\n", k);
             return 2;
@@ -145,9 +170,13 @@ int main(int argc, char **argv)
     fx.ls.sess.disconnects[SESSION_REASON_1006] = 1;
     fx.ls.rest.logins[LOOP_RES_OK] = 1;
 
-    struct web_config wc = { .listen = listen, .telemetry_path = path, .max_requests = max_req,
-                             .request_timeout_ms = tmo, .max_body = max_body,
-                             .health = &fx.health, .version = "0.0.0-fixture" };
+    struct web_config wc = { .listen = listen,
+                             .telemetry_path = path,
+                             .max_requests = max_req,
+                             .request_timeout_ms = tmo,
+                             .max_body = max_body,
+                             .health = &fx.health,
+                             .version = "0.0.0-fixture" };
     struct web_callbacks cb = { fixture_render, fixture_status, &fx };
     char err[512];
     struct web *w = web_start(&wc, &cb, err, sizeof err);

@@ -44,9 +44,8 @@ static void same(long ra, long rb)
         http1_resp_last_error(&A) != http1_resp_last_error(&B))
         abort();
     if (http1_resp_state(&A) == HTTP1_S_DONE) {
-        if (http1_resp_status(&A) != http1_resp_status(&B) ||
-            http1_resp_status(&A) < 100 || http1_resp_status(&A) > 599 ||
-            http1_resp_keep_alive(&A) != http1_resp_keep_alive(&B) ||
+        if (http1_resp_status(&A) != http1_resp_status(&B) || http1_resp_status(&A) < 100 ||
+            http1_resp_status(&A) > 599 || http1_resp_keep_alive(&A) != http1_resp_keep_alive(&B) ||
             http1_resp_body_len(&A) != http1_resp_body_len(&B) ||
             memcmp(body_a, body_b, http1_resp_body_len(&A)) != 0)
             abort();
@@ -80,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* header views stay inside the parser */
     for (size_t i = 0; i < http1_resp_header_count(&A); i++) {
         http1_view n, v;
-        if (!http1_resp_header_at(&A, i, &n, &v) || n.len == 0 ||
-            n.p < A.head || n.p + n.len > A.head + sizeof A.head ||
+        if (!http1_resp_header_at(&A, i, &n, &v) || n.len == 0 || n.p < A.head ||
+            n.p + n.len > A.head + sizeof A.head ||
             (v.len && (v.p < A.head || v.p + v.len > A.head + sizeof A.head)))
             abort();
     }

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 /* [+-]?(Infinity | D+ .? D* | . D+)([eE][+-]?D+)? | NaN, at most 400 bytes */
 static int grammar(const char *s, size_t n)

@@ -24,7 +24,11 @@ static tb_pending pend_a[8], pend_b[8];
 static uint64_t mem_a[(1u << 20) / 8], mem_b[(1u << 20) / 8];
 
 
-#define MUST(c) do { if (!(c)) abort(); } while (0)
+#define MUST(c)      \
+    do {             \
+        if (!(c))    \
+            abort(); \
+    } while (0)
 
 static void differential(const char *msg, size_t len)
 {
@@ -39,7 +43,7 @@ static void differential(const char *msg, size_t len)
     MUST(m.cmd_id == fm.cmd_id);
     MUST(m.error_msg == fm.error_msg && m.error_msg_len == fm.error_msg_len);
     MUST(m.ntok == (int)fm.ntok);
-    seen s = {0};
+    seen s = { 0 };
     int n = tb_ws_visit(msg, tok, &m, on_entity, on_value, &s);
     MUST(s.entities == 1 && memcmp(s.id, fm.entity, 16) == 0);
     MUST(n == (int)fm.n_values && s.n == n);
@@ -77,7 +81,8 @@ static void same_store(void)
                  memcmp(ra[i].key, rb[i].key, ra[i].key_len) == 0 && ra[i].kind == rb[i].kind &&
                  ra[i].ts == rb[i].ts && ra[i].str_len == rb[i].str_len &&
                  memcmp(sa + ra[i].str_off, sb + rb[i].str_off, ra[i].str_len) == 0);
-            MUST(ra[i].kind != STORE_KIND_NUM || memcmp(&ra[i].num, &rb[i].num, sizeof(double)) == 0);
+            MUST(ra[i].kind != STORE_KIND_NUM ||
+                 memcmp(&ra[i].num, &rb[i].num, sizeof(double)) == 0);
         }
     }
 }
@@ -91,15 +96,16 @@ static void through_feeds(const char *msg, size_t len)
     MUST(a.kind == b.kind && a.legacy == b.legacy && a.cmd_id == b.cmd_id &&
          a.error_code == b.error_code && a.error_msg == b.error_msg &&
          a.error_msg_len == b.error_msg_len && a.unknown_cmd == b.unknown_cmd &&
-         a.values == b.values && a.set == b.set && a.stale == b.stale &&
-         a.deleted == b.deleted && a.rejected == b.rejected && a.buffered == b.buffered &&
+         a.values == b.values && a.set == b.set && a.stale == b.stale && a.deleted == b.deleted &&
+         a.rejected == b.rejected && a.buffered == b.buffered &&
          a.buffer_dropped == b.buffer_dropped && a.replayed == b.replayed);
     same_store();
 }
 
-static const char PRE[] = "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{"
-                          "\"entityId\":{\"entityType\":\"ASSET\",\"id\":"
-                          "\"784f394c-42b6-435a-983c-b7beff2784f9\"},\"latest\":";
+static const char PRE[] =
+    "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{"
+    "\"entityId\":{\"entityType\":\"ASSET\",\"id\":"
+    "\"784f394c-42b6-435a-983c-b7beff2784f9\"},\"latest\":";
 static const char POST[] = ",\"timeseries\":null,\"aggLatest\":null,\"readAttrs\":true,"
                            "\"readTs\":true}],\"allowedEntities\":10000,"
                            "\"cmdUpdateType\":\"ENTITY_DATA\"}";
@@ -109,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int init;
     static char buf[8192];
     if (!init) {
-        store_config c = {256, 32, 32};
+        store_config c = { 256, 32, 32 };
         if (store_mem_needed(&c) > sizeof mem_a)
             abort();
         store_init(&st_a, mem_a, sizeof mem_a, &c);
@@ -128,8 +134,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(buf, in, n);
         len = n;
     } else {
-        const char *mid1 = mode == 1 ? "{\"TIME_SERIES\":{\"" : mode == 2 ? "{\"TIME_SERIES\":{\"k\":{\"ts\":5,\"value\":\"" : "";
-        const char *mid2 = mode == 1 ? "\":{\"ts\":7,\"value\":\"1.5\"}}}" : mode == 2 ? "\"}}}" : "";
+        const char *mid1 = mode == 1   ? "{\"TIME_SERIES\":{\""
+                           : mode == 2 ? "{\"TIME_SERIES\":{\"k\":{\"ts\":5,\"value\":\""
+                                       : "";
+        const char *mid2 = mode == 1   ? "\":{\"ts\":7,\"value\":\"1.5\"}}}"
+                           : mode == 2 ? "\"}}}"
+                                       : "";
         len = (size_t)snprintf(buf, sizeof buf, "%s%s", PRE, mid1);
         memcpy(buf + len, in, n);
         len += n;

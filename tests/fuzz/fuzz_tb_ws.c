@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int init;
     if (!init) {
-        store_config c = {512, 64, 64};
+        store_config c = { 512, 64, 64 };
         if (store_mem_needed(&c) > sizeof mem)
             abort();
         store_init(&st, mem, sizeof mem, &c);

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tls_anchors A;   /* ~270 KiB: never on the stack */
+static tls_anchors A; /* ~270 KiB: never on the stack */
 static tls_anchors B;
 
 static int in_pool(const tls_anchors *a, const unsigned char *p, size_t n)
@@ -53,8 +53,7 @@ static void check_set(const tls_anchors *a)
             if (ta->pkey.key.ec.qlen == 0 || !in_pool(a, ta->pkey.key.ec.q, ta->pkey.key.ec.qlen))
                 abort();
             break;
-        default:
-            abort();
+        default: abort();
         }
     }
 }

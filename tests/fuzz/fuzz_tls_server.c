@@ -20,25 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char CERT[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBgDCCASWgAwIBAgIUa+48CUA6cNIPXo8csol+nW6W2SYwCgYIKoZIzj0EAwIw\n"
-    "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNjAxMjMzOFoYDzIxMjYxMTEy\n"
-    "MDEyMzM4WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
-    "PQMBBwNCAAQN4ORVtPH3m0U6j+l+NU3RrGcZH5I7XaYdI4QAdZdrsFwDTa6EWmfY\n"
-    "P+koSKZkQeLM4519m+oeVlI9gAQYz+1Go1MwUTAdBgNVHQ4EFgQUHcn1fQqUNiCe\n"
-    "hlXq5qkFnmFGTFcwHwYDVR0jBBgwFoAUHcn1fQqUNiCehlXq5qkFnmFGTFcwDwYD\n"
-    "VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAuy71JDsqpH67QtJJQ0ci\n"
-    "pustNnN50WS2uxQzols0hqACIQDtF29+7Y764dSpJ4BUsvzfSh1gUUqcY3cykgin\n"
-    "Z4Ovzg==\n"
-    "-----END CERTIFICATE-----\n";
+static const char CERT[] = "-----BEGIN CERTIFICATE-----\n"
+                           "MIIBgDCCASWgAwIBAgIUa+48CUA6cNIPXo8csol+nW6W2SYwCgYIKoZIzj0EAwIw\n"
+                           "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNjAxMjMzOFoYDzIxMjYxMTEy\n"
+                           "MDEyMzM4WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+                           "PQMBBwNCAAQN4ORVtPH3m0U6j+l+NU3RrGcZH5I7XaYdI4QAdZdrsFwDTa6EWmfY\n"
+                           "P+koSKZkQeLM4519m+oeVlI9gAQYz+1Go1MwUTAdBgNVHQ4EFgQUHcn1fQqUNiCe\n"
+                           "hlXq5qkFnmFGTFcwHwYDVR0jBBgwFoAUHcn1fQqUNiCehlXq5qkFnmFGTFcwDwYD\n"
+                           "VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAuy71JDsqpH67QtJJQ0ci\n"
+                           "pustNnN50WS2uxQzols0hqACIQDtF29+7Y764dSpJ4BUsvzfSh1gUUqcY3cykgin\n"
+                           "Z4Ovzg==\n"
+                           "-----END CERTIFICATE-----\n";
 
-static const char KEY[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQfQIpFUjNfBGRcdN\n"
-    "tNU4hSy9o2KsvDID5F4lReZ8wpmhRANCAAQN4ORVtPH3m0U6j+l+NU3RrGcZH5I7\n"
-    "XaYdI4QAdZdrsFwDTa6EWmfYP+koSKZkQeLM4519m+oeVlI9gAQYz+1G\n"
-    "-----END PRIVATE KEY-----\n";
+static const char KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                          "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQfQIpFUjNfBGRcdN\n"
+                          "tNU4hSy9o2KsvDID5F4lReZ8wpmhRANCAAQN4ORVtPH3m0U6j+l+NU3RrGcZH5I7\n"
+                          "XaYdI4QAdZdrsFwDTa6EWmfYP+koSKZkQeLM4519m+oeVlI9gAQYz+1G\n"
+                          "-----END PRIVATE KEY-----\n";
 
 static tls_server_conn T; /* ~40 KiB: not on the stack */
 static struct webcfg WC;

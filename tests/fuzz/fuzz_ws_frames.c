@@ -36,8 +36,8 @@ typedef struct {
     ws_ctx ws;
     uint8_t msg[MSGCAP], out[OUTCAP];
     uint32_t r;
-    uint32_t hash;  /* of the event sequence */
-    int ended;      /* CLOSED or ERROR seen */
+    uint32_t hash; /* of the event sequence */
+    int ended;     /* CLOSED or ERROR seen */
     uint8_t wire[1 << 16];
     size_t wirelen;
 } client;
@@ -69,8 +69,7 @@ static void events(client *c)
             abort(); /* nothing after the end */
         mix(c, &ev.type, sizeof ev.type);
         switch (ev.type) {
-        case WS_EV_OPEN:
-            break;
+        case WS_EV_OPEN: break;
         case WS_EV_MESSAGE: {
             if (ev.len > MSGCAP)
                 abort();
@@ -104,8 +103,7 @@ static void events(client *c)
             mix(c, &ev.err, sizeof ev.err);
             c->ended = 1;
             break;
-        default:
-            abort();
+        default: abort();
         }
     }
 }
@@ -148,8 +146,10 @@ static void open_client(client *c)
     b64_encode(d, sizeof d, acc, sizeof acc);
     ws_output_ack(&c->ws, n);
     char resp[256];
-    int rn = snprintf(resp, sizeof resp, "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
+    int rn = snprintf(resp, sizeof resp,
+                      "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                      acc);
     push(c, (const uint8_t *)resp, (size_t)rn);
     if (ws_state(&c->ws) != WS_ST_OPEN)
         abort();

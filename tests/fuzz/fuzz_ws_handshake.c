@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     ws_ctx ws;
-    if (ws_init(&ws, server ? WS_SERVER : WS_CLIENT, msg, sizeof msg, out, sizeof out, rng,
-                NULL) != WS_OK)
+    if (ws_init(&ws, server ? WS_SERVER : WS_CLIENT, msg, sizeof msg, out, sizeof out, rng, NULL) !=
+        WS_OK)
         abort();
     if (!server) {
         if (ws_client_handshake(&ws, "h", "/", NULL) != WS_OK)

@@ -29,9 +29,9 @@
 
 /* ---- growable byte buffer (the simulator may allocate; core/ may not) ------------- */
 typedef struct {
-    char *p;        /* the data: p[0..len); room for cap bytes from p */
+    char *p; /* the data: p[0..len); room for cap bytes from p */
     size_t len, cap;
-    size_t skip;    /* consumed bytes before p (the allocation starts at p - skip), so
+    size_t skip; /* consumed bytes before p (the allocation starts at p - skip), so
                      * sim_buf_consume is O(1): a queue of 200 MB drained 16 KB at a
                      * time must not move the rest each time */
 } sim_buf;
@@ -65,11 +65,11 @@ typedef struct {
     int missing_pct; /* share of assets that never report this key */
 } sim_key;
 
-#define SIM_MAX_KEYS 64
+#define SIM_MAX_KEYS    64
 #define SIM_MAX_RENAMES 1024
 /* Longest asset name or value a test can set (/assets/rename, /update): room past the
  * exporter's 256-byte cuts, so tests can reach them. */
-#define SIM_TEXT_MAX 1024
+#define SIM_TEXT_MAX  1024
 #define SIM_NPROFILES 5
 
 /* Key slots per asset: the telemetry keys, then one for the assetDetails attribute. */
@@ -85,8 +85,8 @@ typedef struct {
 typedef enum { SIM_FMT_PAGE, SIM_FMT_UPDATE } sim_fmt;
 
 void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed);
-uint32_t sim_model_count(void);              /* index space (including removed) */
-uint32_t sim_model_removed(void);            /* how many of those were removed */
+uint32_t sim_model_count(void);   /* index space (including removed) */
+uint32_t sim_model_removed(void); /* how many of those were removed */
 int sim_asset_exists(uint32_t idx);
 void sim_asset_id(uint32_t idx, char out[37]);
 int sim_asset_from_id(const char *id, size_t len, uint32_t *idx); /* 0 ok, -1 unknown */
@@ -107,11 +107,11 @@ int sim_has_key(uint32_t idx, int key);         /* asset reports this key at all
 int sim_value(uint32_t idx, int slot, sim_fmt fmt, int64_t *ts, sim_buf *out);
 /* A new value for (asset, slot) "saved" now; returns the new ts. */
 int64_t sim_bump(uint32_t idx, int slot);
-void sim_delete_value(uint32_t idx, int slot); /* ts 0, "" from now on */
+void sim_delete_value(uint32_t idx, int slot);              /* ts 0, "" from now on */
 void sim_set_string(uint32_t idx, int slot, const char *v); /* forced value (control) */
-void sim_touch(uint32_t idx, int slot, int64_t ts); /* same value, new ts (flood) */
+void sim_touch(uint32_t idx, int slot, int64_t ts);         /* same value, new ts (flood) */
 
-uint32_t sim_asset_add(const char *type);  /* returns new index */
+uint32_t sim_asset_add(const char *type); /* returns new index */
 int sim_asset_remove(uint32_t idx);
 int sim_asset_rename(uint32_t idx, const char *name);
 
@@ -143,14 +143,14 @@ void sim_jwt_customer_id(char out[37]);
 
 typedef struct {
     char method[16];
-    char path[2048];   /* without the query */
-    char query[2048];  /* after '?', "" if none */
-    char xauth[4096];  /* X-Authorization or Authorization value */
-    int upgrade;       /* Upgrade: websocket */
-    int close;         /* Connection: close */
-    size_t head_len;   /* bytes of the header block including the blank line */
+    char path[2048];  /* without the query */
+    char query[2048]; /* after '?', "" if none */
+    char xauth[4096]; /* X-Authorization or Authorization value */
+    int upgrade;      /* Upgrade: websocket */
+    int close;        /* Connection: close */
+    size_t head_len;  /* bytes of the header block including the blank line */
     size_t body_len;
-    const char *body;  /* view into the connection input */
+    const char *body; /* view into the connection input */
 } sim_req;
 
 /* Parses a complete request at in[0..len): returns 1 done (req filled), 0 need more,
@@ -158,18 +158,18 @@ typedef struct {
 int sim_http_parse(const char *in, size_t len, sim_req *req);
 /* Query parameter (URL-decoded) into out; returns length or -1 when absent. */
 int sim_query_param(const char *query, const char *name, char *out, size_t cap);
-void sim_http_reply(sim_buf *out, int status, const char *ctype, const char *body,
-                    size_t blen, int close);
+void sim_http_reply(sim_buf *out, int status, const char *ctype, const char *body, size_t blen,
+                    int close);
 /* ThingsBoard's JSON error body. */
 void sim_http_tb_error(sim_buf *out, int status, const char *msg, int code, int close);
 
 /* ---- connections (sim_conn.c) ------------------------------------------------------ */
 typedef enum { SIM_CK_API, SIM_CK_CONTROL } sim_conn_kind;
 typedef enum {
-    SIM_CS_HTTP,    /* reading requests */
-    SIM_CS_WS,      /* upgraded */
-    SIM_CS_DRAIN,   /* flush output then close */
-    SIM_CS_DEAD     /* to be freed */
+    SIM_CS_HTTP,  /* reading requests */
+    SIM_CS_WS,    /* upgraded */
+    SIM_CS_DRAIN, /* flush output then close */
+    SIM_CS_DEAD   /* to be freed */
 } sim_conn_state;
 
 struct sim_session;
@@ -185,10 +185,10 @@ typedef enum {
 } sim_msg_kind;
 
 struct sim_outmsg {
-    uint64_t end;      /* stream offset just past the frame */
-    uint32_t len;      /* payload bytes */
-    uint32_t values;   /* TIME_SERIES values with a ts it carries (values_sent) */
-    uint8_t kind;      /* sim_msg_kind */
+    uint64_t end;    /* stream offset just past the frame */
+    uint32_t len;    /* payload bytes */
+    uint32_t values; /* TIME_SERIES values with a ts it carries (values_sent) */
+    uint8_t kind;    /* sim_msg_kind */
 };
 
 typedef struct sim_conn {
@@ -199,15 +199,15 @@ typedef struct sim_conn {
     int tls;
     br_ssl_server_context *sc;
     unsigned char *iobuf;
-    sim_buf in;            /* plaintext received, not yet consumed */
-    sim_buf out;           /* plaintext waiting for the engine / socket */
-    int64_t delay_until;   /* REST delay fault: hold the reply until then (mono ms) */
-    sim_buf delayed;       /* the held reply */
-    int stalled;           /* half-open fault: no reads, no writes */
-    int drop_after_out;    /* close TCP once out is flushed (mid-frame drop) */
-    int drop_mid_record;   /* write half of the next TLS record, then close */
+    sim_buf in;              /* plaintext received, not yet consumed */
+    sim_buf out;             /* plaintext waiting for the engine / socket */
+    int64_t delay_until;     /* REST delay fault: hold the reply until then (mono ms) */
+    sim_buf delayed;         /* the held reply */
+    int stalled;             /* half-open fault: no reads, no writes */
+    int drop_after_out;      /* close TCP once out is flushed (mid-frame drop) */
+    int drop_mid_record;     /* write half of the next TLS record, then close */
     int64_t out_stuck_since; /* mono ms since output stopped draining (0: draining) */
-    int64_t no_read_until; /* no-read fault: read no client input until then (mono ms) */
+    int64_t no_read_until;   /* no-read fault: read no client input until then (mono ms) */
     /* Text messages in `out`, oldest first (sim_outq.c): where each ends in the byte
      * stream, counted from the first byte ever queued. out_done counts the bytes
      * handed to the socket (plain) or the TLS engine so far. */
@@ -246,34 +246,43 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply);
 
 /* ---- WebSocket sessions (sim_ws.c, sim_cmd.c, sim_sub.c) --------------------------- */
 typedef enum {
-    SIM_KT_TIME_SERIES, SIM_KT_SERVER_ATTRIBUTE, SIM_KT_ATTRIBUTE, SIM_KT_ENTITY_FIELD,
+    SIM_KT_TIME_SERIES,
+    SIM_KT_SERVER_ATTRIBUTE,
+    SIM_KT_ATTRIBUTE,
+    SIM_KT_ENTITY_FIELD,
     SIM_KT_OTHER
 } sim_ktype;
 
 typedef struct {
     sim_ktype type;
-    int slot;          /* TIME_SERIES: key index; attributes: SIM_SLOT_DETAILS; -1 unknown */
+    int slot; /* TIME_SERIES: key index; attributes: SIM_SLOT_DETAILS; -1 unknown */
     char name[64];
 } sim_qkey;
 
-#define SIM_MAX_QKEYS 64
+#define SIM_MAX_QKEYS   64
 #define SIM_MAX_BUCKETS 4
-#define SIM_MAX_SUBS 1024 /* ThingsBoard sets no per-session limit on ENTITY_DATA commands; ours is memory */
+#define SIM_MAX_SUBS \
+    1024 /* ThingsBoard sets no per-session limit on ENTITY_DATA commands; ours is memory */
 
 typedef struct {
     int cmd_id;
     int active;
     /* query */
-    int filter;        /* 0 all assets, 1 entity list, 2 asset types */
-    uint32_t *list; size_t nlist;      /* entity list (indices) */
-    char types[8][64]; int ntypes;
-    char text[256];    /* textSearch, "" none */
+    int filter; /* 0 all assets, 1 entity list, 2 asset types */
+    uint32_t *list;
+    size_t nlist; /* entity list (indices) */
+    char types[8][64];
+    int ntypes;
+    char text[256]; /* textSearch, "" none */
     int page, page_size, desc, dynamic, sort_name;
-    sim_qkey fields[16]; int nfields;  /* entityFields */
-    sim_qkey keys[SIM_MAX_QKEYS]; int nkeys; /* latestValues (+ latestCmd keys) */
+    sim_qkey fields[16];
+    int nfields; /* entityFields */
+    sim_qkey keys[SIM_MAX_QKEYS];
+    int nkeys; /* latestValues (+ latestCmd keys) */
     /* result: the entities on the page, sorted by index for lookups */
-    uint32_t *ents; size_t nents;
-    uint32_t *sorted;  /* same set, ascending, for bsearch */
+    uint32_t *ents;
+    size_t nents;
+    uint32_t *sorted;     /* same set, ascending, for bsearch */
     int64_t next_refresh; /* dynamic: mono ms */
     /* Subscription rate limit (sim_limit.c): the live part of the page. Entities in
      * `sorted` (nlive of them) have subscriptions; cut_idx (if not UINT32_MAX) has only
@@ -281,8 +290,9 @@ typedef struct {
     size_t nlive;
     uint32_t cut_idx;
     int cut_types;
-    sim_ktype kt[3]; int nkt; /* key types that take a subscription per entity */
-    int data_sent;     /* initial data page: 0 never made (subscription limit), 1 sent,
+    sim_ktype kt[3];
+    int nkt;       /* key types that take a subscription per entity */
+    int data_sent; /* initial data page: 0 never made (subscription limit), 1 sent,
                         * 2 refused by the update limiter */
 } sim_sub;
 
@@ -303,20 +313,24 @@ typedef struct sim_session {
     ws_ctx ws;
     uint8_t *msgbuf, *wsout;
     sim_ws_state st;
-    int64_t opened;        /* mono ms */
-    int64_t last_pong;     /* mono ms */
-    int64_t next_ping;     /* mono ms */
+    int64_t opened;    /* mono ms */
+    int64_t last_pong; /* mono ms */
+    int64_t next_ping; /* mono ms */
     /* per-session update limiter (sim_limit.c) */
-    long upd_tokens[SIM_MAX_BUCKETS]; int64_t upd_t0[SIM_MAX_BUCKETS]; unsigned upd_gen;
-    int blacklisted;       /* refused a message; the errorCode 34 notice was queued */
-    int sub_no;            /* next internal subscription number */
+    long upd_tokens[SIM_MAX_BUCKETS];
+    int64_t upd_t0[SIM_MAX_BUCKETS];
+    unsigned upd_gen;
+    int blacklisted;            /* refused a message; the errorCode 34 notice was queued */
+    int sub_no;                 /* next internal subscription number */
     int64_t sublim_reply_at[2]; /* last sub-limit reply per message (tenant, user) */
-    sim_buf held;          /* reorder: an update held back to swap with the next one */
-    int held_cmd; unsigned held_values; int64_t held_since;
+    sim_buf held;               /* reorder: an update held back to swap with the next one */
+    int held_cmd;
+    unsigned held_values;
+    int64_t held_since;
     int64_t close_deadline; /* CLOSING: give up waiting for the peer's close */
-    int drop_next_frame;   /* fault: send half of the next message, then drop TCP */
+    int drop_next_frame;    /* fault: send half of the next message, then drop TCP */
     sim_sub subs[SIM_MAX_SUBS];
-    int subs_hw;           /* slots ever used: 1 + the highest; loops stop there (a sub
+    int subs_hw; /* slots ever used: 1 + the highest; loops stop there (a sub
                             * is ~6 KB, and a fan-out over all 1024 per update was
                             * most of the simulator's time at 1000 updates/s) */
     struct sim_flood *flood;
@@ -324,7 +338,7 @@ typedef struct sim_session {
 } sim_session;
 
 sim_session *sim_ws_open(sim_conn *c, const sim_req *req);
-void sim_ws_input(sim_session *s);  /* c->in has bytes */
+void sim_ws_input(sim_session *s); /* c->in has bytes */
 void sim_ws_timers(sim_session *s, int64_t mono);
 void sim_ws_free(sim_session *s);
 /* Sends a whole text message (framed by us, after anything the codec queued). */
@@ -346,7 +360,10 @@ void sim_cmd_message(sim_session *s, const char *msg, size_t len);
 void sim_legacy_error(sim_session *s, int sub_id, int code, const char *msg);
 
 /* Rate limits (sim_limit.c). A spec is "N:S[,N:S...]" (a bare N means N:1). */
-typedef struct { long n; int64_t ms; } sim_bucket;
+typedef struct {
+    long n;
+    int64_t ms;
+} sim_bucket;
 /* Parses spec into out[SIM_MAX_BUCKETS]; returns the bucket count, or -1 if bad. */
 int sim_limit_parse(const char *spec, sim_bucket *out);
 void sim_limit_spec_str(const sim_bucket *b, int n, char *out, size_t cap);
@@ -361,7 +378,7 @@ int sim_sublim_subscribe(sim_session *s, sim_sub *sub);
 void sim_notice34(sim_buf *b, int id);
 
 /* Subscriptions (sim_sub.c). */
-void sim_sub_run(sim_session *s, sim_sub *sub);          /* query + initial data page */
+void sim_sub_run(sim_session *s, sim_sub *sub); /* query + initial data page */
 void sim_sub_free(sim_sub *sub);
 void sim_sub_dynamic(sim_session *s, sim_sub *sub, int64_t mono);
 /* Steady generator: emits `n` update events across live subscriptions. */
@@ -394,10 +411,10 @@ void sim_ctl_say(sim_buf *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 long sim_ctl_num(const sim_req *req, const char *name, long dflt); /* query number */
 /* Sessions a fault applies to: ?session=<id> or all open ones. */
-#define SIM_FOR_SESSIONS(req, s)                                                        \
-    for (sim_session *s = sim.sessions; s; s = s->next)                                 \
-        if (s->conn->state == SIM_CS_WS && s->st != SIM_WS_HANDSHAKE &&                 \
-            (sim_ctl_num(req, "session", 0) == 0 ||                                     \
+#define SIM_FOR_SESSIONS(req, s)                                        \
+    for (sim_session *s = sim.sessions; s; s = s->next)                 \
+        if (s->conn->state == SIM_CS_WS && s->st != SIM_WS_HANDSHAKE && \
+            (sim_ctl_num(req, "session", 0) == 0 ||                     \
              sim_ctl_num(req, "session", 0) == (long)s->conn->id))
 /* Flow-control faults (sim_ctl_flow.c): 1 if the route was theirs. */
 int sim_ctl_flow(sim_conn *c, const sim_req *req, sim_buf *reply);
@@ -411,44 +428,46 @@ int sim_ctl_stream_more(sim_conn *c);
 
 /* ---- global state --------------------------------------------------------------- */
 typedef struct {
-    unsigned long logins_ok, logins_failed, refreshes, refreshes_failed, rest_calls,
-        rest_faults, ws_connects, ws_auth_ok, ws_auth_failed, auth_cmds, subscriptions,
-        unsubscribes, msgs_sent, updates_sent, data_pages, pings_sent, pongs_received,
-        parse_errors, bytes_sent, values_sent, flood_msgs, updates_dropped, notices_34, queue_closes,
-        sub_limit_replies, subs_refused;
+    unsigned long logins_ok, logins_failed, refreshes, refreshes_failed, rest_calls, rest_faults,
+        ws_connects, ws_auth_ok, ws_auth_failed, auth_cmds, subscriptions, unsubscribes, msgs_sent,
+        updates_sent, data_pages, pings_sent, pongs_received, parse_errors, bytes_sent, values_sent,
+        flood_msgs, updates_dropped, notices_34, queue_closes, sub_limit_replies, subs_refused;
 } sim_stats;
 
 struct sim_state {
     /* configuration */
     int plain;
     char username[128], password[128];
-    char authority[32];           /* TENANT_ADMIN or CUSTOMER_USER */
-    const char *mfa_scope;        /* NULL, PRE_VERIFICATION_TOKEN, MFA_CONFIGURATION_TOKEN */
+    char authority[32];    /* TENANT_ADMIN or CUSTOMER_USER */
+    const char *mfa_scope; /* NULL, PRE_VERIFICATION_TOKEN, MFA_CONFIGURATION_TOKEN */
     int64_t token_lifetime, refresh_lifetime; /* seconds */
     int64_t auth_timeout_ms, ping_interval_ms, pong_timeout_ms, dynamic_ms, send_timeout_ms;
-    double rate;                  /* updates per second */
+    double rate; /* updates per second */
     int flood;
-    int flood_shape;              /* SIM_FLOOD_ONE / _ALL / _MIX: keys per flood message */
-    int nmea;                     /* coordinates as degrees + minutes / 60 (15-17 digits) */
-    sim_bucket upd_spec[SIM_MAX_BUCKETS]; int upd_nspec; /* update limiter, 0 = off */
-    unsigned upd_gen;             /* bumped on every change: sessions restart buckets */
-    sim_bucket sub_spec[SIM_MAX_BUCKETS]; int sub_nspec; /* subscription limiter */
-    int sub_scope_user;           /* 0 per tenant, 1 per user */
-    double sub_tokens[SIM_MAX_BUCKETS]; int64_t sub_last; /* greedy buckets (mono ms) */
-    unsigned long queue_limit;    /* session queue, messages (0 = none) */
-    int reorder;                  /* reorder fault */
-    int edition_ce;               /* Community Edition REST endpoints */
+    int flood_shape; /* SIM_FLOOD_ONE / _ALL / _MIX: keys per flood message */
+    int nmea;        /* coordinates as degrees + minutes / 60 (15-17 digits) */
+    sim_bucket upd_spec[SIM_MAX_BUCKETS];
+    int upd_nspec;    /* update limiter, 0 = off */
+    unsigned upd_gen; /* bumped on every change: sessions restart buckets */
+    sim_bucket sub_spec[SIM_MAX_BUCKETS];
+    int sub_nspec;      /* subscription limiter */
+    int sub_scope_user; /* 0 per tenant, 1 per user */
+    double sub_tokens[SIM_MAX_BUCKETS];
+    int64_t sub_last;          /* greedy buckets (mono ms) */
+    unsigned long queue_limit; /* session queue, messages (0 = none) */
+    int reorder;               /* reorder fault */
+    int edition_ce;            /* Community Edition REST endpoints */
     uint64_t seed;
     /* model */
     uint32_t nassets, nkeys;
     sim_key keys[SIM_MAX_KEYS];
     /* faults */
-    int64_t tokens_invalid_before;  /* epoch s: tokens with iat < this are "expired" */
-    int64_t fault_lifetime;         /* >0: tokens issued now live this long */
+    int64_t tokens_invalid_before; /* epoch s: tokens with iat < this are "expired" */
+    int64_t fault_lifetime;        /* >0: tokens issued now live this long */
     int reject_refresh;
     int fail_rest_n, fail_rest_status;
     int64_t delay_rest_ms;
-    int64_t refuse_until;           /* mono ms: listener closed until then */
+    int64_t refuse_until; /* mono ms: listener closed until then */
     int drop_mid_frame_next;
     /* runtime */
     int64_t start_ms;
@@ -471,8 +490,8 @@ uint64_t sim_hash(uint64_t a, uint64_t b);
 typedef struct {
     const char (*types)[64]; /* asset types (profiles) to keep; ntypes 0 = all */
     int ntypes;
-    const char *text;        /* case-insensitive substring of the name; NULL/"" = all */
-    const uint32_t *list;    /* explicit entity list (indices); NULL = all assets */
+    const char *text;     /* case-insensitive substring of the name; NULL/"" = all */
+    const uint32_t *list; /* explicit entity list (indices); NULL = all assets */
     size_t nlist;
     int desc;
 } sim_filter;

@@ -20,12 +20,25 @@
 
 #define MAX_TOK 8192
 
-static const char *const cmd_types[] = {
-    "ATTRIBUTES", "TIMESERIES", "TIMESERIES_HISTORY", "ENTITY_DATA", "ENTITY_COUNT",
-    "ALARM_DATA", "ALARM_COUNT", "ALARM_STATUS", "NOTIFICATIONS", "NOTIFICATIONS_COUNT",
-    "MARK_NOTIFICATIONS_AS_READ", "MARK_ALL_NOTIFICATIONS_AS_READ", "ENTITY_DATA_UNSUBSCRIBE",
-    "ENTITY_COUNT_UNSUBSCRIBE", "ALARM_DATA_UNSUBSCRIBE", "ALARM_COUNT_UNSUBSCRIBE",
-    "ALARM_STATUS_UNSUBSCRIBE", "NOTIFICATIONS_UNSUBSCRIBE", NULL};
+static const char *const cmd_types[] = { "ATTRIBUTES",
+                                         "TIMESERIES",
+                                         "TIMESERIES_HISTORY",
+                                         "ENTITY_DATA",
+                                         "ENTITY_COUNT",
+                                         "ALARM_DATA",
+                                         "ALARM_COUNT",
+                                         "ALARM_STATUS",
+                                         "NOTIFICATIONS",
+                                         "NOTIFICATIONS_COUNT",
+                                         "MARK_NOTIFICATIONS_AS_READ",
+                                         "MARK_ALL_NOTIFICATIONS_AS_READ",
+                                         "ENTITY_DATA_UNSUBSCRIBE",
+                                         "ENTITY_COUNT_UNSUBSCRIBE",
+                                         "ALARM_DATA_UNSUBSCRIBE",
+                                         "ALARM_COUNT_UNSUBSCRIBE",
+                                         "ALARM_STATUS_UNSUBSCRIBE",
+                                         "NOTIFICATIONS_UNSUBSCRIBE",
+                                         NULL };
 
 typedef struct {
     const char *js;
@@ -36,7 +49,7 @@ typedef struct {
 
 void sim_legacy_error(sim_session *s, int sub_id, int code, const char *msg)
 {
-    sim_buf b = {0};
+    sim_buf b = { 0 };
     sim_buf_printf(&b, "{\"subscriptionId\":%d,\"errorCode\":%d,\"errorMsg\":", sub_id, code);
     sim_buf_json_str(&b, msg, strlen(msg));
     sim_buf_puts(&b, ",\"data\":null,\"latestValues\":{}}");
@@ -48,7 +61,8 @@ void sim_legacy_error(sim_session *s, int sub_id, int code, const char *msg)
 static int only_fields(pctx *p, int obj, const char *const *allowed, const char *cls)
 {
     if (p->t[obj].type != JSMN_OBJECT) {
-        snprintf(p->why, sizeof p->why, "Cannot deserialize value of type `%s` from non-object", cls);
+        snprintf(p->why, sizeof p->why, "Cannot deserialize value of type `%s` from non-object",
+                 cls);
         return -1;
     }
     int i = obj + 1;
@@ -72,12 +86,14 @@ static int str_tok(pctx *p, int i, char *out, size_t cap)
 {
     if (i < 0 || p->t[i].type != JSMN_STRING)
         return -1;
-    return json_unescape(p->js + p->t[i].start, (size_t)(p->t[i].end - p->t[i].start), out, cap) < 0 ? -1 : 0;
+    return json_unescape(p->js + p->t[i].start, (size_t)(p->t[i].end - p->t[i].start), out, cap) < 0
+               ? -1
+               : 0;
 }
 
 static int parse_key(pctx *p, int i, sim_qkey *k)
 {
-    static const char *const f[] = {"type", "key", NULL};
+    static const char *const f[] = { "type", "key", NULL };
     char type[32];
     if (only_fields(p, i, f, "org.thingsboard.server.common.data.query.EntityKey"))
         return -1;
@@ -140,8 +156,11 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
         str_tok(p, json_find(p->js, p->t, p->n, ef, "type"), type, sizeof type);
         str_tok(p, json_find(p->js, p->t, p->n, ef, "entityType"), et, sizeof et);
         if (!strcmp(type, "entityList") || !strcmp(type, "singleEntity")) {
-            int arr = !strcmp(type, "entityList") ? json_find(p->js, p->t, p->n, ef, "entityList") : -1;
-            int se = !strcmp(type, "singleEntity") ? json_find(p->js, p->t, p->n, ef, "singleEntity") : -1;
+            int arr = !strcmp(type, "entityList") ? json_find(p->js, p->t, p->n, ef, "entityList")
+                                                  : -1;
+            int se = !strcmp(type, "singleEntity")
+                         ? json_find(p->js, p->t, p->n, ef, "singleEntity")
+                         : -1;
             sub->filter = 1;
             free(sub->list);
             sub->nlist = 0;
@@ -151,14 +170,16 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
                 int id = json_find(p->js, p->t, p->n, se, "id");
                 uint32_t idx;
                 if (id >= 0 && !strcmp(et, "ASSET") &&
-                    !sim_asset_from_id(p->js + p->t[id].start, (size_t)(p->t[id].end - p->t[id].start), &idx))
+                    !sim_asset_from_id(p->js + p->t[id].start,
+                                       (size_t)(p->t[id].end - p->t[id].start), &idx))
                     sub->list[sub->nlist++] = idx;
             } else if (arr >= 0 && p->t[arr].type == JSMN_ARRAY && !strcmp(et, "ASSET")) {
                 int i = arr + 1;
                 for (int m = 0; m < p->t[arr].size; m++, i = json_skip(p->t, p->n, i)) {
                     uint32_t idx;
                     if (p->t[i].type == JSMN_STRING &&
-                        !sim_asset_from_id(p->js + p->t[i].start, (size_t)(p->t[i].end - p->t[i].start), &idx))
+                        !sim_asset_from_id(p->js + p->t[i].start,
+                                           (size_t)(p->t[i].end - p->t[i].start), &idx))
                         sub->list[sub->nlist++] = idx;
                 }
             }
@@ -167,7 +188,8 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
             int arr = json_find(p->js, p->t, p->n, ef, "assetTypes");
             if (arr >= 0 && p->t[arr].type == JSMN_ARRAY) {
                 int i = arr + 1;
-                for (int m = 0; m < p->t[arr].size && sub->ntypes < 8; m++, i = json_skip(p->t, p->n, i))
+                for (int m = 0; m < p->t[arr].size && sub->ntypes < 8;
+                     m++, i = json_skip(p->t, p->n, i))
                     if (!str_tok(p, i, sub->types[sub->ntypes], sizeof sub->types[0]))
                         sub->ntypes++;
             } else if (!str_tok(p, json_find(p->js, p->t, p->n, ef, "assetType"), sub->types[0],
@@ -186,7 +208,8 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
     sub->desc = sub->dynamic = sub->sort_name = 0;
     sub->text[0] = 0;
     if (pl >= 0 && !json_is_null(p->js, &p->t[pl])) {
-        static const char *const f[] = {"pageSize", "page", "textSearch", "sortOrder", "dynamic", NULL};
+        static const char *const f[] = { "pageSize",  "page",    "textSearch",
+                                         "sortOrder", "dynamic", NULL };
         if (only_fields(p, pl, f, "org.thingsboard.server.common.data.query.EntityDataPageLink"))
             return -1;
         int64_t v;
@@ -200,8 +223,9 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
             json_get_bool(p->js, &p->t[dyn], &sub->dynamic);
         int so = json_find(p->js, p->t, p->n, pl, "sortOrder");
         if (so >= 0 && p->t[so].type == JSMN_OBJECT) {
-            static const char *const sf[] = {"key", "direction", NULL};
-            if (only_fields(p, so, sf, "org.thingsboard.server.common.data.query.EntityDataSortOrder"))
+            static const char *const sf[] = { "key", "direction", NULL };
+            if (only_fields(p, so, sf,
+                            "org.thingsboard.server.common.data.query.EntityDataSortOrder"))
                 return -1;
             char dir[8] = "ASC";
             str_tok(p, json_find(p->js, p->t, p->n, so, "direction"), dir, sizeof dir);
@@ -236,13 +260,15 @@ static sim_sub *find_sub(sim_session *s, int cmd_id, int create)
 static int run_cmd(sim_session *s, pctx *p, int c, int dry)
 {
     char type[48];
-    if (p->t[c].type != JSMN_OBJECT || str_tok(p, json_find(p->js, p->t, p->n, c, "type"), type, sizeof type))
+    if (p->t[c].type != JSMN_OBJECT ||
+        str_tok(p, json_find(p->js, p->t, p->n, c, "type"), type, sizeof type))
         return -1;
     int known = 0;
     for (const char *const *ct = cmd_types; *ct && !known; ct++)
         known = !strcmp(type, *ct);
     if (!known) {
-        snprintf(p->why, sizeof p->why, "Could not resolve type id '%s' as a subtype of `WsCmd`", type);
+        snprintf(p->why, sizeof p->why, "Could not resolve type id '%s' as a subtype of `WsCmd`",
+                 type);
         return -1;
     }
     int64_t cmd_id = 0;
@@ -250,7 +276,7 @@ static int run_cmd(sim_session *s, pctx *p, int c, int dry)
     if (ic >= 0 && get_int(p, ic, &cmd_id))
         return -1;
     if (!strcmp(type, "ENTITY_DATA_UNSUBSCRIBE")) {
-        static const char *const f[] = {"cmdId", "type", NULL};
+        static const char *const f[] = { "cmdId", "type", NULL };
         if (only_fields(p, c, f, "EntityDataUnsubscribeCmd"))
             return -1;
         if (dry)
@@ -267,8 +293,9 @@ static int run_cmd(sim_session *s, pctx *p, int c, int dry)
             sim_legacy_error(s, (int)cmd_id, 1, "Command type not supported by iotpro-sim");
         return 0;
     }
-    static const char *const f[] = {"cmdId", "type", "query", "latestCmd", "tsCmd", "historyCmd",
-                                    "aggHistoryCmd", "aggTsCmd", NULL};
+    static const char *const f[] = { "cmdId",         "type",     "query",
+                                     "latestCmd",     "tsCmd",    "historyCmd",
+                                     "aggHistoryCmd", "aggTsCmd", NULL };
     if (only_fields(p, c, f, "org.thingsboard.server.service.ws.telemetry.cmd.v2.EntityDataCmd"))
         return -1;
     int q = json_find(p->js, p->t, p->n, c, "query");
@@ -280,7 +307,7 @@ static int run_cmd(sim_session *s, pctx *p, int c, int dry)
     sim_qkey lkeys[SIM_MAX_QKEYS];
     int nl = 0;
     if (lc >= 0) {
-        static const char *const lf[] = {"keys", NULL};
+        static const char *const lf[] = { "keys", NULL };
         if (only_fields(p, lc, lf, "LatestValueCmd") ||
             parse_keys(p, json_find(p->js, p->t, p->n, lc, "keys"), lkeys, &nl, SIM_MAX_QKEYS))
             return -1;
@@ -300,7 +327,8 @@ static int run_cmd(sim_session *s, pctx *p, int c, int dry)
     const char *err = NULL;
     int code = 2;
     char msg[160];
-    int other = json_find(p->js, p->t, p->n, c, "tsCmd") >= 0 || json_find(p->js, p->t, p->n, c, "historyCmd") >= 0;
+    int other = json_find(p->js, p->t, p->n, c, "tsCmd") >= 0 ||
+                json_find(p->js, p->t, p->n, c, "historyCmd") >= 0;
     if (cmd_id < 0) {
         err = "Cmd id is negative value!";
     } else if (q < 0 && lc < 0 && !other) {
@@ -312,8 +340,10 @@ static int run_cmd(sim_session *s, pctx *p, int c, int dry)
               "getLatestValues()\" is null";
     } else if (q >= 0 && (tmp.page_size < 1 || tmp.page < 0)) {
         code = 1;
-        snprintf(msg, sizeof msg, "Incorrect entity data page link page size '%d'. Page size "
-                 "must be greater than zero.", tmp.page_size);
+        snprintf(msg, sizeof msg,
+                 "Incorrect entity data page link page size '%d'. Page size "
+                 "must be greater than zero.",
+                 tmp.page_size);
         err = msg;
     }
     if (err) {
@@ -358,8 +388,10 @@ static void close_parse_error(sim_session *s, const char *msg, size_t len, const
         for (size_t i = 0; i < len && n < sizeof echo - 1; i++)
             echo[n++] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
         echo[n] = 0;
-        snprintf(reason, sizeof reason, "Unrecognized token '%s': was expecting (JSON String, "
-                 "Number, Array, Object or token 'null', 'true' or 'false')", echo);
+        snprintf(reason, sizeof reason,
+                 "Unrecognized token '%s': was expecting (JSON String, "
+                 "Number, Array, Object or token 'null', 'true' or 'false')",
+                 echo);
     }
     sim.st.ws_auth_failed++;
     sim_ws_close(s, 1007, reason);
@@ -368,15 +400,15 @@ static void close_parse_error(sim_session *s, const char *msg, size_t len, const
 void sim_cmd_message(sim_session *s, const char *msg, size_t len)
 {
     static jsmntok_t tok[MAX_TOK];
-    pctx p = {msg, tok, 0, ""};
+    pctx p = { msg, tok, 0, "" };
     p.n = json_parse(msg, len, tok, MAX_TOK);
-    static const char *const top[] = {"authCmd", "cmds", NULL};
-    int bad = p.n < 1 || only_fields(&p, 0, top,
-                                     "org.thingsboard.server.service.ws.WsCommandsWrapper");
+    static const char *const top[] = { "authCmd", "cmds", NULL };
+    int bad = p.n < 1 ||
+              only_fields(&p, 0, top, "org.thingsboard.server.service.ws.WsCommandsWrapper");
     int ia = bad ? -1 : json_find(msg, tok, p.n, 0, "authCmd");
     int ic = bad ? -1 : json_find(msg, tok, p.n, 0, "cmds");
     if (!bad && ia >= 0 && !json_is_null(msg, &tok[ia])) {
-        static const char *const af[] = {"cmdId", "token", "apiKey", NULL};
+        static const char *const af[] = { "cmdId", "token", "apiKey", NULL };
         bad = only_fields(&p, ia, af, "org.thingsboard.server.service.ws.AuthCmd");
     }
     if (!bad && ic >= 0 && !json_is_null(msg, &tok[ic])) {
@@ -404,7 +436,8 @@ void sim_cmd_message(sim_session *s, const char *msg, size_t len)
         sim_jwt_status st = sim_jwt_check(token, strlen(token), 0, NULL);
         if (st != SIM_JWT_OK) {
             sim.st.ws_auth_failed++;
-            sim_ws_close(s, 1007, st == SIM_JWT_EXPIRED ? "JWT Token expired" : "Invalid JWT token: ");
+            sim_ws_close(s, 1007,
+                         st == SIM_JWT_EXPIRED ? "JWT Token expired" : "Invalid JWT token: ");
             return;
         }
         sim.st.ws_auth_ok++;

@@ -17,7 +17,7 @@
 
 #include "tests/sim/sim.h"
 
-#define IN_MAX (SIM_HTTP_MAX_HEAD + SIM_HTTP_MAX_BODY + 4096)
+#define IN_MAX      (SIM_HTTP_MAX_HEAD + SIM_HTTP_MAX_BODY + 4096)
 #define PLAIN_CHUNK 65536
 
 sim_conn *sim_conn_new(int fd, sim_conn_kind kind, int tls)
@@ -87,7 +87,7 @@ static void dispatch(sim_conn *c)
             c->ws = sim_ws_open(c, &req);
             break;
         }
-        sim_buf reply = {0};
+        sim_buf reply = { 0 };
         if (c->kind == SIM_CK_CONTROL)
             sim_ctl_handle(c, &req, &reply);
         else
@@ -135,8 +135,8 @@ static void pump_plain(sim_conn *c, int readable, int writable)
     produce(c);
     if (flooding(c) && c->out.len < PLAIN_CHUNK) {
         sim_buf_reserve(&c->out, 4 * PLAIN_CHUNK);
-        c->out.len += sim_flood_fill(c->ws, (unsigned char *)c->out.p + c->out.len,
-                                     4 * PLAIN_CHUNK);
+        c->out.len +=
+            sim_flood_fill(c->ws, (unsigned char *)c->out.p + c->out.len, 4 * PLAIN_CHUNK);
     }
     while (writable && c->out.len && c->fd >= 0) {
         ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
@@ -268,8 +268,7 @@ void sim_conn_pump(sim_conn *c, int readable, int writable)
             br_ssl_engine_close(&c->sc->eng);
             if (br_ssl_engine_current_state(&c->sc->eng) & BR_SSL_SENDREC)
                 pump_tls(c, 0, 1);
-            if (c->fd < 0 ||
-                (br_ssl_engine_current_state(&c->sc->eng) & BR_SSL_SENDREC))
+            if (c->fd < 0 || (br_ssl_engine_current_state(&c->sc->eng) & BR_SSL_SENDREC))
                 return; /* gone, or the socket is full: finish on POLLOUT */
         }
         shutdown(c->fd, SHUT_WR);

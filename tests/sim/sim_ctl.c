@@ -12,9 +12,9 @@
 #include "tests/sim/sim.h"
 
 struct sim_ctl_stream {
-    uint32_t cursor;     /* next asset index */
-    int subscribed;      /* only assets covered by a live subscription */
-    int single;          /* one asset only */
+    uint32_t cursor; /* next asset index */
+    int subscribed;  /* only assets covered by a live subscription */
+    int single;      /* one asset only */
 };
 
 #define TEXT "text/plain; charset=utf-8"
@@ -79,33 +79,39 @@ static int send_fault(const sim_req *req, const char *what)
 {
     int count = 0;
     long size = sim_ctl_num(req, "size", 64l << 20);
-    FOR_SESSIONS(req, s) {
+    FOR_SESSIONS(req, s)
+    {
         if (s->st == SIM_WS_CLOSING)
             continue;
         count++;
         if (!strcmp(what, "error34")) {
-            sim_buf b = {0};
+            sim_buf b = { 0 };
             sim_notice34(&b, first_cmd(s));
             sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
             sim_buf_free(&b);
         } else if (!strcmp(what, "error")) {
             /* the legacy shape ThingsBoard uses for an exception while handling a
              * command: errorCode 1 and the exception text */
-            sim_buf b = {0};
-            sim_buf_printf(&b, "{\"subscriptionId\":%d,\"errorCode\":1,\"errorMsg\":"
-                               "\"Failed to process websocket command!\",\"data\":null,"
-                               "\"latestValues\":{}}", first_cmd(s));
+            sim_buf b = { 0 };
+            sim_buf_printf(&b,
+                           "{\"subscriptionId\":%d,\"errorCode\":1,\"errorMsg\":"
+                           "\"Failed to process websocket command!\",\"data\":null,"
+                           "\"latestValues\":{}}",
+                           first_cmd(s));
             sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
             sim_buf_free(&b);
         } else if (!strcmp(what, "bad-values")) {
             /* two values no exporter can use, in a well-formed update: a value whose
              * escape is a lone surrogate (valid JSON, no UTF-8 for it) and an empty key */
-            sim_buf b = {0};
-            sim_buf_printf(&b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
-                               "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":"
-                               "\"00000000-0000-4000-8000-000000000bad\"},\"latest\":{\"TIME_SERIES\":"
-                               "{\"k\":{\"ts\":1,\"value\":\"\\udc00\"},\"\":{\"ts\":1,\"value\":\"1\"}}}}],"
-                               "\"cmdUpdateType\":\"ENTITY_DATA\"}", first_cmd(s));
+            sim_buf b = { 0 };
+            sim_buf_printf(
+                &b,
+                "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
+                "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":"
+                "\"00000000-0000-4000-8000-000000000bad\"},\"latest\":{\"TIME_SERIES\":"
+                "{\"k\":{\"ts\":1,\"value\":\"\\udc00\"},\"\":{\"ts\":1,\"value\":\"1\"}}}}],"
+                "\"cmdUpdateType\":\"ENTITY_DATA\"}",
+                first_cmd(s));
             sim_ws_text(s, SIM_MSG_FAULT, 0, b.p, b.len);
             sim_buf_free(&b);
         } else if (!strcmp(what, "bad-utf8")) {
@@ -140,7 +146,7 @@ static int send_fault(const sim_req *req, const char *what)
 static void truth_line(sim_buf *o, uint32_t idx)
 {
     char id[37];
-    sim_buf v = {0};
+    sim_buf v = { 0 };
     sim_asset_id(idx, id);
     for (uint32_t slot = 0; slot <= sim.nkeys; slot++) {
         int64_t ts;
@@ -193,7 +199,7 @@ int sim_ctl_stream_more(sim_conn *c)
 
 static void stats(sim_buf *reply)
 {
-    sim_buf b = {0};
+    sim_buf b = { 0 };
     unsigned sessions = 0, ready = 0, subs = 0;
     for (sim_session *s = sim.sessions; s; s = s->next) {
         sessions++;
@@ -203,23 +209,45 @@ static void stats(sim_buf *reply)
     }
     const sim_stats *t = &sim.st;
 #define C(n) sim_buf_printf(&b, #n " %lu\n", t->n)
-    C(logins_ok); C(logins_failed); C(refreshes); C(refreshes_failed); C(rest_calls);
-    C(rest_faults); C(ws_connects); C(ws_auth_ok); C(ws_auth_failed); C(auth_cmds);
-    C(subscriptions); C(unsubscribes); C(msgs_sent); C(updates_sent); C(data_pages);
-    C(pings_sent); C(pongs_received); C(parse_errors); C(bytes_sent); C(values_sent);
-    C(flood_msgs); C(updates_dropped); C(notices_34); C(queue_closes); C(sub_limit_replies);
+    C(logins_ok);
+    C(logins_failed);
+    C(refreshes);
+    C(refreshes_failed);
+    C(rest_calls);
+    C(rest_faults);
+    C(ws_connects);
+    C(ws_auth_ok);
+    C(ws_auth_failed);
+    C(auth_cmds);
+    C(subscriptions);
+    C(unsubscribes);
+    C(msgs_sent);
+    C(updates_sent);
+    C(data_pages);
+    C(pings_sent);
+    C(pongs_received);
+    C(parse_errors);
+    C(bytes_sent);
+    C(values_sent);
+    C(flood_msgs);
+    C(updates_dropped);
+    C(notices_34);
+    C(queue_closes);
+    C(sub_limit_replies);
     C(subs_refused);
 #undef C
-    sim_buf_printf(&b, "sessions_current %u\nsessions_authenticated %u\nsubscriptions_current %u\n"
-                       "assets %u\n", sessions, ready, subs, sim_model_count());
+    sim_buf_printf(&b,
+                   "sessions_current %u\nsessions_authenticated %u\nsubscriptions_current %u\n"
+                   "assets %u\n",
+                   sessions, ready, subs, sim_model_count());
     sim_http_reply(reply, 200, TEXT, b.p, b.len, 0);
     sim_buf_free(&b);
 }
 
 static void sessions_list(sim_buf *reply)
 {
-    sim_buf b = {0};
-    static const char *const names[] = {"handshake", "unauth", "ready", "closing"};
+    sim_buf b = { 0 };
+    static const char *const names[] = { "handshake", "unauth", "ready", "closing" };
     for (sim_session *s = sim.sessions; s; s = s->next) {
         sim_buf_printf(&b, "session %u %s%s", s->conn->id, names[s->st],
                        s->conn->stalled ? " stalled" : "");
@@ -248,25 +276,29 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
     } else if (!strcmp(p, "/truth")) {
         struct sim_ctl_stream *st = calloc(1, sizeof *st);
         uint32_t idx;
-        st->subscribed = sim_query_param(req->query, "scope", v, sizeof v) > 0 && !strcmp(v, "subscribed");
+        st->subscribed = sim_query_param(req->query, "scope", v, sizeof v) > 0 &&
+                         !strcmp(v, "subscribed");
         if (asset_param(req, &idx) == 0) {
             st->cursor = idx;
             st->single = 1;
         }
         c->stream = st;
-        sim_buf_puts(reply, "HTTP/1.1 200 OK\r\nContent-Type: " TEXT "\r\nConnection: close\r\n\r\n");
+        sim_buf_puts(reply,
+                     "HTTP/1.1 200 OK\r\nContent-Type: " TEXT "\r\nConnection: close\r\n\r\n");
     } else if (!strcmp(p, "/fault/close")) {
         long code = sim_ctl_num(req, "code", 1011);
         if (sim_query_param(req->query, "reason", v, sizeof v) < 0)
             v[0] = 0;
-        FOR_SESSIONS(req, s) {
+        FOR_SESSIONS(req, s)
+        {
             sim_ws_close(s, (unsigned)code, v[0] ? v : NULL);
             n++;
         }
         sim_ctl_say(reply, 200, "closed %d sessions with %ld\n", n, code);
     } else if (!strcmp(p, "/fault/stall")) {
         int off = sim_ctl_num(req, "off", 0) != 0;
-        FOR_SESSIONS(req, s) {
+        FOR_SESSIONS(req, s)
+        {
             s->conn->stalled = !off;
             if (off) {
                 s->last_pong = sim_mono_ms();
@@ -284,27 +316,31 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
                 sim_jwt_gen_refresh++;
             sim.fault_lifetime = sim_ctl_num(req, "lifetime", 0);
         }
-        sim_ctl_say(reply, 200, "access generation %u, refresh generation %u, new token lifetime %lld s\n",
-            sim_jwt_gen_access, sim_jwt_gen_refresh,
-            (long long)(sim.fault_lifetime ? sim.fault_lifetime : sim.token_lifetime));
+        sim_ctl_say(reply, 200,
+                    "access generation %u, refresh generation %u, new token lifetime %lld s\n",
+                    sim_jwt_gen_access, sim_jwt_gen_refresh,
+                    (long long)(sim.fault_lifetime ? sim.fault_lifetime : sim.token_lifetime));
     } else if (!strcmp(p, "/fault/reject-refresh")) {
         sim.reject_refresh = sim_ctl_num(req, "on", 1) != 0;
         sim_ctl_say(reply, 200, "reject refresh %d\n", sim.reject_refresh);
     } else if (!strcmp(p, "/fault/fail-rest")) {
         sim.fail_rest_n = (int)sim_ctl_num(req, "n", 1);
         sim.fail_rest_status = (int)sim_ctl_num(req, "status", 500);
-        sim_ctl_say(reply, 200, "next %d REST calls fail with %d\n", sim.fail_rest_n, sim.fail_rest_status);
+        sim_ctl_say(reply, 200, "next %d REST calls fail with %d\n", sim.fail_rest_n,
+                    sim.fail_rest_status);
     } else if (!strcmp(p, "/fault/delay-rest")) {
         sim.delay_rest_ms = sim_ctl_num(req, "ms", 0);
         sim_ctl_say(reply, 200, "REST delay %lld ms\n", (long long)sim.delay_rest_ms);
     } else if (!strcmp(p, "/fault/drop-mid-frame")) {
-        FOR_SESSIONS(req, s) {
+        FOR_SESSIONS(req, s)
+        {
             s->drop_next_frame = 1;
             n++;
         }
         sim_ctl_say(reply, 200, "%d sessions drop inside their next message\n", n);
     } else if (!strcmp(p, "/fault/drop-mid-record")) {
-        FOR_SESSIONS(req, s) {
+        FOR_SESSIONS(req, s)
+        {
             if (s->conn->tls) {
                 s->conn->drop_mid_record = 1;
                 /* make sure a record is coming */
@@ -350,7 +386,7 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim_ctl_say(reply, 200, "rate %g updates/s\n", sim.rate);
     } else if (!strcmp(p, "/assets/add")) {
         long k = sim_ctl_num(req, "n", 1);
-        sim_buf b = {0};
+        sim_buf b = { 0 };
         if (sim_query_param(req->query, "type", v, sizeof v) < 0)
             v[0] = 0;
         for (long i = 0; i < k; i++) {
@@ -366,7 +402,8 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
     } else if (!strcmp(p, "/assets/remove") || !strcmp(p, "/assets/rename")) {
         uint32_t idx;
         int rename = !strcmp(p, "/assets/rename");
-        if (asset_param(req, &idx) != 0 || (rename && sim_query_param(req->query, "name", v, sizeof v) < 0))
+        if (asset_param(req, &idx) != 0 ||
+            (rename && sim_query_param(req->query, "name", v, sizeof v) < 0))
             sim_ctl_say(reply, 400, "need id=<asset uuid>%s\n", rename ? "&name=<new name>" : "");
         else if ((rename ? sim_asset_rename(idx, v) : sim_asset_remove(idx)) != 0)
             sim_ctl_say(reply, 404, "no such asset\n");

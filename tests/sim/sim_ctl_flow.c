@@ -24,7 +24,7 @@ static struct {
 
 int sim_upd_limit_set(const char *spec)
 {
-    sim_bucket b[SIM_MAX_BUCKETS] = {{0, 0}};
+    sim_bucket b[SIM_MAX_BUCKETS] = { { 0, 0 } };
     int n = spec ? sim_limit_parse(spec, b) : 0;
     if (n < 0)
         return -1;
@@ -39,7 +39,7 @@ int sim_upd_limit_set(const char *spec)
 int sim_sub_limit_set(const char *spec, int scope_user)
 {
     char buf[256];
-    sim_bucket b[SIM_MAX_BUCKETS] = {{0, 0}};
+    sim_bucket b[SIM_MAX_BUCKETS] = { { 0, 0 } };
     int n = 0;
     if (spec) {
         /* the flag form may carry the scope: "N:S/tenant" or "N:S/user" */
@@ -144,7 +144,8 @@ int sim_ctl_flow(sim_conn *c, const sim_req *req, sim_buf *reply)
         if (sim_query_param(req->query, "seconds", v, sizeof v) > 0)
             secs = strtod(v, NULL);
         int64_t until = off ? 0 : sim_mono_ms() + (int64_t)(secs * 1000.0 + 0.5);
-        SIM_FOR_SESSIONS(req, s) {
+        SIM_FOR_SESSIONS(req, s)
+        {
             s->conn->no_read_until = until;
             n++;
         }

@@ -18,15 +18,15 @@
 #define RING_MSGS 4096
 
 struct sim_flood {
-    sim_buf ring;         /* frames back to back */
-    size_t pos;           /* next byte to send */
+    sim_buf ring; /* frames back to back */
+    size_t pos;   /* next byte to send */
     size_t nmsg;
-    size_t *ends;         /* end offset of each frame */
-    size_t nval;          /* values in the ring (one or more per frame) */
-    size_t *ts_at;        /* offset of each value's 13 ts digits */
-    uint32_t *idx;        /* each value's asset and key slot */
+    size_t *ends;  /* end offset of each frame */
+    size_t nval;   /* values in the ring (one or more per frame) */
+    size_t *ts_at; /* offset of each value's 13 ts digits */
+    uint32_t *idx; /* each value's asset and key slot */
     int *slot;
-    size_t next_msg;      /* first frame not yet fully sent */
+    size_t next_msg; /* first frame not yet fully sent */
     int64_t last_ts;
 };
 
@@ -70,7 +70,7 @@ void sim_flood_build(sim_session *s, sim_sub *sub)
     f->ts_at = malloc(vcap * sizeof *f->ts_at);
     f->idx = malloc(vcap * sizeof *f->idx);
     f->slot = malloc(vcap * sizeof *f->slot);
-    sim_buf msg = {0}, v = {0};
+    sim_buf msg = { 0 }, v = { 0 };
     int multi = sim.flood_shape != SIM_FLOOD_ONE;
     size_t total = multi ? sub->nents : sub->nents * (size_t)nk;
     for (size_t i = 0; i < total && f->nmsg < RING_MSGS; i++) {
@@ -79,9 +79,10 @@ void sim_flood_build(sim_session *s, sim_sub *sub)
         char id[37];
         sim_asset_id(idx, id);
         msg.len = 0;
-        sim_buf_printf(&msg, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
-                             "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
-                             "\"readAttrs\":true,\"readTs\":true,\"latest\":{\"TIME_SERIES\":{",
+        sim_buf_printf(&msg,
+                       "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
+                       "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
+                       "\"readAttrs\":true,\"readTs\":true,\"latest\":{\"TIME_SERIES\":{",
                        sub->cmd_id, id);
         size_t first = f->nval;
         size_t ts_off[32];
@@ -130,8 +131,8 @@ void sim_flood_build(sim_session *s, sim_sub *sub)
         return;
     }
     s->flood = f;
-    sim_log("flood: %zu pre-rendered messages (%zu values), %zu bytes per pass", f->nmsg,
-            f->nval, f->ring.len);
+    sim_log("flood: %zu pre-rendered messages (%zu values), %zu bytes per pass", f->nmsg, f->nval,
+            f->ring.len);
 }
 
 /* A new pass: one fresh ts for every frame, and the truth follows. */

@@ -77,8 +77,14 @@ static void place(char *o, const char *d, int n, int e, double v, sim_fmt fmt)
 
 void sim_fmt_double(double v, sim_fmt fmt, char out[40])
 {
-    if (isnan(v)) { strcpy(out, "NaN"); return; }
-    if (isinf(v)) { strcpy(out, v < 0 ? "-Infinity" : "Infinity"); return; }
+    if (isnan(v)) {
+        strcpy(out, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        strcpy(out, v < 0 ? "-Infinity" : "Infinity");
+        return;
+    }
     char *o = out;
     if (v < 0 || (v == 0 && signbit(v))) {
         *o++ = '-';

@@ -115,8 +115,10 @@ int sim_http_parse(const char *in, size_t len, sim_req *req)
 
 static int unhex(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 int sim_query_param(const char *query, const char *name, char *out, size_t cap)
@@ -165,8 +167,8 @@ static const char *reason(int status)
     }
 }
 
-void sim_http_reply(sim_buf *out, int status, const char *ctype, const char *body,
-                    size_t blen, int close)
+void sim_http_reply(sim_buf *out, int status, const char *ctype, const char *body, size_t blen,
+                    int close)
 {
     sim_buf_printf(out,
                    "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
@@ -178,11 +180,10 @@ void sim_http_reply(sim_buf *out, int status, const char *ctype, const char *bod
 
 void sim_http_tb_error(sim_buf *out, int status, const char *msg, int code, int close)
 {
-    sim_buf body = {0};
+    sim_buf body = { 0 };
     sim_buf_printf(&body, "{\"status\":%d,\"message\":", status);
     sim_buf_json_str(&body, msg, strlen(msg));
-    sim_buf_printf(&body, ",\"errorCode\":%d,\"timestamp\":%lld}", code,
-                   (long long)sim_now_ms());
+    sim_buf_printf(&body, ",\"errorCode\":%d,\"timestamp\":%lld}", code, (long long)sim_now_ms());
     sim_http_reply(out, status, "application/json", body.p, body.len, close);
     sim_buf_free(&body);
 }

@@ -24,7 +24,7 @@ unsigned sim_jwt_gen_access, sim_jwt_gen_refresh;
 void sim_jwt_init(uint64_t seed)
 {
     br_sha512_context h;
-    uint64_t in[2] = {seed, (uint64_t)sim_now_ms()};
+    uint64_t in[2] = { seed, (uint64_t)sim_now_ms() };
     br_sha512_init(&h);
     br_sha512_update(&h, in, sizeof in);
     br_sha512_out(&h, key);
@@ -36,9 +36,8 @@ static void rand_uuid(char out[37], unsigned gen)
     uint64_t a = sim_hash(uuid_ctr++, 0x5e55), b = sim_hash(uuid_ctr++, 0x1d);
     /* the generation sits in the top 16 bits; the rest looks random as usual */
     snprintf(out, 37, "%04x%04x-%04x-4%03x-%04x-%012llx", gen & 0xffff,
-             (unsigned)(a >> 48 & 0xffff), (unsigned)(a & 0xffff),
-             (unsigned)(a >> 16 & 0xfff), (unsigned)(0x8000 | (a >> 28 & 0x3fff)),
-             (unsigned long long)(b & 0xffffffffffffull));
+             (unsigned)(a >> 48 & 0xffff), (unsigned)(a & 0xffff), (unsigned)(a >> 16 & 0xfff),
+             (unsigned)(0x8000 | (a >> 28 & 0x3fff)), (unsigned long long)(b & 0xffffffffffffull));
 }
 
 static void sign(const char *data, size_t len, char *out, size_t cap)
@@ -75,7 +74,7 @@ size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int6
              (unsigned long long)(u >> 16 & 0xffffffffffffull));
     sim_jwt_customer_id(cid);
     rand_uuid(sid, refresh ? sim_jwt_gen_refresh : sim_jwt_gen_access);
-    sim_buf sub = {0};
+    sim_buf sub = { 0 };
     sim_buf_json_str(&sub, sim.username, strlen(sim.username));
     sim_buf_put(&sub, "", 1);
     int n;
@@ -92,8 +91,7 @@ size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int6
                      "\"exp\":%lld,\"iss\":\"thingsboard.io\",\"iat\":%lld,"
                      "\"firstName\":\"John\",\"lastName\":\"Doe\",\"enabled\":true,"
                      "\"isPublic\":false,\"tenantId\":\"%s\",\"customerId\":\"%s\"}",
-                     sub.p, uid, scope, sid, (long long)(iat + lifetime), (long long)iat,
-                     tid, cid);
+                     sub.p, uid, scope, sid, (long long)(iat + lifetime), (long long)iat, tid, cid);
     }
     sim_buf_free(&sub);
     if (n < 0 || (size_t)n >= sizeof payload)
@@ -103,7 +101,8 @@ size_t sim_jwt_issue(char *out, size_t cap, int refresh, const char *scope, int6
         return 0;
     long hl = b64url_encode((const uint8_t *)"{\"alg\":\"HS512\"}", 15, out, cap);
     out[hl] = '.';
-    long pl = b64url_encode((const uint8_t *)payload, (size_t)n, out + hl + 1, cap - (size_t)hl - 1);
+    long pl =
+        b64url_encode((const uint8_t *)payload, (size_t)n, out + hl + 1, cap - (size_t)hl - 1);
     size_t at = (size_t)hl + 1 + (size_t)pl;
     out[at] = '.';
     sign(out, at, out + at + 1, cap - at - 1);

@@ -128,9 +128,10 @@ static void limit_reply(sim_session *s, int sub_no)
     if (s->sublim_reply_at[scope] && now - s->sublim_reply_at[scope] < SUBLIM_REPLY_EVERY_MS)
         return;
     s->sublim_reply_at[scope] = now;
-    sim_buf b = {0};
-    sim_buf_printf(&b, "{\"subscriptionId\":%d,\"errorCode\":2,\"errorMsg\":\"Exceeded rate "
-                       "limit for WS subscriptions per %s\",\"data\":null,\"latestValues\":{}}",
+    sim_buf b = { 0 };
+    sim_buf_printf(&b,
+                   "{\"subscriptionId\":%d,\"errorCode\":2,\"errorMsg\":\"Exceeded rate "
+                   "limit for WS subscriptions per %s\",\"data\":null,\"latestValues\":{}}",
                    sub_no, scope ? "user" : "tenant");
     if (sim_ws_text(s, SIM_MSG_REPLY, sub_no, b.p, b.len) == 0)
         sim.st.sub_limit_replies++;
@@ -146,8 +147,8 @@ static int cmp_u32(const void *a, const void *b)
 int sim_sublim_subscribe(sim_session *s, sim_sub *sub)
 {
     /* key types that take a subscription, in the order we create them */
-    static const sim_ktype order[3] = {SIM_KT_TIME_SERIES, SIM_KT_SERVER_ATTRIBUTE,
-                                       SIM_KT_ATTRIBUTE};
+    static const sim_ktype order[3] = { SIM_KT_TIME_SERIES, SIM_KT_SERVER_ATTRIBUTE,
+                                        SIM_KT_ATTRIBUTE };
     sub->nkt = 0;
     for (int t = 0; t < 3; t++)
         for (int k = 0; k < sub->nkeys; k++)

@@ -181,61 +181,85 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (!strcmp(a, name) && v && (i++, 1))
-        if (ARG("--listen")) listen_addr = v;
-        else if (ARG("--port")) port = atoi(v);
-        else if (ARG("--control-port")) cport = atoi(v);
-        else if (ARG("--port-file")) port_file = v;
-        else if (ARG("--cert")) cert = v;
-        else if (ARG("--key")) key = v;
+        if (ARG("--listen"))
+            listen_addr = v;
+        else if (ARG("--port"))
+            port = atoi(v);
+        else if (ARG("--control-port"))
+            cport = atoi(v);
+        else if (ARG("--port-file"))
+            port_file = v;
+        else if (ARG("--cert"))
+            cert = v;
+        else if (ARG("--key"))
+            key = v;
         else if (ARG("--certs")) {
             snprintf(certbuf, sizeof certbuf, "%s/server.pem", v);
             snprintf(keybuf, sizeof keybuf, "%s/server.key", v);
             cert = certbuf;
             key = keybuf;
-        }
-        else if (!strcmp(a, "--plain")) sim.plain = 1;
-        else if (ARG("--assets")) nassets = (uint32_t)strtoul(v, NULL, 10);
-        else if (ARG("--keys")) nkeys = (uint32_t)strtoul(v, NULL, 10);
-        else if (ARG("--seed")) sim.seed = strtoull(v, NULL, 10);
-        else if (ARG("--rate")) sim.rate = strtod(v, NULL);
-        else if (!strcmp(a, "--flood")) sim.flood = 1;
+        } else if (!strcmp(a, "--plain"))
+            sim.plain = 1;
+        else if (ARG("--assets"))
+            nassets = (uint32_t)strtoul(v, NULL, 10);
+        else if (ARG("--keys"))
+            nkeys = (uint32_t)strtoul(v, NULL, 10);
+        else if (ARG("--seed"))
+            sim.seed = strtoull(v, NULL, 10);
+        else if (ARG("--rate"))
+            sim.rate = strtod(v, NULL);
+        else if (!strcmp(a, "--flood"))
+            sim.flood = 1;
         else if (ARG("--flood-shape"))
-            sim.flood_shape = !strcmp(v, "all") ? SIM_FLOOD_ALL
-                            : !strcmp(v, "mix") ? SIM_FLOOD_MIX : SIM_FLOOD_ONE;
-        else if (!strcmp(a, "--nmea")) sim.nmea = 1;
-        else if (ARG("--username")) snprintf(sim.username, sizeof sim.username, "%s", v);
-        else if (ARG("--password")) snprintf(sim.password, sizeof sim.password, "%s", v);
-        else if (!strcmp(a, "--customer")) snprintf(sim.authority, sizeof sim.authority, "CUSTOMER_USER");
-        else if (ARG("--mfa")) sim.mfa_scope = !strcmp(v, "configure") ? "MFA_CONFIGURATION_TOKEN" : "PRE_VERIFICATION_TOKEN";
-        else if (ARG("--token-lifetime")) sim.token_lifetime = atoll(v);
-        else if (ARG("--refresh-lifetime")) sim.refresh_lifetime = atoll(v);
-        else if (ARG("--auth-timeout")) sim.auth_timeout_ms = secs(v);
-        else if (ARG("--ping-interval")) sim.ping_interval_ms = secs(v);
-        else if (ARG("--pong-timeout")) sim.pong_timeout_ms = secs(v);
-        else if (ARG("--send-timeout")) sim.send_timeout_ms = secs(v);
-        else if (ARG("--dynamic-interval")) sim.dynamic_ms = secs(v);
+            sim.flood_shape = !strcmp(v, "all")   ? SIM_FLOOD_ALL
+                              : !strcmp(v, "mix") ? SIM_FLOOD_MIX
+                                                  : SIM_FLOOD_ONE;
+        else if (!strcmp(a, "--nmea"))
+            sim.nmea = 1;
+        else if (ARG("--username"))
+            snprintf(sim.username, sizeof sim.username, "%s", v);
+        else if (ARG("--password"))
+            snprintf(sim.password, sizeof sim.password, "%s", v);
+        else if (!strcmp(a, "--customer"))
+            snprintf(sim.authority, sizeof sim.authority, "CUSTOMER_USER");
+        else if (ARG("--mfa"))
+            sim.mfa_scope = !strcmp(v, "configure") ? "MFA_CONFIGURATION_TOKEN"
+                                                    : "PRE_VERIFICATION_TOKEN";
+        else if (ARG("--token-lifetime"))
+            sim.token_lifetime = atoll(v);
+        else if (ARG("--refresh-lifetime"))
+            sim.refresh_lifetime = atoll(v);
+        else if (ARG("--auth-timeout"))
+            sim.auth_timeout_ms = secs(v);
+        else if (ARG("--ping-interval"))
+            sim.ping_interval_ms = secs(v);
+        else if (ARG("--pong-timeout"))
+            sim.pong_timeout_ms = secs(v);
+        else if (ARG("--send-timeout"))
+            sim.send_timeout_ms = secs(v);
+        else if (ARG("--dynamic-interval"))
+            sim.dynamic_ms = secs(v);
         else if (ARG("--ws-update-limit")) {
             if (strcmp(v, "0") != 0 && sim_upd_limit_set(v) != 0) {
                 sim_log("--ws-update-limit wants N:S[,N:S...] or N");
                 return 2;
             }
-        }
-        else if (ARG("--ws-queue-limit")) sim.queue_limit = strtoul(v, NULL, 10);
+        } else if (ARG("--ws-queue-limit"))
+            sim.queue_limit = strtoul(v, NULL, 10);
         else if (ARG("--sub-limit")) {
             if (sim_sub_limit_set(v, 0) != 0) {
                 sim_log("--sub-limit wants N:S[,N:S...][/tenant|/user]");
                 return 2;
             }
-        }
-        else if (!strcmp(a, "--reorder")) sim.reorder = 1;
+        } else if (!strcmp(a, "--reorder"))
+            sim.reorder = 1;
         else if (ARG("--edition")) {
             if (strcmp(v, "ce") && strcmp(v, "pe")) {
                 sim_log("--edition wants ce or pe");
                 return 2;
             }
             sim.edition_ce = !strcmp(v, "ce");
-        }
-        else {
+        } else {
             usage();
             return 2;
         }

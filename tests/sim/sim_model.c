@@ -19,39 +19,43 @@
 
 #include "tests/sim/sim.h"
 
-#define VER_DELETED 0xffffffffu
-#define AF_REMOVED 1u
-#define AF_RENAMED 2u
-#define SIM_MAX_ADDED 65536u
+#define VER_DELETED    0xffffffffu
+#define AF_REMOVED     1u
+#define AF_RENAMED     2u
+#define SIM_MAX_ADDED  65536u
 #define SIM_MAX_FORCED 1024
 
-static const char *const profiles[SIM_NPROFILES] = {
-    "Pump station", "Weather station", "Cold store", "Water tank", "Vehicle"};
+static const char *const profiles[SIM_NPROFILES] = { "Pump station", "Weather station",
+                                                     "Cold store", "Water tank", "Vehicle" };
 
 static struct {
     uint32_t count, cap, slots;
-    uint32_t *ver;     /* [cap * slots] */
-    uint32_t *tsoff;   /* [cap * slots] ms since start + 1; 0 = initial value */
-    uint8_t *flags;    /* [cap] */
+    uint32_t *ver;          /* [cap * slots] */
+    uint32_t *tsoff;        /* [cap * slots] ms since start + 1; 0 = initial value */
+    uint8_t *flags;         /* [cap] */
     int64_t *added_created; /* createdTime of assets added at run time */
     uint32_t added_base;
     char (*added_type)[32];
     sim_rename renames[SIM_MAX_RENAMES];
     int nrenames;
-    struct { uint32_t idx; int slot; char val[SIM_TEXT_MAX]; } forced[SIM_MAX_FORCED];
+    struct {
+        uint32_t idx;
+        int slot;
+        char val[SIM_TEXT_MAX];
+    } forced[SIM_MAX_FORCED];
     int nforced;
     unsigned prefix;
     uint32_t nremoved; /* assets removed (by the control endpoint) */
 } M;
 
 static const sim_key default_keys[] = {
-    {"device_id", SIM_V_STRING, 0, 0, 0, 0},
-    {"telemetry_param_latitude", SIM_V_DOUBLE, 47.0, 55.0, 6, 3},
-    {"telemetry_param_longitude", SIM_V_DOUBLE, 6.0, 15.0, 6, 3},
-    {"temperature", SIM_V_DOUBLE, -10.0, 35.0, 1, 5},
-    {"battery", SIM_V_LONG, 0, 100, 0, 10},
-    {"odometer", SIM_V_DOUBLE, 1.0e6, 5.0e7, 1, 20},
-    {"door_open", SIM_V_BOOL, 0, 1, 0, 15},
+    { "device_id", SIM_V_STRING, 0, 0, 0, 0 },
+    { "telemetry_param_latitude", SIM_V_DOUBLE, 47.0, 55.0, 6, 3 },
+    { "telemetry_param_longitude", SIM_V_DOUBLE, 6.0, 15.0, 6, 3 },
+    { "temperature", SIM_V_DOUBLE, -10.0, 35.0, 1, 5 },
+    { "battery", SIM_V_LONG, 0, 100, 0, 10 },
+    { "odometer", SIM_V_DOUBLE, 1.0e6, 5.0e7, 1, 20 },
+    { "door_open", SIM_V_BOOL, 0, 1, 0, 15 },
 };
 
 void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed)
@@ -94,9 +98,15 @@ void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed)
     M.prefix = 1u + (unsigned)(seed % 14u);
 }
 
-uint32_t sim_model_count(void) { return M.count; }
+uint32_t sim_model_count(void)
+{
+    return M.count;
+}
 
-int sim_asset_exists(uint32_t idx) { return idx < M.count && !(M.flags[idx] & AF_REMOVED); }
+int sim_asset_exists(uint32_t idx)
+{
+    return idx < M.count && !(M.flags[idx] & AF_REMOVED);
+}
 
 /* digits lowercase hex digits of v into out, most significant first */
 static void hex(char *out, uint64_t v, int digits)
@@ -121,7 +131,10 @@ void sim_asset_id(uint32_t idx, char out[37])
     out[36] = 0;
 }
 
-uint32_t sim_model_removed(void) { return M.nremoved; }
+uint32_t sim_model_removed(void)
+{
+    return M.nremoved;
+}
 
 int sim_asset_from_id(const char *id, size_t len, uint32_t *idx)
 {
@@ -221,15 +234,15 @@ int sim_details_mode(uint32_t idx)
 
 void sim_details_json(uint32_t idx, sim_buf *b)
 {
-    static const char *const sites[] = {"North", "South", "Harbour", "Straße 5",
-                                        "Site \"A\""};
+    static const char *const sites[] = { "North", "South", "Harbour", "Straße 5", "Site \"A\"" };
     uint64_t h = sim_hash(sim.seed ^ 0xde7b, idx);
     uint32_t ver = M.ver[(size_t)idx * M.slots + SIM_SLOT_DETAILS];
     const char *site = sites[h % 5];
     sim_buf_puts(b, "{\"site\":");
     sim_buf_json_str(b, site, strlen(site));
-    sim_buf_printf(b, ",\"floors\":%u,\"serial\":\"SN-%06u\",\"commissioned\":%s,"
-                      "\"revision\":%u}",
+    sim_buf_printf(b,
+                   ",\"floors\":%u,\"serial\":\"SN-%06u\",\"commissioned\":%s,"
+                   "\"revision\":%u}",
                    (unsigned)(h >> 8) % 12 + 1, (unsigned)(h >> 16) % 1000000,
                    (h >> 40) & 1 ? "true" : "false", ver == VER_DELETED ? 0 : ver);
 }
@@ -270,12 +283,10 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
     case SIM_V_STRING:
         sim_buf_printf(out, "DEV-%08X", (unsigned)sim_hash(sim.seed ^ 0xde1d, idx));
         break;
-    case SIM_V_BOOL:
-        sim_buf_puts(out, h & 1 ? "true" : "false");
-        break;
+    case SIM_V_BOOL: sim_buf_puts(out, h & 1 ? "true" : "false"); break;
     case SIM_V_LONG:
-        sim_buf_printf(out, "%lld", (long long)k->lo +
-                                        (long long)(h % (uint64_t)(k->hi - k->lo + 1)));
+        sim_buf_printf(out, "%lld",
+                       (long long)k->lo + (long long)(h % (uint64_t)(k->hi - k->lo + 1)));
         break;
     case SIM_V_DOUBLE: {
         if (sim.nmea && k->decimals == 6) {

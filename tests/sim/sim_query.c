@@ -57,8 +57,7 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-size_t sim_select(const sim_filter *f, uint32_t page, uint32_t size, uint32_t *out,
-                  uint64_t *total)
+size_t sim_select(const sim_filter *f, uint32_t page, uint32_t size, uint32_t *out, uint64_t *total)
 {
     uint64_t first = (uint64_t)page * size, seen = 0;
     size_t n = 0;

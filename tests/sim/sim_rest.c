@@ -81,7 +81,8 @@ static int is_uuid(const char *p, size_t n)
     if (n != 36)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if ((i == 8 || i == 13 || i == 18 || i == 23) ? p[i] != '-' : !strchr("0123456789abcdefABCDEF", p[i]))
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? p[i] != '-'
+                                                      : !strchr("0123456789abcdefABCDEF", p[i]))
             return 0;
     return 1;
 }
@@ -101,11 +102,13 @@ static void customer_assets(const sim_req *req, sim_buf *reply)
         sim_http_tb_error(reply, 405, "Request method 'POST' is not supported", 31, 0);
     } else if (!strcmp(sim.authority, "CUSTOMER_USER")) {
         if (strncasecmp(id, cid, 36) != 0)
-            sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!", 20, 0);
+            sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!",
+                              20, 0);
         else
             assets(req, reply);
     } else {
-        static const char empty[] = "{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false}";
+        static const char empty[] =
+            "{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false}";
         sim_http_reply(reply, 200, JSON, empty, sizeof empty - 1, 0);
     }
 }
@@ -132,7 +135,7 @@ static void token_pair(sim_buf *reply)
     int64_t life = sim.fault_lifetime > 0 ? sim.fault_lifetime : sim.token_lifetime;
     sim_jwt_issue(tok, sizeof tok, 0, sim.authority, life);
     sim_jwt_issue(rtok, sizeof rtok, 1, NULL, sim.refresh_lifetime);
-    sim_buf body = {0};
+    sim_buf body = { 0 };
     sim_buf_printf(&body, "{\"token\":\"%s\",\"refreshToken\":\"%s\"}", tok, rtok);
     sim_http_reply(reply, 200, JSON, body.p, body.len, 0);
     sim_buf_free(&body);
@@ -146,8 +149,8 @@ static void login(const sim_req *req, sim_buf *reply)
         sim_http_tb_error(reply, 401, "Authentication method not supported", 10, 0);
         return;
     }
-    if (body_str(req, "username", user, sizeof user) || body_str(req, "password", pass, sizeof pass) ||
-        !user[0] || !pass[0]) {
+    if (body_str(req, "username", user, sizeof user) ||
+        body_str(req, "password", pass, sizeof pass) || !user[0] || !pass[0]) {
         sim.st.logins_failed++;
         sim_http_tb_error(reply, 401, "Authentication failed", 10, 0);
         return;
@@ -161,7 +164,7 @@ static void login(const sim_req *req, sim_buf *reply)
     if (sim.mfa_scope) {
         static char tok[4096];
         sim_jwt_issue(tok, sizeof tok, 0, sim.mfa_scope, 1800);
-        sim_buf body = {0};
+        sim_buf body = { 0 };
         sim_buf_printf(&body, "{\"token\":\"%s\",\"scope\":\"%s\"}", tok, sim.mfa_scope);
         sim_http_reply(reply, 200, JSON, body.p, body.len, 0);
         sim_buf_free(&body);
@@ -194,15 +197,9 @@ static void refresh(const sim_req *req, sim_buf *reply)
         sim.st.refreshes++;
         token_pair(reply);
         return;
-    case SIM_JWT_EXPIRED:
-        sim_http_tb_error(reply, 401, "Token has expired", 11, 0);
-        break;
-    case SIM_JWT_SCOPE:
-        sim_http_tb_error(reply, 500, "Invalid Refresh Token scope", 2, 0);
-        break;
-    default:
-        sim_http_tb_error(reply, 401, "Invalid JWT token", 10, 0);
-        break;
+    case SIM_JWT_EXPIRED: sim_http_tb_error(reply, 401, "Token has expired", 11, 0); break;
+    case SIM_JWT_SCOPE: sim_http_tb_error(reply, 500, "Invalid Refresh Token scope", 2, 0); break;
+    default: sim_http_tb_error(reply, 401, "Invalid JWT token", 10, 0); break;
     }
     sim.st.refreshes_failed++;
 }
@@ -216,14 +213,9 @@ static int authorize(const sim_req *req, sim_buf *reply)
     }
     const char *tok = req->xauth + 7;
     switch (sim_jwt_check(tok, strlen(tok), 0, NULL)) {
-    case SIM_JWT_OK:
-        return 0;
-    case SIM_JWT_EXPIRED:
-        sim_http_tb_error(reply, 401, "Token has expired", 11, 0);
-        return -1;
-    default:
-        sim_http_tb_error(reply, 401, "Invalid username or password", 10, 0);
-        return -1;
+    case SIM_JWT_OK: return 0;
+    case SIM_JWT_EXPIRED: sim_http_tb_error(reply, 401, "Token has expired", 11, 0); return -1;
+    default: sim_http_tb_error(reply, 401, "Invalid username or password", 10, 0); return -1;
     }
 }
 
@@ -231,13 +223,17 @@ static void assets(const sim_req *req, sim_buf *reply)
 {
     char ps[32], pg[32], type[64], text[256], sp[64], so[16];
     if (sim_query_param(req->query, "pageSize", ps, sizeof ps) < 0) {
-        sim_http_tb_error(reply, 400, "Required request parameter 'pageSize' for method "
-                                      "parameter type int is not present", 31, 0);
+        sim_http_tb_error(reply, 400,
+                          "Required request parameter 'pageSize' for method "
+                          "parameter type int is not present",
+                          31, 0);
         return;
     }
     if (sim_query_param(req->query, "page", pg, sizeof pg) < 0) {
-        sim_http_tb_error(reply, 400, "Required request parameter 'page' for method "
-                                      "parameter type int is not present", 31, 0);
+        sim_http_tb_error(reply, 400,
+                          "Required request parameter 'page' for method "
+                          "parameter type int is not present",
+                          31, 0);
         return;
     }
     char *e1, *e2;
@@ -247,8 +243,10 @@ static void assets(const sim_req *req, sim_buf *reply)
         return;
     }
     if (size < 1 || page < 0) {
-        sim_http_tb_error(reply, 400, size < 1 ? "Page size should be greater than 0!"
-                                               : "Page should be positive!", 31, 0);
+        sim_http_tb_error(reply, 400,
+                          size < 1 ? "Page size should be greater than 0!"
+                                   : "Page should be positive!",
+                          31, 0);
         return;
     }
     int desc = 0;
@@ -263,10 +261,10 @@ static void assets(const sim_req *req, sim_buf *reply)
     if (sim_query_param(req->query, "sortProperty", sp, sizeof sp) < 0 || !sp[0])
         desc = 0; /* no sort property: ThingsBoard sorts by id ascending */
     char types[1][64];
-    sim_filter f = {0};
+    sim_filter f = { 0 };
     if (sim_query_param(req->query, "type", type, sizeof type) > 0) {
         snprintf(types[0], sizeof types[0], "%s", type);
-        f.types = (const char (*)[64])types;
+        f.types = (const char(*)[64])types;
         f.ntypes = 1;
     }
     if (sim_query_param(req->query, "textSearch", text, sizeof text) > 0)
@@ -277,7 +275,7 @@ static void assets(const sim_req *req, sim_buf *reply)
     uint32_t *ids = malloc((size_t)size * sizeof *ids);
     uint64_t total;
     size_t n = sim_select(&f, (uint32_t)page, (uint32_t)size, ids, &total);
-    sim_buf body = {0};
+    sim_buf body = { 0 };
     sim_buf_puts(&body, "{\"data\":[");
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -296,17 +294,22 @@ static void assets(const sim_req *req, sim_buf *reply)
 /* Extra SERVER_SCOPE attributes besides assetDetails, each on some assets only. */
 static void attributes(uint32_t idx, const char *keys, sim_buf *reply)
 {
-    sim_buf body = {0}, v = {0};
+    sim_buf body = { 0 }, v = { 0 };
     int first = 1;
     int64_t ts;
     uint64_t h = sim_hash(sim.seed ^ 0xa77, idx);
 #define WANT(k) (!keys[0] || strstr(keys, k))
-#define SEP() do { if (!first) sim_buf_put(&body, ",", 1); first = 0; } while (0)
+#define SEP()                           \
+    do {                                \
+        if (!first)                     \
+            sim_buf_put(&body, ",", 1); \
+        first = 0;                      \
+    } while (0)
     sim_buf_put(&body, "[", 1);
     if (WANT("assetDetails") && sim_value(idx, SIM_SLOT_DETAILS, SIM_FMT_PAGE, &ts, &v)) {
         SEP();
-        sim_buf_printf(&body, "{\"lastUpdateTs\":%lld,\"key\":\"assetDetails\",\"value\":",
-                       (long long)ts);
+        sim_buf_printf(&body,
+                       "{\"lastUpdateTs\":%lld,\"key\":\"assetDetails\",\"value\":", (long long)ts);
         if (sim_details_mode(idx) == 2)
             sim_buf_json_str(&body, v.p, v.len); /* a string that holds JSON */
         else
@@ -355,11 +358,12 @@ static void telemetry(const sim_req *req, sim_buf *reply)
     if (sim_asset_from_id(p, (size_t)(slash - p), &idx) != 0 || !sim_asset_exists(idx)) {
         char m[128];
         if (slash - p != 36)
-            snprintf(m, sizeof m, "Invalid UUID string: %.*s", (int)(slash - p > 60 ? 60 : slash - p), p);
+            snprintf(m, sizeof m, "Invalid UUID string: %.*s",
+                     (int)(slash - p > 60 ? 60 : slash - p), p);
         else
             snprintf(m, sizeof m, "Asset with requested id wasn't found!");
-        sim_http_reply(reply, slash - p != 36 ? 400 : 404, "text/plain;charset=UTF-8", m,
-                       strlen(m), 0);
+        sim_http_reply(reply, slash - p != 36 ? 400 : 404, "text/plain;charset=UTF-8", m, strlen(m),
+                       0);
         return;
     }
     const char *rest = slash;
@@ -369,7 +373,7 @@ static void telemetry(const sim_req *req, sim_buf *reply)
     if (!strcmp(rest, "/values/attributes/SERVER_SCOPE") || !strcmp(rest, "/values/attributes")) {
         attributes(idx, keys, reply);
     } else if (!strcmp(rest, "/keys/timeseries")) {
-        sim_buf body = {0};
+        sim_buf body = { 0 };
         sim_buf_put(&body, "[", 1);
         int first = 1;
         for (uint32_t k = 0; k < sim.nkeys; k++)
@@ -380,12 +384,14 @@ static void telemetry(const sim_req *req, sim_buf *reply)
         sim_buf_put(&body, "]", 1);
         sim_http_reply(reply, 200, JSON, body.p, body.len, 0);
         sim_buf_free(&body);
-    } else if (!strcmp(rest, "/keys/attributes") || !strcmp(rest, "/keys/attributes/SERVER_SCOPE")) {
-        const char *b = sim_details_mode(idx) ? "[\"assetDetails\",\"active\",\"capacity\",\"serial\"]"
-                                              : "[\"active\",\"capacity\",\"serial\"]";
+    } else if (!strcmp(rest, "/keys/attributes") ||
+               !strcmp(rest, "/keys/attributes/SERVER_SCOPE")) {
+        const char *b = sim_details_mode(idx)
+                            ? "[\"assetDetails\",\"active\",\"capacity\",\"serial\"]"
+                            : "[\"active\",\"capacity\",\"serial\"]";
         sim_http_reply(reply, 200, JSON, b, strlen(b), 0);
     } else if (!strcmp(rest, "/values/timeseries")) {
-        sim_buf body = {0}, v = {0};
+        sim_buf body = { 0 }, v = { 0 };
         sim_buf_put(&body, "{", 1);
         int first = 1;
         for (uint32_t k = 0; k < sim.nkeys; k++) {
@@ -421,7 +427,8 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         if (s == 429)
             sim_http_tb_error(reply, 429, "Too many requests for current tenant!", 33, 0);
         else
-            sim_http_tb_error(reply, s, s == 503 ? "Service Unavailable" : "Internal server error", 2, 0);
+            sim_http_tb_error(reply, s, s == 503 ? "Service Unavailable" : "Internal server error",
+                              2, 0);
         return;
     }
     if (!strcmp(req->path, "/api/auth/login")) {
@@ -443,9 +450,14 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
     } else if (!strcmp(req->path, "/api/user/assets") && sim.edition_ce) {
         sim_http_tb_error(reply, 400, "Invalid UUID string: assets", 31, 0);
     } else if (!strcmp(req->path, "/api/user/assets") ||
-               (!strcmp(req->path, "/api/tenant/assets") && !strcmp(sim.authority, "TENANT_ADMIN"))) {
+               (!strcmp(req->path, "/api/tenant/assets") &&
+                !strcmp(sim.authority, "TENANT_ADMIN"))) {
         if (strcmp(req->method, "GET") != 0)
-            sim_http_tb_error(reply, 405, "Request method '" "POST" "' is not supported", 31, 0);
+            sim_http_tb_error(reply, 405,
+                              "Request method '"
+                              "POST"
+                              "' is not supported",
+                              31, 0);
         else
             assets(req, reply);
     } else if (!strncmp(req->path, "/api/customer/", 14) && strlen(req->path) > 21 &&
@@ -454,7 +466,8 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
     } else if (!strncmp(req->path, "/api/plugins/telemetry/", 23)) {
         telemetry(req, reply);
     } else if (!strcmp(req->path, "/api/tenant/assets")) {
-        sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!", 20, 0);
+        sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!", 20,
+                          0);
     } else {
         sim_http_tb_error(reply, 404, "Not Found", 32, 0);
     }

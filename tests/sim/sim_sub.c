@@ -41,8 +41,10 @@ static void entity_id(sim_buf *b, uint32_t idx)
 {
     char id[37];
     sim_asset_id(idx, id);
-    sim_buf_printf(b, "{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
-                      "\"readAttrs\":true,\"readTs\":true,\"latest\":{", id);
+    sim_buf_printf(b,
+                   "{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
+                   "\"readAttrs\":true,\"readTs\":true,\"latest\":{",
+                   id);
 }
 
 static void tsvalue(sim_buf *b, const char *key, int64_t ts, const char *v, size_t vl)
@@ -124,7 +126,7 @@ static unsigned page_entity(sim_buf *b, const sim_sub *sub, uint32_t idx, int64_
 static unsigned render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
 {
     unsigned values = 0;
-    sim_buf v = {0};
+    sim_buf v = { 0 };
     int64_t now = sim_now_ms();
     sim_buf_reserve(b, 256 + sub->nents * 400);
     sim_buf_printf(b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":{\"data\":[",
@@ -135,8 +137,9 @@ static unsigned render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
         values += page_entity(b, sub, sub->ents[i], now, &v);
     }
     uint64_t pages = (total + (uint64_t)sub->page_size - 1) / (uint64_t)sub->page_size;
-    sim_buf_printf(b, "],\"totalPages\":%llu,\"totalElements\":%llu,\"hasNext\":%s},"
-                      "\"update\":null,\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
+    sim_buf_printf(b,
+                   "],\"totalPages\":%llu,\"totalElements\":%llu,\"hasNext\":%s},"
+                   "\"update\":null,\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
                    (unsigned long long)pages, (unsigned long long)total,
                    (uint64_t)sub->page + 1 < pages ? "true" : "false");
     sim_buf_free(&v);
@@ -145,7 +148,7 @@ static unsigned render_page(sim_buf *b, const sim_sub *sub, uint64_t total)
 
 static void send_page(sim_session *s, sim_sub *sub, uint64_t total, int initial)
 {
-    sim_buf b = {0};
+    sim_buf b = { 0 };
     unsigned values = render_page(&b, sub, total);
     if (initial)
         sim_reorder_premature(s, sub); /* saved after the query, pushed before the page */
@@ -159,8 +162,8 @@ static void send_page(sim_session *s, sim_sub *sub, uint64_t total, int initial)
 /* Runs the query; returns 1 if the entity set changed. */
 static int select_page(sim_sub *sub, uint64_t *total)
 {
-    sim_filter f = {0};
-    f.types = (const char (*)[64])sub->types;
+    sim_filter f = { 0 };
+    f.types = (const char(*)[64])sub->types;
     f.ntypes = sub->filter == 2 ? sub->ntypes : 0;
     f.text = sub->text;
     f.list = sub->filter == 1 ? sub->list : NULL;
@@ -236,8 +239,10 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
                 (det ? q->type == SIM_KT_TIME_SERIES : q->type != SIM_KT_TIME_SERIES))
                 continue;
             if (!any) {
-                sim_buf_printf(b, "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
-                                  "\"update\":[", sub->cmd_id);
+                sim_buf_printf(b,
+                               "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
+                               "\"update\":[",
+                               sub->cmd_id);
                 entity_id(b, idx);
                 sim_buf_printf(b, "\"%s\":{", ktype_name(q->type));
             } else {
@@ -261,7 +266,7 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
 
 void sim_fanout(uint32_t idx, const int *slots, int nslots)
 {
-    sim_buf b = {0}, v = {0};
+    sim_buf b = { 0 }, v = { 0 };
     for (sim_session *s = sim.sessions; s; s = s->next) {
         if (s->st != SIM_WS_READY || s->flood || s->conn->stalled)
             continue;

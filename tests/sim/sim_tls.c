@@ -25,7 +25,7 @@ static unsigned char *read_all(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    sim_buf b = {0};
+    sim_buf b = { 0 };
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
@@ -49,7 +49,7 @@ static int pem_each(const char *path, int (*obj)(const char *name, sim_buf *der)
         return -1;
     br_pem_decoder_context pc;
     br_pem_decoder_init(&pc);
-    sim_buf der = {0};
+    sim_buf der = { 0 };
     char name[128] = "";
     size_t off = 0;
     int rc = 0, inobj = 0;
@@ -70,11 +70,8 @@ static int pem_each(const char *path, int (*obj)(const char *name, sim_buf *der)
                 rc = obj(name, &der);
             inobj = 0;
             break;
-        case BR_PEM_ERROR:
-            rc = -1;
-            break;
-        default:
-            break;
+        case BR_PEM_ERROR: rc = -1; break;
+        default: break;
         }
     }
     free(text);
@@ -124,15 +121,17 @@ int sim_tls_load(const char *cert_file, const char *key_file)
 }
 
 static const uint16_t ec_suites[] = {
-    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
-    BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA};
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,       BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA
+};
 static const uint16_t rsa_suites[] = {
-    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
-    BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-    BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA};
+    BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
+};
 
 void sim_tls_server_init(br_ssl_server_context *sc, unsigned char *iobuf, size_t iolen)
 {
@@ -142,8 +141,7 @@ void sim_tls_server_init(br_ssl_server_context *sc, unsigned char *iobuf, size_t
         br_ssl_engine_set_suites(&sc->eng, ec_suites, sizeof ec_suites / sizeof ec_suites[0]);
     } else {
         br_ssl_server_init_full_rsa(sc, chain, chain_len, br_skey_decoder_get_rsa(&skey));
-        br_ssl_engine_set_suites(&sc->eng, rsa_suites,
-                                 sizeof rsa_suites / sizeof rsa_suites[0]);
+        br_ssl_engine_set_suites(&sc->eng, rsa_suites, sizeof rsa_suites / sizeof rsa_suites[0]);
     }
     br_ssl_engine_add_flags(&sc->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
     br_ssl_engine_set_buffer(&sc->eng, iobuf, iolen, 1);

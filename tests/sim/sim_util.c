@@ -44,7 +44,10 @@ void sim_buf_put(sim_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
-void sim_buf_puts(sim_buf *b, const char *s) { sim_buf_put(b, s, strlen(s)); }
+void sim_buf_puts(sim_buf *b, const char *s)
+{
+    sim_buf_put(b, s, strlen(s));
+}
 
 void sim_buf_printf(sim_buf *b, const char *fmt, ...)
 {
@@ -103,13 +106,34 @@ void sim_buf_json_str(sim_buf *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         switch (ch) {
-        case '"': *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        case '\b': *o++ = '\\'; *o++ = 'b'; break;
-        case '\f': *o++ = '\\'; *o++ = 'f'; break;
+        case '"':
+            *o++ = '\\';
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            *o++ = '\\';
+            break;
+        case '\n':
+            *o++ = '\\';
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = '\\';
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = '\\';
+            *o++ = 't';
+            break;
+        case '\b':
+            *o++ = '\\';
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = '\\';
+            *o++ = 'f';
+            break;
         default:
             if (ch < 0x20) {
                 memcpy(o, "\\u00", 4);

@@ -19,7 +19,7 @@
 
 #include "tests/sim/sim.h"
 
-#define WS_MSG_CAP 32768u      /* Tomcat's max_text_message_buffer_size */
+#define WS_MSG_CAP 32768u /* Tomcat's max_text_message_buffer_size */
 #define WS_OUT_CAP 65536u
 
 void sim_ws_flush_codec(sim_session *s)
@@ -77,7 +77,9 @@ static int enqueue(sim_session *s, sim_msg_kind kind, const char *p, size_t n, u
 void sim_notice34(sim_buf *b, int id)
 {
     /* ThingsBoard builds this one by hand: note the spaces and the missing fields */
-    sim_buf_printf(b, "{\"subscriptionId\":%d, \"errorCode\":34, \"errorMsg\":\"Too many updates!\"}", id);
+    sim_buf_printf(b,
+                   "{\"subscriptionId\":%d, \"errorCode\":34, \"errorMsg\":\"Too many updates!\"}",
+                   id);
 }
 
 int sim_ws_text(sim_session *s, sim_msg_kind kind, int id, const char *p, size_t n)
@@ -99,7 +101,7 @@ int sim_ws_values(sim_session *s, sim_msg_kind kind, int id, const char *p, size
         sim.st.updates_dropped++;
         if (!s->blacklisted) {
             s->blacklisted = 1;
-            sim_buf b = {0};
+            sim_buf b = { 0 };
             sim_notice34(&b, id);
             enqueue(s, SIM_MSG_NOTICE, b.p, b.len, 0);
             sim_buf_free(&b);
@@ -154,11 +156,10 @@ static void on_open(sim_session *s, const ws_event *ev)
 static void on_event(sim_session *s, const ws_event *ev)
 {
     if (getenv("SIM_DEBUG"))
-        sim_log("session %u: event %d code %u err %d", s->conn->id, ev->type, ev->close_code, ev->err);
+        sim_log("session %u: event %d code %u err %d", s->conn->id, ev->type, ev->close_code,
+                ev->err);
     switch (ev->type) {
-    case WS_EV_OPEN:
-        on_open(s, ev);
-        break;
+    case WS_EV_OPEN: on_open(s, ev); break;
     case WS_EV_MESSAGE:
         if (s->st == SIM_WS_UNAUTH || s->st == SIM_WS_READY)
             sim_cmd_message(s, (const char *)ev->data, ev->len);
@@ -175,8 +176,7 @@ static void on_event(sim_session *s, const ws_event *ev)
         s->conn->state = SIM_CS_DRAIN;
         sim_flood_free(s);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -271,8 +271,7 @@ void sim_ws_timers(sim_session *s, int64_t mono)
         if (mono >= s->close_deadline && c->state != SIM_CS_DEAD)
             c->state = SIM_CS_DRAIN;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -29,7 +29,7 @@ static int wait_open(int64_t deadline)
         int64_t now = net_now_ms();
         if (conn_state(&C) == CONN_FAILED || conn_state(&C) == CONN_CLOSED || now >= deadline)
             return -1;
-        p = (struct pollfd){conn_poll_fd(&C), conn_poll_events(&C), 0};
+        p = (struct pollfd){ conn_poll_fd(&C), conn_poll_events(&C), 0 };
         if (poll(&p, 1, conn_pending(&C) ? 0 : 100) < 0)
             return -1;
         conn_on_io(&C, p.revents, net_now_ms());
@@ -39,17 +39,17 @@ static int wait_open(int64_t deadline)
 
 static int socket_readable(void)
 {
-    struct pollfd p = {conn_poll_fd(&C), POLLIN, 0};
+    struct pollfd p = { conn_poll_fd(&C), POLLIN, 0 };
     return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 int main(int argc, char **argv)
 {
-    char err[256], a[64] = {0}, b[64] = {0};
+    char err[256], a[64] = { 0 }, b[64] = { 0 };
     struct pollfd p;
     long na, nb;
     int pend_before, pend_after, pend_drained, readable;
-    struct timespec ts = {0, 300 * 1000000L};
+    struct timespec ts = { 0, 300 * 1000000L };
     if (argc != 5 || strcmp(argv[1], "--ca") != 0) {
         fprintf(stderr, "usage: conn_pending_probe --ca FILE HOST PORT\n");
         return 2;
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* both records in our socket buffer */
-    p = (struct pollfd){conn_poll_fd(&C), POLLIN, 0};
+    p = (struct pollfd){ conn_poll_fd(&C), POLLIN, 0 };
     poll(&p, 1, 3000);
     nanosleep(&ts, NULL);
     conn_on_io(&C, POLLIN, net_now_ms());

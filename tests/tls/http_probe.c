@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     httpc_init(&H, argv[i], (unsigned)atoi(argv[i + 1]), !plain, &anchors);
     for (int k = i + 2, n = 1; k < argc; k++, n++) {
         if (pause_ms > 0 && n > 1) {
-            struct timespec ts = {pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L};
+            struct timespec ts = { pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L };
             nanosleep(&ts, NULL);
         }
         int64_t t0 = net_now_ms();
@@ -97,8 +97,9 @@ int main(int argc, char **argv)
         if (r == 0) {
             const http1_resp *resp = httpc_response(&H);
             printf("req=%d result=ok status=%d body_len=%zu reused=%d retried=%d keep_alive=%d "
-                   "ms=%ld body=", n, http1_resp_status(resp), http1_resp_body_len(resp), H.reused,
-                   H.retried, http1_resp_keep_alive(resp), ms);
+                   "ms=%ld body=",
+                   n, http1_resp_status(resp), http1_resp_body_len(resp), H.reused, H.retried,
+                   http1_resp_keep_alive(resp), ms);
             print_body(body, http1_resp_body_len(resp));
             putchar('\n');
         } else {

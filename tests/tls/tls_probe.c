@@ -54,7 +54,7 @@ static int pump_until_open(int64_t deadline)
         int64_t now = net_now_ms(), wake = conn_deadline(&C);
         if (wake > deadline)
             wake = deadline;
-        struct pollfd p = {conn_poll_fd(&C), conn_poll_events(&C), 0};
+        struct pollfd p = { conn_poll_fd(&C), conn_poll_events(&C), 0 };
         int ms = wake > now ? (int)(wake - now) : 0;
         if (poll(&p, 1, ms) < 0)
             return -1;
@@ -104,7 +104,8 @@ int main(int argc, char **argv)
     conn_init(&C);
     conn_pin_time(&C, pin);
     int64_t start = net_now_ms(), deadline = start + timeout_ms;
-    if (conn_start(&C, argv[i], (unsigned)atoi(argv[i + 1]), !plain, &anchors, start, deadline) < 0 ||
+    if (conn_start(&C, argv[i], (unsigned)atoi(argv[i + 1]), !plain, &anchors, start, deadline) <
+            0 ||
         pump_until_open(deadline) < 0) {
         print_fail("fail");
         return 1;
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
                 if (k > 0)
                     off += (size_t)k;
             }
-            struct pollfd p = {conn_poll_fd(&C), conn_poll_events(&C), 0};
+            struct pollfd p = { conn_poll_fd(&C), conn_poll_events(&C), 0 };
             if (off < len)
                 p.events |= POLLOUT;
             int64_t now = net_now_ms();

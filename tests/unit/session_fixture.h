@@ -25,11 +25,14 @@ SF_UNUSED static void reset(const session_config *cfg)
     RND = 0x80000000u;
 }
 
-SF_UNUSED static void ev(session_event e) { session_handle(&S, &e, NOW, RND); }
+SF_UNUSED static void ev(session_event e)
+{
+    session_handle(&S, &e, NOW, RND);
+}
 
 SF_UNUSED static void ev_kind(session_ev_kind k)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = k;
     ev(e);
 }
@@ -53,7 +56,7 @@ SF_UNUSED static session_action one(void)
     session_action a[8];
     int n = drain(a, 8);
     if (n != 1) {
-        session_action none = {0};
+        session_action none = { 0 };
         printf("#   expected one action, got %d (first kind %d)\n", n, n ? (int)a[0].kind : 0);
         return none;
     }
@@ -68,7 +71,7 @@ SF_UNUSED static int none_left(void)
 
 SF_UNUSED static void http(session_req req, session_http_class cls, int status, int code)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_HTTP_RESULT;
     e.u.http.req = req;
     e.u.http.cls = cls;
@@ -80,7 +83,7 @@ SF_UNUSED static void http(session_req req, session_http_class cls, int status, 
 /* A login or refresh success with a token that lives `life` ms, refreshed at 80%. */
 SF_UNUSED static void token_ok(session_req req, uint64_t life, session_role role)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_HTTP_RESULT;
     e.u.http.req = req;
     e.u.http.cls = SESSION_HTTP_OK;
@@ -94,7 +97,7 @@ SF_UNUSED static void token_ok(session_req req, uint64_t life, session_role role
 
 SF_UNUSED static void assets_ok(bool has_next, bool changed)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_HTTP_RESULT;
     e.u.http.req = SESSION_REQ_ASSETS;
     e.u.http.cls = SESSION_HTTP_OK;
@@ -107,7 +110,7 @@ SF_UNUSED static void assets_ok(bool has_next, bool changed)
 
 SF_UNUSED static void msg(bool had_data, int code)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_WS_MESSAGE;
     e.u.msg.had_data = had_data;
     e.u.msg.tb_error_code = code;
@@ -116,7 +119,7 @@ SF_UNUSED static void msg(bool had_data, int code)
 
 SF_UNUSED static void closed(uint16_t code, const char *reason)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_WS_CLOSED;
     e.u.closed.code = code;
     e.u.closed.reason = reason;
@@ -126,7 +129,7 @@ SF_UNUSED static void closed(uint16_t code, const char *reason)
 
 SF_UNUSED static void conn_error(session_stage st)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_WS_CONN_ERROR;
     e.u.conn.stage = st;
     ev(e);

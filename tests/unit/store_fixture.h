@@ -18,7 +18,7 @@ static store st;
 
 static void setup(uint32_t series, uint32_t ents, uint32_t strs)
 {
-    store_config c = {series, ents, strs};
+    store_config c = { series, ents, strs };
     size_t need = store_mem_needed(&c);
     free(mem);
     mem = aligned_alloc(8, (need + 7) & ~(size_t)7);

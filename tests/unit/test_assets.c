@@ -120,7 +120,7 @@ static void test_details_newest_wins(void)
     CHECK_INT(assets_get(&t, i)->details_ts, 3000);
     CHECK_INT(assets_set_details(&t, i, 0, NULL, 0), 0); /* deleted: labels gone */
     CHECK_INT(assets_get(&t, i)->n_details, 0);
-    CHECK_INT(assets_set_details(&t, i, 500, d, 1), 0);  /* after a delete, any ts */
+    CHECK_INT(assets_set_details(&t, i, 500, d, 1), 0); /* after a delete, any ts */
     CHECK_INT(assets_get(&t, i)->n_details, 1);
     free(mem);
 }

@@ -19,8 +19,10 @@ static const struct vec published[] = {
     { "", "$2a$08$HqWuK6/Ng6sg9gQzbLrgb.Tl.ZHfXLhvt/SgVyWhQqgqcZ7ZuUtye" },
     { "a", "$2a$06$m0CrhHm10qJ3lXRY.5zDGO3rS2KdeeWLuGmsfGlMfOxih58VYVfxe" },
     { "abc", "$2a$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0i" },
-    { "abcdefghijklmnopqrstuvwxyz", "$2a$06$.rCVZVOThsIa97pEDOxvGuRRgzG64bvtJ0938xuqzv18d3ZpQhstC" },
-    { "~!@#$%^&*()      ~!@#$%^&*()PNBFRD", "$2a$06$fPIsBO8qRqkjj273rfaOI.HtSV9jLDpTbZn782DC6/t7qT67P6FfO" },
+    { "abcdefghijklmnopqrstuvwxyz",
+      "$2a$06$.rCVZVOThsIa97pEDOxvGuRRgzG64bvtJ0938xuqzv18d3ZpQhstC" },
+    { "~!@#$%^&*()      ~!@#$%^&*()PNBFRD",
+      "$2a$06$fPIsBO8qRqkjj273rfaOI.HtSV9jLDpTbZn782DC6/t7qT67P6FfO" },
 };
 
 /* Made with `htpasswd -nbB -C 4 u PASSWORD` (apache2-utils 2.4). */
@@ -69,9 +71,18 @@ static void check_table(const struct vec *v, size_t n)
     CHECK_CTX("%s", "");
 }
 
-static void test_published_vectors(void) { check_table(published, sizeof published / sizeof published[0]); }
-static void test_htpasswd_hashes(void) { check_table(htpasswd, sizeof htpasswd / sizeof htpasswd[0]); }
-static void test_python_hashes(void) { check_table(python, sizeof python / sizeof python[0]); }
+static void test_published_vectors(void)
+{
+    check_table(published, sizeof published / sizeof published[0]);
+}
+static void test_htpasswd_hashes(void)
+{
+    check_table(htpasswd, sizeof htpasswd / sizeof htpasswd[0]);
+}
+static void test_python_hashes(void)
+{
+    check_table(python, sizeof python / sizeof python[0]);
+}
 
 /* Only the first 72 bytes count: an 80-byte password matches with anything after 72. */
 static void test_72_byte_limit(void)
@@ -87,7 +98,10 @@ static void test_72_byte_limit(void)
 
 static void test_parse_errors(void)
 {
-    static const struct { const char *s; int err; } rows[] = {
+    static const struct {
+        const char *s;
+        int err;
+    } rows[] = {
         { "", BCRYPT_ERR_LENGTH },
         { "$2b$04$ClwBEODqZCdqKGiu.YDA6OT0mRZO2NBJt.h4PnRH8A2drz7ijcYL", BCRYPT_ERR_LENGTH },
         { "$2b$04$ClwBEODqZCdqKGiu.YDA6OT0mRZO2NBJt.h4PnRH8A2drz7ijcYL6x", BCRYPT_ERR_LENGTH },

@@ -19,8 +19,8 @@ static void write_file(const char *path, const char *text, int mode)
     chmod(path, (mode_t)mode);
 }
 
-#define ARGV(...) ((char *const[]){ "iotpro_exporter", __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *[]){ "x", __VA_ARGS__ }) / sizeof(char *)))
+#define ARGV(...)       ((char *const[]){ "iotpro_exporter", __VA_ARGS__, NULL })
+#define ARGC(...)       ((int)(sizeof((char *[]){ "x", __VA_ARGS__ }) / sizeof(char *)))
 #define LOAD(envp, ...) cfg_load(&C, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (envp), err, sizeof err)
 
 static char *const env_min[] = { "IOTPRO_USERNAME=alice", "IOTPRO_PASSWORD=s3cret-pass", NULL };
@@ -66,8 +66,9 @@ static void test_every_flag(void)
                    "--iotpro.rediscover-interval=1h30m", "--iotpro.idle-timeout=10s",
                    "--tls.ca-file", pwfile, "--web.listen-address=127.0.0.1:9999",
                    "--web.telemetry-path=/x/metrics", "--web.max-requests=3",
-                   "--web.config.file=/w.yml", "--metrics.ttl=2h", "--store.max-series=10", "--shard=2/3",
-                   "--log.level=debug", "--log.format=json", "--config.check"), CFG_OK);
+                   "--web.config.file=/w.yml", "--metrics.ttl=2h", "--store.max-series=10",
+                   "--shard=2/3", "--log.level=debug", "--log.format=json", "--config.check"),
+              CFG_OK);
     CHECK_STR(err, "");
     CHECK_STR(C.host, "tb.local");
     CHECK_INT(C.port, 8080);
@@ -100,14 +101,27 @@ static void test_every_flag(void)
 static void test_env_names(void)
 {
     char *const env[] = {
-        "IOTPRO_URL=https://[::1]:8443", "IOTPRO_USERNAME=carol", "IOTPRO_PASSWORD_FILE=",
-        "IOTPRO_PASSWORD=envpass!", "IOTPRO_KEYS=x", "IOTPRO_PAGE_SIZE=7",
-        "IOTPRO_ASSET_DETAILS=off", "IOTPRO_REDISCOVER_INTERVAL=0", "IOTPRO_IDLE_TIMEOUT=1m",
+        "IOTPRO_URL=https://[::1]:8443",
+        "IOTPRO_USERNAME=carol",
+        "IOTPRO_PASSWORD_FILE=",
+        "IOTPRO_PASSWORD=envpass!",
+        "IOTPRO_KEYS=x",
+        "IOTPRO_PAGE_SIZE=7",
+        "IOTPRO_ASSET_DETAILS=off",
+        "IOTPRO_REDISCOVER_INTERVAL=0",
+        "IOTPRO_IDLE_TIMEOUT=1m",
         "IOTPRO_BACKOFF_MAX=2m",
-        "IOTPRO_WEB_LISTEN_ADDRESS=[::1]:0", "IOTPRO_WEB_TELEMETRY_PATH=/m",
-        "IOTPRO_WEB_MAX_REQUESTS=9", "IOTPRO_WEB_CONFIG_FILE=/etc/web.yml", "IOTPRO_METRICS_TTL=1d", "IOTPRO_STORE_MAX_SERIES=99",
-        "IOTPRO_SHARD=0/2", "IOTPRO_LOG_LEVEL=warn", "IOTPRO_LOG_FORMAT=json",
-        "OTHER=ignored", NULL,
+        "IOTPRO_WEB_LISTEN_ADDRESS=[::1]:0",
+        "IOTPRO_WEB_TELEMETRY_PATH=/m",
+        "IOTPRO_WEB_MAX_REQUESTS=9",
+        "IOTPRO_WEB_CONFIG_FILE=/etc/web.yml",
+        "IOTPRO_METRICS_TTL=1d",
+        "IOTPRO_STORE_MAX_SERIES=99",
+        "IOTPRO_SHARD=0/2",
+        "IOTPRO_LOG_LEVEL=warn",
+        "IOTPRO_LOG_FORMAT=json",
+        "OTHER=ignored",
+        NULL,
     };
     CHECK_INT(cfg_load(&C, 1, ARGV(NULL), env, err, sizeof err), CFG_OK);
     CHECK_STR(err, "");
@@ -152,10 +166,10 @@ static void test_file_and_precedence(void)
     char *const env[] = { "IOTPRO_PAGE_SIZE=22", "IOTPRO_WEB_MAX_REQUESTS=6", NULL };
     CHECK_INT(LOAD(env, "--config.file", conffile, "--web.max-requests=7"), CFG_OK);
     CHECK_STR(err, "");
-    CHECK_STR(C.username, "fileuser");      /* file only */
+    CHECK_STR(C.username, "fileuser"); /* file only */
     CHECK_STR(C.password, "filepass");
-    CHECK_INT(C.page_size, 22);             /* env beats file */
-    CHECK_INT(C.max_requests, 7);           /* flag beats env and file */
+    CHECK_INT(C.page_size, 22);   /* env beats file */
+    CHECK_INT(C.max_requests, 7); /* flag beats env and file */
     CHECK_INT(C.log_level, LOG_ERROR);
     CHECK_STR(C.telemetry_path, "/quoted");
     CHECK_STR(C.web_config_file, "/srv/web config.yml"); /* read by websec, also on SIGHUP */
@@ -307,7 +321,8 @@ static void test_password_sources(void)
     CHECK(strstr(err, "abcdefgh") == NULL);
     /* the flag wins over IOTPRO_PASSWORD */
     char *const env_p[] = { "IOTPRO_USERNAME=a", "IOTPRO_PASSWORD=abcdefgh", NULL };
-    CHECK_INT(cfg_load(&C, 3, ARGV("--iotpro.password-file", pwfile), env_p, err, sizeof err), CFG_OK);
+    CHECK_INT(cfg_load(&C, 3, ARGV("--iotpro.password-file", pwfile), env_p, err, sizeof err),
+              CFG_OK);
     CHECK_STR(C.password, "filepass");
     /* IOTPRO_PASSWORD wins over the config file's password-file */
     char text[400];
@@ -345,12 +360,30 @@ static void test_help_version(void)
     cfg_print_help(f);
     fclose(f);
     static const char *const must[] = {
-        "flag > environment > config file > default", "--iotpro.url", "IOTPRO_USERNAME",
-        "--iotpro.password-file", "IOTPRO_PASSWORD", "--iotpro.keys", "--iotpro.page-size",
-        "--iotpro.asset-details", "--iotpro.rediscover-interval", "--iotpro.idle-timeout",
-        "--tls.ca-file", "--web.listen-address", "9842", "--web.telemetry-path",
-        "--web.max-requests", "--metrics.ttl", "--store.max-series", "--shard", "--log.level",
-        "--log.format", "--config.file", "--config.check", "--version", "--help",
+        "flag > environment > config file > default",
+        "--iotpro.url",
+        "IOTPRO_USERNAME",
+        "--iotpro.password-file",
+        "IOTPRO_PASSWORD",
+        "--iotpro.keys",
+        "--iotpro.page-size",
+        "--iotpro.asset-details",
+        "--iotpro.rediscover-interval",
+        "--iotpro.idle-timeout",
+        "--tls.ca-file",
+        "--web.listen-address",
+        "9842",
+        "--web.telemetry-path",
+        "--web.max-requests",
+        "--metrics.ttl",
+        "--store.max-series",
+        "--shard",
+        "--log.level",
+        "--log.format",
+        "--config.file",
+        "--config.check",
+        "--version",
+        "--help",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
         CHECK_CTX("%s", must[i]);
@@ -382,7 +415,8 @@ static void test_changes_reload(void)
     CHECK_INT(LOAD(env_min, "--iotpro.page-size=5"), CFG_OK);
     C2 = C;
     CHECK_INT(cfg_changes(&C, &C2), 0);
-    CHECK_INT(LOAD(env_min, "--iotpro.page-size=6", "--log.level=debug", "--web.max-requests=2"), CFG_OK);
+    CHECK_INT(LOAD(env_min, "--iotpro.page-size=6", "--log.level=debug", "--web.max-requests=2"),
+              CFG_OK);
     CHECK_INT(cfg_changes(&C2, &C), CFG_CHANGED_KEYS | CFG_CHANGED_LOG | CFG_CHANGED_WEB);
     char *const env2[] = { "IOTPRO_USERNAME=alice", "IOTPRO_PASSWORD=other-pass", NULL };
     CHECK_INT(cfg_load(&C, 2, ARGV("--iotpro.page-size=5"), env2, err, sizeof err), CFG_OK);
@@ -393,11 +427,19 @@ static void test_changes_reload(void)
 
 static void test_durations(void)
 {
-    static const struct { const char *s; long long ms; } t[] = {
-        { "0", 0 }, { "45s", 45000 }, { "5m", 300000 }, { "1h", 3600000 }, { "1h30m", 5400000 },
-        { "500ms", 500 }, { "2d", 172800000 }, { "1w", 604800000 }, { "1m1s1ms", 61001 },
-        { "", -1 }, { "5", -1 }, { "s", -1 }, { "5x", -1 }, { "-5s", -1 }, { "1.5h", -1 },
-        { "99999999999999999999s", -1 }, { "5s ", -1 },
+    static const struct {
+        const char *s;
+        long long ms;
+    } t[] = {
+        { "0", 0 },           { "45s", 45000 },
+        { "5m", 300000 },     { "1h", 3600000 },
+        { "1h30m", 5400000 }, { "500ms", 500 },
+        { "2d", 172800000 },  { "1w", 604800000 },
+        { "1m1s1ms", 61001 }, { "", -1 },
+        { "5", -1 },          { "s", -1 },
+        { "5x", -1 },         { "-5s", -1 },
+        { "1.5h", -1 },       { "99999999999999999999s", -1 },
+        { "5s ", -1 },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         CHECK_CTX("%s", t[i].s);

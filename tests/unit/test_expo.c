@@ -21,14 +21,29 @@
 
 static void test_fmt_double_table(void)
 {
-    static const struct { double v; const char *want; } t[] = {
-        { 0.0, "0" }, { 1.0, "1" }, { -5.0, "-5" }, { 42.0, "42" }, { 0.1, "0.1" },
-        { -0.25, "-0.25" }, { 35.8989, "35.8989" }, { 14.5146, "14.5146" },
-        { 1700000000.123, "1700000000.123" }, { 0.05, "0.05" }, { 1e-9, "0.000000001" },
-        { 1.0 / 3.0, "0.3333333333333333" }, { 0.30000000000000004, "0.30000000000000004" },
-        { 1e20, "1e+20" }, { 9007199254740992.0, "9007199254740992" },
-        { 9007199254740991.0, "9007199254740991" }, { 123456.789, "123456.789" },
-        { 2.5e-10, "2.5e-10" }, { -1e300, "-1e+300" },
+    static const struct {
+        double v;
+        const char *want;
+    } t[] = {
+        { 0.0, "0" },
+        { 1.0, "1" },
+        { -5.0, "-5" },
+        { 42.0, "42" },
+        { 0.1, "0.1" },
+        { -0.25, "-0.25" },
+        { 35.8989, "35.8989" },
+        { 14.5146, "14.5146" },
+        { 1700000000.123, "1700000000.123" },
+        { 0.05, "0.05" },
+        { 1e-9, "0.000000001" },
+        { 1.0 / 3.0, "0.3333333333333333" },
+        { 0.30000000000000004, "0.30000000000000004" },
+        { 1e20, "1e+20" },
+        { 9007199254740992.0, "9007199254740992" },
+        { 9007199254740991.0, "9007199254740991" },
+        { 123456.789, "123456.789" },
+        { 2.5e-10, "2.5e-10" },
+        { -1e300, "-1e+300" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char b[EXPO_NUM_MAX];
@@ -62,7 +77,9 @@ static void test_fmt_double_roundtrip_random(void)
     uint64_t x = 0x9E3779B97F4A7C15ull;
     int bad = 0;
     for (int i = 0; i < 200000; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         double v;
         if (i % 3 == 0) {
             memcpy(&v, &x, sizeof v);
@@ -90,10 +107,32 @@ static void test_fmt_double_roundtrip_random(void)
 static void test_fmt_ms_equals_double(void)
 {
     static const int64_t edge[] = {
-        0, 1, -1, 5, -5, 10, 100, 999, 1000, 1001, -1000, -999, 1700000000000,
-        1700000000123, 1700000000120, 1700000000100, 999999999999999, -999999999999999,
-        1000000000000000, -1000000000000000, 1000000000000001, 9007199254740991,
-        9007199254740993, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+        0,
+        1,
+        -1,
+        5,
+        -5,
+        10,
+        100,
+        999,
+        1000,
+        1001,
+        -1000,
+        -999,
+        1700000000000,
+        1700000000123,
+        1700000000120,
+        1700000000100,
+        999999999999999,
+        -999999999999999,
+        1000000000000000,
+        -1000000000000000,
+        1000000000000001,
+        9007199254740991,
+        9007199254740993,
+        INT64_MAX,
+        INT64_MIN,
+        INT64_MIN + 1,
     };
     const int n = SANITIZED ? 1000000 : 4000000;
     uint64_t x = 0x243F6A8885A308D3ull;
@@ -106,13 +145,21 @@ static void test_fmt_ms_equals_double(void)
         CHECK_INT(na, nb);
     }
     for (int i = 0; i < n; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         int64_t ms;
         switch (i % 8) {
-        case 0: case 1: case 2: ms = 1500000000000ll + (int64_t)(x % 500000000000ull); break;
+        case 0:
+        case 1:
+        case 2: ms = 1500000000000ll + (int64_t)(x % 500000000000ull); break;
         case 3: ms = (int64_t)(x % 2000000) - 1000000; break;
         case 4: ms = (int64_t)(x % 2000000000000000ull) - 1000000000000000ll; break;
-        case 5: ms = (int64_t)(x % 10000000000000ull) * ((x >> 62) == 0 ? 10 : (x >> 62) == 1 ? 100 : 1000); break;
+        case 5:
+            ms = (int64_t)(x % 10000000000000ull) * ((x >> 62) == 0   ? 10
+                                                     : (x >> 62) == 1 ? 100
+                                                                      : 1000);
+            break;
         case 6: ms = 1000000000000000ll + (int64_t)(x % 2000) - 1000; break;
         default: ms = (int64_t)x; break;
         }
@@ -121,7 +168,8 @@ static void test_fmt_ms_equals_double(void)
         size_t na = expo_fmt_ms(a, ms), nb = expo_fmt_double(b, (double)ms / 1000.0);
         if (na != nb || strcmp(a, b) != 0) {
             if (bad++ < 5)
-                harness_fail(__FILE__, __LINE__, "ms %lld: fixed %s, double %s", (long long)ms, a, b);
+                harness_fail(__FILE__, __LINE__, "ms %lld: fixed %s, double %s", (long long)ms, a,
+                             b);
         }
     }
     CHECK_INT(bad, 0);
@@ -149,7 +197,9 @@ static void test_fmt_integers(void)
     uint64_t x = 0x13198A2E03707344ull;
     for (int i = 0; i < 200000; i++) {
         char a[EXPO_NUM_MAX], b[EXPO_NUM_MAX];
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         uint64_t v = i < 1000 ? (uint64_t)i : x >> (x % 64);
         expo_fmt_u64(a, v);
         snprintf(b, sizeof b, "%llu", (unsigned long long)v);
@@ -210,9 +260,22 @@ static size_t unescape(const char *s, size_t n, char *out)
 static void test_label_escape_roundtrip(void)
 {
     static const char *const hostile[] = {
-        "plain", "", "quo\"te", "back\\slash", "new\nline", "}", "#", "=", "a=\"b\",c=\"d\"}",
-        "\\n literally", "emoji \xF0\x9F\x9A\x9A truck", "tab\there", "\"\"\"\\\\\\\n\n",
-        ("Mdina \xC4\xA6" "al Qormi"), "end\\",
+        "plain",
+        "",
+        "quo\"te",
+        "back\\slash",
+        "new\nline",
+        "}",
+        "#",
+        "=",
+        "a=\"b\",c=\"d\"}",
+        "\\n literally",
+        "emoji \xF0\x9F\x9A\x9A truck",
+        "tab\there",
+        "\"\"\"\\\\\\\n\n",
+        ("Mdina \xC4\xA6"
+         "al Qormi"),
+        "end\\",
     };
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         CHECK_CTX("row %zu", i);
@@ -237,14 +300,19 @@ static void test_label_escape_roundtrip(void)
 
 static void test_label_escape_invalid_utf8(void)
 {
-    static const struct { const char *in; size_t n; const char *out; int bad; } t[] = {
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+        int bad;
+    } t[] = {
         { "a\xFFz", 3, "a\xEF\xBF\xBDz", 1 },
-        { "\xC0\xAF", 2, "\xEF\xBF\xBD\xEF\xBF\xBD", 2 },          /* overlong '/' */
+        { "\xC0\xAF", 2, "\xEF\xBF\xBD\xEF\xBF\xBD", 2 },                 /* overlong '/' */
         { "\xED\xA0\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 3 }, /* surrogate */
-        { "x\xE2\x82", 3, "x\xEF\xBF\xBD\xEF\xBF\xBD", 2 },          /* truncated */
-        { "\xF4\x90\x80\x80", 4,
-          "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 4 },   /* > U+10FFFF */
-        { "ok\xE2\x82\xAC", 5, "ok\xE2\x82\xAC", 0 },                /* euro sign */
+        { "x\xE2\x82", 3, "x\xEF\xBF\xBD\xEF\xBF\xBD", 2 },               /* truncated */
+        { "\xF4\x90\x80\x80", 4, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD",
+          4 },                                        /* > U+10FFFF */
+        { "ok\xE2\x82\xAC", 5, "ok\xE2\x82\xAC", 0 }, /* euro sign */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         CHECK_CTX("row %zu", i);
@@ -292,7 +360,8 @@ static void test_text_family(void)
     struct expo e;
     expo_init(&e, EXPO_TEXT, 0);
     CHECK_INT(expo_family(&e, "iotpro_ws_connects_total", EXPO_COUNTER,
-                          "Connections \"opened\"\\ok\nnext"), 0);
+                          "Connections \"opened\"\\ok\nnext"),
+              0);
     expo_sample_u64(&e, NULL, 0, 3);
     expo_family(&e, "iotpro_up", EXPO_GAUGE, "Up.");
     expo_sample(&e, NULL, 0, 1);
@@ -304,15 +373,14 @@ static void test_text_family(void)
     CHECK_INT(expo_finish(&e), 0);
     size_t n;
     const char *b = expo_body(&e, &n);
-    const char *want =
-        "# HELP iotpro_ws_connects_total Connections \"opened\"\\\\ok\\nnext\n"
-        "# TYPE iotpro_ws_connects_total counter\n"
-        "iotpro_ws_connects_total 3\n"
-        "# HELP iotpro_up Up.\n# TYPE iotpro_up gauge\niotpro_up 1\n"
-        "# HELP iotpro_asset_info Asset metadata.\n# TYPE iotpro_asset_info gauge\n"
-        "iotpro_asset_info{asset_id=\"a\",asset=\"b\"} 1\n"
-        "iotpro_asset_info{asset=\"c\"} 1\n"
-        "# HELP x_thing u\n# TYPE x_thing untyped\nx_thing{k=\"v\"} NaN\n";
+    const char *want = "# HELP iotpro_ws_connects_total Connections \"opened\"\\\\ok\\nnext\n"
+                       "# TYPE iotpro_ws_connects_total counter\n"
+                       "iotpro_ws_connects_total 3\n"
+                       "# HELP iotpro_up Up.\n# TYPE iotpro_up gauge\niotpro_up 1\n"
+                       "# HELP iotpro_asset_info Asset metadata.\n# TYPE iotpro_asset_info gauge\n"
+                       "iotpro_asset_info{asset_id=\"a\",asset=\"b\"} 1\n"
+                       "iotpro_asset_info{asset=\"c\"} 1\n"
+                       "# HELP x_thing u\n# TYPE x_thing untyped\nx_thing{k=\"v\"} NaN\n";
     CHECK_MEM(b, n, want, strlen(want));
     CHECK_INT(e.samples, 5);
     expo_free(&e);
@@ -353,10 +421,17 @@ static void test_errors_sticky(void)
     CHECK_INT(expo_finish(&e), EXPO_ERR_STATE);
     expo_free(&e);
 
-    static const struct { const char *name; enum expo_type t; } bad[] = {
-        { "iotpro_ws_connects", EXPO_COUNTER }, { "iotpro_asset", EXPO_INFO },
-        { "9lives", EXPO_GAUGE }, { "has:colon", EXPO_GAUGE }, { "", EXPO_GAUGE },
-        { "sp ace", EXPO_GAUGE }, { "_total", EXPO_COUNTER },
+    static const struct {
+        const char *name;
+        enum expo_type t;
+    } bad[] = {
+        { "iotpro_ws_connects", EXPO_COUNTER },
+        { "iotpro_asset", EXPO_INFO },
+        { "9lives", EXPO_GAUGE },
+        { "has:colon", EXPO_GAUGE },
+        { "", EXPO_GAUGE },
+        { "sp ace", EXPO_GAUGE },
+        { "_total", EXPO_COUNTER },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_CTX("row %zu", i);
@@ -404,13 +479,27 @@ static void test_help_invalid_utf8(void)
 
 static void test_sanitize(void)
 {
-    static const struct { const char *in, *want; } t[] = {
-        { "batteryLevel", "battery_level" }, { "HTTPStatus", "http_status" },
-        { "temperatureC", "temperature_c" }, { "telemetry_param_latitude", "telemetry_param_latitude" },
-        { "Temp (\xC2\xB0" "C)", "temp_c" }, { "a.b-c d", "a_b_c_d" }, { "1wire", "_1wire" },
-        { "__name", "name" }, { "", "_" }, { "\xC3\x84\xC3\x96", "_" }, { "ABC", "abc" },
-        { "getHTTPResponseCode", "get_http_response_code" }, { "v2X", "v2_x" },
-        { "a__b", "a_b" }, { "x_", "x" }, { "Serial No.", "serial_no" },
+    static const struct {
+        const char *in, *want;
+    } t[] = {
+        { "batteryLevel", "battery_level" },
+        { "HTTPStatus", "http_status" },
+        { "temperatureC", "temperature_c" },
+        { "telemetry_param_latitude", "telemetry_param_latitude" },
+        { "Temp (\xC2\xB0"
+          "C)",
+          "temp_c" },
+        { "a.b-c d", "a_b_c_d" },
+        { "1wire", "_1wire" },
+        { "__name", "name" },
+        { "", "_" },
+        { "\xC3\x84\xC3\x96", "_" },
+        { "ABC", "abc" },
+        { "getHTTPResponseCode", "get_http_response_code" },
+        { "v2X", "v2_x" },
+        { "a__b", "a_b" },
+        { "x_", "x" },
+        { "Serial No.", "serial_no" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         CHECK_CTX("row %zu", i);

@@ -12,7 +12,7 @@
 
 /* Collects what a streaming encoder hands over; fails from call `fail_at` on. */
 struct collect {
-    char *buf;          /* the encoder's buffer: every flush must start there */
+    char *buf; /* the encoder's buffer: every flush must start there */
     char *out;
     size_t len, cap, max_chunk;
     unsigned calls, fail_at, bad;
@@ -93,7 +93,7 @@ static void test_stream_equals_whole(void)
         CHECK_INT(expo_finish(&w), EXPO_OK);
         const char *wb = expo_body(&w, &wl);
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            struct collect c = {0};
+            struct collect c = { 0 };
             struct expo e;
             CHECK_CTX("%s, buffer %zu", fmt ? "openmetrics" : "text", sizes[i]);
             c.buf = malloc(sizes[i]);

@@ -41,31 +41,31 @@ static void inner_skips(void)
  * was, so the nested result (an expected "not ok" line) neither reaches tests/run.sh
  * nor counts in this program's totals. Returns the inner test's failed/skipped counts
  * through *failed / *skipped. */
-#define RUN_CAPTURED(fn, out, cap, failed, skipped)                                  \
-    do {                                                                             \
-        int p_ = harness_passed, f_ = harness_failed, s_ = harness_skipped;          \
-        int cf_ = harness_cur_failed, cs_ = harness_cur_skipped;                     \
-        const char *name_ = harness_name;                                            \
-        FILE *tmp_ = tmpfile();                                                      \
-        CHECK(tmp_ != NULL);                                                         \
-        if (!tmp_)                                                                   \
-            return;                                                                  \
-        fflush(stdout);                                                              \
-        int saved_ = dup(STDOUT_FILENO);                                             \
-        dup2(fileno(tmp_), STDOUT_FILENO);                                           \
-        RUN(fn);                                                                     \
-        fflush(stdout);                                                              \
-        dup2(saved_, STDOUT_FILENO);                                                 \
-        close(saved_);                                                               \
-        *(failed) = harness_failed - f_;                                             \
-        *(skipped) = harness_skipped - s_;                                           \
-        harness_passed = p_, harness_failed = f_, harness_skipped = s_;              \
-        harness_cur_failed = cf_, harness_cur_skipped = cs_;                         \
-        harness_name = name_;                                                        \
-        rewind(tmp_);                                                                \
-        size_t n_ = fread((out), 1, (cap)-1, tmp_);                                  \
-        (out)[n_] = 0;                                                               \
-        fclose(tmp_);                                                                \
+#define RUN_CAPTURED(fn, out, cap, failed, skipped)                         \
+    do {                                                                    \
+        int p_ = harness_passed, f_ = harness_failed, s_ = harness_skipped; \
+        int cf_ = harness_cur_failed, cs_ = harness_cur_skipped;            \
+        const char *name_ = harness_name;                                   \
+        FILE *tmp_ = tmpfile();                                             \
+        CHECK(tmp_ != NULL);                                                \
+        if (!tmp_)                                                          \
+            return;                                                         \
+        fflush(stdout);                                                     \
+        int saved_ = dup(STDOUT_FILENO);                                    \
+        dup2(fileno(tmp_), STDOUT_FILENO);                                  \
+        RUN(fn);                                                            \
+        fflush(stdout);                                                     \
+        dup2(saved_, STDOUT_FILENO);                                        \
+        close(saved_);                                                      \
+        *(failed) = harness_failed - f_;                                    \
+        *(skipped) = harness_skipped - s_;                                  \
+        harness_passed = p_, harness_failed = f_, harness_skipped = s_;     \
+        harness_cur_failed = cf_, harness_cur_skipped = cs_;                \
+        harness_name = name_;                                               \
+        rewind(tmp_);                                                       \
+        size_t n_ = fread((out), 1, (cap)-1, tmp_);                         \
+        (out)[n_] = 0;                                                      \
+        fclose(tmp_);                                                       \
     } while (0)
 
 /* A SKIP after a failed check is "not ok", counted as failed and not as skipped; a

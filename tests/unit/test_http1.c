@@ -11,9 +11,9 @@ static uint8_t body[4096];
 typedef struct {
     const char *name;
     const char *in;
-    int head;           /* HEAD request */
+    int head; /* HEAD request */
     size_t body_cap;
-    int want_err;       /* 0 = complete response expected */
+    int want_err; /* 0 = complete response expected */
     int want_status;
     const char *want_body;
     int want_keep;
@@ -21,52 +21,80 @@ typedef struct {
     long want_leftover;  /* bytes not consumed after DONE */
 } rcase;
 
-#define ERR(n, i, cap, e) {.name = n, .in = i, .body_cap = cap, .want_err = e}
+#define ERR(n, i, cap, e)                                  \
+    {                                                      \
+        .name = n, .in = i, .body_cap = cap, .want_err = e \
+    }
 static const rcase cases[] = {
-    {"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello", 0, 4096,
-     0, 200, "hello", 1, 0, 0},
-    {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
-     "6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n", 0, 4096, 0, 200, "hello world", 1, 0, 0},
-    {"chunked upper hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
-     0, 4096, 0, 200, "0123456789", 1, 0, 0},
-    {"bare LF lines", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", 0, 4096, 0, 200, "ok", 1, 0, 0},
-    {"connection close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
-     0, 4096, 0, 200, "ok", 0, 0, 0},
-    {"http10 default close", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 4096, 0, 200,
-     "ok", 0, 0, 0},
-    {"http10 keep-alive", "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok",
-     0, 4096, 0, 200, "ok", 1, 0, 0},
-    {"close-delimited", "HTTP/1.1 200 OK\r\n\r\nuntil eof", 0, 4096, 0, 200, "until eof", 0, 1, 0},
-    {"204 no body", "HTTP/1.1 204 No Content\r\n\r\n", 0, 4096, 0, 204, "", 1, 0, 0},
-    {"304 no body despite CL", "HTTP/1.1 304 NM\r\nContent-Length: 10\r\n\r\n", 0, 4096, 0, 304,
-     "", 1, 0, 0},
-    {"HEAD ignores CL", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", 1, 4096, 0, 200, "", 1, 0, 0},
-    {"100 continue skipped", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
-     0, 4096, 0, 201, "x", 1, 0, 0},
-    {"no reason phrase", "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", 0, 4096, 0, 404, "", 1, 0, 0},
-    {"same CL twice", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nok",
-     0, 4096, 0, 200, "ok", 1, 0, 0},
-    {"TE and CL: chunked wins, no reuse", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n"
-     "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 0, 4096, 0, 200, "ok", 0, 0, 0},
-    {"leftover after response", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", 0, 4096, 0,
-     200, "ok", 1, 0, 5},
-    {"body exactly at cap", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", 0, 4, 0, 200,
-     "abcd", 1, 0, 0},
+    { "content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello", 0, 4096, 0,
+      200, "hello", 1, 0, 0 },
+    { "chunked",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+      "6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+      0, 4096, 0, 200, "hello world", 1, 0, 0 },
+    { "chunked upper hex",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", 0, 4096,
+      0, 200, "0123456789", 1, 0, 0 },
+    { "bare LF lines", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", 0, 4096, 0, 200, "ok", 1, 0, 0 },
+    { "connection close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", 0,
+      4096, 0, 200, "ok", 0, 0, 0 },
+    { "http10 default close", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 4096, 0, 200,
+      "ok", 0, 0, 0 },
+    { "http10 keep-alive",
+      "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", 0, 4096, 0, 200,
+      "ok", 1, 0, 0 },
+    { "close-delimited", "HTTP/1.1 200 OK\r\n\r\nuntil eof", 0, 4096, 0, 200, "until eof", 0, 1,
+      0 },
+    { "204 no body", "HTTP/1.1 204 No Content\r\n\r\n", 0, 4096, 0, 204, "", 1, 0, 0 },
+    { "304 no body despite CL", "HTTP/1.1 304 NM\r\nContent-Length: 10\r\n\r\n", 0, 4096, 0, 304,
+      "", 1, 0, 0 },
+    { "HEAD ignores CL", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", 1, 4096, 0, 200, "", 1, 0,
+      0 },
+    { "100 continue skipped",
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx", 0, 4096, 0,
+      201, "x", 1, 0, 0 },
+    { "no reason phrase", "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", 0, 4096, 0, 404, "", 1, 0,
+      0 },
+    { "same CL twice", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nok", 0,
+      4096, 0, 200, "ok", 1, 0, 0 },
+    { "TE and CL: chunked wins, no reuse",
+      "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+      0, 4096, 0, 200, "ok", 0, 0, 0 },
+    { "leftover after response", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", 0, 4096, 0,
+      200, "ok", 1, 0, 5 },
+    { "body exactly at cap", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", 0, 4, 0, 200,
+      "abcd", 1, 0, 0 },
     /* errors */
     ERR("CL over cap", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 4, HTTP1_ERR_BODY_SIZE),
-    ERR("chunked over cap", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 4, HTTP1_ERR_BODY_SIZE),
+    ERR("chunked over cap",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 4,
+        HTTP1_ERR_BODY_SIZE),
     ERR("close-delimited over cap", "HTTP/1.1 200 OK\r\n\r\nhello", 4, HTTP1_ERR_BODY_SIZE),
-    ERR("huge CL", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", 4096, HTTP1_ERR_CONTENT_LENGTH),
-    ERR("negative CL", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 4096, HTTP1_ERR_CONTENT_LENGTH),
+    ERR("huge CL", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", 4096,
+        HTTP1_ERR_CONTENT_LENGTH),
+    ERR("negative CL", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 4096,
+        HTTP1_ERR_CONTENT_LENGTH),
     ERR("empty CL", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", 4096, HTTP1_ERR_CONTENT_LENGTH),
-    ERR("conflicting CL", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", 4096, HTTP1_ERR_CONTENT_LENGTH),
-    ERR("gzip coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 4096, HTTP1_ERR_TRANSFER_CODING),
-    ERR("double chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 4096, HTTP1_ERR_TRANSFER_CODING),
-    ERR("bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 4096, HTTP1_ERR_CHUNK_SIZE),
-    ERR("empty chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", 4096, HTTP1_ERR_CHUNK_SIZE),
-    ERR("chunk size overflow", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n", 4096, HTTP1_ERR_CHUNK_SIZE),
-    ERR("chunk size junk after", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n", 4096, HTTP1_ERR_CHUNK_SIZE),
-    ERR("missing CRLF after chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", 4096, HTTP1_ERR_CHUNK_SYNTAX),
+    ERR("conflicting CL", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        4096, HTTP1_ERR_CONTENT_LENGTH),
+    ERR("gzip coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 4096,
+        HTTP1_ERR_TRANSFER_CODING),
+    ERR("double chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 4096,
+        HTTP1_ERR_TRANSFER_CODING),
+    ERR("bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 4096,
+        HTTP1_ERR_CHUNK_SIZE),
+    ERR("empty chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", 4096,
+        HTTP1_ERR_CHUNK_SIZE),
+    ERR("chunk size overflow",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n", 4096,
+        HTTP1_ERR_CHUNK_SIZE),
+    ERR("chunk size junk after",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n", 4096,
+        HTTP1_ERR_CHUNK_SIZE),
+    ERR("missing CRLF after chunk",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", 4096,
+        HTTP1_ERR_CHUNK_SYNTAX),
     ERR("HTTP/2 status", "HTTP/2 200 OK\r\n\r\n", 4096, HTTP1_ERR_VERSION),
     ERR("HTTP/3.0", "HTTP/3.0 200 OK\r\n\r\n", 4096, HTTP1_ERR_VERSION),
     ERR("not http", "SSH-2.0-OpenSSH_9.2\r\n\r\n", 4096, HTTP1_ERR_STATUS_LINE),
@@ -206,7 +234,8 @@ static void test_limits(void)
     CHECK_INT(http1_resp_push(&R, (const uint8_t *)big, n), HTTP1_ERR_HEADER_COUNT);
 
     /* chunk-size line limit (long extension) */
-    n = (size_t)snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;");
+    n = (size_t)snprintf(big, sizeof big,
+                         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;");
     for (unsigned i = 0; i < LIM_HTTP_CHUNK_LINE; i++)
         big[n++] = 'e';
     http1_resp_init(&R, body, sizeof body, 0);
@@ -223,7 +252,9 @@ static void test_limits(void)
 static void test_truncation(void)
 {
     static const char *partial[] = {
-        "", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
+        "",
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
     };
     for (size_t i = 0; i < sizeof partial / sizeof partial[0]; i++) {
@@ -249,7 +280,8 @@ static void test_no_body_buffer(void)
 static void test_write_request(void)
 {
     char out[512];
-    http1_header h[] = {{"Accept", "application/json"}, {"X-Authorization", "Bearer abc.def"}};
+    http1_header h[] = { { "Accept", "application/json" },
+                         { "X-Authorization", "Bearer abc.def" } };
     int n = http1_write_request(out, sizeof out, "GET", "iot.example.com", 443,
                                 "/api/user/assets?pageSize=100&page=0", h, 2, 0);
     const char *want = "GET /api/user/assets?pageSize=100&page=0 HTTP/1.1\r\n"
@@ -257,8 +289,8 @@ static void test_write_request(void)
                        "X-Authorization: Bearer abc.def\r\n\r\n";
     CHECK_MEM(out, n > 0 ? (size_t)n : 0, want, strlen(want));
 
-    n = http1_write_request(out, sizeof out, "POST", "localhost", 8443, "/api/auth/login", NULL,
-                            0, 42);
+    n = http1_write_request(out, sizeof out, "POST", "localhost", 8443, "/api/auth/login", NULL, 0,
+                            42);
     want = "POST /api/auth/login HTTP/1.1\r\nHost: localhost:8443\r\nContent-Length: 42\r\n\r\n";
     CHECK_MEM(out, n > 0 ? (size_t)n : 0, want, strlen(want));
 
@@ -274,8 +306,8 @@ static void test_write_request(void)
                   HTTP1_ERR_SPACE);
 
     /* injection attempts */
-    http1_header bad_v[] = {{"X-A", "v\r\nX-Evil: 1"}};
-    http1_header bad_n[] = {{"X A", "v"}};
+    http1_header bad_v[] = { { "X-A", "v\r\nX-Evil: 1" } };
+    http1_header bad_n[] = { { "X A", "v" } };
     CHECK_INT(http1_write_request(out, sizeof out, "GET", "h", 0, "/", bad_v, 1, 0),
               HTTP1_ERR_BAD_INPUT);
     CHECK_INT(http1_write_request(out, sizeof out, "GET", "h", 0, "/", bad_n, 1, 0),

@@ -87,16 +87,38 @@ static void test_depth_limit(void)
  * could have built long parent chains from) is a syntax error now. */
 static void test_structure_is_checked(void)
 {
-    static const struct { const char *in; int rc; } rows[] = {
-        {"[1,]", JSON_ERR_SYNTAX}, {"{\"a\":1,}", JSON_ERR_SYNTAX}, {"[1 2]", JSON_ERR_SYNTAX},
-        {"{\"a\" 1}", JSON_ERR_SYNTAX}, {"{\"a\":1 \"b\":2}", JSON_ERR_SYNTAX},
-        {"[\"a\":1]", JSON_ERR_SYNTAX}, {"[[]:[]]", JSON_ERR_SYNTAX}, {"[]]", JSON_ERR_SYNTAX},
-        {"[}", JSON_ERR_SYNTAX}, {"{]", JSON_ERR_SYNTAX}, {"{\"a\"}", JSON_ERR_SYNTAX},
-        {"{,}", JSON_ERR_SYNTAX}, {"{1:2}", JSON_ERR_SYNTAX}, {"[x]", JSON_ERR_SYNTAX},
-        {"[\"\\x\"]", JSON_ERR_SYNTAX}, {"[\"\\u12g4\"]", JSON_ERR_SYNTAX}, {"  ", JSON_ERR_SYNTAX},
-        {"[1,", JSON_ERR_PARTIAL}, {"[\"ab", JSON_ERR_PARTIAL}, {"{\"a\":", JSON_ERR_PARTIAL},
-        {"[\"\\u00", JSON_ERR_PARTIAL}, {"[\"a\\", JSON_ERR_PARTIAL}, {"12", JSON_ERR_PARTIAL},
-        {"[]", 1}, {"{}", 1}, {"12 ", 1}, {"[\"]\\\"[{\"]", 2}, {"{\"a\":{\"b\":[]}}", 5},
+    static const struct {
+        const char *in;
+        int rc;
+    } rows[] = {
+        { "[1,]", JSON_ERR_SYNTAX },
+        { "{\"a\":1,}", JSON_ERR_SYNTAX },
+        { "[1 2]", JSON_ERR_SYNTAX },
+        { "{\"a\" 1}", JSON_ERR_SYNTAX },
+        { "{\"a\":1 \"b\":2}", JSON_ERR_SYNTAX },
+        { "[\"a\":1]", JSON_ERR_SYNTAX },
+        { "[[]:[]]", JSON_ERR_SYNTAX },
+        { "[]]", JSON_ERR_SYNTAX },
+        { "[}", JSON_ERR_SYNTAX },
+        { "{]", JSON_ERR_SYNTAX },
+        { "{\"a\"}", JSON_ERR_SYNTAX },
+        { "{,}", JSON_ERR_SYNTAX },
+        { "{1:2}", JSON_ERR_SYNTAX },
+        { "[x]", JSON_ERR_SYNTAX },
+        { "[\"\\x\"]", JSON_ERR_SYNTAX },
+        { "[\"\\u12g4\"]", JSON_ERR_SYNTAX },
+        { "  ", JSON_ERR_SYNTAX },
+        { "[1,", JSON_ERR_PARTIAL },
+        { "[\"ab", JSON_ERR_PARTIAL },
+        { "{\"a\":", JSON_ERR_PARTIAL },
+        { "[\"\\u00", JSON_ERR_PARTIAL },
+        { "[\"a\\", JSON_ERR_PARTIAL },
+        { "12", JSON_ERR_PARTIAL },
+        { "[]", 1 },
+        { "{}", 1 },
+        { "12 ", 1 },
+        { "[\"]\\\"[{\"]", 2 },
+        { "{\"a\":{\"b\":[]}}", 5 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         jsmntok_t t[16];
@@ -122,11 +144,21 @@ static void test_find_and_skip(void)
 
 static void test_integers(void)
 {
-    static const struct { const char *in; int rc; int64_t v; } rows[] = {
-        {"0", JSON_OK, 0}, {"-1", JSON_OK, -1}, {"1751460000123", JSON_OK, 1751460000123},
-        {"9223372036854775807", JSON_OK, INT64_MAX}, {"-9223372036854775808", JSON_OK, INT64_MIN},
-        {"9223372036854775808", JSON_ERR_RANGE, 0}, {"01", JSON_ERR_TYPE, 0},
-        {"1.0", JSON_ERR_TYPE, 0}, {"-", JSON_ERR_TYPE, 0}, {"true", JSON_ERR_TYPE, 0},
+    static const struct {
+        const char *in;
+        int rc;
+        int64_t v;
+    } rows[] = {
+        { "0", JSON_OK, 0 },
+        { "-1", JSON_OK, -1 },
+        { "1751460000123", JSON_OK, 1751460000123 },
+        { "9223372036854775807", JSON_OK, INT64_MAX },
+        { "-9223372036854775808", JSON_OK, INT64_MIN },
+        { "9223372036854775808", JSON_ERR_RANGE, 0 },
+        { "01", JSON_ERR_TYPE, 0 },
+        { "1.0", JSON_ERR_TYPE, 0 },
+        { "-", JSON_ERR_TYPE, 0 },
+        { "true", JSON_ERR_TYPE, 0 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char js[64];
@@ -177,17 +209,39 @@ static void test_escape_roundtrip(void)
 
 static void test_numbers_java_and_sql_forms(void)
 {
-    static const struct { const char *s; int kind; double v; } rows[] = {
-        {"25", NUM_NUMBER, 25}, {"25.0", NUM_NUMBER, 25}, {"2.5E1", NUM_NUMBER, 25},
-        {"-0.5", NUM_NUMBER, -0.5}, {"1.2345E7", NUM_NUMBER, 12345000}, {"1e+20", NUM_NUMBER, 1e20},
-        {"1.0E-5", NUM_NUMBER, 1e-5}, {"+5", NUM_NUMBER, 5}, {".5", NUM_NUMBER, 0.5},
-        {"5.", NUM_NUMBER, 5}, {"0.1", NUM_NUMBER, 0.1}, {"35.89012345678901", NUM_NUMBER, 35.89012345678901},
-        {"123456789012345678901234567890", NUM_NUMBER, 1.2345678901234568e29},
-        {"4.9E-324", NUM_NUMBER, 4.9e-324}, {"1.7976931348623157E308", NUM_NUMBER, 1.7976931348623157e308},
-        {"true", NUM_BOOL, 1}, {"false", NUM_BOOL, 0}, {"True", NUM_STRING, 0},
-        {"", NUM_STRING, 0}, {" 25", NUM_STRING, 0}, {"25 ", NUM_STRING, 0}, {"0x10", NUM_STRING, 0},
-        {"1e", NUM_STRING, 0}, {"-", NUM_STRING, 0}, {".", NUM_STRING, 0}, {"A1B2", NUM_STRING, 0},
-        {"1,5", NUM_STRING, 0}, {"e5", NUM_STRING, 0},
+    static const struct {
+        const char *s;
+        int kind;
+        double v;
+    } rows[] = {
+        { "25", NUM_NUMBER, 25 },
+        { "25.0", NUM_NUMBER, 25 },
+        { "2.5E1", NUM_NUMBER, 25 },
+        { "-0.5", NUM_NUMBER, -0.5 },
+        { "1.2345E7", NUM_NUMBER, 12345000 },
+        { "1e+20", NUM_NUMBER, 1e20 },
+        { "1.0E-5", NUM_NUMBER, 1e-5 },
+        { "+5", NUM_NUMBER, 5 },
+        { ".5", NUM_NUMBER, 0.5 },
+        { "5.", NUM_NUMBER, 5 },
+        { "0.1", NUM_NUMBER, 0.1 },
+        { "35.89012345678901", NUM_NUMBER, 35.89012345678901 },
+        { "123456789012345678901234567890", NUM_NUMBER, 1.2345678901234568e29 },
+        { "4.9E-324", NUM_NUMBER, 4.9e-324 },
+        { "1.7976931348623157E308", NUM_NUMBER, 1.7976931348623157e308 },
+        { "true", NUM_BOOL, 1 },
+        { "false", NUM_BOOL, 0 },
+        { "True", NUM_STRING, 0 },
+        { "", NUM_STRING, 0 },
+        { " 25", NUM_STRING, 0 },
+        { "25 ", NUM_STRING, 0 },
+        { "0x10", NUM_STRING, 0 },
+        { "1e", NUM_STRING, 0 },
+        { "-", NUM_STRING, 0 },
+        { ".", NUM_STRING, 0 },
+        { "A1B2", NUM_STRING, 0 },
+        { "1,5", NUM_STRING, 0 },
+        { "e5", NUM_STRING, 0 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         double v = -99;

@@ -53,14 +53,17 @@ static void test_old_server_token_without_session(void)
 
 static void test_malformed_tokens(void)
 {
-    static const struct { const char *payload; int rc; } rows[] = {
-        {"{\"iat\":1}", JWT_ERR_CLAIMS},
-        {"{\"exp\":\"1751469000\",\"iat\":1751460000}", JWT_ERR_CLAIMS},
-        {"{\"exp\":1751460000,\"iat\":1751469000}", JWT_ERR_CLAIMS},
-        {"{\"exp\":1.5e9,\"iat\":1}", JWT_ERR_CLAIMS},
-        {"[1,2]", JWT_ERR_JSON},
-        {"{\"exp\":1", JWT_ERR_JSON},
-        {"not json", JWT_ERR_JSON},
+    static const struct {
+        const char *payload;
+        int rc;
+    } rows[] = {
+        { "{\"iat\":1}", JWT_ERR_CLAIMS },
+        { "{\"exp\":\"1751469000\",\"iat\":1751460000}", JWT_ERR_CLAIMS },
+        { "{\"exp\":1751460000,\"iat\":1751469000}", JWT_ERR_CLAIMS },
+        { "{\"exp\":1.5e9,\"iat\":1}", JWT_ERR_CLAIMS },
+        { "[1,2]", JWT_ERR_JSON },
+        { "{\"exp\":1", JWT_ERR_JSON },
+        { "not json", JWT_ERR_JSON },
     };
     char tok[4096];
     jwt_claims c;
@@ -88,18 +91,21 @@ static void test_malformed_tokens(void)
 
 static void test_refresh_timing(void)
 {
-    static const struct { int64_t life_s; int64_t want_delay_ms; } rows[] = {
-        {9000, 7200000},     /* default 2.5 h: 80% (7200 s) is earlier than exp-5min */
-        {86400, 69120000},   /* 1 day: 80% = 19.2 h */
-        {3600, 2880000},     /* 1 h: 80% = 48 min, earlier than 55 min */
-        {1500, 1200000},     /* 25 min: 80% = 20 min = exp - 5 min */
-        {600, 300000},       /* 10 min: exp - 5 min (300 s) beats 80% (480 s) */
-        {599, 479200},       /* under 10 min the margin would eat > half: 80% */
-        {300, 240000},       /* 5 min: exp - 5 min = 0 -> 80%, not a refresh storm */
-        {8, 6400},           /* test-sized tokens: 80% */
-        {1, 1000},           /* 80% = 0.8 s -> never sooner than 1 s */
-        {0, 1000},           /* nonsense lifetimes still give a sane time */
-        {-50, 1000},
+    static const struct {
+        int64_t life_s;
+        int64_t want_delay_ms;
+    } rows[] = {
+        { 9000, 7200000 },   /* default 2.5 h: 80% (7200 s) is earlier than exp-5min */
+        { 86400, 69120000 }, /* 1 day: 80% = 19.2 h */
+        { 3600, 2880000 },   /* 1 h: 80% = 48 min, earlier than 55 min */
+        { 1500, 1200000 },   /* 25 min: 80% = 20 min = exp - 5 min */
+        { 600, 300000 },     /* 10 min: exp - 5 min (300 s) beats 80% (480 s) */
+        { 599, 479200 },     /* under 10 min the margin would eat > half: 80% */
+        { 300, 240000 },     /* 5 min: exp - 5 min = 0 -> 80%, not a refresh storm */
+        { 8, 6400 },         /* test-sized tokens: 80% */
+        { 1, 1000 },         /* 80% = 0.8 s -> never sooner than 1 s */
+        { 0, 1000 },         /* nonsense lifetimes still give a sane time */
+        { -50, 1000 },
     };
     const int64_t now = 1000000;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -12,11 +12,17 @@ static const char JWT[] =
 static void test_logfmt_line(void)
 {
     char b[512];
-    struct log_field f[] = { LOG_S("asset", "Truck \"7\"\nx"), LOG_I("n", -3), LOG_U("u", 5),
-                             LOG_B("ok", 1), LOG_D("lat", 35.8989), LOG_S("plain", "abc"),
-                             LOG_S("empty", ""), LOG_S("eq", "a=b"), LOG_SN("cut", "abcdef", 3) };
-    size_t n = log_format_line(b, sizeof b, LOG_FMT_LOGFMT, 1700000000123, LOG_WARN, "hello",
-                               f, sizeof f / sizeof f[0]);
+    struct log_field f[] = { LOG_S("asset", "Truck \"7\"\nx"),
+                             LOG_I("n", -3),
+                             LOG_U("u", 5),
+                             LOG_B("ok", 1),
+                             LOG_D("lat", 35.8989),
+                             LOG_S("plain", "abc"),
+                             LOG_S("empty", ""),
+                             LOG_S("eq", "a=b"),
+                             LOG_SN("cut", "abcdef", 3) };
+    size_t n = log_format_line(b, sizeof b, LOG_FMT_LOGFMT, 1700000000123, LOG_WARN, "hello", f,
+                               sizeof f / sizeof f[0]);
     const char *want = "ts=2023-11-14T22:13:20.123Z level=warn msg=\"hello\" "
                        "asset=\"Truck \\\"7\\\"\\nx\" n=-3 u=5 ok=true lat=35.8989 plain=abc "
                        "empty=\"\" eq=\"a=b\" cut=abc\n";
@@ -53,8 +59,9 @@ static void test_jwt_redacted(void)
     snprintf(wrapped, sizeof wrapped, "server said: token %s expired", JWT);
     CHECK(log_is_secret(wrapped, strlen(wrapped)));
     for (int fmt = 0; fmt < 2; fmt++) {
-        size_t n = log_format_line(b, sizeof b, (enum log_format)fmt, 0, LOG_INFO, "login",
-                                   (struct log_field[]){ LOG_S("token", JWT), LOG_S("why", wrapped) }, 2);
+        size_t n =
+            log_format_line(b, sizeof b, (enum log_format)fmt, 0, LOG_INFO, "login",
+                            (struct log_field[]){ LOG_S("token", JWT), LOG_S("why", wrapped) }, 2);
         CHECK(memmem(b, n, "eyJ", 3) == NULL);
         CHECK(memmem(b, n, "[redacted]", 10) != NULL);
     }
@@ -67,9 +74,11 @@ static void test_registered_secret(void)
     char b[512];
     log_secret_add("hunter2-password");
     log_secret_add("abc"); /* too short to register */
-    size_t n = log_format_line(b, sizeof b, LOG_FMT_LOGFMT, 0, LOG_INFO, "m",
-                               (struct log_field[]){ LOG_S("e", "bad credentials hunter2-password!"),
-                                                     LOG_S("f", "abc") }, 2);
+    size_t n =
+        log_format_line(b, sizeof b, LOG_FMT_LOGFMT, 0, LOG_INFO, "m",
+                        (struct log_field[]){ LOG_S("e", "bad credentials hunter2-password!"),
+                                              LOG_S("f", "abc") },
+                        2);
     CHECK(memmem(b, n, "hunter2", 7) == NULL);
     CHECK(memmem(b, n, "f=abc", 5) != NULL);
     log_secret_forget("hunter2-password");

@@ -15,10 +15,10 @@ static struct cfg g_cfg;
 static struct loop_shared g_sh;
 static struct health g_h;
 
-static const uint8_t ID1[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
-                                0x80, 0x00, 0, 0, 0, 0, 0, 1};
-static const uint8_t ID2[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
-                                0x80, 0x00, 0, 0, 0, 0, 0, 2};
+static const uint8_t ID1[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
+                                 0x80, 0x00, 0,    0,    0,    0,    0,    1 };
+static const uint8_t ID2[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
+                                 0x80, 0x00, 0,    0,    0,    0,    0,    2 };
 #define U1 "11223344-5566-11ee-8000-000000000001"
 #define U2 "11223344-5566-11ee-8000-000000000002"
 
@@ -63,15 +63,21 @@ static void test_lines_and_swap(void)
     r = render_create(&g_sh, &g_h);
     CHECK(r != NULL);
     b = render_text(r);
-    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U1 "\",asset=\"Tank \\\"A\\\" \\\\ 1\\nnorth\","
+    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U1
+                    "\",asset=\"Tank \\\"A\\\" \\\\ 1\\nnorth\","
                     "profile=\"pump\",key=\"temperature\"} 21.5\n") != NULL);
-    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U2 "\",asset=\"Caf\xc3\xa9\",profile=\"meter\","
+    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U2
+                    "\",asset=\"Caf\xc3\xa9\",profile=\"meter\","
                     "key=\"temperature\"} -3\n") != NULL);
     CHECK(strstr(b, "iotpro_telemetry_timestamp_seconds{asset_id=\"" U1 "\",asset=\"Tank \\\"A\\\" "
-                    "\\\\ 1\\nnorth\",profile=\"pump\",key=\"temperature\"} 1700000000.123\n") != NULL);
-    CHECK(strstr(b, "iotpro_telemetry_info{asset_id=\"" U1 "\",key=\"device_id\",value=\"dev \\\"x\\\"\"} 1\n") != NULL);
-    CHECK(strstr(b, "iotpro_asset_info{asset_id=\"" U2 "\",asset=\"Caf\xc3\xa9\",profile=\"meter\"} 1\n") != NULL);
-    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U1 "\",asset=\"Tank \\\"A\\\" \\\\ 1\\nnorth\","
+                    "\\\\ 1\\nnorth\",profile=\"pump\",key=\"temperature\"} 1700000000.123\n") !=
+          NULL);
+    CHECK(strstr(b, "iotpro_telemetry_info{asset_id=\"" U1
+                    "\",key=\"device_id\",value=\"dev \\\"x\\\"\"} 1\n") != NULL);
+    CHECK(strstr(b, "iotpro_asset_info{asset_id=\"" U2
+                    "\",asset=\"Caf\xc3\xa9\",profile=\"meter\"} 1\n") != NULL);
+    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U1
+                    "\",asset=\"Tank \\\"A\\\" \\\\ 1\\nnorth\","
                     "profile=\"pump\",key=\"device_id\"}") == NULL); /* strings only as info */
     free(b);
 
@@ -100,7 +106,8 @@ static void test_lines_and_swap(void)
     loop_shared_publish(&g_sh, t);
     b = render_text(r);
     CHECK(strstr(b, U1) == NULL);
-    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U2 "\",asset=\"Caf\xc3\xa9\",profile=\"meter\","
+    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U2
+                    "\",asset=\"Caf\xc3\xa9\",profile=\"meter\","
                     "key=\"temperature\"} -3\n") != NULL);
     free(b);
     render_destroy(r);
@@ -138,7 +145,7 @@ static void test_stream_equals_whole(void)
 {
     enum { ASSETS = 1500, KEYS = 7 };
     static const char *const keys[KEYS] = { "temperature", "battery", "lat", "lon",
-                                            "device_id", "k\"q", "fw" };
+                                            "device_id",   "k\"q",    "fw" };
     static const size_t sizes[] = { 1, 333, 4096, 65536, 1u << 24 };
     struct render *r;
     struct expo w;
@@ -149,7 +156,7 @@ static void test_stream_equals_whole(void)
     struct asset_tab *t = asset_tab_new();
     CHECK(t != NULL);
     for (unsigned i = 0; i < ASSETS; i++) {
-        uint8_t id[16] = {0xab};
+        uint8_t id[16] = { 0xab };
         char name[48];
         id[12] = (uint8_t)(i >> 8);
         id[15] = (uint8_t)i;
@@ -160,15 +167,15 @@ static void test_stream_equals_whole(void)
     asset_tab_seal(t);
     loop_shared_publish(&g_sh, t);
     for (unsigned i = 0; i < ASSETS; i++) {
-        uint8_t id[16] = {0xab};
+        uint8_t id[16] = { 0xab };
         id[12] = (uint8_t)(i >> 8);
         id[15] = (uint8_t)i;
         for (unsigned k = 0; k < KEYS; k++) {
             char v[32];
             int vl = k == 4 ? snprintf(v, sizeof v, "dev-%u", i)
                             : snprintf(v, sizeof v, "%u.%u", i * 3 + k, k);
-            store_apply(&g_sh.st, id, keys[k], strlen(keys[k]), 1700000000000ll + i * 10 + k,
-                        v, (size_t)vl, 1);
+            store_apply(&g_sh.st, id, keys[k], strlen(keys[k]), 1700000000000ll + i * 10 + k, v,
+                        (size_t)vl, 1);
         }
     }
     r = render_create(&g_sh, &g_h);
@@ -180,7 +187,7 @@ static void test_stream_equals_whole(void)
         const char *wb = expo_body(&w, &wl);
         CHECK(wl > 500000);
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            struct collect c = {0};
+            struct collect c = { 0 };
             struct expo e;
             char *buf = malloc(sizes[i]);
             CHECK_CTX("%s, buffer %zu", fmt ? "openmetrics" : "text", sizes[i]);

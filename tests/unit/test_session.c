@@ -75,12 +75,12 @@ static void test_login_fatal_kinds(void)
         int status, code;
         session_fatal want;
     } rows[] = {
-        {SESSION_HTTP_TWO_FACTOR, 200, -1, SESSION_FATAL_TWO_FACTOR},
-        {SESSION_HTTP_STATUS, 401, 15, SESSION_FATAL_PASSWORD_EXPIRED},
-        {SESSION_HTTP_STATUS, 401, 45, SESSION_FATAL_PASSWORD_POLICY},
-        {SESSION_HTTP_STATUS, 401, -1, SESSION_FATAL_CREDENTIALS},
-        {SESSION_HTTP_STATUS, 403, 20, SESSION_FATAL_CREDENTIALS},
-        {SESSION_HTTP_STATUS, 400, 31, SESSION_FATAL_CREDENTIALS},
+        { SESSION_HTTP_TWO_FACTOR, 200, -1, SESSION_FATAL_TWO_FACTOR },
+        { SESSION_HTTP_STATUS, 401, 15, SESSION_FATAL_PASSWORD_EXPIRED },
+        { SESSION_HTTP_STATUS, 401, 45, SESSION_FATAL_PASSWORD_POLICY },
+        { SESSION_HTTP_STATUS, 401, -1, SESSION_FATAL_CREDENTIALS },
+        { SESSION_HTTP_STATUS, 403, 20, SESSION_FATAL_CREDENTIALS },
+        { SESSION_HTTP_STATUS, 400, 31, SESSION_FATAL_CREDENTIALS },
     };
     for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         session_action a;
@@ -168,7 +168,7 @@ static void test_background_refresh_keeps_socket(void)
 
 static void test_refresh_rejected_logs_in(void)
 {
-    static const int codes[] = {11, 10};
+    static const int codes[] = { 11, 10 };
     for (unsigned i = 0; i < 2; i++) {
         CHECK_CTX("errorCode %d", codes[i]);
         reset(NULL);
@@ -222,8 +222,7 @@ static void test_1007_refresh_then_reconnect(void)
     t_close = NOW;
     closed(1007, "JWT Token expired");
     CHECK_INT(one().kind, SESSION_DO_REFRESH); /* at once, in parallel with the wait */
-    CHECK_STR(session_reason_name(session_get_stats(&S)->last_reason),
-              "remote_close_1007_auth");
+    CHECK_STR(session_reason_name(session_get_stats(&S)->last_reason), "remote_close_1007_auth");
     CHECK_INT(session_get_stats(&S)->backoff_envelope_ms, 5000);
     token_ok(SESSION_REQ_REFRESH, 60 * SEC, SESSION_ROLE_UNKNOWN);
     CHECK(none_left());
@@ -242,7 +241,7 @@ static void test_1007_refresh_then_reconnect(void)
     CHECK_INT(a[0].kind, SESSION_DO_REFRESH);
     NOW += 3 * SEC;
     ev_kind(SESSION_EV_TIMER);
-    CHECK(none_left()); /* no connect with the rejected token */
+    CHECK(none_left());                            /* no connect with the rejected token */
     CHECK_INT(session_next_deadline(&S) > NOW, 1); /* and no spinning timer */
     token_ok(SESSION_REQ_REFRESH, 60 * SEC, SESSION_ROLE_UNKNOWN);
     CHECK_INT(one().kind, SESSION_DO_WS_CONNECT);
@@ -274,7 +273,7 @@ static void test_1007_outdated_or_repeated_logs_in(void)
 
 static void test_handshake_401_gets_token(void)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     reset(NULL);
     bring_up(60 * SEC);
     closed(1006, NULL);
@@ -324,18 +323,18 @@ static void test_transient_closes(void)
         const char *reason;
         const char *label;
     } rows[] = {
-        {1000, NULL, "remote_close_1000"},
-        {1001, "going away", "remote_close_1001"},
-        {1006, NULL, "remote_close_1006"},
-        {1011, "Session not found!", "remote_close_1011"},
-        {1012, NULL, "remote_close_1012"},
-        {4500, "Closing session due to ping timeout", "remote_close_4500"},
-        {1009, "The decoded text message was too big", "remote_close_1009"},
-        {1007, "Unknown session type", "remote_close_1007"},
-        {1008, "Auth cmd is missing", "remote_close_1008"},
-        {1008, "Max pending updates limit reached!", "remote_close_1008_queue"},
-        {1008, NULL, "remote_close_1008"},
-        {3000, "x", "remote_close_other"},
+        { 1000, NULL, "remote_close_1000" },
+        { 1001, "going away", "remote_close_1001" },
+        { 1006, NULL, "remote_close_1006" },
+        { 1011, "Session not found!", "remote_close_1011" },
+        { 1012, NULL, "remote_close_1012" },
+        { 4500, "Closing session due to ping timeout", "remote_close_4500" },
+        { 1009, "The decoded text message was too big", "remote_close_1009" },
+        { 1007, "Unknown session type", "remote_close_1007" },
+        { 1008, "Auth cmd is missing", "remote_close_1008" },
+        { 1008, "Max pending updates limit reached!", "remote_close_1008_queue" },
+        { 1008, NULL, "remote_close_1008" },
+        { 3000, "x", "remote_close_other" },
     };
     for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         uint64_t t0, d;
@@ -360,7 +359,7 @@ static void test_transient_closes(void)
     reset(NULL);
     bring_up(9000 * SEC);
     {
-        session_event e = {0};
+        session_event e = { 0 };
         e.kind = SESSION_EV_WS_CLOSED;
         e.u.closed.code = 1002;
         e.u.closed.local = true;
@@ -382,8 +381,7 @@ static void test_1008_limit_backs_off_hard(void)
     t0 = NOW;
     closed(1008, "Max tenant sessions limit reached!");
     CHECK(none_left());
-    CHECK_STR(session_reason_name(session_get_stats(&S)->last_reason),
-              "remote_close_1008_limit");
+    CHECK_STR(session_reason_name(session_get_stats(&S)->last_reason), "remote_close_1008_limit");
     d = session_next_deadline(&S);
     CHECK(d >= t0 + 30000 && d <= t0 + 60000);
     CHECK_INT(session_get_stats(&S)->backoff_envelope_ms, 60000);
@@ -420,7 +418,10 @@ static void test_backoff_property_200_failures(void)
         case 0: closed(1006, NULL); break;
         case 1: conn_error(SESSION_STAGE_TCP); break;
         case 2: closed(1011, NULL); break;
-        default: at(NOW + 45 * SEC); CHECK_INT(one().kind, SESSION_DO_WS_ABORT); break;
+        default:
+            at(NOW + 45 * SEC);
+            CHECK_INT(one().kind, SESSION_DO_WS_ABORT);
+            break;
         }
         if (i % 4 == 3)
             t0 = NOW;
@@ -435,8 +436,10 @@ static void test_backoff_property_200_failures(void)
         reached_cap |= st->backoff_envelope_ms == 60000;
         prev_env = st->backoff_envelope_ms;
         if (i >= 10) {
-            if (st->backoff_ms < min_d) min_d = st->backoff_ms;
-            if (st->backoff_ms > max_d) max_d = st->backoff_ms;
+            if (st->backoff_ms < min_d)
+                min_d = st->backoff_ms;
+            if (st->backoff_ms > max_d)
+                max_d = st->backoff_ms;
             sum += st->backoff_ms;
         }
         d = session_next_deadline(&S);
@@ -457,7 +460,7 @@ static void test_backoff_property_200_failures(void)
     }
     CHECK_CTX("summary");
     CHECK(reached_cap);
-    CHECK(max_d > min_d + 10000); /* jitter present */
+    CHECK(max_d > min_d + 10000);                  /* jitter present */
     CHECK(sum / 190 > 15000 && sum / 190 < 45000); /* full jitter: mean near cap/2 */
     CHECK_INT(session_get_stats(&S)->reconnects, 200);
     /* Data on the connection opened last (i = 199) resets the backoff. */
@@ -508,9 +511,14 @@ static void test_idle_timeout_and_connect_timeout(void)
 
 static void test_connect_stage_reasons(void)
 {
-    static const struct { session_stage st; const char *label; } rows[] = {
-        {SESSION_STAGE_DNS, "dns"}, {SESSION_STAGE_TCP, "tcp"},
-        {SESSION_STAGE_TLS, "tls"}, {SESSION_STAGE_UPGRADE, "upgrade"},
+    static const struct {
+        session_stage st;
+        const char *label;
+    } rows[] = {
+        { SESSION_STAGE_DNS, "dns" },
+        { SESSION_STAGE_TCP, "tcp" },
+        { SESSION_STAGE_TLS, "tls" },
+        { SESSION_STAGE_UPGRADE, "upgrade" },
     };
     reset(NULL);
     bring_up(9000 * SEC);
@@ -529,8 +537,8 @@ static void test_connect_stage_reasons(void)
 
 static void test_rest_429_jitter(void)
 {
-    static const uint32_t rnds[] = {0, 0x80000000u, 0xffffffffu};
-    static const uint32_t want[] = {1000, 2500, 4000};
+    static const uint32_t rnds[] = { 0, 0x80000000u, 0xffffffffu };
+    static const uint32_t want[] = { 1000, 2500, 4000 };
     reset(NULL);
     ev_kind(SESSION_EV_START);
     CHECK_INT(one().kind, SESSION_DO_LOGIN);
@@ -608,9 +616,12 @@ static void test_rest_401_renews_token_and_retries(void)
 
 static void test_ce_fallback(void)
 {
-    static const struct { session_role role; session_endpoint ep; } rows[] = {
-        {SESSION_ROLE_TENANT_ADMIN, SESSION_EP_TENANT},
-        {SESSION_ROLE_CUSTOMER_USER, SESSION_EP_CUSTOMER},
+    static const struct {
+        session_role role;
+        session_endpoint ep;
+    } rows[] = {
+        { SESSION_ROLE_TENANT_ADMIN, SESSION_EP_TENANT },
+        { SESSION_ROLE_CUSTOMER_USER, SESSION_EP_CUSTOMER },
     };
     for (unsigned i = 0; i < 2; i++) {
         session_action a;
@@ -756,7 +767,7 @@ static void test_rest_details(void)
     CHECK_INT(a[1].kind, SESSION_DO_FETCH_DETAILS);
     CHECK_INT(a[1].page, 0);
     for (uint32_t i = 1; i < 3; i++) {
-        session_event e = {0};
+        session_event e = { 0 };
         e.kind = SESSION_EV_HTTP_RESULT;
         e.u.http.req = SESSION_REQ_DETAILS;
         e.u.http.has_next = true;

@@ -45,7 +45,7 @@ static int live_until(uint64_t t, session_action *last)
  * comes exactly `delay` after the notice, and not a millisecond earlier. */
 static void episode(uint64_t delay)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     uint64_t t0 = NOW;
     msg(false, 34);
     CHECK(none_left());
@@ -63,7 +63,7 @@ static void episode(uint64_t delay)
 
 static void test_34_waits_for_episode_end(void)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     uint64_t t0;
     up_quiet();
     t0 = NOW;
@@ -104,7 +104,7 @@ static void test_34_other_error_reply_ends_episode(void)
 
 static void test_34_delay_doubles_to_cap(void)
 {
-    static const uint64_t want[] = {5, 10, 20, 40, 60, 60};
+    static const uint64_t want[] = { 5, 10, 20, 40, 60, 60 };
     up_quiet();
     for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
         CHECK_CTX("episode %u", i + 1);
@@ -137,19 +137,19 @@ static void test_34_count_forgiven_after_quiet(void)
 
 static void test_34_new_episode_before_resync_grows_delay(void)
 {
-    session_action a = {0};
+    session_action a = { 0 };
     uint64_t t0;
     up_quiet();
     t0 = NOW;
-    msg(false, 34);             /* episode 1: resync at t0 + 5 s */
+    msg(false, 34); /* episode 1: resync at t0 + 5 s */
     NOW = t0 + 1 * SEC;
-    msg(true, 0);               /* episode 1 over */
+    msg(true, 0); /* episode 1 over */
     NOW = t0 + 2 * SEC;
-    msg(false, 34);             /* episode 2 (grows the delay): resync at t0 + 12 s */
+    msg(false, 34); /* episode 2 (grows the delay): resync at t0 + 12 s */
     CHECK(none_left());
     CHECK_INT(session_next_deadline(&S), t0 + 2 * SEC + 45 * SEC); /* open: idle only */
     NOW = t0 + 3 * SEC;
-    msg(true, 0);               /* episode 2 over */
+    msg(true, 0); /* episode 2 over */
     CHECK(none_left());
     CHECK_INT(session_next_deadline(&S), t0 + 12 * SEC);
     CHECK_INT(live_until(t0 + 12 * SEC - 1, NULL), 0); /* not at t0 + 5 s */
@@ -250,14 +250,21 @@ static void test_34_deadlines_property(void)
         } else {
             NOW = t;
             switch ((lcg >> 4) % 8) {
-            case 0: case 1:
+            case 0:
+            case 1:
                 if (!open)
                     opened = NOW;
                 open = true;
                 msg(false, 34);
                 break;
-            case 2: case 3: msg(lcg & 1, 0); open = false; break;
-            case 4: case 5: case 6: ev_kind(SESSION_EV_WS_ACTIVITY); break;
+            case 2:
+            case 3:
+                msg(lcg & 1, 0);
+                open = false;
+                break;
+            case 4:
+            case 5:
+            case 6: ev_kind(SESSION_EV_WS_ACTIVITY); break;
             default:
                 if ((lcg >> 12) % 16 == 0)
                     closed(1006, NULL);
@@ -274,7 +281,10 @@ static void test_34_deadlines_property(void)
                 CHECK(NOW >= opened + 5 * SEC);
                 resyncs++;
                 break;
-            case SESSION_DO_WS_CONNECT: ev_kind(SESSION_EV_WS_OPENED); open = false; break;
+            case SESSION_DO_WS_CONNECT:
+                ev_kind(SESSION_EV_WS_OPENED);
+                open = false;
+                break;
             case SESSION_DO_SEND_SUBSCRIBE: msg(true, 0); break;
             default: break;
             }
@@ -290,8 +300,8 @@ static void test_34_deadlines_property(void)
 
 static void test_1008_queue_normal_backoff(void)
 {
-    static const char *const reasons[] = {
-        "Max pending updates limit reached!", "max PENDING UPDATES limit reached"};
+    static const char *const reasons[] = { "Max pending updates limit reached!",
+                                           "max PENDING UPDATES limit reached" };
     for (unsigned i = 0; i < 2; i++) {
         uint64_t t0, d;
         CHECK_CTX("%s", reasons[i]);
@@ -325,9 +335,10 @@ static void test_1008_queue_normal_backoff(void)
 static void test_1008_limits_stay_hard(void)
 {
     static const char *const reasons[] = {
-        "Max tenant sessions limit reached!", "Max customer sessions limit reached",
+        "Max tenant sessions limit reached!",      "Max customer sessions limit reached",
         "Max regular user sessions limit reached", "Max public user sessions limit reached",
-        "Max tenant subscriptions limit reached", "Something else limit reached"};
+        "Max tenant subscriptions limit reached",  "Something else limit reached"
+    };
     for (unsigned i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         uint64_t t0, d;
         CHECK_CTX("%s", reasons[i]);
@@ -374,20 +385,20 @@ static void up_at_refresh(const session_config *cfg)
 static void test_refresh_5xx_thrice_logs_in(void)
 {
     up_at_refresh(NULL);
-    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 500, 2);      /* 1 */
+    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 500, 2); /* 1 */
     CHECK(none_left());
     to_deadline();
     CHECK_INT(one().kind, SESSION_DO_REFRESH);
-    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 429, 33);     /* not counted */
+    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 429, 33); /* not counted */
     to_deadline();
     CHECK_INT(one().kind, SESSION_DO_REFRESH);
-    http(SESSION_REQ_REFRESH, SESSION_HTTP_TRANSPORT, 0, -1);    /* 2 */
+    http(SESSION_REQ_REFRESH, SESSION_HTTP_TRANSPORT, 0, -1); /* 2 */
     to_deadline();
     CHECK_INT(one().kind, SESSION_DO_REFRESH);
-    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 429, 33);     /* not counted */
+    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 429, 33); /* not counted */
     to_deadline();
     CHECK_INT(one().kind, SESSION_DO_REFRESH);
-    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 503, -1);     /* 3 */
+    http(SESSION_REQ_REFRESH, SESSION_HTTP_STATUS, 503, -1); /* 3 */
     CHECK(none_left()); /* after this failure's backoff, like any retry */
     to_deadline();
     CHECK_INT(one().kind, SESSION_DO_LOGIN);

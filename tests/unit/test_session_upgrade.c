@@ -8,7 +8,7 @@
 
 static void hs_failed(int status)
 {
-    session_event e = {0};
+    session_event e = { 0 };
     e.kind = SESSION_EV_WS_HANDSHAKE_FAILED;
     e.u.handshake.status = status;
     ev(e);
@@ -26,17 +26,20 @@ static void up_and_reconnecting(void)
 
 static void test_classification_table(void)
 {
-    static const struct { int status; session_upgrade_class c; } rows[] = {
-        {200, SESSION_UPGRADE_CONFIG},    {301, SESSION_UPGRADE_CONFIG},
-        {302, SESSION_UPGRADE_CONFIG},    {400, SESSION_UPGRADE_CONFIG},
-        {404, SESSION_UPGRADE_CONFIG},    {426, SESSION_UPGRADE_CONFIG},
-        {100, SESSION_UPGRADE_CONFIG},    {401, SESSION_UPGRADE_TOKEN},
-        {403, SESSION_UPGRADE_TOKEN},     {408, SESSION_UPGRADE_TRANSIENT},
-        {429, SESSION_UPGRADE_RATE_LIMITED}, {500, SESSION_UPGRADE_TRANSIENT},
-        {502, SESSION_UPGRADE_TRANSIENT}, {503, SESSION_UPGRADE_TRANSIENT},
-        {599, SESSION_UPGRADE_TRANSIENT}, {600, SESSION_UPGRADE_CONFIG},
-        {101, SESSION_UPGRADE_PROTOCOL},  {0, SESSION_UPGRADE_PROTOCOL},
-        {-1, SESSION_UPGRADE_PROTOCOL},
+    static const struct {
+        int status;
+        session_upgrade_class c;
+    } rows[] = {
+        { 200, SESSION_UPGRADE_CONFIG },       { 301, SESSION_UPGRADE_CONFIG },
+        { 302, SESSION_UPGRADE_CONFIG },       { 400, SESSION_UPGRADE_CONFIG },
+        { 404, SESSION_UPGRADE_CONFIG },       { 426, SESSION_UPGRADE_CONFIG },
+        { 100, SESSION_UPGRADE_CONFIG },       { 401, SESSION_UPGRADE_TOKEN },
+        { 403, SESSION_UPGRADE_TOKEN },        { 408, SESSION_UPGRADE_TRANSIENT },
+        { 429, SESSION_UPGRADE_RATE_LIMITED }, { 500, SESSION_UPGRADE_TRANSIENT },
+        { 502, SESSION_UPGRADE_TRANSIENT },    { 503, SESSION_UPGRADE_TRANSIENT },
+        { 599, SESSION_UPGRADE_TRANSIENT },    { 600, SESSION_UPGRADE_CONFIG },
+        { 101, SESSION_UPGRADE_PROTOCOL },     { 0, SESSION_UPGRADE_PROTOCOL },
+        { -1, SESSION_UPGRADE_PROTOCOL },
     };
     for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         CHECK_CTX("status %d", rows[i].status);
@@ -54,7 +57,7 @@ static void test_classification_table(void)
  * stays there (like 1008 "limit reached") until data flows on a connection. */
 static void test_config_errors_back_off_to_cap(void)
 {
-    static const int statuses[] = {200, 301, 400, 404, 426, 429, 101, 0};
+    static const int statuses[] = { 200, 301, 400, 404, 426, 429, 101, 0 };
     for (unsigned i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         uint64_t t0, d;
         CHECK_CTX("status %d", statuses[i]);
@@ -104,7 +107,7 @@ static void test_config_error_respects_lowered_cap(void)
 /* 5xx (and 408): the ordinary exponential backoff, no token fetch. */
 static void test_server_errors_normal_backoff(void)
 {
-    static const int statuses[] = {500, 502, 503, 408};
+    static const int statuses[] = { 500, 502, 503, 408 };
     uint32_t want = 10000;
     up_and_reconnecting();
     for (unsigned i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
@@ -123,7 +126,7 @@ static void test_server_errors_normal_backoff(void)
  * log in, as two 1007 token closes do. */
 static void test_token_rejections_fetch_token(void)
 {
-    static const int statuses[] = {401, 403};
+    static const int statuses[] = { 401, 403 };
     for (unsigned i = 0; i < 2; i++) {
         session_action a;
         CHECK_CTX("status %d", statuses[i]);

@@ -113,11 +113,9 @@ static void test_b64_rfc4648(void)
         char out[64];
         uint8_t dec[64];
         size_t n = strlen(V[i].in);
-        CHECK_INT(b64_encode((const uint8_t *)V[i].in, n, out, sizeof out),
-                  strlen(V[i].b64));
+        CHECK_INT(b64_encode((const uint8_t *)V[i].in, n, out, sizeof out), strlen(V[i].b64));
         CHECK_STR(out, V[i].b64);
-        CHECK_INT(b64url_encode((const uint8_t *)V[i].in, n, out, sizeof out),
-                  strlen(V[i].url));
+        CHECK_INT(b64url_encode((const uint8_t *)V[i].in, n, out, sizeof out), strlen(V[i].url));
         CHECK_STR(out, V[i].url);
         CHECK_INT(b64_decode(V[i].b64, strlen(V[i].b64), dec, sizeof dec), n);
         CHECK_MEM(dec, n, V[i].in, n);
@@ -126,8 +124,7 @@ static void test_b64_rfc4648(void)
         /* exact-size buffers work, one byte less does not */
         CHECK_INT(b64_encode((const uint8_t *)V[i].in, n, out, strlen(V[i].b64) + 1),
                   strlen(V[i].b64));
-        CHECK_INT(b64_encode((const uint8_t *)V[i].in, n, out, strlen(V[i].b64)),
-                  B64_ERR_SPACE);
+        CHECK_INT(b64_encode((const uint8_t *)V[i].in, n, out, strlen(V[i].b64)), B64_ERR_SPACE);
         if (n) {
             CHECK_INT(b64_decode(V[i].b64, strlen(V[i].b64), dec, n), n);
             CHECK_INT(b64_decode(V[i].b64, strlen(V[i].b64), dec, n - 1), B64_ERR_SPACE);
@@ -137,20 +134,18 @@ static void test_b64_rfc4648(void)
 
 static void test_b64_rejects(void)
 {
-    static const char *bad_std[] = { "Zm9", "Zg=", "Zg", "Z===", "Zh==", "Zm9=",
-                                     "Zm9v YmFy", "Zm9v\n", "-_8=", "Zm9vY", "=Zm9",
-                                     "Zg==Zg==", "Z", "Zm=v" };
+    static const char *bad_std[] = { "Zm9",  "Zg=",       "Zg",     "Z===", "Zh==",
+                                     "Zm9=", "Zm9v YmFy", "Zm9v\n", "-_8=", "Zm9vY",
+                                     "=Zm9", "Zg==Zg==",  "Z",      "Zm=v" };
     static const char *bad_url[] = { "Zh", "Zm9", "+/8", "Z", "Zg=", "Zm 9", "Zm9vY" };
     uint8_t out[64];
     for (size_t i = 0; i < sizeof bad_std / sizeof bad_std[0]; i++) {
         CHECK_CTX("std %s", bad_std[i]);
-        CHECK_INT(b64_decode(bad_std[i], strlen(bad_std[i]), out, sizeof out),
-                  B64_ERR_INVALID);
+        CHECK_INT(b64_decode(bad_std[i], strlen(bad_std[i]), out, sizeof out), B64_ERR_INVALID);
     }
     for (size_t i = 0; i < sizeof bad_url / sizeof bad_url[0]; i++) {
         CHECK_CTX("url %s", bad_url[i]);
-        CHECK_INT(b64url_decode(bad_url[i], strlen(bad_url[i]), out, sizeof out),
-                  B64_ERR_INVALID);
+        CHECK_INT(b64url_decode(bad_url[i], strlen(bad_url[i]), out, sizeof out), B64_ERR_INVALID);
     }
     CHECK_STR(b64_strerror(B64_ERR_INVALID), "base64: invalid encoding");
 }

@@ -13,18 +13,23 @@
 static void tb_like_id(uint8_t id[16], uint32_t i)
 {
     uint64_t t = 0x1ee5a1b2c3d40000ull + (uint64_t)i * 10007u; /* 100 ns ticks */
-    id[0] = (uint8_t)(t >> 24); id[1] = (uint8_t)(t >> 16);
-    id[2] = (uint8_t)(t >> 8);  id[3] = (uint8_t)t;
-    id[4] = (uint8_t)(t >> 40); id[5] = (uint8_t)(t >> 32);
-    id[6] = (uint8_t)(0x10 | ((t >> 56) & 0x0f)); id[7] = (uint8_t)(t >> 48);
-    id[8] = 0x80 | 0x1f; id[9] = 0x42;
+    id[0] = (uint8_t)(t >> 24);
+    id[1] = (uint8_t)(t >> 16);
+    id[2] = (uint8_t)(t >> 8);
+    id[3] = (uint8_t)t;
+    id[4] = (uint8_t)(t >> 40);
+    id[5] = (uint8_t)(t >> 32);
+    id[6] = (uint8_t)(0x10 | ((t >> 56) & 0x0f));
+    id[7] = (uint8_t)(t >> 48);
+    id[8] = 0x80 | 0x1f;
+    id[9] = 0x42;
     for (int k = 10; k < 16; k++)
         id[k] = (uint8_t)(0x30 + k); /* same node for every id, as on one server */
 }
 
 static void test_known_values(void)
 {
-    uint8_t zero[16] = {0}, seq[16];
+    uint8_t zero[16] = { 0 }, seq[16];
     for (int i = 0; i < 16; i++)
         seq[i] = (uint8_t)i;
     /* FNV-1a 64 reference values, computed independently (python):
@@ -54,10 +59,10 @@ static void test_stable_and_exclusive(void)
 
 static void test_balance(void)
 {
-    static const unsigned ns[] = {2, 3, 5, 8, 16};
+    static const unsigned ns[] = { 2, 3, 5, 8, 16 };
     const uint32_t N = 100000;
     for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
-        unsigned n = ns[k], cnt[16] = {0};
+        unsigned n = ns[k], cnt[16] = { 0 };
         for (uint32_t i = 0; i < N; i++) {
             uint8_t id[16];
             tb_like_id(id, i);

@@ -30,7 +30,8 @@ static void test_values_and_ts_rules(void)
     CHECK(store_get(&st, a, S("temp"), &r, sb, sizeof sb) && r.kind == STORE_KIND_STR);
     CHECK_STR(sb, "broken");
     CHECK_INT(store_apply(&st, a, S("temp"), 103, S("false"), 1), STORE_SET);
-    CHECK(store_get(&st, a, S("temp"), &r, sb, sizeof sb) && r.kind == STORE_KIND_NUM && r.num == 0);
+    CHECK(store_get(&st, a, S("temp"), &r, sb, sizeof sb) && r.kind == STORE_KIND_NUM &&
+          r.num == 0);
     store_stats s;
     store_get_stats(&st, &s);
     CHECK_INT((int)s.strings, 0); /* the string slot was given back */
@@ -44,7 +45,8 @@ static void test_values_and_ts_rules(void)
     CHECK_INT((int)s.entities, 0);
     /* empty string with a real ts is a value */
     CHECK_INT(store_apply(&st, a, S("label"), 5, "", 0, 1), STORE_SET);
-    CHECK(store_get(&st, a, S("label"), &r, sb, sizeof sb) && r.kind == STORE_KIND_STR && r.str_len == 0);
+    CHECK(store_get(&st, a, S("label"), &r, sb, sizeof sb) && r.kind == STORE_KIND_STR &&
+          r.str_len == 0);
 }
 
 static void test_limits_are_counted(void)
@@ -73,7 +75,8 @@ static void test_limits_are_counted(void)
     CHECK_INT(r.str_len, LIM_STRING_VALUE_BYTES - 2);
     store_stats s;
     store_get_stats(&st, &s);
-    CHECK(s.dropped_entities == 1 && s.dropped_strings == 1 && s.dropped_series == 1 && s.strings_cut == 1);
+    CHECK(s.dropped_entities == 1 && s.dropped_strings == 1 && s.dropped_series == 1 &&
+          s.strings_cut == 1);
     CHECK_INT((int)s.series, 4);
 }
 
@@ -99,7 +102,8 @@ static void test_bind_assets_removes_and_renames(void)
 {
     setup(100, 10, 10);
     size_t need = assets_mem_needed(8, 256);
-    void *m1 = aligned_alloc(8, (need + 7) & ~(size_t)7), *m2 = aligned_alloc(8, (need + 7) & ~(size_t)7);
+    void *m1 = aligned_alloc(8, (need + 7) & ~(size_t)7),
+         *m2 = aligned_alloc(8, (need + 7) & ~(size_t)7);
     assets_table t1, t2;
     assets_init(&t1, m1, need, 8, 256);
     assets_init(&t2, m2, need, 8, 256);
@@ -180,7 +184,8 @@ static void test_random_model(void)
             char sb[8];
             id_of((uint32_t)e, id);
             int got = store_get(&st, id, keys[k], strlen(keys[k]), &r, sb, sizeof sb);
-            if (got != (model[e][k] != 0) || (got && (r.ts != model[e][k] || r.num != (double)r.ts)))
+            if (got != (model[e][k] != 0) ||
+                (got && (r.ts != model[e][k] || r.num != (double)r.ts)))
                 mismatches++;
             present += got;
         }
@@ -377,8 +382,10 @@ static void test_string_slot_sizes(void)
     size_t n = store_iter(&st, &cur, rows, 8, buf, sizeof buf);
     CHECK_INT((int)n, 4);
     for (size_t i = 0; i < n; i++) {
-        const char *want = rows[i].key[0] == 'x' ? v47 : rows[i].key[0] == 'z' ? "tiny" :
-                           rows[i].key[0] == 'w' ? "t" : NULL;
+        const char *want = rows[i].key[0] == 'x'   ? v47
+                           : rows[i].key[0] == 'z' ? "tiny"
+                           : rows[i].key[0] == 'w' ? "t"
+                                                   : NULL;
         if (want)
             CHECK_MEM(buf + rows[i].str_off, rows[i].str_len, want, strlen(want));
         else

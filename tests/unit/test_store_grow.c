@@ -85,7 +85,7 @@ static void test_growth_with_deletions_model(void)
         int e = (int)(x % E), k = (int)((x >> 20) % K);
         int64_t ts = (int64_t)((x >> 24) % 1000) + 1;
         uint8_t id[16];
-        char key[4] = {'k', (char)('0' + k), 0, 0}, v[16];
+        char key[4] = { 'k', (char)('0' + k), 0, 0 }, v[16];
         id_of((uint32_t)e, id);
         if (del) {
             store_apply(&st, id, key, 2, 0, "", 0, 1);
@@ -105,7 +105,7 @@ static void test_growth_with_deletions_model(void)
     for (int e = 0; e < E; e++)
         for (int k = 0; k < K; k++) {
             uint8_t id[16];
-            char key[4] = {'k', (char)('0' + k), 0, 0}, sb[8];
+            char key[4] = { 'k', (char)('0' + k), 0, 0 }, sb[8];
             store_row r;
             id_of((uint32_t)e, id);
             int got = store_get(&st, id, key, 2, &r, sb, sizeof sb);
@@ -191,7 +191,7 @@ static void test_clear_then_refill(void)
  * calloc'd block stays unresident there. */
 static void test_untouched_beyond_use(void)
 {
-    store_config c = {100000, 20000, 5000};
+    store_config c = { 100000, 20000, 5000 };
     size_t need = store_mem_needed(&c);
     free(mem);
     mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
@@ -211,13 +211,13 @@ static void test_untouched_beyond_use(void)
     struct {
         size_t from, to;
     } r[] = {
-        {l.series + st.series_hi * sizeof(store_series), l.series_hash},
-        {l.series_hash + ((size_t)st.series_mask + 1) * sizeof(store_slot), l.ent},
-        {l.ent + st.ent_hi * sizeof(store_entity), l.ent_hash},
-        {l.ent_hash + ((size_t)st.ent_mask + 1) * sizeof(store_slot), l.keys},
-        {l.keys + st.nkeys * sizeof(store_key), l.key_hash},
-        {l.strs_short + st.short_hi * sizeof(store_str_short), l.strs},
-        {l.strs + st.str_hi * sizeof(store_str), l.total},
+        { l.series + st.series_hi * sizeof(store_series), l.series_hash },
+        { l.series_hash + ((size_t)st.series_mask + 1) * sizeof(store_slot), l.ent },
+        { l.ent + st.ent_hi * sizeof(store_entity), l.ent_hash },
+        { l.ent_hash + ((size_t)st.ent_mask + 1) * sizeof(store_slot), l.keys },
+        { l.keys + st.nkeys * sizeof(store_key), l.key_hash },
+        { l.strs_short + st.short_hi * sizeof(store_str_short), l.strs },
+        { l.strs + st.str_hi * sizeof(store_str), l.total },
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
         size_t n = 0;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #define NCMD 60
-#define PER 100
+#define PER  100
 
 static uint8_t ids[NCMD * PER][16];
 static const char *keys[] = { "temperature", "battery" };
@@ -40,9 +40,9 @@ static void make_cmds(uint32_t n)
 
 /* ---- the pipe and the server ----------------------------------------------------- */
 typedef struct {
-    char q[40000];            /* the codec's output queue */
+    char q[40000]; /* the codec's output queue */
     size_t qlen;
-    char *wire;               /* what the server read */
+    char *wire; /* what the server read */
     size_t wlen, wcap;
     uint32_t rng;
     int auth_seen;
@@ -53,7 +53,7 @@ typedef struct {
     /* order of subscribes seen: command index */
     int order[4096];
     int norder;
-    size_t parsed;            /* wire bytes already replayed */
+    size_t parsed; /* wire bytes already replayed */
 } pipe_t;
 
 static pipe_t P;
@@ -203,7 +203,10 @@ static void setup_cfg(subs *s, uint32_t n, uint32_t seed, const subs_config *cfg
     CHECK_INT(subs_set_commands(s, cmds, n, 0, SUBS_RESEND_ASSETS_CHANGED), 0);
 }
 
-static void setup(subs *s, uint32_t n, uint32_t seed) { setup_cfg(s, n, seed, NULL); }
+static void setup(subs *s, uint32_t n, uint32_t seed)
+{
+    setup_cfg(s, n, seed, NULL);
+}
 
 /* ---- tests ----------------------------------------------------------------------- */
 
@@ -273,8 +276,8 @@ static void test_data_completes(void)
     subs_connect(&s, 0);
     run_to_quiet(&s, 0);
     CHECK(subs_on_data(&s, 1));
-    CHECK(!subs_on_data(&s, 1));      /* twice: not a completion */
-    CHECK(!subs_on_data(&s, 999));    /* not ours (e.g. a rate-limit reply's id) */
+    CHECK(!subs_on_data(&s, 1));   /* twice: not a completion */
+    CHECK(!subs_on_data(&s, 999)); /* not ours (e.g. a rate-limit reply's id) */
     CHECK(subs_on_data(&s, 2));
     CHECK(!subs_all_live(&s));
     CHECK(subs_on_data(&s, 3));

@@ -12,12 +12,14 @@
 static jsmntok_t tok[1024];
 #define NT (sizeof tok / sizeof tok[0])
 #define A1 "784f394c-42b6-435a-983c-b7beff2784f9"
-#define HEAD "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{" \
-             "\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"" A1 "\"},\"latest\":"
-#define TAIL ",\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000," \
-             "\"cmdUpdateType\":\"ENTITY_DATA\"}"
+#define HEAD                                                                     \
+    "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{" \
+    "\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"" A1 "\"},\"latest\":"
+#define TAIL                                                               \
+    ",\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000," \
+    "\"cmdUpdateType\":\"ENTITY_DATA\"}"
 #define LAT(x) HEAD x TAIL
-#define TS1 "{\"TIME_SERIES\":{\"temp\":{\"ts\":1751460012345,\"value\":\"25.0\"}}}"
+#define TS1    "{\"TIME_SERIES\":{\"temp\":{\"ts\":1751460012345,\"value\":\"25.0\"}}}"
 
 
 /* For an accepted message: the jsmn path must agree field by field. */
@@ -32,7 +34,7 @@ static void check_same(const char *msg, const tb_fast_msg *fm)
     CHECK_INT(m.cmd_id, fm->cmd_id);
     CHECK(m.error_msg == fm->error_msg && m.error_msg_len == fm->error_msg_len);
     CHECK_INT(m.ntok, fm->ntok);
-    seen s = {0};
+    seen s = { 0 };
     CHECK_INT(tb_ws_visit(msg, tok, &m, on_entity, on_value, &s), fm->n_values);
     CHECK_INT(s.entities, 1);
     CHECK(memcmp(s.id, fm->entity, 16) == 0);
@@ -48,90 +50,130 @@ static void check_same(const char *msg, const tb_fast_msg *fm)
     }
 }
 
-static const struct { const char *msg; int fast; int values; } rows[] = {
+static const struct {
+    const char *msg;
+    int fast;
+    int values;
+} rows[] = {
     /* the hot shapes, CE and PE */
-    {LAT(TS1), 1, 1},
-    {HEAD TS1 ",\"timeseries\":null,\"aggLatest\":null,\"readAttrs\":true,\"readTs\":true}],"
-     "\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}", 1, 1},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1 "}]}", 1, 1},
+    { LAT(TS1), 1, 1 },
+    { HEAD TS1 ",\"timeseries\":null,\"aggLatest\":null,\"readAttrs\":true,\"readTs\":true}],"
+               "\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
+      1, 1 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1 "}]}", 1, 1 },
     /* reordered fields and whitespace everywhere JSON allows it */
-    {" \r\n\t{ \"cmdUpdateType\" : \"ENTITY_DATA\" , \"update\" : [ { \"latest\" : { \"TIME_SERIES\""
-     " : { \"k\" : { \"value\" : \"1\" , \"ts\" : 2 } } } , \"entityId\" : { \"id\" : \"" A1 "\" ,"
-     " \"entityType\" : \"ASSET\" } } ] , \"errorMsg\" : \"fine\" , \"cmdId\" : 7 } \n", 1, 1},
-    {"{\"update\":[{\"timeseries\":{},\"aggLatest\":{ },\"readTs\":false,\"readAttrs\":null,"
-     "\"entityId\":{\"entityType\":null,\"id\":\"784F394C-42B6-435A-983C-B7BEFF2784F9\"},"
-     "\"latest\":{}}],\"errorCode\":null,\"data\":null,\"allowedEntities\":1.5e3,"
-     "\"cmdUpdateType\":null,\"cmdId\":0}", 1, 0},
+    { " \r\n\t{ \"cmdUpdateType\" : \"ENTITY_DATA\" , \"update\" : [ { \"latest\" : { \"TIME_SERIES\""
+      " : { \"k\" : { \"value\" : \"1\" , \"ts\" : 2 } } } , \"entityId\" : { \"id\" : \"" A1 "\" ,"
+      " \"entityType\" : \"ASSET\" } } ] , \"errorMsg\" : \"fine\" , \"cmdId\" : 7 } \n",
+      1, 1 },
+    { "{\"update\":[{\"timeseries\":{},\"aggLatest\":{ },\"readTs\":false,\"readAttrs\":null,"
+      "\"entityId\":{\"entityType\":null,\"id\":\"784F394C-42B6-435A-983C-B7BEFF2784F9\"},"
+      "\"latest\":{}}],\"errorCode\":null,\"data\":null,\"allowedEntities\":1.5e3,"
+      "\"cmdUpdateType\":null,\"cmdId\":0}",
+      1, 0 },
     /* several types and keys, repeated keys and types (visited in order), odd TsValues */
-    {LAT("{\"TIME_SERIES\":{\"a\":{\"ts\":1,\"value\":\"x\"},\"a\":{\"ts\":2,\"value\":null},"
-         "\"b\":{},\"c\":{\"ts\":-0},\"d\":{\"value\":\"\",\"ts\":0,\"count\":-1.25E-3}},"
-         "\"SERVER_ATTRIBUTE\":{\"assetDetails\":{\"ts\":3,\"value\":\"{\\\"site\\\":\\\"N\\\"}\"}},"
-         "\"ENTITY_FIELD\":{\"name\":{\"ts\":4,\"value\":\"n\"}},\"TIME_SERIES\":{\"a\":{\"ts\":5,\"value\":\"5\"}},"
-         "\"time_series\":{\"z\":{\"ts\":6,\"value\":\"6\"}},\"ATTRIBUTE\":{},\"CLIENT_ATTRIBUTE\":{\"q\":{}},"
-         "\"SHARED_ATTRIBUTE\":{\"r\":{}}}"), 1, 11},
+    { LAT("{\"TIME_SERIES\":{\"a\":{\"ts\":1,\"value\":\"x\"},\"a\":{\"ts\":2,\"value\":null},"
+          "\"b\":{},\"c\":{\"ts\":-0},\"d\":{\"value\":\"\",\"ts\":0,\"count\":-1.25E-3}},"
+          "\"SERVER_ATTRIBUTE\":{\"assetDetails\":{\"ts\":3,\"value\":\"{\\\"site\\\":\\\"N\\\"}\"}},"
+          "\"ENTITY_FIELD\":{\"name\":{\"ts\":4,\"value\":\"n\"}},\"TIME_SERIES\":{\"a\":{\"ts\":5,\"value\":\"5\"}},"
+          "\"time_series\":{\"z\":{\"ts\":6,\"value\":\"6\"}},\"ATTRIBUTE\":{},\"CLIENT_ATTRIBUTE\":{\"q\":{}},"
+          "\"SHARED_ATTRIBUTE\":{\"r\":{}}}"),
+      1, 11 },
     /* escapes in keys, values, types and errorMsg; unicode escapes; raw UTF-8 */
-    {LAT("{\"TIME\\u005fSERIES\":{\"t\\\"e\\\\m\\/p\":{\"ts\":1,\"value\":\"\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}}}"), 1, 1},
-    {LAT("{\"TIME_SERIES\":{\"k\\u0000\":{\"ts\":1,\"value\":\"\\udc00 lone\"},\"\xc3\xa9t\xc3\xa9\":{\"ts\":1,\"value\":\"\xf0\x9f\x98\x80\"}}}"), 1, 2},
-    {"{\"cmdId\":3,\"errorMsg\":\"a \\\"quoted\\\" \\u0041\",\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 1, 0},
-    {LAT("{\"TIME_SERIES\":{\"\":{\"ts\":9223372036854775807,\"value\":\"-9.5\"},\"m\":{\"ts\":-9223372036854775808}}}"), 1, 2},
+    { LAT("{\"TIME\\u005fSERIES\":{\"t\\\"e\\\\m\\/p\":{\"ts\":1,\"value\":\"\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}}}"),
+      1, 1 },
+    { LAT("{\"TIME_SERIES\":{\"k\\u0000\":{\"ts\":1,\"value\":\"\\udc00 lone\"},\"\xc3\xa9t\xc3\xa9\":{\"ts\":1,\"value\":\"\xf0\x9f\x98\x80\"}}}"),
+      1, 2 },
+    { "{\"cmdId\":3,\"errorMsg\":\"a \\\"quoted\\\" \\u0041\",\"update\":[{\"entityId\":{\"id\":\"" A1
+      "\"},\"latest\":{}}]}",
+      1, 0 },
+    { LAT("{\"TIME_SERIES\":{\"\":{\"ts\":9223372036854775807,\"value\":\"-9.5\"},\"m\":{\"ts\":-9223372036854775808}}}"),
+      1, 2 },
     /* declined: not the hot shape (the jsmn path decides) */
-    {"{\"cmdId\":1,\"errorCode\":1,\"errorMsg\":\"x\",\"data\":null,\"update\":null}", 0, 0},
-    {"{\"cmdId\":1,\"errorCode\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1 "}]}", 0, 0},
-    {"{\"cmdId\":1,\"errorCode\":34,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1 "}]}", 0, 0},
-    {"{\"cmdId\":1,\"errorCode\":-0,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1 "}]}", 1, 1},
-    {"{\"cmdId\":1,\"subscriptionId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"data\":{},\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"subscriptionId\":3,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}", 0, 0},
-    {"{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false},\"update\":null}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}},"
-     "{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}],\"cmdUpdateType\":\"ALARM_DATA\"}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}],\"extra\":1}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{},\"extra\":1}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\",\"x\":1},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"latest\":{}}]}", 0, 0},
-    {"{\"cmd\\u0049d\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":-1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":2147483648,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1.0,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":01,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":\"1\",\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"not-a-uuid\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-b7beff2784fg\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c\\u002d42b6-435a-983c-b7beff2784f9\"},\"latest\":{}}]}", 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1.5,\"value\":\"1\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":9223372036854775808,\"value\":\"1\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":25}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"ts\":2,\"value\":\"1\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"1\",\"extra\":0}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":[1]}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":null}"), 0, 0},
+    { "{\"cmdId\":1,\"errorCode\":1,\"errorMsg\":\"x\",\"data\":null,\"update\":null}", 0, 0 },
+    { "{\"cmdId\":1,\"errorCode\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1
+      "}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"errorCode\":34,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1
+      "}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"errorCode\":-0,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":" TS1
+      "}]}",
+      1, 1 },
+    { "{\"cmdId\":1,\"subscriptionId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1
+      "\"},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"data\":{},\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0,
+      0 },
+    { "{\"subscriptionId\":3,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}", 0, 0 },
+    { "{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false},\"update\":null}", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[]}", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}},"
+      "{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1
+      "\"},\"latest\":{}}],\"cmdUpdateType\":\"ALARM_DATA\"}",
+      0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}],\"extra\":1}", 0,
+      0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{},\"extra\":1}]}", 0,
+      0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\",\"x\":1},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"}}]}", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"latest\":{}}]}", 0, 0 },
+    { "{\"cmd\\u0049d\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":-1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":2147483648,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0,
+      0 },
+    { "{\"cmdId\":1.0,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":01,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":\"1\",\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"not-a-uuid\"},\"latest\":{}}]}", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-b7beff2784fg\"},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c\\u002d42b6-435a-983c-b7beff2784f9\"},\"latest\":{}}]}",
+      0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1.5,\"value\":\"1\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":9223372036854775808,\"value\":\"1\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":25}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"ts\":2,\"value\":\"1\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"1\",\"extra\":0}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":[1]}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":null}"), 0, 0 },
     /* duplicate members (jsmn takes the first here, the last there: never guess) */
-    {"{\"cmdId\":1,\"cmdId\":2,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\",\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
+    { "{\"cmdId\":1,\"cmdId\":2,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0,
+      0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\",\"id\":\"" A1
+      "\"},\"latest\":{}}]}",
+      0, 0 },
     /* malformed JSON and hostile bytes */
-    {"", 0, 0},
-    {"   ", 0, 0},
-    {"[]", 0, 0},
-    {LAT(TS1) " x", 0, 0},
-    {LAT(TS1) "{}", 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"a\tb\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"\\x41\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"\\u12G4\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"\\u12\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"1\",}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1 \"value\":\"1\"}}}"), 0, 0},
-    {LAT("{\"TIME_SERIES\":{\"k\" {\"ts\":1}}}"), 0, 0},
-    {LAT("{'TIME_SERIES':{}}"), 0, 0},
-    {"{\"cmdId\":1,\"errorCode\":nul,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"errorCode\":0,\"allowedEntities\":-,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"allowedEntities\":1.,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]}", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]", 0, 0},
-    {"{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}],}", 0, 0},
+    { "", 0, 0 },
+    { "   ", 0, 0 },
+    { "[]", 0, 0 },
+    { LAT(TS1) " x", 0, 0 },
+    { LAT(TS1) "{}", 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"a\tb\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"\\x41\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"\\u12G4\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"\\u12\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1,\"value\":\"1\",}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\":{\"ts\":1 \"value\":\"1\"}}}"), 0, 0 },
+    { LAT("{\"TIME_SERIES\":{\"k\" {\"ts\":1}}}"), 0, 0 },
+    { LAT("{'TIME_SERIES':{}}"), 0, 0 },
+    { "{\"cmdId\":1,\"errorCode\":nul,\"update\":[{\"entityId\":{\"id\":\"" A1
+      "\"},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"errorCode\":0,\"allowedEntities\":-,\"update\":[{\"entityId\":{\"id\":\"" A1
+      "\"},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"allowedEntities\":1.,\"update\":[{\"entityId\":{\"id\":\"" A1
+      "\"},\"latest\":{}}]}",
+      0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}]", 0, 0 },
+    { "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{}}],}", 0, 0 },
 };
 
 static void test_table(void)
@@ -202,7 +244,7 @@ static void test_feed_same_store(void)
     static tb_feed f[2];
     static jsmntok_t tk[2][256];
     static tb_pending pend[2][8];
-    store_config c = {256, 32, 32};
+    store_config c = { 256, 32, 32 };
     const char *msgs[] = {
         LAT("{\"TIME_SERIES\":{\"a\":{\"ts\":5,\"value\":\"2.5E1\"},\"b\":{\"ts\":5,\"value\":\"on\"}}}"),
         LAT("{\"TIME_SERIES\":{\"a\":{\"ts\":4,\"value\":\"1\"},\"b\":{\"ts\":0,\"value\":\"\"}}}"),

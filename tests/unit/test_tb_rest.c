@@ -3,62 +3,85 @@
 #include "tests/harness.h"
 
 static jsmntok_t tok[4096];
-#define NT (sizeof tok / sizeof tok[0])
+#define NT   (sizeof tok / sizeof tok[0])
 #define S(x) x, strlen(x)
 
 static void test_login_pair(void)
 {
     tb_token_pair p;
-    const char *ok = "{\"token\":\"eyJhbGciOiJIUzUxMiJ9.eyJzdWIi.sig\",\"refreshToken\":\"eyJ.r.s\"}";
+    const char *ok =
+        "{\"token\":\"eyJhbGciOiJIUzUxMiJ9.eyJzdWIi.sig\",\"refreshToken\":\"eyJ.r.s\"}";
     CHECK_INT(tb_parse_login(S(ok), tok, NT, &p), TB_OK);
     CHECK_MEM(p.token, p.token_len, "eyJhbGciOiJIUzUxMiJ9.eyJzdWIi.sig", 33);
     CHECK_MEM(p.refresh, p.refresh_len, "eyJ.r.s", 7);
     /* scope null is the normal NON_NULL-less case some servers send */
-    CHECK_INT(tb_parse_login(S("{\"scope\":null,\"refreshToken\":\"a.b.c\",\"token\":\"d.e.f\"}"), tok, NT, &p), TB_OK);
+    CHECK_INT(tb_parse_login(S("{\"scope\":null,\"refreshToken\":\"a.b.c\",\"token\":\"d.e.f\"}"),
+                             tok, NT, &p),
+              TB_OK);
 }
 
 static void test_login_two_factor(void)
 {
     tb_token_pair p;
-    CHECK_INT(tb_parse_login(S("{\"token\":\"eyJ.a.b\",\"scope\":\"PRE_VERIFICATION_TOKEN\"}"), tok, NT, &p),
+    CHECK_INT(tb_parse_login(S("{\"token\":\"eyJ.a.b\",\"scope\":\"PRE_VERIFICATION_TOKEN\"}"), tok,
+                             NT, &p),
               TB_ERR_TWO_FACTOR);
-    CHECK_INT(tb_parse_login(S("{\"token\":\"eyJ.a.b\",\"scope\":\"MFA_CONFIGURATION_TOKEN\"}"), tok, NT, &p),
+    CHECK_INT(tb_parse_login(S("{\"token\":\"eyJ.a.b\",\"scope\":\"MFA_CONFIGURATION_TOKEN\"}"),
+                             tok, NT, &p),
               TB_ERR_TWO_FACTOR);
     CHECK_INT(tb_parse_login(S("{\"token\":\"eyJ.a.b\"}"), tok, NT, &p), TB_ERR_TWO_FACTOR);
     CHECK(strstr(tb_strerror(TB_ERR_TWO_FACTOR), "two-factor") != NULL);
     CHECK_INT(tb_parse_login(S("{\"refreshToken\":\"a.b.c\"}"), tok, NT, &p), TB_ERR_SHAPE);
-    CHECK_INT(tb_parse_login(S("{\"token\":\"a\\\"b\",\"refreshToken\":\"a.b.c\"}"), tok, NT, &p), TB_ERR_SHAPE);
+    CHECK_INT(tb_parse_login(S("{\"token\":\"a\\\"b\",\"refreshToken\":\"a.b.c\"}"), tok, NT, &p),
+              TB_ERR_SHAPE);
     CHECK_INT(tb_parse_login(S("[]"), tok, NT, &p), TB_ERR_SHAPE);
     CHECK_INT(tb_parse_login(S("<html>"), tok, NT, &p), TB_ERR_JSON);
 }
 
 static void test_error_bodies(void)
 {
-    static const struct { int status; const char *body; int code; int kind; const char *msg; } rows[] = {
-        {401, "{\"status\":401,\"message\":\"Invalid username or password\",\"errorCode\":10,\"timestamp\":1751460000123}",
-         10, TB_EK_BAD_CREDENTIALS, "Invalid username or password"},
-        {401, "{\"status\":401,\"message\":\"Token has expired\",\"errorCode\":11,\"timestamp\":\"2021-05-03T09:04:06.214+00:00\"}",
-         11, TB_EK_TOKEN_EXPIRED, "Token has expired"},
-        {401, "{\"subscriptionErrorCode\":null,\"subscriptionEntry\":null,\"subscriptionValue\":null,\"status\":401,"
-              "\"message\":\"User password expired!\",\"errorCode\":15,\"timestamp\":1,\"resetToken\":\"xyz\"}",
-         15, TB_EK_PASSWORD_EXPIRED, "User password expired!"},
-        {401, "{\"status\":401,\"message\":\"The entered password violates our policies.\",\"errorCode\":45}",
-         45, TB_EK_PASSWORD_EXPIRED, "The entered password violates our policies."},
-        {429, "{\"status\":429,\"message\":\"Too many requests for current tenant!\",\"errorCode\":33,\"timestamp\":1}",
-         33, TB_EK_RATE_LIMITED, "Too many requests for current tenant!"},
-        {403, "{\"status\":403,\"message\":\"You don't have permission to perform this operation!\",\"errorCode\":20}",
-         20, TB_EK_PERMISSION, "You don't have permission to perform this operation!"},
-        {400, "{\"status\":400,\"message\":\"Invalid UUID string: assets\",\"errorCode\":31,\"timestamp\":1}",
-         31, TB_EK_CE_SERVER, "Invalid UUID string: assets"},
-        {404, "Asset with requested id wasn't found!", -1, TB_EK_NOT_FOUND, "Asset with requested id wasn't found!"},
-        {500, "", -1, TB_EK_TRANSIENT, ""},
-        {401, "Unauthorized\r\n", -1, TB_EK_BAD_CREDENTIALS, "Unauthorized"},
-        {500, "{\"status\":500,\"message\":\"Invalid Refresh Token scope\",\"errorCode\":2}", 2, TB_EK_TRANSIENT,
-         "Invalid Refresh Token scope"},
-        {502, "<html><body>Bad gateway</body></html>", -1, TB_EK_TRANSIENT, "<html><body>Bad gateway</body></html>"},
-        {413, "{\"status\":413,\"message\":\"big\\u00e9\",\"errorCode\":31}", 31, TB_EK_BAD_REQUEST, "big??"},
-        {401, "{\"status\":401,\"message\":\"User account is locked due to security policy\",\"errorCode\":10}",
-         10, TB_EK_BAD_CREDENTIALS, "User account is locked due to security policy"},
+    static const struct {
+        int status;
+        const char *body;
+        int code;
+        int kind;
+        const char *msg;
+    } rows[] = {
+        { 401,
+          "{\"status\":401,\"message\":\"Invalid username or password\",\"errorCode\":10,\"timestamp\":1751460000123}",
+          10, TB_EK_BAD_CREDENTIALS, "Invalid username or password" },
+        { 401,
+          "{\"status\":401,\"message\":\"Token has expired\",\"errorCode\":11,\"timestamp\":\"2021-05-03T09:04:06.214+00:00\"}",
+          11, TB_EK_TOKEN_EXPIRED, "Token has expired" },
+        { 401,
+          "{\"subscriptionErrorCode\":null,\"subscriptionEntry\":null,\"subscriptionValue\":null,\"status\":401,"
+          "\"message\":\"User password expired!\",\"errorCode\":15,\"timestamp\":1,\"resetToken\":\"xyz\"}",
+          15, TB_EK_PASSWORD_EXPIRED, "User password expired!" },
+        { 401,
+          "{\"status\":401,\"message\":\"The entered password violates our policies.\",\"errorCode\":45}",
+          45, TB_EK_PASSWORD_EXPIRED, "The entered password violates our policies." },
+        { 429,
+          "{\"status\":429,\"message\":\"Too many requests for current tenant!\",\"errorCode\":33,\"timestamp\":1}",
+          33, TB_EK_RATE_LIMITED, "Too many requests for current tenant!" },
+        { 403,
+          "{\"status\":403,\"message\":\"You don't have permission to perform this operation!\",\"errorCode\":20}",
+          20, TB_EK_PERMISSION, "You don't have permission to perform this operation!" },
+        { 400,
+          "{\"status\":400,\"message\":\"Invalid UUID string: assets\",\"errorCode\":31,\"timestamp\":1}",
+          31, TB_EK_CE_SERVER, "Invalid UUID string: assets" },
+        { 404, "Asset with requested id wasn't found!", -1, TB_EK_NOT_FOUND,
+          "Asset with requested id wasn't found!" },
+        { 500, "", -1, TB_EK_TRANSIENT, "" },
+        { 401, "Unauthorized\r\n", -1, TB_EK_BAD_CREDENTIALS, "Unauthorized" },
+        { 500, "{\"status\":500,\"message\":\"Invalid Refresh Token scope\",\"errorCode\":2}", 2,
+          TB_EK_TRANSIENT, "Invalid Refresh Token scope" },
+        { 502, "<html><body>Bad gateway</body></html>", -1, TB_EK_TRANSIENT,
+          "<html><body>Bad gateway</body></html>" },
+        { 413, "{\"status\":413,\"message\":\"big\\u00e9\",\"errorCode\":31}", 31,
+          TB_EK_BAD_REQUEST, "big??" },
+        { 401,
+          "{\"status\":401,\"message\":\"User account is locked due to security policy\",\"errorCode\":10}",
+          10, TB_EK_BAD_CREDENTIALS, "User account is locked due to security policy" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         tb_error e;
@@ -71,7 +94,10 @@ static void test_error_bodies(void)
     }
 }
 
-typedef struct { int n; tb_asset a[8]; } assets_seen;
+typedef struct {
+    int n;
+    tb_asset a[8];
+} assets_seen;
 static int on_asset(void *ctx, const tb_asset *a)
 {
     assets_seen *s = ctx;
@@ -96,7 +122,7 @@ static void test_asset_page_pe_and_ce(void)
         "{\"id\":null,\"name\":\"broken\"},"
         "{\"id\":{\"entityType\":\"ASSET\",\"id\":\"not-a-uuid\"},\"name\":\"broken2\"}],"
         "\"totalPages\":3,\"totalElements\":2501,\"hasNext\":true}";
-    assets_seen s = {0};
+    assets_seen s = { 0 };
     tb_page_info info;
     CHECK_INT(tb_parse_asset_page(S(body), tok, NT, on_asset, &s, &info), TB_OK);
     CHECK_INT(s.n, 2);
@@ -117,11 +143,14 @@ static void test_asset_page_pe_and_ce(void)
     CHECK_STR(s.a[1].label, "");
     CHECK_INT(s.a[1].name_len, 12);
     /* last page, empty page, missing hasNext */
-    CHECK_INT(tb_parse_asset_page(S("{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false}"),
-                                  tok, NT, on_asset, &s, &info), TB_OK);
+    CHECK_INT(tb_parse_asset_page(
+                  S("{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false}"), tok,
+                  NT, on_asset, &s, &info),
+              TB_OK);
     CHECK(info.has_next == 0 && info.assets == 0);
     CHECK_INT(tb_parse_asset_page(S("{\"data\":[]}"), tok, NT, on_asset, &s, &info), TB_ERR_SHAPE);
-    CHECK_INT(tb_parse_asset_page(S("{\"data\":[{},{},{}],\"hasNext\":false}"), tok, 4, on_asset, &s, &info),
+    CHECK_INT(tb_parse_asset_page(S("{\"data\":[{},{},{}],\"hasNext\":false}"), tok, 4, on_asset,
+                                  &s, &info),
               TB_ERR_TOKENS);
 }
 
@@ -131,9 +160,11 @@ static void test_long_name_is_cut(void)
     char name[600];
     memset(name, 'n', sizeof name - 1);
     name[sizeof name - 1] = 0;
-    snprintf(body, sizeof body, "{\"data\":[{\"id\":{\"id\":\"00000000-0000-0000-0000-000000000002\"},"
-             "\"name\":\"%s\"}],\"hasNext\":false}", name);
-    assets_seen s = {0};
+    snprintf(body, sizeof body,
+             "{\"data\":[{\"id\":{\"id\":\"00000000-0000-0000-0000-000000000002\"},"
+             "\"name\":\"%s\"}],\"hasNext\":false}",
+             name);
+    assets_seen s = { 0 };
     tb_page_info info;
     CHECK_INT(tb_parse_asset_page(S(body), tok, NT, on_asset, &s, &info), TB_OK);
     CHECK_INT(s.a[0].name_len, LIM_NAME_BYTES - 1);
@@ -153,7 +184,7 @@ static void test_asset_members_as_json_find(void)
         "\"id\":{\"entityType\":\"ASSET\",\"id\":\"00000000-0000-0000-0000-000000000003\"},"
         "\"id\":{\"entityType\":\"ASSET\",\"id\":\"00000000-0000-0000-0000-000000000004\"},"
         "\"label\":\"L\",\"type\":\"late type\"}],\"hasNext\":false}";
-    assets_seen s = {0};
+    assets_seen s = { 0 };
     tb_page_info info;
     char u[37];
     CHECK_INT(tb_parse_asset_page(S(body), tok, NT, on_asset, &s, &info), TB_OK);
@@ -184,7 +215,12 @@ static void test_key_list(void)
     CHECK_INT(tb_parse_key_list(S("{}"), tok, NT, on_key, acc), TB_ERR_SHAPE);
 }
 
-typedef struct { int n, details_n; tb_detail d[LIM_DETAIL_LABELS]; char scratch[2048]; int64_t ts; } attr_seen;
+typedef struct {
+    int n, details_n;
+    tb_detail d[LIM_DETAIL_LABELS];
+    char scratch[2048];
+    int64_t ts;
+} attr_seen;
 static int on_attr(void *ctx, const tb_attr *a)
 {
     attr_seen *s = ctx;
@@ -206,7 +242,7 @@ static void test_attributes_and_details_both_forms(void)
         "\"nested\":{\"a\":1},\"list\":[1],\"none\":null,\"ok\":true,\"q\":\"say \\\"hi\\\"\"}},"
         "{\"lastUpdateTs\":1751460000001,\"key\":\"active\",\"value\":true},"
         "{\"lastUpdateTs\":1751460000002,\"key\":\"capacity\",\"value\":42.2}]";
-    attr_seen s = {0};
+    attr_seen s = { 0 };
     CHECK_INT(tb_parse_attributes(S(obj), tok, NT, on_attr, &s), TB_OK);
     CHECK_INT(s.n, 3);
     CHECK(s.ts == 1751460000000);
@@ -219,21 +255,24 @@ static void test_attributes_and_details_both_forms(void)
     CHECK_STR(s.d[2].value, "true");
     CHECK_STR(s.d[3].value, "say \"hi\"");
 
-    const char *str = "[{\"lastUpdateTs\":5,\"key\":\"assetDetails\","
-                      "\"value\":\"{\\\"site\\\":\\\"South \\\\\\\"B\\\\\\\"\\\",\\\"pumps\\\":7}\"}]";
-    attr_seen s2 = {0};
+    const char *str =
+        "[{\"lastUpdateTs\":5,\"key\":\"assetDetails\","
+        "\"value\":\"{\\\"site\\\":\\\"South \\\\\\\"B\\\\\\\"\\\",\\\"pumps\\\":7}\"}]";
+    attr_seen s2 = { 0 };
     CHECK_INT(tb_parse_attributes(S(str), tok, NT, on_attr, &s2), TB_OK);
     CHECK_INT(s2.details_n, 2);
     CHECK_STR(s2.d[0].value, "South \"B\"");
     CHECK_STR(s2.d[1].value, "7");
-    attr_seen s3 = {0};
+    attr_seen s3 = { 0 };
     CHECK_INT(tb_parse_attributes(S("[]"), tok, NT, on_attr, &s3), TB_OK);
     CHECK_INT(s3.n, 0);
     tb_detail d[2];
     char scratch[64];
-    CHECK_INT(tb_parse_details(S("\\\"just text\\\""), 1, scratch, sizeof scratch, d, 2), TB_ERR_SHAPE);
+    CHECK_INT(tb_parse_details(S("\\\"just text\\\""), 1, scratch, sizeof scratch, d, 2),
+              TB_ERR_SHAPE);
     CHECK_INT(tb_parse_details(S("not json"), 1, scratch, sizeof scratch, d, 2), TB_ERR_JSON);
-    CHECK_INT(tb_parse_details(S("{\"a\":1,\"b\":2,\"c\":3}"), 0, scratch, sizeof scratch, d, 2), 2);
+    CHECK_INT(tb_parse_details(S("{\"a\":1,\"b\":2,\"c\":3}"), 0, scratch, sizeof scratch, d, 2),
+              2);
 }
 
 int main(void)

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 static jsmntok_t tok[8192];
-#define NT (sizeof tok / sizeof tok[0])
+#define NT   (sizeof tok / sizeof tok[0])
 #define S(x) x, strlen(x)
-#define A1 "784f394c-42b6-435a-983c-b7beff2784f9"
-#define A2 "00000000-0000-0000-0000-000000000002"
+#define A1   "784f394c-42b6-435a-983c-b7beff2784f9"
+#define A2   "00000000-0000-0000-0000-000000000002"
 
 static const char *DATA_PAGE =
     "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,"
@@ -26,7 +26,11 @@ static const char *DATA_PAGE =
     "\"totalPages\":1,\"totalElements\":2,\"hasNext\":false},"
     "\"update\":null,\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}";
 
-typedef struct { int n; tb_ws_value v[16]; char keys[16][32]; } seen;
+typedef struct {
+    int n;
+    tb_ws_value v[16];
+    char keys[16][32];
+} seen;
 static int on_value(void *ctx, const tb_ws_value *v)
 {
     seen *s = ctx;
@@ -45,7 +49,7 @@ static void test_data_page(void)
     CHECK_INT(m.kind, TB_WS_DATA);
     CHECK_INT(m.cmd_id, 1);
     CHECK(m.legacy == 0 && m.total_elements == 2 && m.has_next == 0);
-    seen s = {0};
+    seen s = { 0 };
     CHECK_INT(tb_ws_visit(DATA_PAGE, tok, &m, NULL, on_value, &s), 7);
     CHECK_INT(s.v[0].type, TB_KEY_ENTITY_FIELD);
     CHECK_STR(s.keys[1], "device_id");
@@ -62,32 +66,45 @@ static void test_data_page(void)
 
 static void test_update_legacy_and_errors(void)
 {
-    static const struct { const char *msg; int rc; int kind; int cmd; int legacy; int code; } rows[] = {
-        {"{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{\"entityId\":{\"entityType\":"
-         "\"ASSET\",\"id\":\"" A1 "\"},\"latest\":{\"TIME_SERIES\":{\"device_id\":{\"ts\":1751460012345,\"value\":"
-         "\"A1B2\"}}},\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
-         TB_OK, TB_WS_UPDATE, 1, 0, 0},
-        {"{\"cmdId\":1,\"errorCode\":1,\"errorMsg\":\"Failed to process websocket command!\",\"data\":null,\"update\":null,"
-         "\"allowedEntities\":0,\"cmdUpdateType\":\"ENTITY_DATA\"}", TB_OK, TB_WS_ERROR, 1, 0, 1},
-        {"{\"subscriptionId\":1,\"errorCode\":2,\"errorMsg\":\"Failed to parse the payload\",\"data\":null,\"latestValues\":{}}",
-         TB_OK, TB_WS_ERROR, 1, 1, 2},
-        {"{\"subscriptionId\":7,\"errorCode\":2,\"errorMsg\":\"Query is empty!\",\"data\":null,\"latestValues\":{}}",
-         TB_OK, TB_WS_ERROR, 7, 1, 2},
-        {"{\"subscriptionId\":3,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}", TB_OK, TB_WS_RESYNC, 3, 1, 34},
-        {"{\"cmdId\":4,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}", TB_OK, TB_WS_RESYNC, 4, 0, 34},
-        {"{\"subscriptionId\":912,\"errorCode\":2,\"errorMsg\":\"Exceeded rate limit for WS subscriptions per tenant\"}",
-         TB_OK, TB_WS_ERROR, 912, 1, 2},
-        {"{\"subscriptionId\":10,\"errorCode\":0,\"errorMsg\":null,\"data\":{\"k1\":[[1715321875739,\"25.1\"]]},"
-         "\"latestValues\":{\"k1\":1715321875739}}", TB_OK, TB_WS_OTHER, 10, 1, 0},
-        {"{\"cmdId\":5,\"errorCode\":0,\"cmdUpdateType\":\"ALARM_DATA\",\"data\":{\"data\":[]}}", TB_OK, TB_WS_OTHER, 5, 0, 0},
-        {"{\"cmdId\":6,\"data\":{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false},\"update\":null}",
-         TB_OK, TB_WS_DATA, 6, 0, 0},
-        {"{\"errorCode\":0}", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0},
-        {"{\"cmdId\":\"1\"}", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0},
-        {"{\"cmdId\":99999999999}", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0},
-        {"[1]", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0},
-        {"{\"cmdId\":1,", TB_ERR_JSON, TB_WS_OTHER, -1, 0, 0},
-        {"{\"cmdId\":6,\"data\":{\"totalPages\":0}}", TB_ERR_SHAPE, TB_WS_OTHER, 6, 0, 0},
+    static const struct {
+        const char *msg;
+        int rc;
+        int kind;
+        int cmd;
+        int legacy;
+        int code;
+    } rows[] = {
+        { "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{\"entityId\":{\"entityType\":"
+          "\"ASSET\",\"id\":\"" A1
+          "\"},\"latest\":{\"TIME_SERIES\":{\"device_id\":{\"ts\":1751460012345,\"value\":"
+          "\"A1B2\"}}},\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000,\"cmdUpdateType\":\"ENTITY_DATA\"}",
+          TB_OK, TB_WS_UPDATE, 1, 0, 0 },
+        { "{\"cmdId\":1,\"errorCode\":1,\"errorMsg\":\"Failed to process websocket command!\",\"data\":null,\"update\":null,"
+          "\"allowedEntities\":0,\"cmdUpdateType\":\"ENTITY_DATA\"}",
+          TB_OK, TB_WS_ERROR, 1, 0, 1 },
+        { "{\"subscriptionId\":1,\"errorCode\":2,\"errorMsg\":\"Failed to parse the payload\",\"data\":null,\"latestValues\":{}}",
+          TB_OK, TB_WS_ERROR, 1, 1, 2 },
+        { "{\"subscriptionId\":7,\"errorCode\":2,\"errorMsg\":\"Query is empty!\",\"data\":null,\"latestValues\":{}}",
+          TB_OK, TB_WS_ERROR, 7, 1, 2 },
+        { "{\"subscriptionId\":3,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}", TB_OK,
+          TB_WS_RESYNC, 3, 1, 34 },
+        { "{\"cmdId\":4,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}", TB_OK, TB_WS_RESYNC,
+          4, 0, 34 },
+        { "{\"subscriptionId\":912,\"errorCode\":2,\"errorMsg\":\"Exceeded rate limit for WS subscriptions per tenant\"}",
+          TB_OK, TB_WS_ERROR, 912, 1, 2 },
+        { "{\"subscriptionId\":10,\"errorCode\":0,\"errorMsg\":null,\"data\":{\"k1\":[[1715321875739,\"25.1\"]]},"
+          "\"latestValues\":{\"k1\":1715321875739}}",
+          TB_OK, TB_WS_OTHER, 10, 1, 0 },
+        { "{\"cmdId\":5,\"errorCode\":0,\"cmdUpdateType\":\"ALARM_DATA\",\"data\":{\"data\":[]}}",
+          TB_OK, TB_WS_OTHER, 5, 0, 0 },
+        { "{\"cmdId\":6,\"data\":{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false},\"update\":null}",
+          TB_OK, TB_WS_DATA, 6, 0, 0 },
+        { "{\"errorCode\":0}", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0 },
+        { "{\"cmdId\":\"1\"}", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0 },
+        { "{\"cmdId\":99999999999}", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0 },
+        { "[1]", TB_ERR_SHAPE, TB_WS_OTHER, -1, 0, 0 },
+        { "{\"cmdId\":1,", TB_ERR_JSON, TB_WS_OTHER, -1, 0, 0 },
+        { "{\"cmdId\":6,\"data\":{\"totalPages\":0}}", TB_ERR_SHAPE, TB_WS_OTHER, 6, 0, 0 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         tb_ws_msg m;
@@ -111,7 +128,7 @@ static void *mem;
 
 static void feed_setup(void)
 {
-    store_config cfg = {1000, 100, 100};
+    store_config cfg = { 1000, 100, 100 };
     free(mem);
     mem = aligned_alloc(8, (store_mem_needed(&cfg) + 7) & ~(size_t)7);
     store_init(&st, mem, store_mem_needed(&cfg), &cfg);
@@ -135,15 +152,18 @@ static char upd_buf[1024];
 static const char *upd(int cmd, const char *uuid, const char *key, long long ts, const char *val)
 {
     if (val)
-        snprintf(upd_buf, sizeof upd_buf,
-                 "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{\"entityId\":"
-                 "{\"entityType\":\"ASSET\",\"id\":\"%s\"},\"latest\":{\"TIME_SERIES\":{\"%s\":{\"ts\":%lld,"
-                 "\"value\":\"%s\"}}},\"timeseries\":null,\"aggLatest\":null}],\"cmdUpdateType\":\"ENTITY_DATA\"}",
-                 cmd, uuid, key, ts, val);
+        snprintf(
+            upd_buf, sizeof upd_buf,
+            "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,\"update\":[{\"entityId\":"
+            "{\"entityType\":\"ASSET\",\"id\":\"%s\"},\"latest\":{\"TIME_SERIES\":{\"%s\":{\"ts\":%lld,"
+            "\"value\":\"%s\"}}},\"timeseries\":null,\"aggLatest\":null}],\"cmdUpdateType\":\"ENTITY_DATA\"}",
+            cmd, uuid, key, ts, val);
     else
-        snprintf(upd_buf, sizeof upd_buf,
-                 "{\"cmdId\":%d,\"update\":[{\"entityId\":{\"id\":\"%s\"},\"latest\":{\"TIME_SERIES\":"
-                 "{\"%s\":{\"ts\":%lld}}}}],\"data\":null}", cmd, uuid, key, ts);
+        snprintf(
+            upd_buf, sizeof upd_buf,
+            "{\"cmdId\":%d,\"update\":[{\"entityId\":{\"id\":\"%s\"},\"latest\":{\"TIME_SERIES\":"
+            "{\"%s\":{\"ts\":%lld}}}}],\"data\":null}",
+            cmd, uuid, key, ts);
     return upd_buf;
 }
 
@@ -214,8 +234,11 @@ static void test_feed_buffer_is_bounded(void)
     tb_feed_reset(&feed);
     CHECK_INT((int)feed.pend_n, 0);
     /* resync and error results */
-    CHECK_INT(feed_store(&feed, &st, S("{\"subscriptionId\":2,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}"),
-                              1, &r), TB_OK);
+    CHECK_INT(
+        feed_store(&feed, &st,
+                   S("{\"subscriptionId\":2,\"errorCode\":34,\"errorMsg\":\"Too many updates!\"}"),
+                   1, &r),
+        TB_OK);
     CHECK_INT((int)r.kind, TB_WS_RESYNC);
     CHECK(feed.stats.resyncs == 1);
     CHECK_INT(feed_store(&feed, &st, S("garbage"), 1, &r), TB_ERR_JSON);
@@ -227,8 +250,10 @@ static void test_feed_escaped_values(void)
     feed_setup();
     feed_res r;
     tb_feed_expect(&feed, 3);
-    const char *m = "{\"cmdId\":3,\"data\":{\"data\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":{\"TIME_SERIES\":"
-                    "{\"n\\u0061me\":{\"ts\":9,\"value\":\"say \\\"hi\\\"\"}}}}],\"hasNext\":false}}";
+    const char *m =
+        "{\"cmdId\":3,\"data\":{\"data\":[{\"entityId\":{\"id\":\"" A1
+        "\"},\"latest\":{\"TIME_SERIES\":"
+        "{\"n\\u0061me\":{\"ts\":9,\"value\":\"say \\\"hi\\\"\"}}}}],\"hasNext\":false}}";
     CHECK_INT(feed_store(&feed, &st, S(m), 1, &r), TB_OK);
     uint8_t id[16];
     store_row row;
@@ -244,8 +269,9 @@ static char deep_msg[2 * 100000 + 128];
 static size_t deep_update(unsigned depth, int in_x, const char *open, const char *mid,
                           const char *close)
 {
-    size_t o = (size_t)snprintf(deep_msg, 64, in_x ? "{\"cmdId\":1,\"update\":[],\"x\":"
-                                                   : "{\"cmdId\":1,\"update\":");
+    size_t o =
+        (size_t)snprintf(deep_msg, 64,
+                         in_x ? "{\"cmdId\":1,\"update\":[],\"x\":" : "{\"cmdId\":1,\"update\":");
     size_t lo = strlen(open), lc = strlen(close);
     for (unsigned i = 0; i < depth; i++, o += lo)
         memcpy(deep_msg + o, open, lo);
@@ -309,11 +335,12 @@ static void test_feed_views_and_bounds(void)
     tb_feed_value vals[2];
     tb_feed_attr attrs[1];
     char scratch[TB_FEED_SCRATCH(0)];
-    tb_feed_out o = {vals, 2, 0, attrs, 1, 0, scratch, sizeof scratch, 0};
+    tb_feed_out o = { vals, 2, 0, attrs, 1, 0, scratch, sizeof scratch, 0 };
     tb_feed_result r;
-    const char *three = "{\"cmdId\":1,\"data\":{\"data\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":"
-                        "{\"TIME_SERIES\":{\"a\":{\"ts\":1,\"value\":\"1.5\"},\"b\":{\"ts\":1,\"value\":\"x\"},"
-                        "\"c\":{\"ts\":1,\"value\":\"true\"}}}}],\"hasNext\":false}}";
+    const char *three =
+        "{\"cmdId\":1,\"data\":{\"data\":[{\"entityId\":{\"id\":\"" A1 "\"},\"latest\":"
+        "{\"TIME_SERIES\":{\"a\":{\"ts\":1,\"value\":\"1.5\"},\"b\":{\"ts\":1,\"value\":\"x\"},"
+        "\"c\":{\"ts\":1,\"value\":\"true\"}}}}],\"hasNext\":false}}";
     CHECK_INT(tb_feed_init(&f, tok, NT, pend, 8), TB_OK);
     tb_feed_expect(&f, 1);
     tb_feed_expect(&f, 2);
@@ -331,7 +358,8 @@ static void test_feed_views_and_bounds(void)
     CHECK(o.vals[1].str_len == 1 && o.vals[1].str[0] == 'x');
     /* cmdId 2's page: its waiting update comes out after it, unescaped, as a view */
     CHECK_INT(tb_feed_message(&f, S("{\"cmdId\":2,\"data\":{\"data\":[],\"hasNext\":false}}"), &o,
-                              &r), TB_OK);
+                              &r),
+              TB_OK);
     CHECK_INT((int)r.replayed, 1);
     CHECK_INT((int)o.n, 1);
     CHECK(o.vals[0].key_len == 4 && memcmp(o.vals[0].key, "wAit", 4) == 0); /* was escaped */

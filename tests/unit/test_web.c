@@ -22,18 +22,23 @@
 
 static void test_negotiate(void)
 {
-    static const struct { const char *accept; enum expo_format want; } t[] = {
+    static const struct {
+        const char *accept;
+        enum expo_format want;
+    } t[] = {
         { NULL, EXPO_TEXT },
         { "*/*", EXPO_TEXT },
         { "text/plain", EXPO_TEXT },
         { "application/openmetrics-text", EXPO_OPENMETRICS },
         /* Prometheus 2.x */
         { "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", EXPO_OPENMETRICS },
+          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+          EXPO_OPENMETRICS },
         /* Prometheus 3.x */
         { "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
           "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;"
-          "escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1", EXPO_OPENMETRICS },
+          "escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+          EXPO_OPENMETRICS },
         { "application/openmetrics-text;q=0.2, text/plain;q=0.9", EXPO_TEXT },
         { "application/openmetrics-text;q=0", EXPO_TEXT },
         { "application/openmetrics-text;version=9.9.9", EXPO_TEXT },
@@ -55,8 +60,8 @@ static void test_negotiate(void)
 struct fx {
     unsigned n;
     atomic_uint calls, done;
-    atomic_uint last_i;       /* samples written before the encoder failed or the end */
-    atomic_llong done_ms;     /* CLOCK_MONOTONIC ms when the last render returned */
+    atomic_uint last_i;   /* samples written before the encoder failed or the end */
+    atomic_llong done_ms; /* CLOCK_MONOTONIC ms when the last render returned */
 };
 
 static long long mono_ms(void)
@@ -101,17 +106,17 @@ struct cli {
     char in[65536];
     size_t off, len;
     int eof;
-    const char *mem;       /* when set: bytes come from mem[mpos..mlen), not fd */
+    const char *mem; /* when set: bytes come from mem[mpos..mlen), not fd */
     size_t mpos, mlen;
 };
 
 struct resp {
     int status;
-    char head[4096];       /* status line and headers, NUL-terminated */
-    char *body;            /* decoded body (malloc'd, NUL-terminated) */
+    char head[4096]; /* status line and headers, NUL-terminated */
+    char *body;      /* decoded body (malloc'd, NUL-terminated) */
     size_t len, cap;
     int chunked;
-    int complete;          /* chunked: the last chunk arrived; else: Content-Length met */
+    int complete; /* chunked: the last chunk arrived; else: Content-Length met */
     unsigned chunks;
     size_t max_chunk;
 };
@@ -161,7 +166,7 @@ static int cli_fill(struct cli *c)
     ssize_t r;
     if (c->mem) {
         r = (ssize_t)(c->mlen - c->mpos < sizeof c->in - c->len ? c->mlen - c->mpos
-                                                               : sizeof c->in - c->len);
+                                                                : sizeof c->in - c->len);
         memcpy(c->in + c->len, c->mem + c->mpos, (size_t)r);
         c->mpos += (size_t)r;
     } else {
@@ -287,9 +292,13 @@ static int cli_closed(struct cli *c)
 static struct web *start(struct fx *fx, struct health *h, size_t stream_buf, size_t max_body,
                          unsigned deadline_ms)
 {
-    struct web_config wc = { .listen = "127.0.0.1:0", .telemetry_path = "/metrics",
-                             .version = "t", .health = h, .stream_buf = stream_buf,
-                             .max_body = max_body, .stream_deadline_ms = deadline_ms };
+    struct web_config wc = { .listen = "127.0.0.1:0",
+                             .telemetry_path = "/metrics",
+                             .version = "t",
+                             .health = h,
+                             .stream_buf = stream_buf,
+                             .max_body = max_body,
+                             .stream_deadline_ms = deadline_ms };
     struct web_callbacks cb = { render_n, NULL, fx };
     char err[256];
     struct web *w = web_start(&wc, &cb, err, sizeof err);
@@ -338,7 +347,7 @@ static void test_chunked_equals_whole(void)
 {
     static const size_t bufs[] = { 1000, 0 };
     static const unsigned sizes[] = { 0, 3, 300000, 10 };
-    struct fx fx = {0};
+    struct fx fx = { 0 };
     for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++) {
         struct web *w = start(&fx, NULL, bufs[b], 0, 0);
         if (!w)
@@ -354,7 +363,8 @@ static void test_chunked_equals_whole(void)
             CHECK_INT(cli_open(&c, web_port(w), 0), 0);
             CHECK_INT(cli_send(&c, fmt ? "GET /metrics HTTP/1.1\r\nHost: x\r\n"
                                          "Accept: application/openmetrics-text\r\n\r\n"
-                                       : "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+                                       : "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+                      0);
             CHECK_INT(cli_read(&c, &r, 0), 0);
             CHECK_INT(r.status, 200);
             CHECK(r.chunked && r.complete);
@@ -459,8 +469,11 @@ static void test_http10_and_head(void)
         char *want = whole_body(&fx, (enum expo_format)fmt, &wl);
         CHECK_CTX("%s", fmt ? "openmetrics" : "text");
         CHECK_INT(cli_open(&c, web_port(w), 0), 0);
-        CHECK_INT(cli_send(&c, fmt ? "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text\r\n\r\n"
-                                   : "GET /metrics HTTP/1.0\r\n\r\n"), 0);
+        CHECK_INT(
+            cli_send(&c,
+                     fmt ? "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text\r\n\r\n"
+                         : "GET /metrics HTTP/1.0\r\n\r\n"),
+            0);
         CHECK_INT(cli_read(&c, &r, 0), 0);
         CHECK(strncmp(r.head, "HTTP/1.0 200", 12) == 0);
         CHECK(!r.chunked && r.complete);

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define H_X "$2y$04$ClwBEODqZCdqKGiu.YDA6OT0mRZO2NBJt.h4PnRH8A2drz7ijcYL6"    /* "x" */
-#define H_A80 "$2a$04$x4idTgCQtC80bjknCdA0k.mOBCfBSEW6Kbf5SLD4pckGCNF7lH7JO"  /* 80 'a' */
-#define A80 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define H_X   "$2y$04$ClwBEODqZCdqKGiu.YDA6OT0mRZO2NBJt.h4PnRH8A2drz7ijcYL6" /* "x" */
+#define H_A80 "$2a$04$x4idTgCQtC80bjknCdA0k.mOBCfBSEW6Kbf5SLD4pckGCNF7lH7JO" /* 80 'a' */
+#define A80   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 static char path[64];
 
@@ -55,7 +55,8 @@ static void test_no_file(void)
     CHECK(s == NULL);
     CHECK(strstr(err, "line 2: basic_auth_users: user \"u\": not a bcrypt hash") != NULL);
     CHECK(strstr(err, path) != NULL);
-    s = load("tls_server_config:\n  cert_file: /nonexistent.pem\n  key_file: /k\n", err, sizeof err);
+    s = load("tls_server_config:\n  cert_file: /nonexistent.pem\n  key_file: /k\n", err,
+             sizeof err);
     CHECK(s == NULL);
     CHECK(strstr(err, "cert_file /nonexistent.pem: No such file") != NULL);
 }
@@ -64,7 +65,8 @@ static void test_auth_and_cache(void)
 {
     char err[256];
     unsigned long h, b;
-    struct websec *s = load("basic_auth_users:\n  prom: " H_X "\n  long: " H_A80 "\n", err, sizeof err);
+    struct websec *s =
+        load("basic_auth_users:\n  prom: " H_X "\n  long: " H_A80 "\n", err, sizeof err);
     CHECK(s != NULL);
     if (!s)
         return;

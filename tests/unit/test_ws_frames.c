@@ -8,10 +8,10 @@
 
 typedef struct {
     const char *name;
-    const char *in;      /* hex + 'text' (see unhex) */
-    const char *events;  /* transcript */
-    const char *reply;   /* our frames, decoded */
-    size_t msgcap;       /* 0: 65536 */
+    const char *in;     /* hex + 'text' (see unhex) */
+    const char *events; /* transcript */
+    const char *reply;  /* our frames, decoded */
+    size_t msgcap;      /* 0: 65536 */
 } row;
 
 #define REPLY_1002 "CLOSE 1002;"
@@ -26,18 +26,18 @@ static const row ROWS[] = {
     { "ping gets pong", "89 05 'Hello'", "PING'Hello';", "PONG'Hello';", 0 },
     { "empty ping", "89 00", "PING'';", "PONG'';", 0 },
     { "pong reported, not answered", "8a 01 'p'", "PONG'p';", "", 0 },
-    { "ping between fragments", "01 03 'Hel' 89 01 'x' 80 02 'lo'",
-      "PING'x';T'Hello';", "PONG'x';", 0 },
+    { "ping between fragments", "01 03 'Hel' 89 01 'x' 80 02 'lo'", "PING'x';T'Hello';", "PONG'x';",
+      0 },
     { "pong between fragments", "02 01 'a' 8a 00 80 01 'b'", "PONG'';B'ab';", "", 0 },
     { "16-bit length 126",
       "82 7e 00 7e '0123456789012345678901234567890123456789012345678901234567890123"
       "45678901234567890123456789012345678901234567890123456789012345'",
       "B#126/393ee24e;", "", 0 },
-    { "utf-8 split inside code point across fragments", "01 01 ce 80 01 ba",
-      "T'\\xce\\xba';", "", 0 },
+    { "utf-8 split inside code point across fragments", "01 01 ce 80 01 ba", "T'\\xce\\xba';", "",
+      0 },
     /* framing errors: 1002 */
-    { "masked frame from server", "81 85 37 fa 21 3d 7f 9f 4d 51 58", "ERR MASK 1002;",
-      REPLY_1002, 0 },
+    { "masked frame from server", "81 85 37 fa 21 3d 7f 9f 4d 51 58", "ERR MASK 1002;", REPLY_1002,
+      0 },
     { "rsv1", "c1 05 'Hello'", "ERR RSV 1002;", REPLY_1002, 0 },
     { "rsv2", "a1 00", "ERR RSV 1002;", REPLY_1002, 0 },
     { "rsv3 on ping", "99 00", "ERR RSV 1002;", REPLY_1002, 0 },
@@ -51,17 +51,15 @@ static const row ROWS[] = {
     { "fragmented pong", "0a 00", "ERR CONTROL_FRAG 1002;", REPLY_1002, 0 },
     { "continuation without message", "80 01 'x'", "ERR CONT 1002;", REPLY_1002, 0 },
     { "non-final continuation without message", "00 00", "ERR CONT 1002;", REPLY_1002, 0 },
-    { "text inside fragmented message", "01 01 'a' 81 01 'b'", "ERR NOT_CONT 1002;",
-      REPLY_1002, 0 },
-    { "binary inside fragmented text", "01 01 'a' 02 01 'b'", "ERR NOT_CONT 1002;",
-      REPLY_1002, 0 },
+    { "text inside fragmented message", "01 01 'a' 81 01 'b'", "ERR NOT_CONT 1002;", REPLY_1002,
+      0 },
+    { "binary inside fragmented text", "01 01 'a' 02 01 'b'", "ERR NOT_CONT 1002;", REPLY_1002, 0 },
     { "non-minimal 16-bit length", "82 7e 00 05 'abcde'", "ERR LENGTH 1002;", REPLY_1002, 0 },
-    { "non-minimal 64-bit length", "82 7f 00 00 00 00 00 00 ff ff", "ERR LENGTH 1002;",
-      REPLY_1002, 0 },
-    { "64-bit length top bit", "82 7f 80 00 00 00 00 00 00 01", "ERR LENGTH 1002;",
-      REPLY_1002, 0 },
-    { "message before bad frame is delivered", "81 01 'a' c1 00", "T'a';ERR RSV 1002;",
-      REPLY_1002, 0 },
+    { "non-minimal 64-bit length", "82 7f 00 00 00 00 00 00 ff ff", "ERR LENGTH 1002;", REPLY_1002,
+      0 },
+    { "64-bit length top bit", "82 7f 80 00 00 00 00 00 00 01", "ERR LENGTH 1002;", REPLY_1002, 0 },
+    { "message before bad frame is delivered", "81 01 'a' c1 00", "T'a';ERR RSV 1002;", REPLY_1002,
+      0 },
     { "nothing after a failure", "c1 00 89 00 81 01 'a'", "ERR RSV 1002;", REPLY_1002, 0 },
     /* UTF-8: 1007, fail fast */
     { "invalid byte", "81 01 ff", "ERR UTF8 1007;", "CLOSE 1007;", 0 },
@@ -80,17 +78,15 @@ static const row ROWS[] = {
     { "fragments growing over the limit", "02 7e 10 00", "", "", 8192 }, /* see below */
     /* close handshake */
     { "close 1000", "88 02 03 e8", "CLOSED 1000 clean peer;", "CLOSE 1000;", 0 },
-    { "close with reason", "88 05 03 e8 'bye'", "CLOSED 1000 clean peer'bye';",
-      "CLOSE 1000;", 0 },
+    { "close with reason", "88 05 03 e8 'bye'", "CLOSED 1000 clean peer'bye';", "CLOSE 1000;", 0 },
     { "empty close", "88 00", "CLOSED 1005 clean peer;", "CLOSE;", 0 },
     { "close 1-byte body", "88 01 03", "ERR CLOSE_BODY 1002;", REPLY_1002, 0 },
     { "close reason not utf-8", "88 04 03 e8 ff ff", "ERR CLOSE_UTF8 1002;", REPLY_1002, 0 },
-    { "close reason cut in code point", "88 03 03 e8 ce", "ERR CLOSE_UTF8 1002;",
-      REPLY_1002, 0 },
+    { "close reason cut in code point", "88 03 03 e8 ce", "ERR CLOSE_UTF8 1002;", REPLY_1002, 0 },
     { "nothing after close", "88 02 03 e8 81 01 'a' 89 00", "CLOSED 1000 clean peer;",
       "CLOSE 1000;", 0 },
-    { "close inside fragmented message", "01 01 'a' 88 02 03 e8",
-      "CLOSED 1000 clean peer;", "CLOSE 1000;", 0 },
+    { "close inside fragmented message", "01 01 'a' 88 02 03 e8", "CLOSED 1000 clean peer;",
+      "CLOSE 1000;", 0 },
     { "ping then close", "89 01 'p' 88 02 0b b8", "PING'p';CLOSED 3000 clean peer;",
       "PONG'p';CLOSE 3000;", 0 },
 };
@@ -146,8 +142,7 @@ static void test_frame_table(void)
         if (strcmp(r->name, "fragments growing over the limit") == 0)
             continue;
         size_t n = unhex(r->in, in, sizeof in);
-        check_all_splits(r->name, in, n, r->msgcap ? r->msgcap : 65536, r->events,
-                         r->reply);
+        check_all_splits(r->name, in, n, r->msgcap ? r->msgcap : 65536, r->events, r->reply);
     }
 }
 
@@ -187,8 +182,7 @@ static void test_fragments_over_limit(void)
         memset(in + n, 'x', fl);
         n += fl;
     }
-    check_all_splits("fragments over limit", in, n, cap, "ERR MSG_TOO_BIG 1009;",
-                     "CLOSE 1009;");
+    check_all_splits("fragments over limit", in, n, cap, "ERR MSG_TOO_BIG 1009;", "CLOSE 1009;");
     free(in);
 }
 

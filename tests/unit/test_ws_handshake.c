@@ -15,8 +15,8 @@
 static void start_client(peer *c, uint32_t seed, char *req, size_t reqcap, char accept[29])
 {
     peer_init(c, WS_CLIENT, 65536, 65536, seed);
-    CHECK_INT(ws_client_handshake(&c->ws, "example.com:8443", "/api/ws?x=1",
-                                  "User-Agent: t/1\r\n"), WS_OK);
+    CHECK_INT(ws_client_handshake(&c->ws, "example.com:8443", "/api/ws?x=1", "User-Agent: t/1\r\n"),
+              WS_OK);
     CHECK_INT(ws_state(&c->ws), WS_ST_HANDSHAKE);
     drain(c);
     snprintf(req, reqcap, "%.*s", (int)c->wirelen, (const char *)c->wire);
@@ -71,7 +71,7 @@ static void test_client_request(void)
 
 typedef struct {
     const char *name;
-    const char *resp;   /* %s = the right accept value */
+    const char *resp; /* %s = the right accept value */
     const char *events;
 } hs_row;
 
@@ -81,7 +81,8 @@ static const hs_row HS[] = {
       "OPEN;" },
     { "valid, odd case and lists",
       "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nCONNECTION: keep-alive, upgrade\r\n"
-      "sec-websocket-accept:   %s  \r\nServer: x\r\n\r\n", "OPEN;" },
+      "sec-websocket-accept:   %s  \r\nServer: x\r\n\r\n",
+      "OPEN;" },
     { "valid, no reason phrase", "HTTP/1.1 101\r\n" UPG "Sec-WebSocket-Accept: %s\r\n\r\n",
       "OPEN;" },
     { "valid, empty extensions header",
@@ -101,24 +102,29 @@ static const hs_row HS[] = {
       "ERR HS_STATUS 0 503'Service Unavailable';" },
     { "no upgrade", "HTTP/1.1 101 S\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
       "ERR HS_UPGRADE 0 101'S';" },
-    { "wrong upgrade", "HTTP/1.1 101 S\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: %s\r\n\r\n", "ERR HS_UPGRADE 0 101'S';" },
+    { "wrong upgrade",
+      "HTTP/1.1 101 S\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: %s\r\n\r\n",
+      "ERR HS_UPGRADE 0 101'S';" },
     { "no connection", "HTTP/1.1 101 S\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: %s\r\n\r\n",
       "ERR HS_CONNECTION 0 101'S';" },
-    { "connection without upgrade token", "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
+    { "connection without upgrade token",
+      "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
       "Connection: keep-alive, upgraded\r\nSec-WebSocket-Accept: %s\r\n\r\n",
       "ERR HS_CONNECTION 0 101'S';" },
     { "no accept", "HTTP/1.1 101 S\r\n" UPG "\r\n", "ERR HS_ACCEPT 0 101'S';" },
-    { "wrong accept", "HTTP/1.1 101 S\r\n" UPG
-      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n", "ERR HS_ACCEPT 0 101'S';" },
-    { "duplicated accept", "HTTP/1.1 101 S\r\n" UPG
-      "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+    { "wrong accept",
+      "HTTP/1.1 101 S\r\n" UPG "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
       "ERR HS_ACCEPT 0 101'S';" },
-    { "extension not offered", "HTTP/1.1 101 S\r\n" UPG
+    { "duplicated accept",
+      "HTTP/1.1 101 S\r\n" UPG "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+      "ERR HS_ACCEPT 0 101'S';" },
+    { "extension not offered",
+      "HTTP/1.1 101 S\r\n" UPG
       "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
       "ERR HS_EXTENSION 0 101'S';" },
-    { "subprotocol not offered", "HTTP/1.1 101 S\r\n" UPG
-      "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
+    { "subprotocol not offered",
+      "HTTP/1.1 101 S\r\n" UPG "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
       "ERR HS_PROTOCOL 0 101'S';" },
     { "not http", "SSH-2.0-OpenSSH\r\n\r\n", "ERR HS_MALFORMED 0;" },
     { "bad status digits", "HTTP/1.1 1x1 S\r\n\r\n", "ERR HS_MALFORMED 0;" },
@@ -196,7 +202,8 @@ static void test_client_responses(void)
         if (*p >= 'a' && *p <= 'z')
             *p = (char)(*p - 32);
     subst(resp, sizeof resp, HS[0].resp, acc);
-    check_hs_splits("accept in upper case", resp, strlen(resp), "ERR HS_ACCEPT 0 101'Switching Protocols';");
+    check_hs_splits("accept in upper case", resp, strlen(resp),
+                    "ERR HS_ACCEPT 0 101'Switching Protocols';");
 }
 
 static void test_client_limits(void)
@@ -208,7 +215,8 @@ static void test_client_limits(void)
     static char resp[20000];
     size_t n;
     /* exactly LIM_WS_HANDSHAKE_HEADERS header lines: accepted */
-    n = (size_t)snprintf(resp, sizeof resp, "HTTP/1.1 101 S\r\n" UPG "Sec-WebSocket-Accept: %s\r\n", acc);
+    n = (size_t)snprintf(resp, sizeof resp, "HTTP/1.1 101 S\r\n" UPG "Sec-WebSocket-Accept: %s\r\n",
+                         acc);
     for (unsigned i = 3; i < LIM_WS_HANDSHAKE_HEADERS; i++)
         n += (size_t)snprintf(resp + n, sizeof resp - n, "X-%u: v\r\n", i);
     memcpy(resp + n, "\r\n", 3);
@@ -237,7 +245,8 @@ static void test_frames_after_101(void)
     peer_free(&c);
     int n = snprintf(resp, sizeof resp,
                      "HTTP/1.1 101 Switching Protocols\r\n" UPG "Sec-WebSocket-Accept: %s\r\n\r\n"
-                     "\x81\x05Hello\x89\x01p", acc);
+                     "\x81\x05Hello\x89\x01p",
+                     acc);
     check_hs_splits("101 + frames", resp, (size_t)n, "OPEN;T'Hello';PING'p';");
 }
 
@@ -275,14 +284,16 @@ static void test_server_role(void)
                "Origin: http://example.com\r\nSec-WebSocket-Version: 13\r\n\r\n",
                ev, rep, sizeof rep);
     CHECK_STR(ev, "OPEN;");
-    CHECK_STR(rep, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+    CHECK_STR(rep,
+              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
     /* the OPEN event carries the path and the header block */
     peer s;
     peer_init(&s, WS_SERVER, WS_MSGBUF_MIN, WS_OUTBUF_MIN, 1);
-    const char *req = "GET /api/ws/plugins/telemetry HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
-                      "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      "Sec-WebSocket-Version: 13\r\nX-Authorization: Bearer t\r\n\r\n\x81\x80\x01\x02\x03\x04";
+    const char *req =
+        "GET /api/ws/plugins/telemetry HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+        "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\nX-Authorization: Bearer t\r\n\r\n\x81\x80\x01\x02\x03\x04";
     size_t n = ws_push(&s.ws, (const uint8_t *)req, strlen(req));
     ws_event e;
     CHECK_INT(ws_next_event(&s.ws, &e), WS_EV_OPEN);
@@ -298,11 +309,14 @@ static void test_server_role(void)
         const char *req, *events;
     } BAD[] = {
         { "POST / HTTP/1.1\r\nHost: h\r\n" UPG "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          "Sec-WebSocket-Version: 13\r\n\r\n", "ERR HS_METHOD 0 400;" },
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+          "ERR HS_METHOD 0 400;" },
         { "GET / HTTP/1.0\r\nHost: h\r\n" UPG "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          "Sec-WebSocket-Version: 13\r\n\r\n", "ERR HS_METHOD 0 400;" },
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+          "ERR HS_METHOD 0 400;" },
         { "GET / HTTP/1.1\r\n" UPG "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          "Sec-WebSocket-Version: 13\r\n\r\n", "ERR HS_HOST 0 400;" },
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+          "ERR HS_HOST 0 400;" },
         { "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n"
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
           "ERR HS_UPGRADE 0 400;" },
@@ -310,9 +324,11 @@ static void test_server_role(void)
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
           "ERR HS_CONNECTION 0 400;" },
         { "GET / HTTP/1.1\r\nHost: h\r\n" UPG "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          "Sec-WebSocket-Version: 8\r\n\r\n", "ERR HS_VERSION 0 400;" },
+          "Sec-WebSocket-Version: 8\r\n\r\n",
+          "ERR HS_VERSION 0 400;" },
         { "GET / HTTP/1.1\r\nHost: h\r\n" UPG "Sec-WebSocket-Key: c2hvcnQ=\r\n"
-          "Sec-WebSocket-Version: 13\r\n\r\n", "ERR HS_KEY 0 400;" },
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+          "ERR HS_KEY 0 400;" },
         { "GET / HTTP/1.1\r\nHost: h\r\n" UPG "Sec-WebSocket-Version: 13\r\n\r\n",
           "ERR HS_KEY 0 400;" },
     };

@@ -94,16 +94,16 @@ static void test_backpressure(void)
     static uint8_t data[40000];
     memset(data, 'z', sizeof data);
     CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, WS_OUTBUF_MIN), WS_ERR_TOO_BIG);
-    CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_OK);  /* 208 bytes */
-    CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_OK);  /* 416 */
+    CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_OK); /* 208 bytes */
+    CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_OK); /* 416 */
     CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_ERR_WOULD_BLOCK);
     const uint8_t *o;
     CHECK_INT(ws_output(&c.ws, &o), 416);
     ws_output_ack(&c.ws, 100);
     CHECK_INT(ws_output(&c.ws, &o), 316);
     CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_ERR_WOULD_BLOCK); /* 316+208 > 512 */
-    ws_output_ack(&c.ws, 108); /* first frame fully out */
-    CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_OK);  /* compacts to the front */
+    ws_output_ack(&c.ws, 108);                               /* first frame fully out */
+    CHECK_INT(ws_send(&c.ws, WS_OP_TEXT, data, 200), WS_OK); /* compacts to the front */
     CHECK_INT(ws_output(&c.ws, &o), 416);
     ws_output_ack(&c.ws, 416);
     CHECK_INT(ws_output(&c.ws, &o), 0);
@@ -196,8 +196,9 @@ static void test_send_states_and_args(void)
     char got[1024], want[1024];
     size_t wl = 0;
     decode_wire(c.wire, c.wirelen, 1, got, sizeof got);
-    tr_add(want, &wl, sizeof want, "TEXT+'ab';PING'p';CONT'cd';BIN+'12';CONT+'34';CONT'5';"
-                                   "TEXT'';CLOSE 4000");
+    tr_add(want, &wl, sizeof want,
+           "TEXT+'ab';PING'p';CONT'cd';BIN+'12';CONT+'34';CONT'5';"
+           "TEXT'';CLOSE 4000");
     tr_payload(want, &wl, sizeof want, (const uint8_t *)longr, 123);
     tr_add(want, &wl, sizeof want, ";");
     CHECK_STR(got, want);
@@ -208,8 +209,9 @@ static void test_send_states_and_args(void)
     peer s;
     peer_init(&s, WS_SERVER, WS_MSGBUF_MIN, WS_OUTBUF_MIN, 1);
     CHECK_INT(ws_send(&s.ws, WS_OP_TEXT, (const uint8_t *)"x", 1), WS_ERR_STATE);
-    const char *req = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const char *req =
+        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     feed(&s, (const uint8_t *)req, strlen(req));
     drain(&s);
     s.wirelen = 0;

@@ -115,24 +115,26 @@ static void test_first_bad_byte(void)
     } R[] = {
         { "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!", 29, 29, 1 },
         { "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 11, 11, 1 }, /* kosme */
-        { "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited", 20, 12, 0 },
-        { "\xf4\x8f\xbf\xbf", 4, 4, 1 },   /* U+10FFFF */
-        { "\xf4\x90\x80\x80", 4, 1, 0 },   /* U+110000 */
+        { "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+          "edited",
+          20, 12, 0 },
+        { "\xf4\x8f\xbf\xbf", 4, 4, 1 },     /* U+10FFFF */
+        { "\xf4\x90\x80\x80", 4, 1, 0 },     /* U+110000 */
         { "\xf8\x88\x80\x80\x80", 5, 0, 0 }, /* 5-byte form */
         { "\xfc\x84\x80\x80\x80\x80", 6, 0, 0 },
-        { "\x80", 1, 0, 0 },                /* lone continuation */
+        { "\x80", 1, 0, 0 }, /* lone continuation */
         { "a\xbf", 2, 1, 0 },
-        { "\xc0\x80", 2, 0, 0 },            /* overlong NUL */
-        { "\xe0\x80\xaf", 3, 1, 0 },        /* overlong '/' */
+        { "\xc0\x80", 2, 0, 0 },     /* overlong NUL */
+        { "\xe0\x80\xaf", 3, 1, 0 }, /* overlong '/' */
         { "\xf0\x80\x80\xaf", 4, 1, 0 },
-        { "\xed\x9f\xbf", 3, 3, 1 },        /* U+D7FF */
-        { "\xed\xa0\x80", 3, 1, 0 },        /* U+D800 */
-        { "\xed\xbf\xbf", 3, 1, 0 },        /* U+DFFF */
-        { "\xef\xbf\xbe", 3, 3, 1 },        /* U+FFFE non-character: valid */
+        { "\xed\x9f\xbf", 3, 3, 1 }, /* U+D7FF */
+        { "\xed\xa0\x80", 3, 1, 0 }, /* U+D800 */
+        { "\xed\xbf\xbf", 3, 1, 0 }, /* U+DFFF */
+        { "\xef\xbf\xbe", 3, 3, 1 }, /* U+FFFE non-character: valid */
         { "\xef\xbf\xbf", 3, 3, 1 },
-        { "\xc2", 1, 1, 0 },                /* incomplete: not bad yet */
+        { "\xc2", 1, 1, 0 }, /* incomplete: not bad yet */
         { "\xe1\xbd", 2, 2, 0 },
-        { "\xc2 ", 2, 1, 0 },               /* cut short by a space */
+        { "\xc2 ", 2, 1, 0 }, /* cut short by a space */
         { "\xfe", 1, 0, 0 },
         { "\xff", 1, 0, 0 },
         { "", 0, 0, 1 },
@@ -197,8 +199,9 @@ static void test_seq_len_matches_validator(void)
  * (n < 8 never takes the skip), which the exhaustive tests above pin to RFC 3629. */
 static void test_ascii_skip(void)
 {
-    static const char *pieces[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff",
-                                    "\x80", "\xed\xa0\x80", "\xc2" };
+    static const char *pieces[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                    "\xff",     "\x80",         "\xed\xa0\x80",
+                                    "\xc2" };
     uint32_t seed = 12345;
     uint8_t buf[200];
     for (int iter = 0; iter < 20000; iter++) {

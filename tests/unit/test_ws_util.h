@@ -22,7 +22,7 @@ typedef struct {
     uint8_t *msg;
     uint8_t *out;
     uint32_t rng;
-    char tr[8192];   /* event transcript */
+    char tr[8192]; /* event transcript */
     size_t trlen;
     /* raw output collected by drain() */
     uint8_t *wire;
@@ -113,9 +113,7 @@ WSU void tr_event(peer *p, const ws_event *ev)
     char *t = p->tr;
     size_t *l = &p->trlen, c = sizeof p->tr;
     switch (ev->type) {
-    case WS_EV_OPEN:
-        tr_add(t, l, c, "OPEN;");
-        break;
+    case WS_EV_OPEN: tr_add(t, l, c, "OPEN;"); break;
     case WS_EV_MESSAGE:
         tr_add(t, l, c, ev->opcode == WS_OP_TEXT ? "T" : "B");
         tr_payload(t, l, c, ev->data, ev->len);
@@ -142,8 +140,7 @@ WSU void tr_event(peer *p, const ws_event *ev)
             tr_payload(t, l, c, ev->data, ev->len);
         tr_add(t, l, c, ";");
         break;
-    default:
-        tr_add(t, l, c, "?;");
+    default: tr_add(t, l, c, "?;");
     }
 }
 
@@ -274,9 +271,10 @@ WSU void decode_wire(const uint8_t *w, size_t n, int want_masked, char *tr, size
         uint8_t *buf = malloc(pl + 1);
         for (uint64_t k = 0; k < pl; k++)
             buf[k] = w[i + h + k] ^ (masked ? key[k & 3] : 0);
-        static const char *names[16] = { "CONT", "TEXT", "BIN", "OP3", "OP4", "OP5", "OP6",
-                                         "OP7", "CLOSE", "PING", "PONG", "OPB", "OPC",
-                                         "OPD", "OPE", "OPF" };
+        static const char *names[16] = {
+            "CONT",  "TEXT", "BIN",  "OP3", "OP4", "OP5", "OP6", "OP7",
+            "CLOSE", "PING", "PONG", "OPB", "OPC", "OPD", "OPE", "OPF"
+        };
         tr_add(tr, &len, cap, "%s%s", names[op], fin ? "" : "+");
         if (op == 8 && pl >= 2) {
             tr_add(tr, &len, cap, " %u", (unsigned)buf[0] << 8 | buf[1]);
