@@ -118,10 +118,11 @@ class Watcher(threading.Thread):
               not self.lies and self.scrapes > 3, "; ".join(self.lies[:5]) or "too few scrapes")
 
 
-def wait_truth(name, bound, quiet=False):
-    """With quiet, the simulator stops saving values first: on a large fleet one
-    comparison takes seconds, and values saved between reading /truth and /metrics
-    would make it differ for ever; the rate is restored afterwards."""
+def wait_truth(name, bound, quiet=False, restore=QUIET_RESTORE):
+    """With quiet, the simulator stops saving values first: one comparison takes a
+    while (seconds on a large fleet or a loaded machine), and a value saved between
+    reading /truth and /metrics shows the exporter "ahead" of the truth, so it could
+    differ for ever; the rate (restore) is set again afterwards."""
     if quiet:
         S.sim_ctl("/rate?n=0")
     t0 = time.monotonic()
@@ -130,7 +131,7 @@ def wait_truth(name, bound, quiet=False):
     check(f"{name}: /metrics equals the simulator's current truth within {bound:.0f} s "
           f"(took {took:.1f} s)", not errs, "; ".join(errs[:5]))
     if quiet:
-        S.sim_ctl(f"/rate?n={QUIET_RESTORE}")
+        S.sim_ctl(f"/rate?n={restore}")
     return not errs
 
 
@@ -202,7 +203,7 @@ def scen_updates():
     name = "updates"
     if not wait_up(name, 60):
         return
-    wait_truth(f"{name} baseline", 30)
+    wait_truth(f"{name} baseline", 30, quiet=True, restore=20)
     w = Watcher()
     w.start()
     S.sim_ctl("/fault/update-limit?spec=3000:30")
@@ -211,7 +212,7 @@ def scen_updates():
     S.sim_ctl("/rate?n=20")  # lifted: the burst is over (the window still runs)
     dropped = stat("updates_dropped")
     check(f"{name}: the server dropped messages ({dropped})", dropped > 0)
-    wait_truth(name, 120)
+    wait_truth(name, 120, quiet=True, restore=20)
     w.done(name)
     m = S.metrics()
     notices = stat("notices_34")
@@ -241,7 +242,7 @@ def scen_sublimit():
     check(f"{name}: refused commands are resent after the deadline",
           counter(m, "iotpro_subscription_resends_total", reason="data_timeout") > 0)
     S.sim_ctl("/fault/sub-limit?off=1")
-    wait_truth(name, DEADLINE * 2 + 60)
+    wait_truth(name, DEADLINE * 2 + 60, quiet=True, restore=20)
     w.done(name)
     m = S.metrics()
     check(f"{name}: up and ready after the limit is lifted",
@@ -274,7 +275,7 @@ def scen_queue():
     check(f"{name}: the close is counted as queue_1008, not limit_1008",
           counter(m, "iotpro_ws_disconnects_total", reason="queue_1008") >= 1 and
           counter(m, "iotpro_ws_disconnects_total", reason="limit_1008") == 0)
-    wait_truth(name, 60)
+    wait_truth(name, 60, quiet=True, restore=20)
     w.done(name)
 
 
@@ -314,7 +315,7 @@ def scen_ce():
     name = sys.argv[1]  # ce, or ce_customer
     if not wait_up(name, 60):
         return
-    wait_truth(name, 30)
+    wait_truth(name, 30, quiet=True, restore=20)
     m = S.metrics()
     check(f"{name}: the CE listing found every asset",
           val(m, "iotpro_assets") == stat("assets"))
