@@ -265,7 +265,7 @@ static int web_past(const struct timespec *dl)
 
 /* Sends b[0..n) in slices, checking the deadline before each: civetweb's mg_write
  * only gives up when no byte moves for request_timeout_ms, so a reader that keeps
- * taking a little would otherwise hold the render (and its table pin) for as long as
+ * taking a little would otherwise hold the render (and its table) for as long as
  * it likes. 0, or -1 with s->why set. */
 static int web_send(struct web_stream *s, const char *b, size_t n)
 {

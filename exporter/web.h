@@ -40,13 +40,13 @@
  *     body: Prometheus records a failed scrape). The render stops at its next batch;
  *   - deadline: a streamed response ends after stream_deadline_ms
  *     (WEB_STREAM_DEADLINE_MS, 30 s) whatever the client's pace, because the render
- *     holds the asset table pin and the label cache while it waits for the network.
+ *     holds a worker and a reference to its asset table while it waits for the network.
  *     It is checked before each write of at most 16 KiB, and civetweb gives up a write
  *     when no byte moves for request_timeout_ms; so the render ends by the deadline
  *     plus the time the client takes to accept 16 KiB (a client may trickle to stay
- *     under request_timeout_ms per write; that is the residual bound). Meanwhile a
- *     rediscovery that needs the pinned table waits 2 s (exporter/loop_rest.c) and is
- *     then skipped until the next one;
+ *     under request_timeout_ms per write; that is the residual bound). Rediscoveries
+ *     never wait for it: they publish new tables, and the held one is freed when the
+ *     render lets go (exporter/asset_tab.h);
  *   - GET over HTTP/1.0 (no chunked encoding): the whole body is rendered into a
  *     growable buffer (the size of the body, ~163 bytes per series) and sent with
  *     Content-Length; the buffer is freed after the reply;
@@ -88,7 +88,7 @@
 #define WEB_STREAM_BUF (256u * 1024u)
 /* Overall deadline of a streamed /metrics response (see above). Prometheus' default
  * scrape_timeout is 10 s and it never waits longer than its scrape interval, so a
- * response still going after 30 s serves nobody, while it pins the asset table. */
+ * response still going after 30 s serves nobody, while it holds a worker and a table. */
 #define WEB_STREAM_DEADLINE_MS 30000u
 
 struct web_status {
