@@ -62,8 +62,20 @@ if [ -n "$missing" ]; then
     echo "deps: installing$missing"
     export DEBIAN_FRONTEND=noninteractive
     for a in $add_archs; do dpkg --add-architecture "$a"; done
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    # A mirror caught mid-sync (or a proxy holding a stale copy) fails one index file
+    # with "File has unexpected size" and apt-get update exits 100 although every other
+    # index was refreshed. Try again a few times; then go on with what was fetched and
+    # let apt-get install say exactly which package it cannot find, if any.
+    updated=""
+    for wait in 0 15 45; do
+        sleep "$wait"
+        if apt-get update -qq -o Acquire::Retries=3; then updated=1; break; fi
+    done
+    [ -n "$updated" ] || echo "deps: apt-get update failed for some index files (above); installing from the indexes it did fetch" >&2
+    if ! apt-get install -y -qq -o Acquire::Retries=3 --no-install-recommends $missing >/dev/null; then
+        echo "deps: apt-get install failed for:$missing" >&2
+        exit 1
+    fi
 fi
 
 # npm packages for the reference client and the interop peer, kept inside tests/.
