@@ -153,8 +153,11 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
 
 int assets_add_tb(assets_table *t, const tb_asset *a)
 {
-    return assets_add(t, a->id, a->profile_id, a->name, a->name_len, a->type, a->type_len, a->label,
-                      a->label_len);
+    int idx = assets_add(t, a->id, a->profile_id, a->name, a->name_len, a->type, a->type_len,
+                         a->label, a->label_len);
+    if (idx >= 0)
+        t->e[idx].kind = a->kind;
+    return idx;
 }
 
 /* Details are packed as [klen:1][key][vlen:2 little-endian][value]... */

@@ -43,7 +43,8 @@ typedef struct assets_entry {
     uint32_t name_off, type_off, label_off, details_off; /* into the arena */
     uint16_t name_len, type_len, label_len, details_len;
     uint8_t n_details;
-    uint8_t pad_[3];
+    uint8_t kind; /* tb_entity_kind: one table holds the assets and devices listed */
+    uint8_t pad_[2];
     int64_t details_ts; /* ms of the details held (0: none, or unordered) */
 } assets_entry;
 
@@ -73,7 +74,7 @@ void assets_reset(assets_table *t);
 int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[16],
                const char *name, size_t name_len, const char *type, size_t type_len,
                const char *label, size_t label_len);
-/* Convenience: adds a parsed tb_asset. */
+/* Convenience: adds a parsed tb_asset (or device: its kind is kept in the entry). */
 int assets_add_tb(assets_table *t, const tb_asset *a);
 
 /* Stores the assetDetails labels of entry idx as of time ts (ms), replacing earlier

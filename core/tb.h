@@ -47,6 +47,11 @@ int tb_uuid_parse(const char *s, size_t len, uint8_t out[16]);
 void tb_uuid_format(const uint8_t id[16], char out[37]);
 
 /* ---- REST bodies (tb_build.c) ------------------------------------------------------ */
+/* Percent-encodes s[0..n) for a URL query value (everything but A-Z a-z 0-9 - . _ ~),
+ * e.g. a profile name for a listing's `type` parameter. Returns the length (a NUL
+ * follows), or TB_ERR_SPACE when out[0..cap) cannot hold it and the NUL. */
+int tb_url_escape(char *out, size_t cap, const char *s, size_t n);
+
 /* {"username":"...","password":"..."} */
 int tb_build_login(char *out, size_t cap, const char *user, size_t user_len, const char *pass,
                    size_t pass_len);
@@ -56,17 +61,24 @@ int tb_build_refresh(char *out, size_t cap, const char *refresh, size_t len);
 /* ---- WebSocket commands (tb_build.c) ----------------------------------------------- */
 typedef enum { TB_CMD_SUBSCRIBE = 0, TB_CMD_UNSUBSCRIBE = 1 } tb_cmd_kind;
 
-/* One ENTITY_DATA subscription over an explicit list of assets (one page), or an
- * ENTITY_DATA_UNSUBSCRIBE. All pointers are the caller's and are only read during
- * tb_build_next(). Keys are plain names (escaped on output). */
+/* The kind of a ThingsBoard entity the exporter lists and subscribes. */
+typedef enum { TB_ENTITY_ASSET = 0, TB_ENTITY_DEVICE = 1 } tb_entity_kind;
+
+/* One ENTITY_DATA subscription over an explicit list of entities of one kind (one
+ * page), or an ENTITY_DATA_UNSUBSCRIBE. All pointers are the caller's and are only
+ * read during tb_build_next(). Keys are plain names (escaped on output). */
 typedef struct tb_cmd {
     tb_cmd_kind kind;
     int32_t cmd_id;              /* > 0, unique among live subscriptions */
-    const uint8_t (*assets)[16]; /* SUBSCRIBE: asset ids of this page */
+    const uint8_t (*assets)[16]; /* SUBSCRIBE: entity ids of this page */
     uint32_t n_assets;
     const char *const *keys; /* SUBSCRIBE: TIME_SERIES keys (profile's list) */
     uint32_t n_keys;
     int with_details; /* SUBSCRIBE: also SERVER_ATTRIBUTE assetDetails */
+    /* SUBSCRIBE: further SERVER_ATTRIBUTE keys (device connectivity, --iotpro.attribute-keys) */
+    const char *const *attr_keys;
+    uint32_t n_attr_keys;
+    uint8_t entity; /* tb_entity_kind of every id: the filter's entityType */
 } tb_cmd;
 
 /* Exact JSON length of one command inside "cmds":[...]. */
@@ -126,16 +138,19 @@ typedef struct tb_error {
 void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
                     tb_error *out);
 
-/* One Asset of a PageData<Asset>; strings are unescaped copies, cut at the limit
- * (`cut` says so). Ids are all-zero when absent. */
+/* One Asset of a PageData<Asset>, or one Device of a PageData<Device> (the same
+ * shape: deviceProfileId in place of assetProfileId); kind says which, from
+ * id.entityType ("DEVICE", else an asset). Strings are unescaped copies, cut at the
+ * limit (`cut` says so). Ids are all-zero when absent. */
 typedef struct tb_asset {
     uint8_t id[16];
-    uint8_t profile_id[16];
+    uint8_t profile_id[16]; /* assetProfileId or deviceProfileId */
     uint8_t owner_id[16]; /* PE ownerId, else customerId */
     char name[LIM_NAME_BYTES];
     char type[LIM_NAME_BYTES]; /* the asset profile name (since 3.4.2) */
     char label[LIM_NAME_BYTES];
     uint16_t name_len, type_len, label_len;
+    uint8_t kind; /* tb_entity_kind */
     int cut;
 } tb_asset;
 
@@ -147,7 +162,8 @@ typedef struct tb_page_info {
     uint32_t skipped; /* elements without a valid id.id, ignored */
 } tb_page_info;
 
-/* Return 0 to go on, nonzero to stop (tb_parse_asset_page then returns TB_ERR_STOPPED). */
+/* Return 0 to go on, nonzero to stop (tb_parse_asset_page then returns TB_ERR_STOPPED).
+ * Device pages (/api/user/devices, /api/tenant/devices...) parse the same way. */
 typedef int (*tb_asset_fn)(void *ctx, const tb_asset *a);
 int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned ntok, tb_asset_fn fn,
                         void *ctx, tb_page_info *info);

@@ -127,6 +127,30 @@ int tb_build_refresh(char *out, size_t cap, const char *refresh, size_t len)
     return tbw_done(&w);
 }
 
+int tb_url_escape(char *out, size_t cap, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~';
+        if (o + (plain ? 1 : 3) >= cap)
+            return TB_ERR_SPACE;
+        if (plain) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (o >= cap)
+        return TB_ERR_SPACE;
+    out[o] = 0;
+    return (int)o;
+}
+
 /* ---- WebSocket commands ----------------------------------------------------------- */
 
 static int tb_cmd_valid(const tb_cmd *c)
@@ -137,12 +161,27 @@ static int tb_cmd_valid(const tb_cmd *c)
         return 1;
     if (c->kind != TB_CMD_SUBSCRIBE || c->n_assets == 0 || !c->assets)
         return 0;
-    if (c->n_keys == 0 && !c->with_details)
+    if (c->n_keys == 0 && !c->with_details && c->n_attr_keys == 0)
         return 0; /* an empty latestCmd would subscribe to nothing */
+    if (c->entity > TB_ENTITY_DEVICE)
+        return 0;
     for (uint32_t i = 0; i < c->n_keys; i++)
         if (!c->keys || !c->keys[i] || !c->keys[i][0])
             return 0;
+    for (uint32_t i = 0; i < c->n_attr_keys; i++)
+        if (!c->attr_keys || !c->attr_keys[i] || !c->attr_keys[i][0])
+            return 0;
     return 1;
+}
+
+/* One latestCmd key: {"type":"<type>","key":"<escaped>"}, after a comma unless first. */
+static void tb_key_write(tbw *w, int first, const char *type, const char *key)
+{
+    tbw_str(w, first ? "{\"type\":\"" : ",{\"type\":\"");
+    tbw_str(w, type);
+    tbw_str(w, "\",\"key\":\"");
+    tbw_esc(w, key, strlen(key));
+    tbw_str(w, "\"}");
 }
 
 static void tb_cmd_write(tbw *w, const tb_cmd *c)
@@ -154,7 +193,9 @@ static void tb_cmd_write(tbw *w, const tb_cmd *c)
         return;
     }
     tbw_str(w, ",\"type\":\"ENTITY_DATA\",\"query\":{\"entityFilter\":{\"type\":\"entityList\","
-               "\"entityType\":\"ASSET\",\"entityList\":[");
+               "\"entityType\":\"");
+    tbw_str(w, c->entity == TB_ENTITY_DEVICE ? "DEVICE" : "ASSET");
+    tbw_str(w, "\",\"entityList\":[");
     for (uint32_t i = 0; i < c->n_assets; i++) {
         char u[37];
         tb_uuid_format(c->assets[i], u);
@@ -166,20 +207,18 @@ static void tb_cmd_write(tbw *w, const tb_cmd *c)
     tbw_int(w, c->n_assets);
     tbw_str(w, ",\"page\":0,\"sortOrder\":{\"key\":{\"type\":\"ENTITY_FIELD\",\"key\":"
                "\"createdTime\"},\"direction\":\"ASC\"},\"dynamic\":false},"
-               /* no entity fields: names and profiles come from the REST listing, and
+               /* no entity fields: names and profiles come from the REST asset listing, and
                 * asking for them again made every snapshot entry ~15% larger to send
                 * and parse (the protocol allows the list to be empty or absent) */
                "\"entityFields\":[],\"latestValues\":[]},"
                "\"latestCmd\":{\"keys\":[");
-    for (uint32_t i = 0; i < c->n_keys; i++) {
-        tbw_str(w, i ? ",{\"type\":\"TIME_SERIES\",\"key\":\""
-                     : "{\"type\":\"TIME_SERIES\",\"key\":\"");
-        tbw_esc(w, c->keys[i], strlen(c->keys[i]));
-        tbw_str(w, "\"}");
-    }
+    for (uint32_t i = 0; i < c->n_keys; i++)
+        tb_key_write(w, i == 0, "TIME_SERIES", c->keys[i]);
     if (c->with_details)
-        tbw_str(w, c->n_keys ? ",{\"type\":\"SERVER_ATTRIBUTE\",\"key\":\"assetDetails\"}"
-                             : "{\"type\":\"SERVER_ATTRIBUTE\",\"key\":\"assetDetails\"}");
+        tb_key_write(w, c->n_keys == 0, "SERVER_ATTRIBUTE", "assetDetails");
+    for (uint32_t i = 0; i < c->n_attr_keys; i++)
+        tb_key_write(w, c->n_keys == 0 && !c->with_details && i == 0, "SERVER_ATTRIBUTE",
+                     c->attr_keys[i]);
     tbw_str(w, "]}}");
 }
 

@@ -111,6 +111,34 @@ static void tb_feed_classify(tb_feed_value *d, const char *val, size_t vlen)
     }
 }
 
+int tb_feed_attr_value(const tb_feed_attr *a, char *keybuf, char *valbuf, size_t vcap,
+                       tb_feed_value *out)
+{
+    const tb_ws_value *v = &a->v;
+    int kl, vl = 0, cut;
+    memset(out, 0, sizeof *out);
+    keybuf[0] = (char)TB_ATTR_NS;
+    kl = v->key_escaped ? json_unescape(v->key, v->key_len, keybuf + 1, LIM_KEY_BYTES - 1)
+                        : (v->key_len < LIM_KEY_BYTES - 1 ? (int)v->key_len : JSON_ERR_SPACE);
+    if (kl == JSON_ERR_SPACE || kl == 0)
+        return TB_ERR_SPACE;
+    if (kl < 0)
+        return TB_ERR_JSON;
+    if (!v->key_escaped)
+        memcpy(keybuf + 1, v->key, (size_t)kl);
+    if (v->value) {
+        vl = json_unescape_cut(v->value, v->value_len, valbuf, vcap, &cut);
+        if (vl < 0)
+            return TB_ERR_JSON;
+    }
+    memcpy(out->entity, a->entity, 16);
+    out->key = keybuf;
+    out->key_len = (uint16_t)(kl + 1);
+    out->ts = v->ts;
+    tb_feed_classify(out, v->value ? valbuf : NULL, (size_t)vl);
+    return TB_OK;
+}
+
 static void tb_feed_attr_out(tb_feed *f, const tb_ws_value *v)
 {
     tb_feed_out *o = f->out;

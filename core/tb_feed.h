@@ -124,6 +124,27 @@ typedef struct tb_feed {
     int fast_off;
 } tb_feed;
 
+/* Attribute values (device connectivity `active`/`lastActivityTime`, the keys of
+ * --iotpro.attribute-keys) share the store with telemetry in their own namespace: the
+ * store key is TB_ATTR_NS followed by the attribute key. No key that arrives as
+ * telemetry can start with that byte (0xFF never occurs in UTF-8: the WebSocket text
+ * is validated and JSON escapes decode to UTF-8), so an attribute and a telemetry
+ * key of the same name are two series. */
+#define TB_ATTR_NS 0xFFu
+static inline int tb_key_is_attr(const char *key, size_t len)
+{
+    return len > 0 && (unsigned char)key[0] == TB_ATTR_NS;
+}
+
+/* An attribute value (a non-premature or premature tb_feed_attr) as a store value:
+ * key = TB_ATTR_NS + the unescaped key, into keybuf[0..LIM_KEY_BYTES); the value
+ * unescaped (cut to vcap - 1) into valbuf and classified like telemetry ("true" is
+ * 1, "1751459000000" a number, "1.4.2" a string; ts 0 with "" a deletion). The views
+ * of *out point into keybuf/valbuf. 0, or TB_ERR_JSON when the key or value does not
+ * decode, TB_ERR_SPACE when the key is empty or longer than LIM_KEY_BYTES - 2. */
+int tb_feed_attr_value(const tb_feed_attr *a, char *keybuf, char *valbuf, size_t vcap,
+                       tb_feed_value *out);
+
 /* 0, or TB_ERR_ARG for missing buffers. */
 int tb_feed_init(tb_feed *f, jsmntok_t *tok, unsigned ntok, tb_pending *pend, uint32_t pend_cap);
 /* A subscription with this cmdId was sent: wait for its data (1 <= id < LIM_TB_CMDS). */

@@ -1,6 +1,6 @@
 /*
  * tb_rest.c -- parsers for ThingsBoard's REST responses: the token pair, error
- * bodies (JSON, plain text or empty), PageData<Asset>, key lists and SERVER_SCOPE
+ * bodies (JSON, plain text or empty), PageData<Asset> and PageData<Device>, key lists and SERVER_SCOPE
  * attributes including assetDetails. Unknown fields are ignored everywhere, since
  * PE and newer servers add fields (ownerId, version, subscriptionErrorCode...).
  */
@@ -152,6 +152,7 @@ static void tb_asset_members(const char *js, const jsmntok_t *t, int n, int obj,
         const char *name;
         unsigned char len, field;
     } want[] = { { "id", 2, TB_AF_ID },         { "assetProfileId", 14, TB_AF_PROFILE },
+                 { "deviceProfileId", 15, TB_AF_PROFILE },
                  { "ownerId", 7, TB_AF_OWNER }, { "customerId", 10, TB_AF_CUSTOMER },
                  { "name", 4, TB_AF_NAME },     { "type", 4, TB_AF_TYPE },
                  { "label", 5, TB_AF_LABEL } };
@@ -182,6 +183,16 @@ static int tb_id_at(const char *js, const jsmntok_t *t, int n, int v, uint8_t ou
         return -1;
     return tb_uuid_parse(js + t[id].start, (size_t)(t[id].end - t[id].start), out) == TB_OK ? 0
                                                                                             : -1;
+}
+
+/* The kind named by {"entityType":"DEVICE",..} at token v: a device, else an asset. */
+static uint8_t tb_entity_at(const char *js, const jsmntok_t *t, int n, int v)
+{
+    int et = json_find(js, t, n, v, "entityType");
+    if (et >= 0 && t[et].type == JSMN_STRING && t[et].end - t[et].start == 6 &&
+        memcmp(js + t[et].start, "DEVICE", 6) == 0)
+        return TB_ENTITY_DEVICE;
+    return TB_ENTITY_ASSET;
 }
 
 /* The string at token v (-1: absent), unescaped into dst. */
@@ -243,6 +254,7 @@ int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned n
             info->skipped++;
             continue;
         }
+        a.kind = tb_entity_at(body, tok, n, at[TB_AF_ID]);
         tb_id_at(body, tok, n, at[TB_AF_PROFILE], a.profile_id);
         if (tb_id_at(body, tok, n, at[TB_AF_OWNER], a.owner_id) < 0)
             tb_id_at(body, tok, n, at[TB_AF_CUSTOMER], a.owner_id);

@@ -34,15 +34,28 @@ void asset_tab_free(struct asset_tab *a)
     free(a);
 }
 
-void asset_tab_labels(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
-                      int32_t idx)
+static int is_device(const assets_table *t, int32_t idx)
+{
+    return t && idx >= 0 && (uint32_t)idx < t->count &&
+           assets_get(t, idx)->kind == TB_ENTITY_DEVICE;
+}
+
+void asset_tab_id_label(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
+                        int32_t idx)
 {
     char uuid[37];
     tb_uuid_format(id, uuid);
-    expo_labels_add(lb, "asset_id", uuid, 36);
+    expo_labels_add(lb, is_device(t, idx) ? "device_id" : "asset_id", uuid, 36);
+}
+
+void asset_tab_labels(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
+                      int32_t idx)
+{
+    asset_tab_id_label(lb, id, t, idx);
     if (t && idx >= 0 && (uint32_t)idx < t->count) {
         const assets_entry *e = assets_get(t, idx);
-        expo_labels_add(lb, "asset", assets_text(t, e->name_off), e->name_len);
+        expo_labels_add(lb, is_device(t, idx) ? "device" : "asset", assets_text(t, e->name_off),
+                        e->name_len);
         expo_labels_add(lb, "profile", assets_text(t, e->type_off), e->type_len);
     } else {
         expo_labels_add(lb, "asset", "", 0);
@@ -56,7 +69,9 @@ int asset_tab_seal(struct asset_tab *a)
     size_t cap = 0, pos = 0;
     for (uint32_t i = 0; i < t->count; i++) {
         const assets_entry *e = assets_get(t, (int32_t)i);
-        cap += ASSET_TAB_ID_LABEL + 32 + EXPO_ESCAPE_BOUND((size_t)e->name_len + e->type_len);
+        cap += ASSET_TAB_DEVICE_ID_LABEL + 34 +
+               EXPO_ESCAPE_BOUND((size_t)e->name_len + e->type_len);
+        a->devices += e->kind == TB_ENTITY_DEVICE;
     }
     if (cap >= UINT32_MAX)
         return -1;

@@ -32,14 +32,22 @@
 #define LOOP_MAX_ASSETS  200000u
 #define LOOP_ASSET_ARENA (32u * 1024u * 1024u)
 
-/* asset_id="<36 characters>" is the first ASSET_TAB_ID_LABEL bytes of every prefix. */
-#define ASSET_TAB_ID_LABEL 47u
+/* asset_id="<36 characters>" is the first ASSET_TAB_ID_LABEL bytes of an asset's
+ * prefix; a device's prefix is device_id="…",device="…",profile="…" and starts with
+ * ASSET_TAB_DEVICE_ID_LABEL bytes of device_id="…". */
+#define ASSET_TAB_ID_LABEL        47u
+#define ASSET_TAB_DEVICE_ID_LABEL 48u
+static inline size_t asset_tab_id_label_len(const assets_entry *e)
+{
+    return e->kind == TB_ENTITY_DEVICE ? ASSET_TAB_DEVICE_ID_LABEL : ASSET_TAB_ID_LABEL;
+}
 
 struct asset_tab {
     assets_table t;
     uint32_t *pre_off, *pre_len; /* per entry; len 0: too long, built when rendered */
     char *pre;
     uint64_t pre_replaced; /* invalid UTF-8 sequences replaced in the prefixes */
+    uint32_t devices;      /* entries of kind TB_ENTITY_DEVICE (counted at seal) */
     unsigned refs;         /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };
@@ -52,10 +60,14 @@ int asset_tab_seal(struct asset_tab *a);
 /* Frees a table nobody holds (the reference count is the caller's business). */
 void asset_tab_free(struct asset_tab *a);
 
-/* Appends the asset_id, asset and profile labels of entry idx of t to lb (idx < 0 or
- * t NULL: the id with empty names). */
+/* Appends the asset_id, asset and profile labels of entry idx of t to lb, or for a
+ * device device_id, device and profile (idx < 0 or t NULL: an asset id with empty
+ * names). */
 void asset_tab_labels(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
                       int32_t idx);
+/* Only the id label of entry idx (asset_id or device_id). */
+void asset_tab_id_label(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
+                        int32_t idx);
 
 /* The sealed prefix of entry idx, or NULL (not sealed, or it did not fit). */
 static inline const char *asset_tab_prefix(const struct asset_tab *a, int32_t idx, size_t *n)

@@ -29,6 +29,12 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                       "Assets per page of the REST asset listing (1-10000: a page must fit the listing parser's 1M-token and 32 MiB budgets, ~47 tokens and ~500 B per asset). Subscriptions go out 400 assets per ENTITY_DATA command regardless." },
     [O_ASSET_DETAILS] = { "iotpro.asset-details", "IOTPRO_ASSET_DETAILS", "ws", 0,
                           "Where iotpro_asset_info labels come from: ws (attribute over the WebSocket), rest (one request per asset) or off." },
+    [O_ENTITY_TYPE] = { "iotpro.entity-type", "IOTPRO_ENTITY_TYPE", "ASSET", 0,
+                        "Entities listed and subscribed: ASSET, DEVICE or ASSET,DEVICE. Devices are listed like assets (PE /api/user/devices; CE /api/tenant/devices or /api/customer/{id}/devices) and export iotpro_device_* families, including connectivity (the active and lastActivityTime server attributes)." },
+    [O_ATTR_KEYS] = { "iotpro.attribute-keys", "IOTPRO_ATTRIBUTE_KEYS", "", 0,
+                      "Comma-separated SERVER_SCOPE attribute keys subscribed for every asset and device (at most 16): numbers and booleans as iotpro_attribute_value, strings as iotpro_attribute_info. Default: none." },
+    [O_PROFILES] = { "iotpro.profiles", "IOTPRO_PROFILES", "", 0,
+                     "Comma-separated profile names (asset and device profiles): list and subscribe only entities of these profiles, one listing per profile (the listing's type parameter). Default: all." },
     [O_REDISCOVER] = { "iotpro.rediscover-interval", "IOTPRO_REDISCOVER_INTERVAL", "5m", 0,
                        "How often the asset list is refreshed (0 = never; otherwise at least 10s)." },
     [O_IDLE_TIMEOUT] = { "iotpro.idle-timeout", "IOTPRO_IDLE_TIMEOUT", "45s", 0,
@@ -368,7 +374,9 @@ unsigned cfg_changes(const struct cfg *a, const struct cfg *b)
         m |= CFG_CHANGED_UPSTREAM;
     if (!cfg_lists_equal(a, b) || a->page_size != b->page_size ||
         a->asset_details != b->asset_details || a->shard_index != b->shard_index ||
-        a->shard_count != b->shard_count)
+        a->shard_count != b->shard_count || a->entity_types != b->entity_types ||
+        memcmp(&a->attr_keys, &b->attr_keys, sizeof a->attr_keys) ||
+        memcmp(&a->profiles, &b->profiles, sizeof a->profiles))
         m |= CFG_CHANGED_KEYS;
     if (strcmp(a->listen_civet, b->listen_civet) || strcmp(a->telemetry_path, b->telemetry_path) ||
         a->max_requests != b->max_requests)
@@ -418,6 +426,14 @@ void cfg_print_help(FILE *out)
           out);
 }
 
+static void cfg_print_names(FILE *out, const char *opt, const struct cfg_names *l)
+{
+    fprintf(out, "%s = ", opt);
+    for (size_t i = 0; i < l->n; i++)
+        fprintf(out, "%s%s", i ? "," : "", cfg_name(l, i));
+    fputc('\n', out);
+}
+
 void cfg_print(const struct cfg *c, FILE *out)
 {
     static const char *const det[] = { "ws", "rest", "off" };
@@ -442,6 +458,12 @@ void cfg_print(const struct cfg *c, FILE *out)
     }
     fprintf(out, "iotpro.page-size = %u\n", c->page_size);
     fprintf(out, "iotpro.asset-details = %s\n", det[c->asset_details]);
+    fprintf(out, "iotpro.entity-type = %s\n",
+            c->entity_types == (CFG_ENT_ASSET | CFG_ENT_DEVICE) ? "ASSET,DEVICE"
+            : c->entity_types == CFG_ENT_DEVICE                ? "DEVICE"
+                                                                : "ASSET");
+    cfg_print_names(out, "iotpro.attribute-keys", &c->attr_keys);
+    cfg_print_names(out, "iotpro.profiles", &c->profiles);
     fprintf(out, "iotpro.rediscover-interval = %llums\n", (unsigned long long)c->rediscover_ms);
     fprintf(out, "iotpro.idle-timeout = %llums\n", (unsigned long long)c->idle_timeout_ms);
     fprintf(out, "iotpro.backoff-max = %llums\n", (unsigned long long)c->backoff_max_ms);

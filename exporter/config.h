@@ -51,6 +51,23 @@
 
 enum cfg_details { CFG_DETAILS_WS = 0, CFG_DETAILS_REST, CFG_DETAILS_OFF };
 
+/* --iotpro.entity-type: which entities are listed and subscribed (a bit set). */
+#define CFG_ENT_ASSET  1u
+#define CFG_ENT_DEVICE 2u
+
+/* A short list of names (--iotpro.attribute-keys, --iotpro.profiles), in order, no
+ * duplicates, each NUL-terminated in pool. */
+#define CFG_NAMES_MAX 32u
+struct cfg_names {
+    char pool[4096];
+    uint16_t off[CFG_NAMES_MAX];
+    uint16_t n;
+};
+static inline const char *cfg_name(const struct cfg_names *l, size_t i)
+{
+    return l->pool + l->off[i];
+}
+
 /* One list of telemetry keys: the default list (index 0) or a profile's. */
 struct cfg_keylist {
     uint32_t profile_off; /* offset of the profile name in the pool (list 0: unused) */
@@ -83,6 +100,9 @@ struct cfg {
 
     unsigned page_size;
     enum cfg_details asset_details;
+    unsigned entity_types;        /* CFG_ENT_* */
+    struct cfg_names attr_keys;   /* extra SERVER_SCOPE attributes (at most 16) */
+    struct cfg_names profiles;    /* listed profiles; none = all */
     uint64_t rediscover_ms; /* 0 = never rediscover */
     uint64_t idle_timeout_ms;
     uint64_t backoff_max_ms;      /* session backoff cap (WebSocket and REST) */
@@ -127,7 +147,9 @@ const char *cfg_list_profile(const struct cfg *c, size_t list); /* NULL for list
 
 /* What differs between two configurations (bit set of CFG_CHANGED_*). */
 #define CFG_CHANGED_UPSTREAM 1u  /* url, username, password, ca file: log in again */
-#define CFG_CHANGED_KEYS     2u  /* key lists, page size, details, shard: resubscribe */
+#define CFG_CHANGED_KEYS     2u  /* key lists, page size, details, shard, attribute keys,
+                                    entity types, profiles: resubscribe (the last two
+                                    change what is listed: from the next listing on) */
 #define CFG_CHANGED_WEB      4u  /* listen address, telemetry path, max requests */
 #define CFG_CHANGED_LOG      8u  /* level or format: call log_init again */
 #define CFG_CHANGED_TIMERS   16u /* rediscover, idle timeout, ttl, max series */

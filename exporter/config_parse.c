@@ -414,6 +414,80 @@ static int cp_keys(struct cfg *c, const char *profile, const char *v, char *why,
     return 0;
 }
 
+/* A comma-separated list of at most max names, each 1..maxlen bytes without control
+ * characters or surrounding blanks; duplicates are kept once; "" is the empty list. */
+static int cp_names(struct cfg_names *l, const char *v, size_t max, size_t maxlen, char *why,
+                    size_t wcap)
+{
+    size_t used = 0;
+    memset(l, 0, sizeof *l);
+    if (!*v)
+        return 0;
+    for (const char *p = v;;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int dup = 0;
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 0 || n > maxlen) {
+            cfg_errf(why, wcap, n ? "a name is longer than %zu bytes" : "empty name in the list",
+                     maxlen);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) {
+                cfg_errf(why, wcap, "a name contains a control character");
+                return -1;
+            }
+        for (size_t i = 0; i < l->n && !dup; i++)
+            dup = strlen(cfg_name(l, i)) == n && !memcmp(cfg_name(l, i), p, n);
+        if (!dup) {
+            if (l->n >= max || used + n + 1 > sizeof l->pool) {
+                cfg_errf(why, wcap, "more than %zu names (or %zu bytes)", max, sizeof l->pool);
+                return -1;
+            }
+            l->off[l->n++] = (uint16_t)used;
+            memcpy(l->pool + used, p, n);
+            l->pool[used + n] = 0;
+            used += n + 1;
+        }
+        if (!e)
+            return 0;
+        p = e + 1;
+    }
+}
+
+static int cp_entity_types(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    struct cfg_names l;
+    c->entity_types = 0;
+    if (cp_names(&l, v, 2, 6, why, wcap) == 0)
+        for (size_t i = 0; i < l.n; i++)
+            c->entity_types |= !strcmp(cfg_name(&l, i), "ASSET")    ? CFG_ENT_ASSET
+                               : !strcmp(cfg_name(&l, i), "DEVICE") ? CFG_ENT_DEVICE
+                                                                    : 1u << 8;
+    if (c->entity_types == 0 || c->entity_types > (CFG_ENT_ASSET | CFG_ENT_DEVICE)) {
+        cfg_errf(why, wcap, "must be ASSET, DEVICE or ASSET,DEVICE");
+        return -1;
+    }
+    return 0;
+}
+
+static int cp_attr_keys(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    /* one byte of a store key marks the attribute namespace (core/tb_feed.h) */
+    if (cp_names(&c->attr_keys, v, 16, LIM_KEY_BYTES - 2, why, wcap))
+        return -1;
+    for (size_t i = 0; i < c->attr_keys.n; i++)
+        if (!strcmp(cfg_name(&c->attr_keys, i), "assetDetails")) {
+            cfg_errf(why, wcap, "assetDetails is read by --iotpro.asset-details, not here");
+            return -1;
+        }
+    return 0;
+}
+
 int cfg_profile_lists(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap)
 {
     for (unsigned i = 0; i < s->nplists; i++) {
@@ -456,6 +530,9 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
             return -1;
         }
         return 0;
+    case O_ENTITY_TYPE: return cp_entity_types(c, v, why, wcap);
+    case O_ATTR_KEYS: return cp_attr_keys(c, v, why, wcap);
+    case O_PROFILES: return cp_names(&c->profiles, v, CFG_NAMES_MAX, LIM_NAME_BYTES - 1, why, wcap);
     case O_REDISCOVER:
         return cp_duration(v, 10000, 7 * 86400000ull, 1, &c->rediscover_ms, why, wcap);
     case O_IDLE_TIMEOUT: return cp_duration(v, 5000, 3600000, 0, &c->idle_timeout_ms, why, wcap);

@@ -180,12 +180,15 @@ static void reload(struct loop *l)
 {
     const struct cfg *nc = NULL;
     unsigned ch;
+    int relist;
     if (l->reload(l->reload_arg, &nc) != 0 || !nc) {
         l->reload_failures++;
         l->last_reload_ok = 0;
         return;
     }
     ch = cfg_changes(l->cfg, nc);
+    relist = nc->entity_types != l->cfg->entity_types ||
+             memcmp(&nc->profiles, &l->cfg->profiles, sizeof nc->profiles) != 0;
     /* metrics.ttl is read every turn; these were copied at start-up */
     if (nc->rediscover_ms != l->cfg->rediscover_ms ||
         nc->idle_timeout_ms != l->cfg->idle_timeout_ms ||
@@ -197,8 +200,15 @@ static void reload(struct loop *l)
     l->cfg = nc;
     rest_set_cfg(&l->rest, nc);
     ws_client_set_cfg(&l->ws, nc);
-    if (ch & CFG_CHANGED_KEYS)
+    if (ch & CFG_CHANGED_KEYS) {
+        pthread_mutex_lock(&l->sh->mu);
+        l->sh->attr_keys = nc->attr_keys.n;
+        pthread_mutex_unlock(&l->sh->mu);
         ws_client_build_cmds(&l->ws, SUBS_RESEND_KEYS_CHANGED);
+        if (relist)
+            log_warn("entity type and profile changes take effect at the next listing "
+                     "(--iotpro.rediscover-interval)");
+    }
     if (ch & CFG_CHANGED_UPSTREAM)
         log_warn("upstream settings changed: they take effect after a restart");
     l->reloads++;

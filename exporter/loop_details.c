@@ -5,6 +5,9 @@
  * (ThingsBoard sends through a thread pool, so updates can arrive first), as tb_feed
  * does for telemetry. Loop thread only; whatever writes the asset table (the callback,
  * replay) runs with sh->mu held, since renders read details under the same mutex.
+ * Other attribute values (device connectivity, --iotpro.attribute-keys) go to the
+ * store like telemetry, under their own key namespace (core/tb_feed.h); the newest ts
+ * wins there too, so one that overtakes its data page is applied at once.
  */
 #include "exporter/loop_ws.h"
 
@@ -89,4 +92,23 @@ void ws_details_replay(struct ws_client *w, int32_t cmd_id)
 void ws_details_forget(struct ws_client *w, int32_t cmd_id)
 {
     sweep(w, cmd_id, 0);
+}
+
+/* see loop_ws.h */
+uint32_t ws_attr_values(struct ws_client *w)
+{
+    const tb_feed_out *o = &w->fo;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < o->attr_n; i++) {
+        const tb_ws_value *v = &o->attrs[i].v;
+        if (v->type != TB_KEY_SERVER_ATTRIBUTE ||
+            (v->key_len == 12 && memcmp(v->key, "assetDetails", 12) == 0))
+            continue;
+        if (tb_feed_attr_value(&o->attrs[i], w->abuf[n].key, w->abuf[n].val,
+                               sizeof w->abuf[n].val, &w->avals[n]) == TB_OK)
+            n++;
+        else
+            w->st.values_rejected++;
+    }
+    return n;
 }

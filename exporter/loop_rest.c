@@ -103,28 +103,50 @@ void rest_refresh(struct rest_client *r)
     rest_start(r, "POST", r->req_body, n > 0 ? (size_t)n : 0, 0);
 }
 
+/* The entity kind and profile (NULL: all) of listing part i (loop_rest.h). */
+static tb_entity_kind part_kind(const struct cfg *c, uint32_t i, const char **profile)
+{
+    uint32_t per = c->profiles.n ? c->profiles.n : 1;
+    *profile = c->profiles.n ? cfg_name(&c->profiles, i % per) : NULL;
+    return (c->entity_types & CFG_ENT_ASSET) && i < per ? TB_ENTITY_ASSET : TB_ENTITY_DEVICE;
+}
+
+static uint32_t part_count(const struct cfg *c)
+{
+    uint32_t kinds = ((c->entity_types & CFG_ENT_ASSET) != 0) + ((c->entity_types & CFG_ENT_DEVICE) != 0);
+    return kinds * (c->profiles.n ? c->profiles.n : 1);
+}
+
 void rest_list(struct rest_client *r, const session_action *a)
 {
-    const char *base = r->cfg->base_path;
-    char q[128];
+    const char *base = r->cfg->base_path, *profile, *what;
+    char q[128 + 3 * LIM_NAME_BYTES];
+    int n;
     r->req = SESSION_REQ_ASSETS;
     if (a->page == 0) {
         /* a listing cut short before left its table here: start afresh */
         loop_shared_discard(r->building);
         r->building = asset_tab_new();
         r->listed = 0;
+        r->part = r->part_page = 0;
+        r->nparts = part_count(r->cfg);
         if (!r->building)
             log_error("cannot allocate an asset table; this listing is not used");
     }
-    snprintf(q, sizeof q, "pageSize=%u&page=%u&sortProperty=createdTime&sortOrder=ASC",
-             r->cfg->page_size, a->page);
+    what = part_kind(r->cfg, r->part, &profile) == TB_ENTITY_DEVICE ? "devices" : "assets";
+    n = snprintf(q, sizeof q, "pageSize=%u&page=%u&sortProperty=createdTime&sortOrder=ASC",
+                 r->cfg->page_size, r->part_page);
+    if (profile) { /* names are checked at configuration: they fit q */
+        memcpy(q + n, "&type=", 6);
+        tb_url_escape(q + n + 6, sizeof q - (size_t)n - 6, profile, strlen(profile));
+    }
     if (a->endpoint == SESSION_EP_TENANT)
-        snprintf(r->path, sizeof r->path, "%s/api/tenant/assets?%s", base, q);
+        snprintf(r->path, sizeof r->path, "%s/api/tenant/%s?%s", base, what, q);
     else if (a->endpoint == SESSION_EP_CUSTOMER)
-        snprintf(r->path, sizeof r->path, "%s/api/customer/%s/assets?%s", base,
-                 r->claims.customer_id, q);
+        snprintf(r->path, sizeof r->path, "%s/api/customer/%s/%s?%s", base,
+                 r->claims.customer_id, what, q);
     else
-        snprintf(r->path, sizeof r->path, "%s/api/user/assets?%s", base, q);
+        snprintf(r->path, sizeof r->path, "%s/api/user/%s?%s", base, what, q);
     rest_start(r, "GET", NULL, 0, 1);
 }
 
@@ -138,11 +160,12 @@ void rest_details(struct rest_client *r, const session_action *a)
         r->path[0] = 0;
         snprintf(r->path, sizeof r->path, "%s/api/auth/user", r->cfg->base_path);
     } else {
-        tb_uuid_format(assets_get(t, (int32_t)a->page)->id, id);
+        const assets_entry *e = assets_get(t, (int32_t)a->page);
+        tb_uuid_format(e->id, id);
         snprintf(r->path, sizeof r->path,
-                 "%s/api/plugins/telemetry/ASSET/%s/values/attributes/SERVER_SCOPE"
+                 "%s/api/plugins/telemetry/%s/%s/values/attributes/SERVER_SCOPE"
                  "?keys=assetDetails",
-                 r->cfg->base_path, id);
+                 r->cfg->base_path, e->kind == TB_ENTITY_DEVICE ? "DEVICE" : "ASSET", id);
     }
     rest_start(r, "GET", NULL, 0, 1);
 }
@@ -216,6 +239,12 @@ static int tables_differ(const assets_table *a, const assets_table *b)
         if (x->name_len != y->name_len || x->type_len != y->type_len ||
             memcmp(assets_text(a, x->name_off), assets_text(b, y->name_off), x->name_len) ||
             memcmp(assets_text(a, x->type_off), assets_text(b, y->type_off), x->type_len))
+            return 1;
+        /* a device's label is exported (iotpro_device_info) */
+        if (x->kind != y->kind ||
+            (x->kind == TB_ENTITY_DEVICE &&
+             (x->label_len != y->label_len ||
+              memcmp(assets_text(a, x->label_off), assets_text(b, y->label_off), x->label_len))))
             return 1;
     }
     return 0;
@@ -303,8 +332,16 @@ void rest_done(struct rest_client *r, session_event *out, struct asset_tab **lis
                 ev.u.http.cls = SESSION_HTTP_BAD_BODY;
                 r->st.parse_errors++;
             } else {
-                ev.u.http.has_next = info.has_next != 0;
+                /* the next page of this part, else the first of the next part */
+                int more = 1;
                 if (info.has_next)
+                    r->part_page++;
+                else if (r->part + 1 < r->nparts)
+                    r->part++, r->part_page = 0;
+                else
+                    more = 0;
+                ev.u.http.has_next = more;
+                if (more)
                     log_info("asset page listed", LOG_U("assets_so_far", r->listed));
                 else {
                     *listed = finish_listing(r);

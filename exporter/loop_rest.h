@@ -1,7 +1,7 @@
 /*
  * loop_rest.h -- the REST client of the event loop: login and token refresh (tokens
  * are secrets: registered with the log guard as they arrive, never logged, wiped when
- * replaced or freed), the asset listing page by page into a new table, and
+ * replaced or freed), the asset (and device) listing page by page into a new table, and
  * assetDetails by REST when configured. One request at a time, on one keep-alive
  * connection (transport/httpc.h).
  *
@@ -38,7 +38,7 @@ struct rest_client {
     uint8_t *body;  /* REST_BODY_CAP */
     jsmntok_t *tok; /* REST_TOKENS */
     char req_body[2 * LIM_PASSWORD_BYTES + 2 * LIM_NAME_BYTES];
-    char path[1024];
+    char path[2048]; /* base path, endpoint and query (a profile name escaped) */
     /* SECRETS: never logged */
     char token[LIM_JWT_BYTES + 1], refresh[LIM_JWT_BYTES + 1];
     size_t token_len, refresh_len;
@@ -46,6 +46,11 @@ struct rest_client {
     jwt_claims claims;
     struct asset_tab *building; /* the listing in progress, NULL when none */
     uint32_t listed;            /* assets listed so far in this listing (all shards) */
+    /* One listing is a sequence of parts, each paged on its own: per entity kind of
+     * --iotpro.entity-type, per profile of --iotpro.profiles (or one, unfiltered). The
+     * session sees one paged listing: a part's last page reports another page while a
+     * part follows, and the session's page 0 starts again from the first part. */
+    uint32_t part, nparts, part_page;
     uint32_t details_idx;       /* asset whose details are being fetched */
     struct rest_stats st;
 };

@@ -15,6 +15,7 @@ int loop_shared_init(struct loop_shared *sh, const struct cfg *cfg)
     memset(sh, 0, sizeof *sh);
     pthread_mutex_init(&sh->mu, NULL);
     sc.max_series = cfg->store_max_series ? (uint32_t)cfg->store_max_series : LIM_SERIES_DEFAULT;
+    sh->attr_keys = cfg->attr_keys.n;
     sc.max_entities = LOOP_MAX_ASSETS;
     sc.max_strings = LOOP_MAX_STRINGS;
     sn = store_mem_needed(&sc);

@@ -38,6 +38,8 @@ struct loop_shared {
     store st;
     struct asset_tab *cur;  /* never NULL after init; one reference is ours */
     struct loop_stats snap; /* the loop side's statistics as of its last turn */
+    unsigned attr_keys;     /* --iotpro.attribute-keys configured (renders skip those
+                               families without them) */
     void *store_mem;
 };
 

@@ -37,33 +37,58 @@ static void ws_flush(struct ws_client *w);
 
 /* ---------------------------------------------------------------- WebSocket ------ */
 
-/* One ENTITY_DATA command per (key list, up to ASSETS_PER_CMD assets): assets are
- * grouped by the key list their profile uses. */
+/* The SERVER_ATTRIBUTE keys of each entity kind: a device's connectivity, then
+ * --iotpro.attribute-keys (a configured connectivity key is not asked twice). */
+static void attr_keys(struct ws_client *w)
+{
+    const struct cfg_names *l = &w->cfg->attr_keys;
+    w->nakeys[TB_ENTITY_ASSET] = 0;
+    w->akeys[TB_ENTITY_DEVICE][0] = "active";
+    w->akeys[TB_ENTITY_DEVICE][1] = "lastActivityTime";
+    w->nakeys[TB_ENTITY_DEVICE] = 2;
+    for (size_t i = 0; i < l->n && i < WS_ATTR_KEYS_MAX; i++) {
+        const char *k = cfg_name(l, i);
+        w->akeys[TB_ENTITY_ASSET][w->nakeys[TB_ENTITY_ASSET]++] = k;
+        if (strcmp(k, "active") && strcmp(k, "lastActivityTime"))
+            w->akeys[TB_ENTITY_DEVICE][w->nakeys[TB_ENTITY_DEVICE]++] = k;
+    }
+}
+
+/* One ENTITY_DATA command per (entity kind, key list, up to ASSETS_PER_CMD entities):
+ * the entities of one kind are grouped by the key list their profile uses. */
 void ws_client_build_cmds(struct ws_client *w, subs_resend why)
 {
     const struct cfg *c = w->cfg;
     const assets_table *t = &w->sh->cur->t;
     size_t nid = 0, nk = 0;
     w->ncmds = 0;
+    attr_keys(w);
     for (size_t list = 0; list < c->nlists; list++) {
-        size_t kfirst = nk, nkeys = cfg_key_count(c, list), start = nid;
+        size_t kfirst = nk, nkeys = cfg_key_count(c, list);
         for (size_t k = 0; k < nkeys && nk < LIM_CFG_KEYS; k++)
             w->keyptrs[nk++] = cfg_key(c, list, k);
-        for (uint32_t i = 0; i < t->count; i++) {
-            const assets_entry *e = assets_get(t, (int32_t)i);
-            if (cfg_keys_for(c, assets_text(t, e->type_off), e->type_len) != list)
-                continue;
-            memcpy(w->ids[nid++], e->id, 16);
-        }
-        for (size_t s = start; s < nid && w->ncmds < w->cmds_cap; s += ASSETS_PER_CMD) {
-            tb_cmd *cmd = &w->cmds[w->ncmds++];
-            memset(cmd, 0, sizeof *cmd);
-            cmd->kind = TB_CMD_SUBSCRIBE;
-            cmd->assets = (const uint8_t(*)[16])w->ids[s];
-            cmd->n_assets = (uint32_t)(nid - s < ASSETS_PER_CMD ? nid - s : ASSETS_PER_CMD);
-            cmd->keys = (const char *const *)&w->keyptrs[kfirst];
-            cmd->n_keys = (uint32_t)(nk - kfirst);
-            cmd->with_details = c->asset_details == CFG_DETAILS_WS;
+        for (uint8_t kind = TB_ENTITY_ASSET; kind <= TB_ENTITY_DEVICE; kind++) {
+            size_t start = nid;
+            for (uint32_t i = 0; i < t->count; i++) {
+                const assets_entry *e = assets_get(t, (int32_t)i);
+                if (e->kind != kind ||
+                    cfg_keys_for(c, assets_text(t, e->type_off), e->type_len) != list)
+                    continue;
+                memcpy(w->ids[nid++], e->id, 16);
+            }
+            for (size_t s = start; s < nid && w->ncmds < w->cmds_cap; s += ASSETS_PER_CMD) {
+                tb_cmd *cmd = &w->cmds[w->ncmds++];
+                memset(cmd, 0, sizeof *cmd);
+                cmd->kind = TB_CMD_SUBSCRIBE;
+                cmd->entity = kind;
+                cmd->assets = (const uint8_t(*)[16])w->ids[s];
+                cmd->n_assets = (uint32_t)(nid - s < ASSETS_PER_CMD ? nid - s : ASSETS_PER_CMD);
+                cmd->keys = (const char *const *)&w->keyptrs[kfirst];
+                cmd->n_keys = (uint32_t)(nk - kfirst);
+                cmd->with_details = kind == TB_ENTITY_ASSET && c->asset_details == CFG_DETAILS_WS;
+                cmd->attr_keys = w->akeys[kind];
+                cmd->n_attr_keys = w->nakeys[kind];
+            }
         }
     }
     /* Messages already built hold their own copies, so rebuilding the array under the
@@ -282,14 +307,18 @@ static void on_ws_message(struct ws_client *w, const ws_event *e)
     /* parsed, unescaped and converted without the lock; applied under it */
     rc = tb_feed_message(&w->feed, (const char *)e->data, e->len, o, &res);
     if (rc == TB_OK && (o->n || o->attr_n || (res.kind == TB_WS_DATA && w->det_n))) {
+        uint32_t na = o->attr_n ? ws_attr_values(w) : 0;
+        tb_apply_result aa = { 0 };
         pthread_mutex_lock(&w->sh->mu);
         tb_apply(&w->sh->st, o->vals, o->n, (uint32_t)(w->io_now_ms / 1000), &ar);
+        if (na)
+            tb_apply(&w->sh->st, w->avals, na, (uint32_t)(w->io_now_ms / 1000), &aa);
         for (uint32_t i = 0; i < o->attr_n; i++)
             ws_details_attr(w, &o->attrs[i]);
         if (res.kind == TB_WS_DATA && !res.unknown_cmd && w->det_n)
             ws_details_replay(w, res.cmd_id);
         pthread_mutex_unlock(&w->sh->mu);
-        w->st.values_rejected += ar.bad_key;
+        w->st.values_rejected += ar.bad_key + aa.bad_key;
     }
     ev.kind = SESSION_EV_WS_MESSAGE;
     if (rc == TB_OK) { /* a parse error is the feed's to count */
@@ -557,7 +586,8 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
     w->sh = sh;
     w->sess = sess;
     w->rng = rng;
-    w->cmds_cap = LOOP_MAX_ASSETS / ASSETS_PER_CMD + LIM_CFG_KEY_LISTS + 1;
+    /* a partial command per (entity kind, key list) at most */
+    w->cmds_cap = LOOP_MAX_ASSETS / ASSETS_PER_CMD + 2 * (LIM_CFG_KEY_LISTS + 1);
     w->msg = malloc(LIM_WS_MESSAGE_DEFAULT);
     w->tok = malloc(WS_TOKENS * sizeof *w->tok);
     w->pend = calloc(LIM_PENDING_UPDATES, sizeof *w->pend);
@@ -565,13 +595,16 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
      * the largest message used becomes resident */
     w->vals = malloc(TB_FEED_VALS_FOR(WS_TOKENS) * sizeof *w->vals);
     w->attrs = malloc(WS_ATTRS_MAX * sizeof *w->attrs);
+    w->avals = malloc(WS_ATTRS_MAX * sizeof *w->avals);
+    w->abuf = malloc(WS_ATTRS_MAX * sizeof *w->abuf);
     w->scratch = malloc(TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT));
     w->det = calloc(WS_DET_MAX, sizeof *w->det);
     w->cmds = calloc(w->cmds_cap, sizeof *w->cmds);
     w->ent = calloc(w->cmds_cap, sizeof *w->ent);
     w->ids = calloc(LOOP_MAX_ASSETS, sizeof *w->ids);
     w->keyptrs = calloc(LIM_CFG_KEYS, sizeof *w->keyptrs);
-    if (!w->msg || !w->tok || !w->pend || !w->vals || !w->attrs || !w->scratch || !w->det ||
+    if (!w->msg || !w->tok || !w->pend || !w->vals || !w->attrs || !w->avals || !w->abuf ||
+        !w->scratch || !w->det ||
         !w->cmds || !w->ent || !w->ids || !w->keyptrs) {
         ws_client_free(w);
         return -1;
@@ -604,6 +637,8 @@ void ws_client_free(struct ws_client *w)
     free(w->pend);
     free(w->vals);
     free(w->attrs);
+    free(w->avals);
+    free(w->abuf);
     free(w->scratch);
     free(w->det);
     free(w->cmds);

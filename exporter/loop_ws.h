@@ -30,9 +30,18 @@
 
 #define WS_TOKENS      (1u << 20)
 #define ASSETS_PER_CMD 400u /* ~40 B per id: one command stays < 20 KiB */
-/* Attribute values one message can carry: one assetDetails per entity of a data page
- * (a command's page holds at most ASSETS_PER_CMD entities), with room to spare. */
-#define WS_ATTRS_MAX (4u * ASSETS_PER_CMD)
+/* Attribute values one message can carry: per entity of a data page (a command's page
+ * holds at most ASSETS_PER_CMD entities) assetDetails, a device's two connectivity
+ * attributes and up to 16 --iotpro.attribute-keys. */
+#define WS_ATTR_KEYS_MAX 16u
+#define WS_ATTRS_MAX     ((3u + WS_ATTR_KEYS_MAX) * ASSETS_PER_CMD)
+
+/* An attribute value bound for the store (loop_details.c): its namespaced key and
+ * unescaped value. */
+struct ws_attr_buf {
+    char key[LIM_KEY_BYTES];
+    char val[LIM_STRING_VALUE_BYTES + 8];
+};
 
 enum { WSP_NONE = 0, WSP_CONNECTING, WSP_HANDSHAKE, WSP_OPEN };
 
@@ -72,6 +81,10 @@ struct ws_client {
     tb_feed_out fo;      /* what tb_feed read from the last message: */
     tb_feed_value *vals; /* TB_FEED_VALS_FOR(WS_TOKENS) */
     tb_feed_attr *attrs; /* WS_ATTRS_MAX */
+    tb_feed_value *avals;        /* WS_ATTRS_MAX: attribute values for the store */
+    struct ws_attr_buf *abuf;    /* WS_ATTRS_MAX: their text */
+    const char *akeys[2][2 + WS_ATTR_KEYS_MAX]; /* SERVER_ATTRIBUTE keys per entity kind */
+    uint32_t nakeys[2];
     char *scratch;       /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
     struct ws_det *det;  /* WS_DET_MAX */
     uint32_t det_n;
@@ -86,7 +99,7 @@ struct ws_client {
     struct ws_stats st;
 };
 
-/* 0, or -1 out of memory. Buffers reserve ~76 MiB of address space (message 16 MiB,
+/* 0, or -1 out of memory. Buffers reserve ~80 MiB of address space (message 16 MiB,
  * tokens 20 MiB, feed output ~19 MiB, pending updates, ids); only what the largest
  * message used becomes resident. cfg, anchors, sh, sess and rng must outlive it. */
 int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors *anchors,
@@ -122,6 +135,10 @@ void ws_client_io(struct ws_client *w, short revents); /* after poll (0: no even
  * waits for its cmdId's data page (replay, sh->mu held), or is dropped with its
  * subscription (forget; -1: all of them). */
 void ws_details_attr(struct ws_client *w, const tb_feed_attr *a);
+/* loop_details.c: the attribute values of the last message other than assetDetails
+ * (connectivity, --iotpro.attribute-keys) as store values in w->avals, converted
+ * without the lock (core/tb_feed.h: their keys are namespaced). Returns how many. */
+uint32_t ws_attr_values(struct ws_client *w);
 void ws_details_replay(struct ws_client *w, int32_t cmd_id);
 void ws_details_forget(struct ws_client *w, int32_t cmd_id);
 

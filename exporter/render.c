@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/tb.h"
+#include "core/tb_feed.h"
 #include "exporter/procstat.h"
 
 #define RENDER_BATCH 4096u
@@ -88,14 +89,61 @@ static int32_t row_asset(const struct pass *p, const store_row *row)
     return assets_find(&p->a->t, row->id);
 }
 
+/* The families a store row can go to. Telemetry rows (F_VALUE, F_TS, F_INFO) render
+ * once per entity kind; attribute rows (store keys in the TB_ATTR_NS namespace,
+ * core/tb_feed.h) render as device connectivity or as the generic attribute families. */
+enum fam { F_VALUE, F_TS, F_INFO, F_ACTIVE, F_LAST_ACTIVITY, F_ATTR_VALUE, F_ATTR_INFO };
+
+static int key_is(const store_row *row, const char *name, size_t n)
+{
+    return row->key_len == n + 1 && memcmp(row->key + 1, name, n) == 0;
+}
+
+/* Device connectivity attributes have families of their own. */
+static int is_connectivity(const store_row *row, const assets_entry *e)
+{
+    return e->kind == TB_ENTITY_DEVICE &&
+           (key_is(row, "active", 6) || key_is(row, "lastActivityTime", 16));
+}
+
+/* Does row (of entry e) belong to family f of entity kind `kind` (-1: any kind)? */
+static int row_in(const store_row *row, const assets_entry *e, enum fam f, int kind)
+{
+    int num = row->kind == STORE_KIND_NUM;
+    if (kind >= 0 && e->kind != kind)
+        return 0;
+    if (!tb_key_is_attr(row->key, row->key_len))
+        return (f == F_VALUE && num) || f == F_TS || (f == F_INFO && !num);
+    switch (f) {
+    case F_ACTIVE: return num && key_is(row, "active", 6) && e->kind == TB_ENTITY_DEVICE;
+    case F_LAST_ACTIVITY:
+        return num && key_is(row, "lastActivityTime", 16) && e->kind == TB_ENTITY_DEVICE;
+    case F_ATTR_VALUE: return num && !is_connectivity(row, e);
+    case F_ATTR_INFO: return !num && !is_connectivity(row, e);
+    default: return 0;
+    }
+}
+
+/* A row's key without the attribute namespace byte. */
+static void row_key(const store_row *row, const char **k, size_t *n)
+{
+    int attr = tb_key_is_attr(row->key, row->key_len);
+    *k = row->key + attr;
+    *n = (size_t)row->key_len - (size_t)attr;
+}
+
 /* Slow path: labels built on the fly (a prefix too long for the table's cache). */
-static void sample_slow(struct pass *p, const store_row *row, int32_t idx, double v)
+static void sample_slow(struct pass *p, const store_row *row, int32_t idx, int with_key, double v)
 {
     char lbuf[4096];
     struct expo_labels lb;
+    const char *k;
+    size_t kn;
     expo_labels_init(&lb, lbuf, sizeof lbuf);
     asset_tab_labels(&lb, row->id, &p->a->t, idx);
-    expo_labels_add(&lb, "key", row->key, row->key_len);
+    row_key(row, &k, &kn);
+    if (with_key)
+        expo_labels_add(&lb, "key", k, kn);
     p->e->utf8_replaced += lb.replaced;
     if (lb.err) {
         health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
@@ -104,8 +152,61 @@ static void sample_slow(struct pass *p, const store_row *row, int32_t idx, doubl
     expo_sample(p->e, lb.buf, lb.len, v);
 }
 
-/* One pass over the store for one family. what: 0 value, 1 timestamp, 2 info. */
-static void render_pass(struct pass *p, int what)
+/* id label, key, value: the info families of string values. The id label is the
+ * head of the entity's prefix. */
+static void sample_info(struct pass *p, const store_row *row, int32_t idx, const char *pre)
+{
+    char lbuf[ASSET_TAB_DEVICE_ID_LABEL + 1 + 3 * LIM_KEY_BYTES + 3 * LIM_STRING_VALUE_BYTES + 32];
+    struct expo_labels lb;
+    const char *k;
+    size_t kn, idn = asset_tab_id_label_len(assets_get(&p->a->t, idx));
+    expo_labels_init(&lb, lbuf, sizeof lbuf);
+    if (pre) {
+        memcpy(lbuf, pre, idn);
+        lb.len = idn;
+    } else {
+        asset_tab_id_label(&lb, row->id, &p->a->t, idx);
+    }
+    row_key(row, &k, &kn);
+    expo_labels_add(&lb, "key", k, kn);
+    expo_labels_add(&lb, "value", p->strbuf + row->str_off, row->str_len);
+    p->e->utf8_replaced += lb.replaced;
+    if (lb.err)
+        health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
+    else
+        expo_sample(p->e, lb.buf, lb.len, 1.0);
+}
+
+/* One sample of row in family f. */
+static void sample_row(struct pass *p, const store_row *row, int32_t idx, enum fam f)
+{
+    const char *pre, *kf = NULL, *k;
+    size_t pn = 0, kn = 0;
+    pre = asset_tab_prefix(p->a, idx, &pn);
+    if (f == F_INFO || f == F_ATTR_INFO) {
+        sample_info(p, row, idx, pre);
+        return;
+    }
+    if (f == F_ACTIVE || f == F_LAST_ACTIVITY) { /* the entity's labels only */
+        double v = f == F_ACTIVE ? row->num : row->num / 1000.0;
+        if (pre)
+            expo_sample(p->e, pre, pn, v);
+        else
+            sample_slow(p, row, idx, 0, v);
+        return;
+    }
+    row_key(row, &k, &kn);
+    kf = key_frag(p->k, k, kn, &kn, &p->e->utf8_replaced);
+    if (!pre || !kf)
+        sample_slow(p, row, idx, 1, f == F_TS ? (double)row->ts / 1000.0 : row->num);
+    else if (f == F_TS)
+        expo_sample2_ms(p->e, pre, pn, kf, kn, row->ts); /* same text, no FP */
+    else
+        expo_sample2(p->e, pre, pn, kf, kn, row->num);
+}
+
+/* One pass over the store for family f of entities of one kind (-1: any). */
+static void render_pass(struct pass *p, enum fam f, int kind)
 {
     struct loop_shared *sh = p->r->sh;
     store_cursor cur;
@@ -123,46 +224,11 @@ static void render_pass(struct pass *p, int what)
             break;
         for (size_t i = 0; i < n; i++) {
             const store_row *row = &p->rows[i];
-            const char *pre, *kf;
-            size_t pn = 0, kn = 0;
-            int32_t idx;
-            if ((what == 0 && row->kind != STORE_KIND_NUM) ||
-                (what == 2 && row->kind != STORE_KIND_STR))
-                continue;
-            idx = row_asset(p, row);
+            int32_t idx = row_asset(p, row);
             if (idx < 0)
                 continue; /* listed after this render began: in the next scrape */
-            pre = asset_tab_prefix(p->a, idx, &pn);
-            kf = key_frag(p->k, row->key, row->key_len, &kn, &p->e->utf8_replaced);
-            if (what == 2) {
-                /* asset_id, key, value: the id label is the head of the prefix */
-                char lbuf[ASSET_TAB_ID_LABEL + 1 + 3 * LIM_KEY_BYTES + 3 * LIM_STRING_VALUE_BYTES +
-                          32];
-                struct expo_labels lb;
-                expo_labels_init(&lb, lbuf, sizeof lbuf);
-                if (pre) {
-                    memcpy(lbuf, pre, ASSET_TAB_ID_LABEL);
-                    lb.len = ASSET_TAB_ID_LABEL;
-                } else {
-                    char uuid[37];
-                    tb_uuid_format(row->id, uuid);
-                    expo_labels_add(&lb, "asset_id", uuid, 36);
-                }
-                expo_labels_add(&lb, "key", row->key, row->key_len);
-                expo_labels_add(&lb, "value", p->strbuf + row->str_off, row->str_len);
-                p->e->utf8_replaced += lb.replaced;
-                if (lb.err)
-                    health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
-                else
-                    expo_sample(p->e, lb.buf, lb.len, 1.0);
-                continue;
-            }
-            if (!pre || !kf)
-                sample_slow(p, row, idx, what == 0 ? row->num : (double)row->ts / 1000.0);
-            else if (what == 0)
-                expo_sample2(p->e, pre, pn, kf, kn, row->num);
-            else
-                expo_sample2_ms(p->e, pre, pn, kf, kn, row->ts); /* same text, no FP */
+            if (row_in(row, assets_get(&p->a->t, idx), f, kind))
+                sample_row(p, row, idx, f);
         }
     }
 }
@@ -214,6 +280,72 @@ static void render_assets(struct pass *p)
     }
 }
 
+/* The device families: telemetry as for assets, iotpro_device_info, connectivity.
+ * Nothing (not even the headers) without devices. */
+static void render_devices(struct pass *p)
+{
+    const assets_table *t = &p->a->t;
+    struct expo *e = p->e;
+    if (p->a->devices == 0)
+        return;
+    expo_family(e, "iotpro_device_telemetry_value", EXPO_GAUGE,
+                "Latest numeric or boolean telemetry value per device and key.");
+    render_pass(p, F_VALUE, TB_ENTITY_DEVICE);
+    expo_family(e, "iotpro_device_telemetry_timestamp_seconds", EXPO_GAUGE,
+                "ThingsBoard timestamp of the latest telemetry value per device and key.");
+    render_pass(p, F_TS, TB_ENTITY_DEVICE);
+    expo_family(e, "iotpro_device_telemetry_info", EXPO_INFO,
+                "String-valued device telemetry (value label, length capped).");
+    render_pass(p, F_INFO, TB_ENTITY_DEVICE);
+    expo_family(e, "iotpro_device_info", EXPO_INFO, "Device metadata: name, profile and label.");
+    for (uint32_t i = 0; i < t->count && !expo_failed(e); i++) {
+        const assets_entry *d = assets_get(t, (int32_t)i);
+        char lbuf[4096];
+        struct expo_labels lb;
+        const char *pre;
+        size_t pn;
+        if (d->kind != TB_ENTITY_DEVICE)
+            continue;
+        expo_labels_init(&lb, lbuf, sizeof lbuf);
+        if ((pre = asset_tab_prefix(p->a, (int32_t)i, &pn)) != NULL) {
+            memcpy(lbuf, pre, pn);
+            lb.len = pn;
+        } else {
+            asset_tab_labels(&lb, d->id, t, (int32_t)i);
+        }
+        expo_labels_add(&lb, "label", assets_text(t, d->label_off), d->label_len);
+        e->utf8_replaced += lb.replaced;
+        if (lb.err)
+            health_limit_hit(p->r->h, HEALTH_LIMIT_NAME);
+        else
+            expo_sample(e, lb.buf, lb.len, 1.0);
+    }
+    expo_family(e, "iotpro_device_active", EXPO_GAUGE,
+                "1 while ThingsBoard counts the device active (its `active` server attribute), "
+                "else 0.");
+    render_pass(p, F_ACTIVE, TB_ENTITY_DEVICE);
+    expo_family(e, "iotpro_device_last_activity_timestamp_seconds", EXPO_GAUGE,
+                "The device's last activity as ThingsBoard records it (lastActivityTime).");
+    render_pass(p, F_LAST_ACTIVITY, TB_ENTITY_DEVICE);
+}
+
+/* --iotpro.attribute-keys of assets and devices. Nothing while none are configured. */
+static void render_attributes(struct pass *p)
+{
+    unsigned keys;
+    pthread_mutex_lock(&p->r->sh->mu);
+    keys = p->r->sh->attr_keys;
+    pthread_mutex_unlock(&p->r->sh->mu);
+    if (keys == 0)
+        return;
+    expo_family(p->e, "iotpro_attribute_value", EXPO_GAUGE,
+                "Numeric or boolean server attribute (--iotpro.attribute-keys) per entity and key.");
+    render_pass(p, F_ATTR_VALUE, -1);
+    expo_family(p->e, "iotpro_attribute_info", EXPO_INFO,
+                "String-valued server attribute (value label, length capped).");
+    render_pass(p, F_ATTR_INFO, -1);
+}
+
 int render_telemetry(struct render *r, struct expo *e)
 {
     struct pass p = { 0 };
@@ -236,14 +368,16 @@ int render_telemetry(struct render *r, struct expo *e)
     e->utf8_replaced += p.a->pre_replaced; /* the names, once per render */
     expo_family(e, "iotpro_telemetry_value", EXPO_GAUGE,
                 "Latest numeric or boolean telemetry value per asset and key.");
-    render_pass(&p, 0);
+    render_pass(&p, F_VALUE, TB_ENTITY_ASSET);
     expo_family(e, "iotpro_telemetry_timestamp_seconds", EXPO_GAUGE,
                 "ThingsBoard timestamp of the latest telemetry value per asset and key.");
-    render_pass(&p, 1);
+    render_pass(&p, F_TS, TB_ENTITY_ASSET);
     expo_family(e, "iotpro_telemetry_info", EXPO_INFO,
                 "String-valued telemetry (value label, length capped).");
-    render_pass(&p, 2);
+    render_pass(&p, F_INFO, TB_ENTITY_ASSET);
     render_assets(&p);
+    render_devices(&p);
+    render_attributes(&p);
     loop_shared_release(r->sh, (struct asset_tab *)p.a);
 out:
     free(p.rows);

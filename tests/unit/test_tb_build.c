@@ -53,7 +53,7 @@ static void test_first_message_exact(void)
     uint8_t ids[2][16];
     make_ids(ids, 2);
     const char *keys[] = { "device_id", "temp\"x" };
-    tb_cmd c = { TB_CMD_SUBSCRIBE, 7, (const uint8_t(*)[16])ids, 2, keys, 2, 1 };
+    tb_cmd c = { TB_CMD_SUBSCRIBE, 7, (const uint8_t(*)[16])ids, 2, keys, 2, 1, NULL, 0, 0 };
     tb_build_cursor cur = { 0, 0 };
     char out[LIM_TB_OUT_MESSAGE];
     int n = tb_build_next(&cur, "eyJhbGciOiJIUzUxMiJ9.e30.sig", 28, &c, 1, out, sizeof out);
@@ -83,8 +83,8 @@ static void test_split_under_limit(void)
     tb_cmd cmds[NC + 1];
     for (int i = 0; i < NC; i++)
         cmds[i] =
-            (tb_cmd){ TB_CMD_SUBSCRIBE, i + 1, (const uint8_t(*)[16])ids[i * NA], NA, keys, 3, 0 };
-    cmds[NC] = (tb_cmd){ TB_CMD_UNSUBSCRIBE, 99, NULL, 0, NULL, 0, 0 };
+            (tb_cmd){ TB_CMD_SUBSCRIBE, i + 1, (const uint8_t(*)[16])ids[i * NA], NA, keys, 3, 0, NULL, 0, 0 };
+    cmds[NC] = (tb_cmd){ TB_CMD_UNSUBSCRIBE, 99, NULL, 0, NULL, 0, 0, NULL, 0, 0 };
     tb_build_cursor cur = { 0, 0 };
     static char out[64 * 1024];
     int msgs = 0, seen_ids = 0, n, total_assets = 0;
@@ -124,14 +124,14 @@ static void test_oversized_and_invalid_commands(void)
     static uint8_t ids[1000][16];
     make_ids(ids, 1000);
     const char *keys[] = { "k" };
-    tb_cmd big = { TB_CMD_SUBSCRIBE, 1, (const uint8_t(*)[16])ids, 1000, keys, 1, 0 };
+    tb_cmd big = { TB_CMD_SUBSCRIBE, 1, (const uint8_t(*)[16])ids, 1000, keys, 1, 0, NULL, 0, 0 };
     CHECK(tb_cmd_len(&big) > LIM_TB_OUT_MESSAGE);
     tb_build_cursor cur = { 0, 0 };
     static char out[64 * 1024];
     CHECK_INT(tb_build_next(&cur, NULL, 0, &big, 1, out, sizeof out), TB_ERR_TOO_BIG);
-    tb_cmd bad = { TB_CMD_SUBSCRIBE, 0, (const uint8_t(*)[16])ids, 1, keys, 1, 0 };
+    tb_cmd bad = { TB_CMD_SUBSCRIBE, 0, (const uint8_t(*)[16])ids, 1, keys, 1, 0, NULL, 0, 0 };
     CHECK_INT(tb_build_next(&cur, NULL, 0, &bad, 1, out, sizeof out), TB_ERR_ARG);
-    tb_cmd nokeys = { TB_CMD_SUBSCRIBE, 3, (const uint8_t(*)[16])ids, 1, NULL, 0, 0 };
+    tb_cmd nokeys = { TB_CMD_SUBSCRIBE, 3, (const uint8_t(*)[16])ids, 1, NULL, 0, 0, NULL, 0, 0 };
     CHECK_INT(tb_build_next(&cur, NULL, 0, &nokeys, 1, out, sizeof out), TB_ERR_ARG);
     /* auth only, no commands */
     cur = (tb_build_cursor){ 0, 0 };
