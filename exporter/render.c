@@ -250,6 +250,8 @@ static void render_assets(struct pass *p)
         size_t kl, vl;
         const char *pre;
         size_t pn;
+        if (a->kind != TB_ENTITY_ASSET)
+            continue; /* devices: iotpro_device_info */
         expo_labels_init(&lb, lbuf, sizeof lbuf);
         if ((pre = asset_tab_prefix(p->a, (int32_t)i, &pn)) != NULL) {
             memcpy(lbuf, pre, pn);
