@@ -227,6 +227,13 @@ static void test_errors_name_the_option(void)
         { "--metrics.ttl=forever", "--metrics.ttl" },
         { "--store.max-series=-1", "--store.max-series" },
         { "--shard=3/3", "0..n-1" },
+        { "--iotpro.entity-type=SENSOR", "ASSET, DEVICE or ASSET,DEVICE" },
+        { "--iotpro.entity-type=", "ASSET, DEVICE or ASSET,DEVICE" },
+        { "--iotpro.entity-type=asset", "--iotpro.entity-type" },
+        { "--iotpro.attribute-keys=a,,b", "empty name" },
+        { "--iotpro.attribute-keys=assetDetails", "--iotpro.asset-details" },
+        { "--iotpro.attribute-keys=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "more than 16" },
+        { "--iotpro.profiles=Tracker,", "empty name" },
         { "--shard=1", "--shard" },
         { "--log.level=verbose", "--log.level" },
         { "--log.format=xml", "--log.format" },
@@ -425,6 +432,30 @@ static void test_changes_reload(void)
     CHECK_INT(cfg_changes(&C2, &C), CFG_CHANGED_TIMERS);
 }
 
+static void test_devices_options(void)
+{
+    CHECK_INT(LOAD(env_min, "--log.level=info"), CFG_OK);
+    CHECK_INT((int)C.entity_types, CFG_ENT_ASSET);
+    CHECK_INT(C.attr_keys.n, 0);
+    CHECK_INT(C.profiles.n, 0);
+    C2 = C;
+    CHECK_INT(LOAD(env_min, "--iotpro.entity-type= DEVICE , ASSET",
+                   "--iotpro.attribute-keys=firmware, capacity,firmware",
+                   "--iotpro.profiles=Tracker,Weather station"),
+              CFG_OK);
+    CHECK_INT((int)C.entity_types, CFG_ENT_ASSET | CFG_ENT_DEVICE);
+    CHECK_INT(C.attr_keys.n, 2); /* duplicates kept once */
+    CHECK_STR(cfg_name(&C.attr_keys, 1), "capacity");
+    CHECK_INT(C.profiles.n, 2);
+    CHECK_STR(cfg_name(&C.profiles, 1), "Weather station");
+    CHECK_INT(cfg_changes(&C2, &C), CFG_CHANGED_KEYS);
+    char *const env[] = { "IOTPRO_USERNAME=alice", "IOTPRO_PASSWORD=p",
+                          "IOTPRO_ENTITY_TYPE=DEVICE", NULL };
+    CHECK_INT(cfg_load(&C, 1, (char *const[]){ "iotpro_exporter", NULL }, env, err, sizeof err),
+              CFG_OK);
+    CHECK_INT((int)C.entity_types, CFG_ENT_DEVICE);
+}
+
 static void test_durations(void)
 {
     static const struct {
@@ -502,6 +533,7 @@ int main(void)
     RUN(test_print_hides_password);
     RUN(test_changes_reload);
     RUN(test_durations);
+    RUN(test_devices_options);
     RUN(test_load_text);
     RUN(test_example_file);
     char cmd[300];

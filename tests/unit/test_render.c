@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tb_apply.h"
 #include "exporter/render.h"
 #include "tests/harness.h"
 
@@ -114,6 +115,102 @@ static void test_lines_and_swap(void)
     loop_shared_free(&g_sh);
 }
 
+/* One attribute value as the WebSocket client applies it (tb_feed_attr_value into the
+ * store under the attribute namespace). */
+static void attr(const uint8_t *id, const char *key, int64_t ts, const char *val)
+{
+    tb_feed_attr a;
+    tb_feed_value v;
+    tb_apply_result res;
+    char kb[LIM_KEY_BYTES], vb[LIM_STRING_VALUE_BYTES + 8];
+    memset(&a, 0, sizeof a);
+    memcpy(a.entity, id, 16);
+    a.v.entity = a.entity;
+    a.v.type = TB_KEY_SERVER_ATTRIBUTE;
+    a.v.key = key;
+    a.v.key_len = strlen(key);
+    a.v.ts = ts;
+    a.v.value = val;
+    a.v.value_len = strlen(val);
+    CHECK_INT(tb_feed_attr_value(&a, kb, vb, sizeof vb, &v), TB_OK);
+    CHECK(tb_key_is_attr(v.key, v.key_len) && v.key_len == strlen(key) + 1);
+    tb_apply(&g_sh.st, &v, 1, 1, &res);
+    CHECK_INT((int)res.set, 1);
+}
+
+/* A device next to an asset: device families with device labels, connectivity from the
+ * attributes, an attribute and a telemetry key of the same name kept apart, generic
+ * attribute families for both kinds, and no device in the asset families. */
+static void test_devices_and_attributes(void)
+{
+    struct render *r;
+    struct asset_tab *t;
+    tb_asset d;
+    char *b;
+    g_cfg.store_max_series = 1000;
+    g_cfg.attr_keys.n = 1;
+    health_init(&g_h, "t", "t", 1000);
+    CHECK_INT(loop_shared_init(&g_sh, &g_cfg), 0);
+    t = asset_tab_new();
+    CHECK(t != NULL);
+    add(&t->t, ID1, "Tank", "pump");
+    memset(&d, 0, sizeof d);
+    memcpy(d.id, ID2, 16);
+    strcpy(d.name, "Tracker \"7\"");
+    d.name_len = (uint16_t)strlen(d.name);
+    strcpy(d.type, "Tracker");
+    d.type_len = 7;
+    strcpy(d.label, "Truck");
+    d.label_len = 5;
+    d.kind = TB_ENTITY_DEVICE;
+    CHECK(assets_add_tb(&t->t, &d) >= 0);
+    CHECK_INT(asset_tab_seal(t), 0);
+    CHECK_INT((int)t->devices, 1);
+    loop_shared_publish(&g_sh, t);
+    store_apply(&g_sh.st, ID1, "temperature", 11, 1700000000123, "21.5", 4, 1);
+    store_apply(&g_sh.st, ID2, "temperature", 11, 1700000000500, "-3", 2, 1);
+    store_apply(&g_sh.st, ID2, "active", 6, 1700000000600, "7", 1, 1); /* telemetry "active" */
+    store_apply(&g_sh.st, ID2, "device_id", 9, 1700000000000, "D-7", 3, 1);
+    attr(ID2, "active", 1700000000700, "false");
+    attr(ID2, "lastActivityTime", 1700000000800, "1700000000500");
+    attr(ID2, "firmware", 1700000000900, "1.4.2");
+    attr(ID1, "capacity", 1700000001000, "12.5");
+    r = render_create(&g_sh, &g_h);
+    b = render_text(r);
+#define DEV "device_id=\"" U2 "\",device=\"Tracker \\\"7\\\"\",profile=\"Tracker\""
+    CHECK(strstr(b, "iotpro_device_telemetry_value{" DEV ",key=\"temperature\"} -3\n") != NULL);
+    CHECK(strstr(b, "iotpro_device_telemetry_value{" DEV ",key=\"active\"} 7\n") != NULL);
+    CHECK(strstr(b, "iotpro_device_telemetry_timestamp_seconds{" DEV
+                    ",key=\"temperature\"} 1700000000.5\n") != NULL);
+    CHECK(strstr(b, "iotpro_device_telemetry_info{device_id=\"" U2
+                    "\",key=\"device_id\",value=\"D-7\"} 1\n") != NULL);
+    CHECK(strstr(b, "iotpro_device_info{" DEV ",label=\"Truck\"} 1\n") != NULL);
+    CHECK(strstr(b, "iotpro_device_active{" DEV "} 0\n") != NULL);
+    CHECK(strstr(b, "iotpro_device_last_activity_timestamp_seconds{" DEV "} 1700000000.5\n") !=
+          NULL);
+    CHECK(strstr(b, "iotpro_attribute_info{device_id=\"" U2
+                    "\",key=\"firmware\",value=\"1.4.2\"} 1\n") != NULL);
+    CHECK(strstr(b, "iotpro_attribute_value{asset_id=\"" U1
+                    "\",asset=\"Tank\",profile=\"pump\",key=\"capacity\"} 12.5\n") != NULL);
+    /* kept apart: no attribute in the telemetry families, no device in the asset ones,
+     * connectivity not repeated as a generic attribute */
+    CHECK(strstr(b, "key=\"lastActivityTime\"") == NULL);
+    CHECK(strstr(b, "iotpro_telemetry_value{device_id") == NULL);
+    CHECK(strstr(b, "iotpro_asset_info{device_id") == NULL);
+    CHECK(strstr(b, "iotpro_telemetry_value{asset_id=\"" U1 "\",asset=\"Tank\",profile=\"pump\","
+                    "key=\"capacity\"}") == NULL);
+    CHECK(strstr(b, "\xff") == NULL);
+    free(b);
+    /* a newer value: active again */
+    attr(ID2, "active", 1700000002000, "true");
+    b = render_text(r);
+    CHECK(strstr(b, "iotpro_device_active{" DEV "} 1\n") != NULL);
+    free(b);
+    render_destroy(r);
+    loop_shared_free(&g_sh);
+    g_cfg.attr_keys.n = 0;
+#undef DEV
+}
 
 struct collect {
     char *out;
@@ -219,5 +316,6 @@ int main(void)
 {
     RUN(test_lines_and_swap);
     RUN(test_stream_equals_whole);
+    RUN(test_devices_and_attributes);
     return harness_done();
 }

@@ -73,6 +73,55 @@ static void test_first_message_exact(void)
     CHECK(strstr(out, "Bearer") == NULL);
 }
 
+/* A DEVICE page: entityType DEVICE, telemetry keys, then the SERVER_ATTRIBUTE keys
+ * (connectivity and --iotpro.attribute-keys); no assetDetails. */
+static void test_device_command_exact(void)
+{
+    uint8_t ids[1][16];
+    make_ids(ids, 1);
+    const char *keys[] = { "temperature" };
+    const char *attrs[] = { "active", "lastActivityTime", "fw\"1" };
+    tb_cmd c = { TB_CMD_SUBSCRIBE, 3, (const uint8_t(*)[16])ids, 1, keys, 1, 0, attrs, 3,
+                 TB_ENTITY_DEVICE };
+    tb_build_cursor cur = { 0, 1 };
+    char out[LIM_TB_OUT_MESSAGE];
+    int n = tb_build_next(&cur, NULL, 0, &c, 1, out, sizeof out);
+    const char *want =
+        "{\"cmds\":[{\"cmdId\":3,\"type\":\"ENTITY_DATA\",\"query\":{\"entityFilter\":{\"type\":"
+        "\"entityList\",\"entityType\":\"DEVICE\",\"entityList\":[\"00000000-0000-0000-0000-0000000000ab\"]},"
+        "\"pageLink\":{\"pageSize\":1,\"page\":0,\"sortOrder\":{\"key\":{\"type\":\"ENTITY_FIELD\","
+        "\"key\":\"createdTime\"},\"direction\":\"ASC\"},\"dynamic\":false},\"entityFields\":[],"
+        "\"latestValues\":[]},\"latestCmd\":{\"keys\":[{\"type\":\"TIME_SERIES\",\"key\":\"temperature\"},"
+        "{\"type\":\"SERVER_ATTRIBUTE\",\"key\":\"active\"},{\"type\":\"SERVER_ATTRIBUTE\",\"key\":"
+        "\"lastActivityTime\"},{\"type\":\"SERVER_ATTRIBUTE\",\"key\":\"fw\\\"1\"}]}}]}";
+    CHECK_STR(out, want);
+    CHECK_INT(n, (int)strlen(want));
+    CHECK_INT((int)tb_cmd_len(&c) + 11, n); /* {"cmds":[ ... ]} */
+    /* attribute keys alone make a command; an empty attribute key or a bad kind does not */
+    c.n_keys = 0;
+    cur = (tb_build_cursor){ 0, 1 };
+    n = tb_build_next(&cur, NULL, 0, &c, 1, out, sizeof out);
+    CHECK(n > 0 && strstr(out, "\"keys\":[{\"type\":\"SERVER_ATTRIBUTE\",\"key\":\"active\"}"));
+    attrs[1] = "";
+    cur = (tb_build_cursor){ 0, 1 };
+    CHECK_INT(tb_build_next(&cur, NULL, 0, &c, 1, out, sizeof out), TB_ERR_ARG);
+    attrs[1] = "x";
+    c.entity = 2;
+    cur = (tb_build_cursor){ 0, 1 };
+    CHECK_INT(tb_build_next(&cur, NULL, 0, &c, 1, out, sizeof out), TB_ERR_ARG);
+}
+
+static void test_url_escape(void)
+{
+    char out[64];
+    CHECK_INT(tb_url_escape(out, sizeof out, "Weather station/\xc3\xa9&x=1", 22), 34);
+    CHECK_STR(out, "Weather%20station%2F%C3%A9%26x%3D1");
+    CHECK_INT(tb_url_escape(out, sizeof out, "a-b_c.d~", 8), 8);
+    CHECK_STR(out, "a-b_c.d~");
+    CHECK_INT(tb_url_escape(out, 4, "a b", 3), TB_ERR_SPACE); /* 5 bytes and the NUL */
+    CHECK_INT(tb_url_escape(out, 6, "a b", 3), 5);
+}
+
 static void test_split_under_limit(void)
 {
     /* 20 commands x 400 assets: ~16 KB each, so one or two per message */
@@ -143,6 +192,8 @@ static void test_oversized_and_invalid_commands(void)
 
 int main(void)
 {
+    RUN(test_device_command_exact);
+    RUN(test_url_escape);
     RUN(test_uuid_roundtrip);
     RUN(test_login_and_refresh_bodies_are_escaped);
     RUN(test_first_message_exact);

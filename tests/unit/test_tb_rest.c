@@ -154,6 +154,40 @@ static void test_asset_page_pe_and_ce(void)
               TB_ERR_TOKENS);
 }
 
+/* PageData<Device> as ThingsBoard PE returns it (Device.java + PE's ownerId): the same
+ * parser, deviceProfileId as the profile, kind DEVICE from id.entityType. */
+static void test_device_page(void)
+{
+    const char *body =
+        "{\"data\":[{\"id\":{\"entityType\":\"DEVICE\",\"id\":\"d0000000-236b-11ef-ab79-761df4256b79\"},"
+        "\"createdTime\":1751460000000,\"additionalInfo\":{\"gateway\":false},"
+        "\"tenantId\":{\"entityType\":\"TENANT\",\"id\":\"11111111-42b6-435a-983c-b7beff2784f9\"},"
+        "\"customerId\":{\"entityType\":\"CUSTOMER\",\"id\":\"13814000-1dd2-11b2-8080-808080808080\"},"
+        "\"name\":\"Tracker \\\"0\\\"\",\"type\":\"Tracker\",\"label\":\"Truck 7\","
+        "\"deviceProfileId\":{\"entityType\":\"DEVICE_PROFILE\",\"id\":\"44444444-42b6-435a-983c-b7beff2784f9\"},"
+        "\"deviceData\":{\"configuration\":{\"type\":\"DEFAULT\"},\"transportConfiguration\":{\"type\":\"DEFAULT\"}},"
+        "\"firmwareId\":null,\"softwareId\":null,\"externalId\":null,\"version\":1,"
+        "\"ownerId\":{\"entityType\":\"TENANT\",\"id\":\"11111111-42b6-435a-983c-b7beff2784f9\"}},"
+        "{\"id\":{\"entityType\":\"ASSET\",\"id\":\"00000000-0000-0000-0000-000000000002\"},"
+        "\"name\":\"an asset\",\"type\":\"Tank\"}],"
+        "\"totalPages\":1,\"totalElements\":2,\"hasNext\":false}";
+    assets_seen s = { 0 };
+    tb_page_info info;
+    char u[37];
+    CHECK_INT(tb_parse_asset_page(S(body), tok, NT, on_asset, &s, &info), TB_OK);
+    CHECK_INT(s.n, 2);
+    CHECK_INT(s.a[0].kind, TB_ENTITY_DEVICE);
+    CHECK_INT(s.a[1].kind, TB_ENTITY_ASSET);
+    tb_uuid_format(s.a[0].id, u);
+    CHECK_STR(u, "d0000000-236b-11ef-ab79-761df4256b79");
+    tb_uuid_format(s.a[0].profile_id, u);
+    CHECK_STR(u, "44444444-42b6-435a-983c-b7beff2784f9");
+    CHECK_STR(s.a[0].name, "Tracker \"0\"");
+    CHECK_STR(s.a[0].type, "Tracker");
+    CHECK_STR(s.a[0].label, "Truck 7");
+    CHECK(info.has_next == 0 && info.total_elements == 2);
+}
+
 static void test_long_name_is_cut(void)
 {
     char body[2000];
@@ -282,6 +316,7 @@ int main(void)
     RUN(test_error_bodies);
     RUN(test_asset_page_pe_and_ce);
     RUN(test_asset_members_as_json_find);
+    RUN(test_device_page);
     RUN(test_long_name_is_cut);
     RUN(test_key_list);
     RUN(test_attributes_and_details_both_forms);

@@ -219,6 +219,69 @@ static void test_feed_premature_updates_and_order(void)
     CHECK(v == 1.0);
 }
 
+/* Device connectivity as ThingsBoard sends it (SERVER_ATTRIBUTE strings, one update per
+ * key) next to a telemetry key of the same name: the attribute goes to its own
+ * namespace, so both series live; escapes decode; an over-long key is refused. */
+static void test_attribute_values(void)
+{
+    static const char msg[] =
+        "{\"cmdId\":2,\"errorCode\":0,\"update\":[{\"entityId\":{\"entityType\":\"DEVICE\",\"id\":\""
+        "d0000000-236b-11ef-ab79-761df4256b79\"},\"latest\":{\"SERVER_ATTRIBUTE\":{\"active\":{\"ts\":"
+        "1751459000001,\"value\":\"false\"},\"lastActivityTime\":{\"ts\":1751459000002,\"value\":"
+        "\"1751459000000\"},\"fw\\u00e9\":{\"ts\":1751459000003,\"value\":\"1.4\\\"2\"},\"gone\":{\"ts\":0,"
+        "\"value\":\"\"}},\"TIME_SERIES\":{\"active\":{\"ts\":1751459000004,\"value\":\"17\"}}}}]}";
+    static const char *const key[] = { "\xff" "active", "\xff" "lastActivityTime", "\xff" "fw\xc3\xa9",
+                                       "\xff" "gone" };
+    tb_feed_out *o = feed_store_out();
+    feed_res r;
+    tb_feed_value v[4];
+    char kb[4][LIM_KEY_BYTES], vb[4][LIM_STRING_VALUE_BYTES + 8];
+    tb_apply_result ar;
+    double num;
+    int64_t ts;
+    feed_setup();
+    tb_feed_expect(&feed, 2);
+    CHECK_INT(feed_store(&feed, &st, S("{\"cmdId\":2,\"data\":{\"data\":[],\"hasNext\":false}}"),
+                         1, &r),
+              TB_OK);
+    CHECK_INT(feed_store(&feed, &st, S(msg), 1, &r), TB_OK);
+    CHECK_INT((int)r.set, 1); /* the telemetry "active" */
+    CHECK_INT((int)o->attr_n, 4);
+    for (uint32_t i = 0; i < 4 && i < o->attr_n; i++) {
+        CHECK_CTX("attribute %u", i);
+        CHECK_INT(tb_feed_attr_value(&o->attrs[i], kb[i], vb[i], sizeof vb[i], &v[i]), TB_OK);
+        CHECK_MEM(v[i].key, v[i].key_len, key[i], strlen(key[i]));
+        CHECK(tb_key_is_attr(v[i].key, v[i].key_len));
+    }
+    CHECK_CTX("values");
+    CHECK(v[0].kind == TB_VAL_NUM && v[0].num == 0.0 && v[0].ts == 1751459000001);
+    CHECK(v[1].kind == TB_VAL_NUM && v[1].num == 1751459000000.0);
+    CHECK(v[2].kind == TB_VAL_STR && v[2].str_len == 5 && !memcmp(v[2].str, "1.4\"2", 5));
+    CHECK(v[3].kind == TB_VAL_ABSENT);
+    tb_apply(&st, v, 4, 1, &ar);
+    CHECK_INT((int)ar.set, 3);
+    CHECK_INT(get_num("d0000000-236b-11ef-ab79-761df4256b79", "active", &num, &ts), STORE_KIND_NUM);
+    CHECK(num == 17.0);
+    CHECK_INT(get_num("d0000000-236b-11ef-ab79-761df4256b79", "\xff" "active", &num, &ts),
+              STORE_KIND_NUM);
+    CHECK(num == 0.0 && ts == 1751459000001);
+    CHECK(!tb_key_is_attr("active", 6) && !tb_key_is_attr("", 0));
+    /* a key with no room for the namespace byte, an empty one, a bad escape */
+    char longkey[LIM_KEY_BYTES];
+    memset(longkey, 'k', sizeof longkey);
+    o->attrs[0].v.key = longkey;
+    o->attrs[0].v.key_len = LIM_KEY_BYTES - 1;
+    CHECK_INT(tb_feed_attr_value(&o->attrs[0], kb[0], vb[0], sizeof vb[0], &v[0]), TB_ERR_SPACE);
+    o->attrs[0].v.key_len = LIM_KEY_BYTES - 2;
+    CHECK_INT(tb_feed_attr_value(&o->attrs[0], kb[0], vb[0], sizeof vb[0], &v[0]), TB_OK);
+    o->attrs[0].v.key_len = 0;
+    CHECK_INT(tb_feed_attr_value(&o->attrs[0], kb[0], vb[0], sizeof vb[0], &v[0]), TB_ERR_SPACE);
+    o->attrs[0].v.key = "a\\x";
+    o->attrs[0].v.key_len = 3;
+    o->attrs[0].v.key_escaped = 1;
+    CHECK_INT(tb_feed_attr_value(&o->attrs[0], kb[0], vb[0], sizeof vb[0], &v[0]), TB_ERR_JSON);
+}
+
 static void test_feed_buffer_is_bounded(void)
 {
     feed_setup();
@@ -381,6 +444,7 @@ int main(void)
     RUN(test_update_legacy_and_errors);
     RUN(test_feed_premature_updates_and_order);
     RUN(test_feed_buffer_is_bounded);
+    RUN(test_attribute_values);
     RUN(test_feed_escaped_values);
     RUN(test_feed_views_and_bounds);
     RUN(test_deep_json_rejected);
