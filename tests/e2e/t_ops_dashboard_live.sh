@@ -29,7 +29,7 @@ certs
 SIM_PORT=$(free_port) CTL_PORT=$(free_port)
 spawn "$SIM" --listen 127.0.0.1 --port "$SIM_PORT" --control-port "$CTL_PORT" \
     --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
-    --username "$USERNAME" --password "$PASSWORD" --assets 40 --keys 7 --rate 20 \
+    --username "$USERNAME" --password "$PASSWORD" --assets 40 --keys 7 --rate 20 --devices 6 --inactivity-timeout 5 \
     >"$TEST_TMP/sim.log" 2>&1
 sim_pid=$!
 if ! wait_port "$SIM_PORT" 20; then
@@ -43,7 +43,8 @@ start_exporter() {
     exp_port=$(free_port)
     IOTPRO_PASSWORD=$1 spawn "$EXPORTER" --iotpro.url="https://localhost:$SIM_PORT" \
         --iotpro.username="$USERNAME" --tls.ca-file="$CERTS/ca.pem" \
-        --iotpro.keys="$KEYS" --web.listen-address="127.0.0.1:$exp_port" "${@:3}" >"$2" 2>&1
+        --iotpro.keys="$KEYS" --iotpro.entity-type=ASSET,DEVICE \
+        --web.listen-address="127.0.0.1:$exp_port" "${@:3}" >"$2" 2>&1
     exp_pid=$!
     local i
     for ((i = 0; i < 100; i++)); do
@@ -115,6 +116,13 @@ if not good and sys.argv[1:] == ["-v"]:
 sys.exit(0 if good else 1)' "$@"
 }
 check "alert rules load, evaluate and stay quiet when healthy" wait_for 20 rules_state || rules_state -v
+
+# A device goes quiet: ThingsBoard (the simulator, 5 s inactivity timeout) marks it
+# inactive, which the exporter exports before the faults below (IotproDeviceInactive).
+dev=$(curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/truth?type=DEVICE" | cut -f1 | head -n1)
+curl -s --max-time 5 "http://127.0.0.1:$CTL_PORT/fault/quiet?id=$dev" >/dev/null
+inactive() { metrics "$exp_port" | grep -Eq "^iotpro_device_active\{device_id=\"$dev\"[^}]*\} 0$"; }
+check "a quiet device is exported inactive" wait_for 30 inactive
 
 # --- every alert rule's expression true against real exporter output ----------------------
 # (its `for:` aside). Three targets now: the exporter above; a second one whose store

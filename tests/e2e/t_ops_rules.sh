@@ -16,7 +16,7 @@ check "promtool check rules alerts.yml" test $? -eq 0 || echo "$out"
 n=$(grep -c '^ *- alert: ' "$D/prometheus/alerts.yml")
 for a in IotproExporterDown IotproUpstreamNotConnected IotproNoMessages \
          IotproTokenRefreshFailing IotproLoginRejected IotproSeriesDropped \
-         IotproSubscriptionsPending; do
+         IotproSubscriptionsPending IotproDeviceInactive; do
     check "alert $a defined" grep -q "^ *- alert: $a\$" "$D/prometheus/alerts.yml"
     # each alert needs a firing case and a quiet case in the unit tests
     check "alert $a tested firing and not firing" "$PY" - "$D/prometheus/alerts_test.yml" "$a" <<'PY'
