@@ -76,6 +76,7 @@ struct def {
 GET(g_up, v->ls->up)
 GET(g_ws_connected, v->ls->ws_connected)
 GET(g_assets, v->ls->assets)
+GET(g_devices, v->ls->devices)
 GET(g_subs, v->ls->subscriptions)
 GET(g_subs_pending, v->ls->subscriptions_pending)
 GET(g_series, v->ss->series)
@@ -108,6 +109,8 @@ static const struct def health_defs[] = {
       EXPO_GAUGE, g_up },
     { "iotpro_ws_connected", "1 while the WebSocket is open.", EXPO_GAUGE, g_ws_connected },
     { "iotpro_assets", "Assets known from the last asset listing.", EXPO_GAUGE, g_assets },
+    { "iotpro_devices", "Devices known from the last listing (--iotpro.entity-type with DEVICE).",
+      EXPO_GAUGE, g_devices },
     { "iotpro_subscriptions",
       "Subscription commands (up to 400 assets each) whose data has arrived on the open WebSocket.",
       EXPO_GAUGE, g_subs },

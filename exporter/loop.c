@@ -76,7 +76,8 @@ static void publish(struct loop *l)
     snap->subscriptions = sc.live;
     snap->subscriptions_pending = l->ws.subs.open ? sc.queued + sc.sending + sc.pending
                                                   : l->ws.subs.n;
-    snap->assets = l->sh->cur->t.count;
+    snap->devices = l->sh->cur->devices;
+    snap->assets = l->sh->cur->t.count - snap->devices;
     snap->backoff_ms = s == SESSION_ST_BACKOFF ? (int64_t)snap->sess.backoff_ms : 0;
     snap->reloads = l->reloads;
     snap->reload_failures = l->reload_failures;

@@ -61,7 +61,7 @@ struct loop_stats {
     tb_feed_stats feed;
     struct rest_stats rest;
     struct ws_stats ws;
-    uint32_t subscriptions, subscriptions_pending, assets;
+    uint32_t subscriptions, subscriptions_pending, assets, devices;
     int up, ws_connected;
     int64_t backoff_ms; /* the reconnect delay while waiting, else 0 */
     uint64_t reloads, reload_failures;

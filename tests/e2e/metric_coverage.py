@@ -97,7 +97,11 @@ def main(readme_path, scrape_dir, full_path):
     docs, exc = documented(readme), exceptions(readme)
     full = exposed(open(full_path).read())
     telemetry = {"iotpro_telemetry_value", "iotpro_telemetry_timestamp_seconds",
-                 "iotpro_telemetry_info", "iotpro_asset_info"}
+                 "iotpro_telemetry_info", "iotpro_asset_info", "iotpro_device_telemetry_value",
+                 "iotpro_device_telemetry_timestamp_seconds", "iotpro_device_telemetry_info",
+                 "iotpro_device_info", "iotpro_device_active",
+                 "iotpro_device_last_activity_timestamp_seconds", "iotpro_attribute_value",
+                 "iotpro_attribute_info"}
 
     # 1. documented == exposed
     undocumented = sorted(set(full) - set(docs))

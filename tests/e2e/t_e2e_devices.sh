@@ -29,6 +29,8 @@ e2e_wait_up 30 || { fail "iotpro_up becomes 1" "$(exp_log_tail)"; finish; }
 NDEV=$(sim_stat devices)
 ndev_info() { [ "$(metrics_text | grep -c '^iotpro_device_info{')" = "$NDEV" ]; }
 check "PE: one iotpro_device_info per device ($NDEV)" wait_for 10 ndev_info
+sizes() { metric_eq iotpro_devices "$NDEV" && metric_eq iotpro_assets 6; }
+check "PE: iotpro_devices $NDEV, iotpro_assets 6" sizes
 
 # Connectivity: quiet one device; it goes inactive after 1.5 s without activity.
 DEV=$(sim_ctl '/truth?type=DEVICE' | awk -F'\t' '$2 == "attr:active" && $4 == "true" {print $1; exit}')
