@@ -151,10 +151,13 @@ static void tb_asset_members(const char *js, const jsmntok_t *t, int n, int obj,
     static const struct {
         const char *name;
         unsigned char len, field;
-    } want[] = { { "id", 2, TB_AF_ID },         { "assetProfileId", 14, TB_AF_PROFILE },
+    } want[] = { { "id", 2, TB_AF_ID },
+                 { "assetProfileId", 14, TB_AF_PROFILE },
                  { "deviceProfileId", 15, TB_AF_PROFILE },
-                 { "ownerId", 7, TB_AF_OWNER }, { "customerId", 10, TB_AF_CUSTOMER },
-                 { "name", 4, TB_AF_NAME },     { "type", 4, TB_AF_TYPE },
+                 { "ownerId", 7, TB_AF_OWNER },
+                 { "customerId", 10, TB_AF_CUSTOMER },
+                 { "name", 4, TB_AF_NAME },
+                 { "type", 4, TB_AF_TYPE },
                  { "label", 5, TB_AF_LABEL } };
     for (int f = 0; f < TB_AF_COUNT; f++)
         at[f] = -1;

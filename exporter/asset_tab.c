@@ -69,8 +69,8 @@ int asset_tab_seal(struct asset_tab *a)
     size_t cap = 0, pos = 0;
     for (uint32_t i = 0; i < t->count; i++) {
         const assets_entry *e = assets_get(t, (int32_t)i);
-        cap += ASSET_TAB_DEVICE_ID_LABEL + 34 +
-               EXPO_ESCAPE_BOUND((size_t)e->name_len + e->type_len);
+        cap +=
+            ASSET_TAB_DEVICE_ID_LABEL + 34 + EXPO_ESCAPE_BOUND((size_t)e->name_len + e->type_len);
         a->devices += e->kind == TB_ENTITY_DEVICE;
     }
     if (cap >= UINT32_MAX)

@@ -460,7 +460,7 @@ void cfg_print(const struct cfg *c, FILE *out)
     fprintf(out, "iotpro.asset-details = %s\n", det[c->asset_details]);
     fprintf(out, "iotpro.entity-type = %s\n",
             c->entity_types == (CFG_ENT_ASSET | CFG_ENT_DEVICE) ? "ASSET,DEVICE"
-            : c->entity_types == CFG_ENT_DEVICE                ? "DEVICE"
+            : c->entity_types == CFG_ENT_DEVICE                 ? "DEVICE"
                                                                 : "ASSET");
     cfg_print_names(out, "iotpro.attribute-keys", &c->attr_keys);
     cfg_print_names(out, "iotpro.profiles", &c->profiles);

@@ -100,10 +100,10 @@ struct cfg {
 
     unsigned page_size;
     enum cfg_details asset_details;
-    unsigned entity_types;        /* CFG_ENT_* */
-    struct cfg_names attr_keys;   /* extra SERVER_SCOPE attributes (at most 16) */
-    struct cfg_names profiles;    /* listed profiles; none = all */
-    uint64_t rediscover_ms; /* 0 = never rediscover */
+    unsigned entity_types;      /* CFG_ENT_* */
+    struct cfg_names attr_keys; /* extra SERVER_SCOPE attributes (at most 16) */
+    struct cfg_names profiles;  /* listed profiles; none = all */
+    uint64_t rediscover_ms;     /* 0 = never rediscover */
     uint64_t idle_timeout_ms;
     uint64_t backoff_max_ms;      /* session backoff cap (WebSocket and REST) */
     uint64_t sub_timeout_ms;      /* data deadline of one subscription command */
@@ -145,11 +145,10 @@ size_t cfg_key_count(const struct cfg *c, size_t list);
 const char *cfg_key(const struct cfg *c, size_t list, size_t i);
 const char *cfg_list_profile(const struct cfg *c, size_t list); /* NULL for list 0 */
 
-/* What differs between two configurations (bit set of CFG_CHANGED_*). */
+/* What differs between two configurations (bit set of CFG_CHANGED_*). Entity types and
+ * profiles count as KEYS: a resubscription now, a different listing from the next one on. */
 #define CFG_CHANGED_UPSTREAM 1u  /* url, username, password, ca file: log in again */
-#define CFG_CHANGED_KEYS     2u  /* key lists, page size, details, shard, attribute keys,
-                                    entity types, profiles: resubscribe (the last two
-                                    change what is listed: from the next listing on) */
+#define CFG_CHANGED_KEYS     2u  /* key lists, page size, details, shard, entities: resubscribe */
 #define CFG_CHANGED_WEB      4u  /* listen address, telemetry path, max requests */
 #define CFG_CHANGED_LOG      8u  /* level or format: call log_init again */
 #define CFG_CHANGED_TIMERS   16u /* rediscover, idle timeout, ttl, max series */

@@ -104,8 +104,8 @@ uint32_t ws_attr_values(struct ws_client *w)
         if (v->type != TB_KEY_SERVER_ATTRIBUTE ||
             (v->key_len == 12 && memcmp(v->key, "assetDetails", 12) == 0))
             continue;
-        if (tb_feed_attr_value(&o->attrs[i], w->abuf[n].key, w->abuf[n].val,
-                               sizeof w->abuf[n].val, &w->avals[n]) == TB_OK)
+        if (tb_feed_attr_value(&o->attrs[i], w->abuf[n].key, w->abuf[n].val, sizeof w->abuf[n].val,
+                               &w->avals[n]) == TB_OK)
             n++;
         else
             w->st.values_rejected++;

@@ -113,7 +113,8 @@ static tb_entity_kind part_kind(const struct cfg *c, uint32_t i, const char **pr
 
 static uint32_t part_count(const struct cfg *c)
 {
-    uint32_t kinds = ((c->entity_types & CFG_ENT_ASSET) != 0) + ((c->entity_types & CFG_ENT_DEVICE) != 0);
+    uint32_t kinds =
+        ((c->entity_types & CFG_ENT_ASSET) != 0) + ((c->entity_types & CFG_ENT_DEVICE) != 0);
     return kinds * (c->profiles.n ? c->profiles.n : 1);
 }
 
@@ -143,8 +144,8 @@ void rest_list(struct rest_client *r, const session_action *a)
     if (a->endpoint == SESSION_EP_TENANT)
         snprintf(r->path, sizeof r->path, "%s/api/tenant/%s?%s", base, what, q);
     else if (a->endpoint == SESSION_EP_CUSTOMER)
-        snprintf(r->path, sizeof r->path, "%s/api/customer/%s/%s?%s", base,
-                 r->claims.customer_id, what, q);
+        snprintf(r->path, sizeof r->path, "%s/api/customer/%s/%s?%s", base, r->claims.customer_id,
+                 what, q);
     else
         snprintf(r->path, sizeof r->path, "%s/api/user/%s?%s", base, what, q);
     rest_start(r, "GET", NULL, 0, 1);

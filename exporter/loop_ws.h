@@ -76,17 +76,17 @@ struct ws_client {
      * per message were ~5% of the CPU at full ingest) */
     int64_t io_now_ms, io_wall_ms;
     tb_feed feed;
-    jsmntok_t *tok;      /* WS_TOKENS */
-    tb_pending *pend;    /* LIM_PENDING_UPDATES */
-    tb_feed_out fo;      /* what tb_feed read from the last message: */
-    tb_feed_value *vals; /* TB_FEED_VALS_FOR(WS_TOKENS) */
-    tb_feed_attr *attrs; /* WS_ATTRS_MAX */
-    tb_feed_value *avals;        /* WS_ATTRS_MAX: attribute values for the store */
-    struct ws_attr_buf *abuf;    /* WS_ATTRS_MAX: their text */
+    jsmntok_t *tok;                             /* WS_TOKENS */
+    tb_pending *pend;                           /* LIM_PENDING_UPDATES */
+    tb_feed_out fo;                             /* what tb_feed read from the last message: */
+    tb_feed_value *vals;                        /* TB_FEED_VALS_FOR(WS_TOKENS) */
+    tb_feed_attr *attrs;                        /* WS_ATTRS_MAX */
+    tb_feed_value *avals;                       /* WS_ATTRS_MAX: attribute values for the store */
+    struct ws_attr_buf *abuf;                   /* WS_ATTRS_MAX: their text */
     const char *akeys[2][2 + WS_ATTR_KEYS_MAX]; /* SERVER_ATTRIBUTE keys per entity kind */
     uint32_t nakeys[2];
-    char *scratch;       /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
-    struct ws_det *det;  /* WS_DET_MAX */
+    char *scratch;      /* TB_FEED_SCRATCH(LIM_WS_MESSAGE_DEFAULT) */
+    struct ws_det *det; /* WS_DET_MAX */
     uint32_t det_n;
     /* subscriptions: the commands of the current table, and their ledger */
     tb_cmd *cmds;

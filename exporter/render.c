@@ -340,8 +340,9 @@ static void render_attributes(struct pass *p)
     pthread_mutex_unlock(&p->r->sh->mu);
     if (keys == 0)
         return;
-    expo_family(p->e, "iotpro_attribute_value", EXPO_GAUGE,
-                "Numeric or boolean server attribute (--iotpro.attribute-keys) per entity and key.");
+    expo_family(
+        p->e, "iotpro_attribute_value", EXPO_GAUGE,
+        "Numeric or boolean server attribute (--iotpro.attribute-keys) per entity and key.");
     render_pass(p, F_ATTR_VALUE, -1);
     expo_family(p->e, "iotpro_attribute_info", EXPO_INFO,
                 "String-valued server attribute (value label, length capped).");

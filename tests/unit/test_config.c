@@ -449,8 +449,8 @@ static void test_devices_options(void)
     CHECK_INT(C.profiles.n, 2);
     CHECK_STR(cfg_name(&C.profiles, 1), "Weather station");
     CHECK_INT(cfg_changes(&C2, &C), CFG_CHANGED_KEYS);
-    char *const env[] = { "IOTPRO_USERNAME=alice", "IOTPRO_PASSWORD=p",
-                          "IOTPRO_ENTITY_TYPE=DEVICE", NULL };
+    char *const env[] = { "IOTPRO_USERNAME=alice", "IOTPRO_PASSWORD=p", "IOTPRO_ENTITY_TYPE=DEVICE",
+                          NULL };
     CHECK_INT(cfg_load(&C, 1, (char *const[]){ "iotpro_exporter", NULL }, env, err, sizeof err),
               CFG_OK);
     CHECK_INT((int)C.entity_types, CFG_ENT_DEVICE);

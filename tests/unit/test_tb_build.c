@@ -131,8 +131,9 @@ static void test_split_under_limit(void)
     const char *keys[] = { "device_id", "telemetry_param_latitude", "telemetry_param_longitude" };
     tb_cmd cmds[NC + 1];
     for (int i = 0; i < NC; i++)
-        cmds[i] =
-            (tb_cmd){ TB_CMD_SUBSCRIBE, i + 1, (const uint8_t(*)[16])ids[i * NA], NA, keys, 3, 0, NULL, 0, 0 };
+        cmds[i] = (tb_cmd){
+            TB_CMD_SUBSCRIBE, i + 1, (const uint8_t(*)[16])ids[i * NA], NA, keys, 3, 0, NULL, 0, 0
+        };
     cmds[NC] = (tb_cmd){ TB_CMD_UNSUBSCRIBE, 99, NULL, 0, NULL, 0, 0, NULL, 0, 0 };
     tb_build_cursor cur = { 0, 0 };
     static char out[64 * 1024];

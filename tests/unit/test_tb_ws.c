@@ -230,8 +230,14 @@ static void test_attribute_values(void)
         "1751459000001,\"value\":\"false\"},\"lastActivityTime\":{\"ts\":1751459000002,\"value\":"
         "\"1751459000000\"},\"fw\\u00e9\":{\"ts\":1751459000003,\"value\":\"1.4\\\"2\"},\"gone\":{\"ts\":0,"
         "\"value\":\"\"}},\"TIME_SERIES\":{\"active\":{\"ts\":1751459000004,\"value\":\"17\"}}}}]}";
-    static const char *const key[] = { "\xff" "active", "\xff" "lastActivityTime", "\xff" "fw\xc3\xa9",
-                                       "\xff" "gone" };
+    static const char *const key[] = { "\xff"
+                                       "active",
+                                       "\xff"
+                                       "lastActivityTime",
+                                       "\xff"
+                                       "fw\xc3\xa9",
+                                       "\xff"
+                                       "gone" };
     tb_feed_out *o = feed_store_out();
     feed_res r;
     tb_feed_value v[4];
@@ -241,8 +247,8 @@ static void test_attribute_values(void)
     int64_t ts;
     feed_setup();
     tb_feed_expect(&feed, 2);
-    CHECK_INT(feed_store(&feed, &st, S("{\"cmdId\":2,\"data\":{\"data\":[],\"hasNext\":false}}"),
-                         1, &r),
+    CHECK_INT(feed_store(&feed, &st, S("{\"cmdId\":2,\"data\":{\"data\":[],\"hasNext\":false}}"), 1,
+                         &r),
               TB_OK);
     CHECK_INT(feed_store(&feed, &st, S(msg), 1, &r), TB_OK);
     CHECK_INT((int)r.set, 1); /* the telemetry "active" */
@@ -262,7 +268,10 @@ static void test_attribute_values(void)
     CHECK_INT((int)ar.set, 3);
     CHECK_INT(get_num("d0000000-236b-11ef-ab79-761df4256b79", "active", &num, &ts), STORE_KIND_NUM);
     CHECK(num == 17.0);
-    CHECK_INT(get_num("d0000000-236b-11ef-ab79-761df4256b79", "\xff" "active", &num, &ts),
+    CHECK_INT(get_num("d0000000-236b-11ef-ab79-761df4256b79",
+                      "\xff"
+                      "active",
+                      &num, &ts),
               STORE_KIND_NUM);
     CHECK(num == 0.0 && ts == 1751459000001);
     CHECK(!tb_key_is_attr("active", 6) && !tb_key_is_attr("", 0));
