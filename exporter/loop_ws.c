@@ -604,8 +604,7 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
     w->ids = calloc(LOOP_MAX_ASSETS, sizeof *w->ids);
     w->keyptrs = calloc(LIM_CFG_KEYS, sizeof *w->keyptrs);
     if (!w->msg || !w->tok || !w->pend || !w->vals || !w->attrs || !w->avals || !w->abuf ||
-        !w->scratch || !w->det ||
-        !w->cmds || !w->ent || !w->ids || !w->keyptrs) {
+        !w->scratch || !w->det || !w->cmds || !w->ent || !w->ids || !w->keyptrs) {
         ws_client_free(w);
         return -1;
     }
