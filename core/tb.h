@@ -145,7 +145,7 @@ void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *to
 typedef struct tb_asset {
     uint8_t id[16];
     uint8_t profile_id[16]; /* assetProfileId or deviceProfileId */
-    uint8_t owner_id[16]; /* PE ownerId, else customerId */
+    uint8_t owner_id[16];   /* PE ownerId, else customerId */
     char name[LIM_NAME_BYTES];
     char type[LIM_NAME_BYTES]; /* the asset profile name (since 3.4.2) */
     char label[LIM_NAME_BYTES];

@@ -51,7 +51,7 @@ struct rest_client {
      * session sees one paged listing: a part's last page reports another page while a
      * part follows, and the session's page 0 starts again from the first part. */
     uint32_t part, nparts, part_page;
-    uint32_t details_idx;       /* asset whose details are being fetched */
+    uint32_t details_idx; /* asset whose details are being fetched */
     struct rest_stats st;
 };
 
