@@ -233,6 +233,21 @@ static void render_pass(struct pass *p, enum fam f, int kind)
     }
 }
 
+/* lb over buf[0..cap) holding entry idx's labels: its sealed prefix, else built. */
+static void entity_labels(struct pass *p, struct expo_labels *lb, char *buf, size_t cap,
+                          int32_t idx)
+{
+    const char *pre;
+    size_t pn;
+    expo_labels_init(lb, buf, cap);
+    if ((pre = asset_tab_prefix(p->a, idx, &pn)) != NULL) {
+        memcpy(buf, pre, pn);
+        lb->len = pn;
+    } else {
+        asset_tab_labels(lb, assets_get(&p->a->t, idx)->id, &p->a->t, idx);
+    }
+}
+
 /* iotpro_asset_info: one sample per asset, details as extra labels (read under the
  * mutex: WebSocket details may update them). */
 static void render_assets(struct pass *p)
@@ -248,17 +263,9 @@ static void render_assets(struct pass *p)
         uint32_t pos = 0, nn = 0;
         const char *k, *v;
         size_t kl, vl;
-        const char *pre;
-        size_t pn;
         if (a->kind != TB_ENTITY_ASSET)
             continue; /* devices: iotpro_device_info */
-        expo_labels_init(&lb, lbuf, sizeof lbuf);
-        if ((pre = asset_tab_prefix(p->a, (int32_t)i, &pn)) != NULL) {
-            memcpy(lbuf, pre, pn);
-            lb.len = pn;
-        } else {
-            asset_tab_labels(&lb, a->id, t, (int32_t)i);
-        }
+        entity_labels(p, &lb, lbuf, sizeof lbuf, (int32_t)i);
         pthread_mutex_lock(&sh->mu); /* details change under it (assets.h) */
         while (nn < LIM_DETAIL_LABELS && assets_detail_next(t, a, &pos, &k, &kl, &v, &vl)) {
             char nm[EXPO_NAME_MAX];
@@ -304,17 +311,9 @@ static void render_devices(struct pass *p)
         const assets_entry *d = assets_get(t, (int32_t)i);
         char lbuf[4096];
         struct expo_labels lb;
-        const char *pre;
-        size_t pn;
         if (d->kind != TB_ENTITY_DEVICE)
             continue;
-        expo_labels_init(&lb, lbuf, sizeof lbuf);
-        if ((pre = asset_tab_prefix(p->a, (int32_t)i, &pn)) != NULL) {
-            memcpy(lbuf, pre, pn);
-            lb.len = pn;
-        } else {
-            asset_tab_labels(&lb, d->id, t, (int32_t)i);
-        }
+        entity_labels(p, &lb, lbuf, sizeof lbuf, (int32_t)i);
         expo_labels_add(&lb, "label", assets_text(t, d->label_off), d->label_len);
         e->utf8_replaced += lb.replaced;
         if (lb.err)

@@ -221,32 +221,40 @@ def main():
     a = ap.parse_args()
     keys = set(a.keys.split(","))
     expect = dict(x.split("=", 1) for x in a.expect_name)
-    end = time.monotonic() + a.wait
+    def attempt():
+        truth = parse_truth(fetch(a.ctl.rstrip("/") + "/truth"), keys)
+        errs = compare(truth, parse_metrics(fetch(a.metrics)), expect, set(a.absent))
+        if not truth:
+            errs.append("truth is empty for these keys (nothing to compare)")
+        return errs, None if a.quiet else f"{len(truth)} (asset, key) pairs match"
+
+    return until_equal("compare_truth", a.wait, attempt)
+
+
+def until_equal(name, wait, attempt):
+    """Calls attempt() -> (differences, summary) every 0.5 s until it finds none or
+    `wait` seconds pass. Returns 0 when equal (the summary printed unless None), 1 when
+    not (the first differences on stderr), 2 when fetching or parsing kept failing."""
+    end = time.monotonic() + wait
     while True:
         try:
-            truth = parse_truth(fetch(a.ctl.rstrip("/") + "/truth"), keys)
-            samples = parse_metrics(fetch(a.metrics))
+            errs, summary = attempt()
         except Exception as e:  # noqa: BLE001 -- report any fetch/parse failure
             if time.monotonic() < end:
                 time.sleep(0.5)
                 continue
-            print(f"compare_truth: fetch/parse failed: {e}", file=sys.stderr)
+            print(f"{name}: fetch/parse failed: {e}", file=sys.stderr)
             return 2
-        errs = compare(truth, samples, expect, set(a.absent))
-        if not truth:
-            errs.append("truth is empty for these keys (nothing to compare)")
         if not errs:
-            if not a.quiet:
-                print(f"compare_truth: {len(truth)} (asset, key) pairs match")
+            if summary is not None:
+                print(f"{name}: {summary}")
             return 0
         if time.monotonic() >= end:
-            print(f"compare_truth: {len(errs)} differences over {len(truth)} truth pairs; first:",
-                  file=sys.stderr)
+            print(f"{name}: {len(errs)} differences; first:", file=sys.stderr)
             for e in errs[:8]:
                 print("  " + e, file=sys.stderr)
             return 1
         time.sleep(0.5)
-
 
 if __name__ == "__main__":
     sys.exit(main())

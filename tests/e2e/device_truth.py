@@ -24,7 +24,6 @@ import argparse
 import json
 import ssl
 import sys
-import time
 import urllib.request
 
 import compare_truth as ct
@@ -163,33 +162,17 @@ def main():
     attr_keys = set(filter(None, a.attr_keys.split(",")))
     kinds = set(a.kinds.split(","))
     profiles = set(filter(None, a.profiles.split(",")))
-    end = time.monotonic() + a.wait
-    while True:
-        try:
-            ents = {i: e for i, e in rest_entities(a.api, a.ca, a.user, a.password).items()
-                    if e[0] in kinds and (not profiles or e[2] in profiles)}
-            truth = truth_lines(ct.fetch(a.ctl.rstrip("/") + "/truth"))
-            samples = ct.parse_metrics(ct.fetch(a.metrics))
-        except Exception as e:  # noqa: BLE001 -- report any fetch/parse failure
-            if time.monotonic() < end:
-                time.sleep(0.5)
-                continue
-            print(f"device_truth: fetch/parse failed: {e}", file=sys.stderr)
-            return 2
-        errs, n = compare(ents, truth, samples, keys, attr_keys)
+    def attempt():
+        ents = {i: e for i, e in rest_entities(a.api, a.ca, a.user, a.password).items()
+                if e[0] in kinds and (not profiles or e[2] in profiles)}
+        truth = truth_lines(ct.fetch(a.ctl.rstrip("/") + "/truth"))
+        errs, n = compare(ents, truth, ct.parse_metrics(ct.fetch(a.metrics)), keys, attr_keys)
         if not ents:
             errs.append("no entity expected (nothing to compare)")
-        if not errs:
-            ndev = sum(e[0] == "DEVICE" for e in ents.values())
-            print(f"device_truth: {len(ents)} entities ({ndev} devices), {n} truth pairs match")
-            return 0
-        if time.monotonic() >= end:
-            print(f"device_truth: {len(errs)} differences; first:", file=sys.stderr)
-            for e in errs[:10]:
-                print("  " + e, file=sys.stderr)
-            return 1
-        time.sleep(0.5)
+        ndev = sum(e[0] == "DEVICE" for e in ents.values())
+        return errs, f"{len(ents)} entities ({ndev} devices), {n} truth pairs match"
 
+    return ct.until_equal("device_truth", a.wait, attempt)
 
 if __name__ == "__main__":
     sys.exit(main())
