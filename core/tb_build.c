@@ -207,7 +207,7 @@ static void tb_cmd_write(tbw *w, const tb_cmd *c)
     tbw_int(w, c->n_assets);
     tbw_str(w, ",\"page\":0,\"sortOrder\":{\"key\":{\"type\":\"ENTITY_FIELD\",\"key\":"
                "\"createdTime\"},\"direction\":\"ASC\"},\"dynamic\":false},"
-               /* no entity fields: names and profiles come from the REST asset listing, and
+               /* no entity fields: names and profiles come from the REST listing, and
                 * asking for them again made every snapshot entry ~15% larger to send
                 * and parse (the protocol allows the list to be empty or absent) */
                "\"entityFields\":[],\"latestValues\":[]},"

@@ -1,8 +1,9 @@
 /*
  * tb_rest.c -- parsers for ThingsBoard's REST responses: the token pair, error
- * bodies (JSON, plain text or empty), PageData<Asset> and PageData<Device>, key lists and SERVER_SCOPE
- * attributes including assetDetails. Unknown fields are ignored everywhere, since
- * PE and newer servers add fields (ownerId, version, subscriptionErrorCode...).
+ * bodies (JSON, plain text or empty), PageData<Asset> and PageData<Device>, key lists
+ * and SERVER_SCOPE attributes including assetDetails. Unknown fields are ignored
+ * everywhere, since PE and newer servers add fields (ownerId, version,
+ * subscriptionErrorCode...).
  */
 #include "core/tb.h"
 
