@@ -30,6 +30,7 @@ void asset_tab_free(struct asset_tab *a)
     free(a->pre_off);
     free(a->pre_len);
     free(a->pre);
+    free(a->kinds);
     free(a->mem);
     free(a);
 }
@@ -75,6 +76,9 @@ int asset_tab_seal(struct asset_tab *a)
     }
     if (cap >= UINT32_MAX)
         return -1;
+    if (a->devices && (a->kinds = malloc(t->count + 1)) != NULL)
+        for (uint32_t i = 0; i < t->count; i++)
+            a->kinds[i] = assets_get(t, (int32_t)i)->kind;
     a->pre_off = malloc((t->count + 1) * sizeof *a->pre_off);
     a->pre_len = malloc((t->count + 1) * sizeof *a->pre_len);
     a->pre = malloc(cap + 1);

@@ -37,9 +37,9 @@
  * ASSET_TAB_DEVICE_ID_LABEL bytes of device_id="…". */
 #define ASSET_TAB_ID_LABEL        47u
 #define ASSET_TAB_DEVICE_ID_LABEL 48u
-static inline size_t asset_tab_id_label_len(const assets_entry *e)
+static inline size_t asset_tab_id_label_len(int kind)
 {
-    return e->kind == TB_ENTITY_DEVICE ? ASSET_TAB_DEVICE_ID_LABEL : ASSET_TAB_ID_LABEL;
+    return kind == TB_ENTITY_DEVICE ? ASSET_TAB_DEVICE_ID_LABEL : ASSET_TAB_ID_LABEL;
 }
 
 struct asset_tab {
@@ -48,6 +48,9 @@ struct asset_tab {
     char *pre;
     uint64_t pre_replaced; /* invalid UTF-8 sequences replaced in the prefixes */
     uint32_t devices;      /* entries of kind TB_ENTITY_DEVICE (counted at seal) */
+    uint8_t *kinds;        /* per entry, its tb_entity_kind (sealed; NULL: read the entry):
+                              renders test it per row, and 1 B per entity stays in cache
+                              where the 64 B entries do not */
     unsigned refs;         /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };
@@ -68,6 +71,12 @@ void asset_tab_labels(struct expo_labels *lb, const uint8_t id[16], const assets
 /* Only the id label of entry idx (asset_id or device_id). */
 void asset_tab_id_label(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
                         int32_t idx);
+
+/* The tb_entity_kind of entry idx (idx valid). */
+static inline int asset_tab_kind(const struct asset_tab *a, int32_t idx)
+{
+    return a->kinds ? a->kinds[idx] : assets_get(&a->t, idx)->kind;
+}
 
 /* The sealed prefix of entry idx, or NULL (not sealed, or it did not fit). */
 static inline const char *asset_tab_prefix(const struct asset_tab *a, int32_t idx, size_t *n)

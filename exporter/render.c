@@ -100,26 +100,27 @@ static int key_is(const store_row *row, const char *name, size_t n)
 }
 
 /* Device connectivity attributes have families of their own. */
-static int is_connectivity(const store_row *row, const assets_entry *e)
+static int is_connectivity(const store_row *row, int ekind)
 {
-    return e->kind == TB_ENTITY_DEVICE &&
+    return ekind == TB_ENTITY_DEVICE &&
            (key_is(row, "active", 6) || key_is(row, "lastActivityTime", 16));
 }
 
-/* Does row (of entry e) belong to family f of entity kind `kind` (-1: any kind)? */
-static int row_in(const store_row *row, const assets_entry *e, enum fam f, int kind)
+/* Does row (of an entity of kind ekind) belong to family f of entity kind `kind` (-1:
+ * any kind)? */
+static int row_in(const store_row *row, int ekind, enum fam f, int kind)
 {
     int num = row->kind == STORE_KIND_NUM;
-    if (kind >= 0 && e->kind != kind)
+    if (kind >= 0 && ekind != kind)
         return 0;
     if (!tb_key_is_attr(row->key, row->key_len))
         return (f == F_VALUE && num) || f == F_TS || (f == F_INFO && !num);
     switch (f) {
-    case F_ACTIVE: return num && key_is(row, "active", 6) && e->kind == TB_ENTITY_DEVICE;
+    case F_ACTIVE: return num && key_is(row, "active", 6) && ekind == TB_ENTITY_DEVICE;
     case F_LAST_ACTIVITY:
-        return num && key_is(row, "lastActivityTime", 16) && e->kind == TB_ENTITY_DEVICE;
-    case F_ATTR_VALUE: return num && !is_connectivity(row, e);
-    case F_ATTR_INFO: return !num && !is_connectivity(row, e);
+        return num && key_is(row, "lastActivityTime", 16) && ekind == TB_ENTITY_DEVICE;
+    case F_ATTR_VALUE: return num && !is_connectivity(row, ekind);
+    case F_ATTR_INFO: return !num && !is_connectivity(row, ekind);
     default: return 0;
     }
 }
@@ -159,7 +160,7 @@ static void sample_info(struct pass *p, const store_row *row, int32_t idx, const
     char lbuf[ASSET_TAB_DEVICE_ID_LABEL + 1 + 3 * LIM_KEY_BYTES + 3 * LIM_STRING_VALUE_BYTES + 32];
     struct expo_labels lb;
     const char *k;
-    size_t kn, idn = asset_tab_id_label_len(assets_get(&p->a->t, idx));
+    size_t kn, idn = asset_tab_id_label_len(asset_tab_kind(p->a, idx));
     expo_labels_init(&lb, lbuf, sizeof lbuf);
     if (pre) {
         memcpy(lbuf, pre, idn);
@@ -227,7 +228,8 @@ static void render_pass(struct pass *p, enum fam f, int kind)
             int32_t idx = row_asset(p, row);
             if (idx < 0)
                 continue; /* listed after this render began: in the next scrape */
-            if (row_in(row, assets_get(&p->a->t, idx), f, kind))
+            /* without devices every entity is an asset: no kind to look up per row */
+            if (row_in(row, p->a->devices ? asset_tab_kind(p->a, idx) : TB_ENTITY_ASSET, f, kind))
                 sample_row(p, row, idx, f);
         }
     }
