@@ -47,10 +47,13 @@ check "PE: the device is active again once it talks" wait_for 10 metric_eq "$sel
 check "PE: its last activity moved on" wait_for 10 metric_ge \
     "iotpro_device_last_activity_timestamp_seconds{device_id=\"$DEV\"}" "$("$PY" -c "print(${last:-0} + 0.001)")"
 
-# An attribute set by hand: a string where a number was (info, no value series left).
-sim_ctl "/fault/set-attr?id=$DEV&key=capacity&value=n%2Fa" >/dev/null
-check "PE: a string attribute goes to iotpro_attribute_info" wait_for 10 metric_eq \
-    "iotpro_attribute_info{device_id=\"$DEV\",key=\"capacity\",value=\"n/a\"}" 1
+# Attributes set by hand: a string and a number, pushed to the exporter.
+sim_ctl "/fault/set-attr?id=$DEV&key=firmware&value=9.9.9-rc%201" >/dev/null
+sim_ctl "/fault/set-attr?id=$DEV&key=capacity&value=4242.5" >/dev/null
+check "PE: a string attribute set by hand reaches iotpro_attribute_info" wait_for 10 metric_eq \
+    "iotpro_attribute_info{device_id=\"$DEV\",key=\"firmware\",value=\"9.9.9-rc 1\"}" 1
+check "PE: a numeric attribute set by hand reaches iotpro_attribute_value" wait_for 10 metric_eq \
+    "iotpro_attribute_value{device_id=\"$DEV\",key=\"capacity\"}" 4242.5
 
 # Exact comparison with the truth once the traffic stops (lastActivityTime moves with
 # every value, and devices send heartbeats): every device quiet, so each goes inactive
