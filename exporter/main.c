@@ -24,6 +24,7 @@
 #include "exporter/log.h"
 #include "exporter/loop.h"
 #include "exporter/render.h"
+#include "exporter/render_opts.h"
 #include "exporter/web.h"
 
 extern char **environ;
@@ -64,14 +65,24 @@ static int reload_cfg(void *arg, const struct cfg **out)
         log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
         return -1;
     }
+    /* made before anything is applied, so a failure keeps the old configuration whole */
+    struct render_opts *ro = render_opts_new(next);
+    if (!ro) {
+        log_error("configuration reload failed; keeping the old one",
+                  LOG_S("error", "out of memory"));
+        return -1;
+    }
     /* the web config file is read again on every SIGHUP, changed or not */
     struct websec *sec = websec_load(next->web_config_file, err, sizeof err);
     if (!sec || (g_web && web_reload(g_web, sec, err, sizeof err) != 0)) {
         log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
         websec_unref(sec);
+        render_opts_discard(ro);
         return -1;
     }
     websec_unref(sec);
+    /* mapping, timestamps and info fields: the next render uses them */
+    render_set_opts(g_render, ro);
     log_secret_add(next->password);
     log_init(next->log_level, next->log_format, 2);
     g_cfg_cur = 1 - g_cfg_cur;
@@ -173,8 +184,12 @@ int main(int argc, char **argv)
     }
 
     g_render = render_create(&g_sh, &g_health);
-    if (!g_render) {
+    struct render_opts *ro = g_render ? render_opts_new(c) : NULL;
+    if (ro)
+        render_set_opts(g_render, ro);
+    if (!g_render || !ro) {
         log_error("cannot allocate the renderer");
+        render_destroy(g_render);
         websec_unref(sec);
         loop_destroy(atomic_exchange(&g_loop, NULL));
         loop_shared_free(&g_sh);

@@ -37,9 +37,17 @@
 
 struct render;
 
-/* sh and h must outlive the render object. NULL on allocation failure. */
+struct render_opts;
+
+/* sh and h must outlive the render object. NULL on allocation failure. Renders use
+ * the default options (no mapping, timestamps on, every asset info field) until
+ * render_set_opts. */
 struct render *render_create(struct loop_shared *sh, struct health *h);
 void render_destroy(struct render *r);
+
+/* Renders that start from now on use o (exporter/render_opts.h; the caller's
+ * reference is taken over); running ones finish with the snapshot they started with. */
+void render_set_opts(struct render *r, struct render_opts *o);
 
 /* Writes the whole body (families and samples; not expo_finish). 0, or -1 when out
  * of memory (the caller answers 500, or aborts a stream already started). Encoder
