@@ -99,6 +99,25 @@ static void test_parse_good(void)
     CHECK_INT(mapping_find(&C.map, "door", 4), -1);
 }
 
+/* The example file's commented mapping, uncommented, is a working configuration. */
+static void test_example_mapping(void)
+{
+    FILE *f = fopen("deploy/iotpro_exporter.conf.example", "r");
+    if (!f)
+        SKIP("deploy/iotpro_exporter.conf.example not found (run from the top directory)");
+    static char text[32768];
+    char line[512];
+    size_t n = 0;
+    while (fgets(line, sizeof line, f) && n + sizeof line < sizeof text)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s",
+                              strncmp(line, "# metric.", 9) ? line : line + 2);
+    fclose(f);
+    CHECK_INT(load(text), CFG_OK);
+    CHECK_STR(err, "");
+    CHECK_INT(C.map.n, 3);
+    CHECK_INT(C.map.k[mapping_find(&C.map, "odometer", 8)].type, MAPPING_COUNTER);
+}
+
 static void test_errors_name_their_line(void)
 {
     static const struct {
@@ -384,6 +403,7 @@ static void test_timestamps_and_info_fields(void)
 int main(void)
 {
     RUN(test_parse_good);
+    RUN(test_example_mapping);
     RUN(test_errors_name_their_line);
     RUN(test_limits_and_options);
     RUN(test_render_mapped);
