@@ -4,6 +4,8 @@
  * our own family names it protects (checked against a real render), and the render of
  * mapped families, --metrics.timestamps=false and --metrics.asset-info-fields.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +402,62 @@ static void test_timestamps_and_info_fields(void)
     loop_shared_free(&g_sh);
 }
 
+/* SIGHUP swaps the snapshot while renders run (under TSan too: this test starts
+ * threads): every render sees one whole mapping, old or new, never a mix. */
+static struct render *g_r;
+static _Atomic int g_torn, g_renders;
+
+static void *render_loop(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        char *b = body(g_r, 0, i & 1 ? EXPO_OPENMETRICS : EXPO_TEXT);
+        int a = strstr(b, "iotpro_temperature_celsius{" L1 "} 21.5\n") != NULL;
+        int z = strstr(b, "iotpro_temp_deci{" L1 "} 2150\n") != NULL;
+        int ts = strstr(b, "iotpro_telemetry_timestamp_seconds") != NULL;
+        /* A: celsius, timestamps on; B: deci, timestamps off */
+        if (a + z != 1 || ts != a)
+            g_torn++;
+        g_renders++;
+        free(b);
+    }
+    return NULL;
+}
+
+static void test_reload_while_rendering(void)
+{
+    static const char *const confs[2] = {
+        "metric.temperature.name = temperature_celsius\nmetric.temperature.scale = 0.1\n",
+        "metrics.timestamps = false\nmetric.temperature.name = temp_deci\n"
+        "metric.temperature.scale = 10\n",
+    };
+    struct render_opts *o[2];
+    g_r = setup();
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(load(confs[i]), CFG_OK);
+        o[i] = render_opts_new(&C);
+    }
+    render_set_opts(g_r, render_opts_new(&C));
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_INT(pthread_create(&th[i], NULL, render_loop, NULL), 0);
+    for (int i = 0; g_renders < 200 && i < 200000; i++) {
+        /* a fresh copy each time: the published one is freed by its last holder */
+        struct render_opts *n = malloc(sizeof *n);
+        memcpy(n, o[i & 1], sizeof *n);
+        n->refs = 1;
+        render_set_opts(g_r, n);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(g_renders, 200);
+    CHECK_INT(g_torn, 0);
+    render_opts_discard(o[0]);
+    render_opts_discard(o[1]);
+    render_destroy(g_r);
+    loop_shared_free(&g_sh);
+}
+
 int main(void)
 {
     RUN(test_parse_good);
@@ -408,5 +466,6 @@ int main(void)
     RUN(test_limits_and_options);
     RUN(test_render_mapped);
     RUN(test_timestamps_and_info_fields);
+    RUN(test_reload_while_rendering);
     return harness_done();
 }
