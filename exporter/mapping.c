@@ -8,7 +8,7 @@
 #include "exporter/mapping.h"
 
 #include <math.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,17 +69,6 @@ static const char *const reserved_prefixes[] = { "telemetry_", "asset_", "device
 /* Sample-name suffixes OpenMetrics gives a meaning (or we do: _info). */
 static const char *const reserved_suffixes[] = { "_total", "_info",   "_created", "_count",
                                                  "_sum",   "_bucket", "_gcount",  "_gsum" };
-
-static void errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !cap)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 static int ends_with(const char *s, size_t n, const char *suf)
 {
@@ -190,7 +179,7 @@ static int parse_map(struct mapping *m, struct mapping_key *k, const char *v, ch
             if (*q == ':')
                 colon = q;
         if (!colon) {
-            errf(why, cap, "entry %u is not STR:number", k->nvals + 1u);
+            snprintf(why, cap, "entry %u is not STR:number", k->nvals + 1u);
             return -1;
         }
         const char *num = colon + 1;
@@ -199,31 +188,31 @@ static int parse_map(struct mapping *m, struct mapping_key *k, const char *v, ch
         trim(&num, &nl);
         double d;
         if (sl == 0) {
-            errf(why, cap, "entry %u has an empty string before ':'", k->nvals + 1u);
+            snprintf(why, cap, "entry %u has an empty string before ':'", k->nvals + 1u);
             return -1;
         }
         if (parse_num(num, nl, &d)) {
-            errf(why, cap, "entry %u: \"%.*s\" is not a finite number", k->nvals + 1u,
-                 (int)(nl > 40 ? 40 : nl), num);
+            snprintf(why, cap, "entry %u: \"%.*s\" is not a finite number", k->nvals + 1u,
+                     (int)(nl > 40 ? 40 : nl), num);
             return -1;
         }
         if (sl >= LIM_STRING_VALUE_BYTES) {
-            errf(why, cap, "entry %u: the string is longer than %u bytes", k->nvals + 1u,
-                 LIM_STRING_VALUE_BYTES - 1);
+            snprintf(why, cap, "entry %u: the string is longer than %u bytes", k->nvals + 1u,
+                     LIM_STRING_VALUE_BYTES - 1);
             return -1;
         }
         for (uint16_t j = 0; j < k->nvals; j++) {
             const struct mapping_val *o = &m->v[k->first_val + j];
             if (o->len == sl && !memcmp(mapping_str(m, o->off), s, sl)) {
-                errf(why, cap, "entry %u: \"%.*s\" is mapped twice", k->nvals + 1u,
-                     (int)(sl > 40 ? 40 : sl), s);
+                snprintf(why, cap, "entry %u: \"%.*s\" is mapped twice", k->nvals + 1u,
+                         (int)(sl > 40 ? 40 : sl), s);
                 return -1;
             }
         }
         uint32_t off = m->nv < LIM_MAP_VALUES ? pool_add(m, s, sl) : UINT32_MAX;
         if (off == UINT32_MAX) {
-            errf(why, cap, "too many map entries (at most %u, %u bytes of mapping text in all)",
-                 LIM_MAP_VALUES, LIM_MAP_POOL_BYTES);
+            snprintf(why, cap, "too many map entries (at most %u, %u bytes of mapping text in all)",
+                     LIM_MAP_VALUES, LIM_MAP_POOL_BYTES);
             return -1;
         }
         m->v[m->nv++] = (struct mapping_val){ off, (uint32_t)sl, d };
@@ -242,7 +231,7 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
     int a = -1;
     why[0] = 0;
     if (!dot || dot == spec) {
-        errf(err, cap, "metric.%.128s: expected metric.<key>.<attribute>", spec);
+        snprintf(err, cap, "metric.%.128s: expected metric.<key>.<attribute>", spec);
         return -1;
     }
     size_t kl = (size_t)(dot - spec);
@@ -250,23 +239,24 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
         if (!strcmp(dot + 1, attr_names[i]))
             a = i;
     if (a < 0) {
-        errf(err, cap,
-             "metric.%.128s: unknown attribute \"%.32s\" (name, help, scale, type, map, "
-             "map-default)",
-             spec, dot + 1);
+        snprintf(err, cap,
+                 "metric.%.128s: unknown attribute \"%.32s\" (name, help, scale, type, map, "
+                 "map-default)",
+                 spec, dot + 1);
         return -1;
     }
     if (kl >= LIM_KEY_BYTES || has_ctl(spec, kl)) {
-        errf(err, cap, "metric.%.128s: the key is longer than %u bytes or has a control character",
-             spec, LIM_KEY_BYTES - 1);
+        snprintf(err, cap,
+                 "metric.%.128s: the key is longer than %u bytes or has a control character", spec,
+                 LIM_KEY_BYTES - 1);
         return -1;
     }
     int i = key_entry(m, spec, kl);
     if (i < 0) {
         uint32_t off = m->n < LIM_MAP_KEYS ? pool_add(m, spec, kl) : UINT32_MAX;
         if (off == UINT32_MAX) {
-            errf(err, cap, "metric.%.128s: too many mapped keys (at most %u, %u bytes of text)",
-                 spec, LIM_MAP_KEYS, LIM_MAP_POOL_BYTES);
+            snprintf(err, cap, "metric.%.128s: too many mapped keys (at most %u, %u bytes of text)",
+                     spec, LIM_MAP_KEYS, LIM_MAP_POOL_BYTES);
             return -1;
         }
         i = m->n++;
@@ -278,7 +268,7 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
     }
     struct mapping_key *k = &m->k[i];
     if (k->line[a]) {
-        errf(err, cap, "metric.%.128s: set twice (line %u)", spec, k->line[a]);
+        snprintf(err, cap, "metric.%.128s: set twice (line %u)", spec, k->line[a]);
         return -1;
     }
     k->line[a] = line;
@@ -290,11 +280,12 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
         size_t lim = a == MAPPING_A_NAME ? LIM_MAP_NAME_BYTES : LIM_MAP_HELP_BYTES;
         uint32_t off;
         if (vl == 0 || vl >= lim || has_ctl(value, vl)) {
-            errf(why, sizeof why, "empty, longer than %zu bytes or has a control character",
-                 lim - 1);
+            snprintf(why, sizeof why, "empty, longer than %zu bytes or has a control character",
+                     lim - 1);
             bad = 1;
         } else if ((off = pool_add(m, value, vl)) == UINT32_MAX) {
-            errf(why, sizeof why, "more than %u bytes of mapping text in all", LIM_MAP_POOL_BYTES);
+            snprintf(why, sizeof why, "more than %u bytes of mapping text in all",
+                     LIM_MAP_POOL_BYTES);
             bad = 1;
         } else if (a == MAPPING_A_NAME) {
             k->name_off = off;
@@ -307,7 +298,7 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
     case MAPPING_A_SCALE:
     case MAPPING_A_DEFAULT:
         if (parse_num(value, vl, a == MAPPING_A_SCALE ? &k->scale : &k->dflt)) {
-            errf(why, sizeof why, "not a finite number");
+            snprintf(why, sizeof why, "not a finite number");
             bad = 1;
         }
         if (a == MAPPING_A_DEFAULT)
@@ -319,7 +310,7 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
         else if (!strcmp(value, "counter"))
             k->type = MAPPING_COUNTER;
         else {
-            errf(why, sizeof why, "must be gauge or counter");
+            snprintf(why, sizeof why, "must be gauge or counter");
             bad = 1;
         }
         break;
@@ -327,7 +318,7 @@ int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned
     default: break;
     }
     if (bad) {
-        errf(err, cap, "metric.%.128s: invalid value \"%.64s\": %s", spec, value, why);
+        snprintf(err, cap, "metric.%.128s: invalid value \"%.64s\": %s", spec, value, why);
         return -1;
     }
     return 0;
@@ -378,7 +369,8 @@ int mapping_finish(struct mapping *m, unsigned *line, char *err, size_t cap)
             size_t l = expo_sanitize_name(nm, sizeof nm, key, k->key_len);
             uint32_t off = l < LIM_MAP_NAME_BYTES ? pool_add(m, nm, l) : UINT32_MAX;
             if (off == UINT32_MAX) {
-                errf(err, cap, "metric.%s.name: cannot make a name from the key; give one", key);
+                snprintf(err, cap, "metric.%s.name: cannot make a name from the key; give one",
+                         key);
                 return -1;
             }
             k->name_off = off;
@@ -388,8 +380,8 @@ int mapping_finish(struct mapping *m, unsigned *line, char *err, size_t cap)
             char h[LIM_KEY_BYTES + 32];
             int hl = snprintf(h, sizeof h, "Telemetry key \"%s\".", key);
             if ((k->help_off = pool_add(m, h, (size_t)hl)) == UINT32_MAX) {
-                errf(err, cap, "metric.%s.help: more than %u bytes of mapping text in all", key,
-                     LIM_MAP_POOL_BYTES);
+                snprintf(err, cap, "metric.%s.help: more than %u bytes of mapping text in all", key,
+                         LIM_MAP_POOL_BYTES);
                 return -1;
             }
         }
@@ -398,8 +390,8 @@ int mapping_finish(struct mapping *m, unsigned *line, char *err, size_t cap)
         if (why) {
             if (!named && k->type == MAPPING_COUNTER && k->line[MAPPING_A_TYPE])
                 *line = k->line[MAPPING_A_TYPE];
-            errf(err, cap, "metric.%s.name: %s\"%s\": %s", key,
-                 named ? "" : "not given, and the default (the key sanitised) ", name, why);
+            snprintf(err, cap, "metric.%s.name: %s\"%s\": %s", key,
+                     named ? "" : "not given, and the default (the key sanitised) ", name, why);
             return -1;
         }
         size_t b = base_len(name, k->name_len);
@@ -407,10 +399,10 @@ int mapping_finish(struct mapping *m, unsigned *line, char *err, size_t cap)
             const struct mapping_key *o = &m->k[j];
             const char *on = mapping_str(m, o->name_off);
             if (base_len(on, o->name_len) == b && !memcmp(on, name, b)) {
-                errf(err, cap,
-                     "metric.%s.name: iotpro_%s is already the family of key \"%s\" (line %u)", key,
-                     name, mapping_str(m, o->key_off),
-                     o->line[MAPPING_A_NAME] ? o->line[MAPPING_A_NAME] : o->first_line);
+                snprintf(err, cap,
+                         "metric.%s.name: iotpro_%s is already the family of key \"%s\" (line %u)",
+                         key, name, mapping_str(m, o->key_off),
+                         o->line[MAPPING_A_NAME] ? o->line[MAPPING_A_NAME] : o->first_line);
                 return -1;
             }
         }

@@ -79,7 +79,8 @@ void mapping_init(struct mapping *m);
 
 /* One line: spec is what follows "metric." in the option name ("<key>.<attr>"; the
  * key may contain dots, the attribute is after the last one). 0, or -1 with
- * err = "metric.<spec>: reason". Keys are added in the order first seen. */
+ * err = "metric.<spec>: reason" (err: the caller's, cap >= 1). Keys are added in the
+ * order first seen. */
 int mapping_set(struct mapping *m, const char *spec, const char *value, unsigned line, char *err,
                 size_t cap);
 
