@@ -36,7 +36,8 @@
 
 /* Store key-name pointer -> mapping entry, for one render. */
 struct rmap_cache;
-/* NULL when out of memory. ~256 KiB of zeroed pages, touched as keys are seen. */
+/* NULL when out of memory. 160 KiB of zeroed pages (4 x LIM_KEYS slots of a pointer
+ * and an index), touched as keys are seen. */
 struct rmap_cache *rmap_cache_new(void);
 void rmap_cache_free(struct rmap_cache *c);
 
