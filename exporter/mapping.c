@@ -385,6 +385,9 @@ int mapping_finish(struct mapping *m, unsigned *line, char *err, size_t cap)
                 return -1;
             }
         }
+        double inv = k->scale != 0 ? 1.0 / k->scale : 0; /* no libm: rounded by hand */
+        double d = inv >= 1.5 && inv <= 1e15 ? (double)(int64_t)(inv + 0.5) : 0;
+        k->divisor = d >= 2 && 1.0 / d == k->scale ? d : 0;
         const char *name = mapping_str(m, k->name_off);
         const char *why = name_problem(name, k->name_len, k->type == MAPPING_COUNTER);
         if (why) {

@@ -15,7 +15,10 @@
  *                (the number after the last ':'; entries trimmed; no ',' in STR)
  *   map-default  finite number for any other string value; without it such a string
  *                stays in iotpro_telemetry_info
- * Numbers and booleans (1/0) are multiplied by scale; mapped strings are not.
+ * Numbers and booleans (1/0) are multiplied by scale (mapping_scale); mapped strings
+ * are not. A scale that is exactly 1/d for a whole d (0.1, 0.5, 0.001) divides by d
+ * instead: the correctly rounded quotient, so 3 x 0.1 reads 0.3, not
+ * 0.30000000000000004 (which multiplying by the double nearest 0.1 gives).
  *
  * Use: mapping_init, mapping_set for every line (syntax and values are checked
  * there), then mapping_finish (defaults, names, clashes; builds the look-up index).
@@ -59,7 +62,8 @@ struct mapping_key {
     uint16_t key_len, name_len;
     uint16_t first_val, nvals; /* entries in mapping.v */
     double scale, dflt;
-    uint8_t type; /* enum mapping_type */
+    double divisor; /* > 0: scale is exactly 1/divisor (0.1, 0.001): divide instead */
+    uint8_t type;   /* enum mapping_type */
     uint8_t has_default;
     unsigned line[MAPPING_A__COUNT]; /* config-file line of each attribute, 0 = unset */
     unsigned first_line;             /* first line naming this key */
@@ -95,6 +99,13 @@ int mapping_find(const struct mapping *m, const char *key, size_t n);
 /* The number a string value of entry i exports: 1 and *out set (a map entry or the
  * map-default), or 0 (the string stays in iotpro_telemetry_info). */
 int mapping_string_value(const struct mapping *m, int i, const char *s, size_t n, double *out);
+
+/* A number of entry i after its scale. */
+static inline double mapping_scale(const struct mapping *m, int i, double v)
+{
+    const struct mapping_key *k = &m->k[i];
+    return k->divisor > 0 ? v / k->divisor : v * k->scale;
+}
 
 static inline const char *mapping_str(const struct mapping *m, uint32_t off)
 {

@@ -44,7 +44,7 @@ static int rmap_value(const struct mapping *m, int i, const store_row *row, cons
                       double *v)
 {
     if (row->kind == STORE_KIND_NUM) {
-        *v = row->num * m->k[i].scale;
+        *v = mapping_scale(m, i, row->num);
         return 1;
     }
     return mapping_string_value(m, i, strbuf + row->str_off, row->str_len, v);

@@ -8,7 +8,7 @@
 Reads the metric.<key>.<attr> lines of the exporter's config file and applies the
 documented rules to the simulator's /truth, independently of the exporter's code:
   - a mapped key's numbers and booleans (1/0) appear as iotpro_<name>{asset_id, asset,
-    profile} = value x scale; a string in its map, or any string when it has a
+    profile} = value x scale (value / d when scale is exactly 1/d); a string in its map, or any string when it has a
     map-default, as that number; any other string stays in iotpro_telemetry_info;
   - a mapped key has no iotpro_telemetry_value or _timestamp_seconds series, and no
     info series unless its string is unmapped;
@@ -57,6 +57,14 @@ def read_conf(path):
     return out
 
 
+def scaled(v, scale):
+    """value x scale; a scale of exactly 1/d (d whole) divides by d (README.md)."""
+    d = round(1 / scale) if scale else 0
+    if 2 <= d <= 1e15 and 1.0 / d == scale:
+        return v / d
+    return v * scale
+
+
 def prom_samples(prom, names):
     q = '{__name__=~"' + "|".join(re.escape(n) for n in names) + '"}'
     url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
@@ -95,7 +103,7 @@ def check(conf, truth, samples, timestamps):
             rest[(aid, key)] = (ts, kind, val)
             continue
         if kind == "num":
-            want = val * c["scale"]
+            want = scaled(val, c["scale"])
         elif val in c["map"]:
             want = c["map"][val]
         elif c["default"] is not None:

@@ -48,9 +48,17 @@ static void test_parse_good(void)
     CHECK_STR(mapping_str(&C.map, C.map.k[t].help_off), "Air temperature at the asset");
     CHECK(C.map.k[t].scale == 0.1);
     CHECK_INT(C.map.k[t].type, MAPPING_GAUGE);
+    /* a scale of exactly 1/d divides: the decimal one expects, not the product */
+    CHECK(mapping_scale(&C.map, t, 3) == 0.3);
+    CHECK(3 * 0.1 != 0.3);
+    int bt = mapping_find(&C.map, "battery", 7);
+    CHECK(C.map.k[bt].divisor == 100.0);
+    CHECK(mapping_scale(&C.map, bt, 12345) == 123.45);
     int o = mapping_find(&C.map, "odometer", 8);
     CHECK_INT(C.map.k[o].type, MAPPING_COUNTER);
     CHECK(C.map.k[o].scale == 1.0);
+    CHECK(C.map.k[o].divisor == 0.0);
+    CHECK(mapping_scale(&C.map, o, 2.5) == 2.5);
     int d = mapping_find(&C.map, "door", 4);
     CHECK_INT(C.map.k[d].nvals, 3);
     /* the default name is the key; the default help names it */
@@ -326,7 +334,7 @@ static void test_render_mapped(void)
     CHECK(
         strstr(b, "iotpro_telemetry_info{asset_id=\"" U2 "\",key=\"door\",value=\"BROKEN\"} 1\n"));
     CHECK_INT(count(b, "key=\"door\""), 1);
-    /* booleans: 1/0, then scale */
+    /* booleans: 1/0, then scale (5: multiplied) */
     CHECK(strstr(b, "iotpro_door_open{" L1 "} 5\n") != NULL);
     /* a mapped key nobody sends: the family, no sample */
     CHECK(strstr(b, "# TYPE iotpro_never_sent gauge\n") != NULL);
