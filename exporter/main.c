@@ -87,7 +87,7 @@ static int reload_cfg(void *arg, const struct cfg **out)
     log_init(next->log_level, next->log_format, 2);
     g_cfg_cur = 1 - g_cfg_cur;
     *out = next;
-    log_info("configuration reloaded");
+    log_info("configuration reloaded", LOG_U("mapped_keys", next->map.n));
     return 0;
 }
 
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     }
     log_info("starting", LOG_S("version", IOTPRO_VERSION), LOG_S("url", c->url),
              LOG_S("user", c->username), LOG_I("trust_anchors", n),
-             LOG_S("anchors_file", g_anchors.source));
+             LOG_S("anchors_file", g_anchors.source), LOG_U("mapped_keys", c->map.n));
 
     health_init(&g_health, IOTPRO_VERSION, IOTPRO_REVISION,
                 (int64_t)(c->store_max_series ? c->store_max_series : LIM_SERIES_DEFAULT));

@@ -73,6 +73,7 @@ e2e_wait_up 30 || fail "switches exporter up" "$(exp_log_tail)"
 SW_URL=$EXP_URL SW_PID=$EXP_PID
 e2e_start_exporter --log.level=info --config.file="$CONF" || { fail "mapped exporter listens" "$(exp_log_tail)"; finish; }
 e2e_wait_up 30 || fail "mapped exporter up" "$(exp_log_tail)"
+check "the start-up log says how many keys are mapped" grep -q 'msg="starting".*mapped_keys=4' "$EXP_LOG"
 sim_ctl "/rate?n=0" >/dev/null # values settle
 
 EXP_URL_SAVE=$EXP_URL
@@ -152,6 +153,7 @@ metric.battery.name      = battery_percent
 EOF
 kill -HUP "$EXP_PID"
 if wait_for 10 metric_eq iotpro_config_reloads_total 1; then ok "reload counted"; else fail "reload counted"; fi
+check "the log says how many keys are mapped" grep -q 'configuration reloaded.*mapped_keys=4' "$EXP_LOG"
 if OUT=$(mcheck --metrics "$EXP_URL/metrics" 2>&1); then ok "the new mapping applies at once ($OUT)"
 else fail "the new mapping applies at once" "$OUT"; fi
 metrics_text >"$TEST_TMP/mapped2.txt"
