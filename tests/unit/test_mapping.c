@@ -16,6 +16,7 @@
 #include "exporter/render.h"
 #include "exporter/render_opts.h"
 #include "tests/harness.h"
+#include "tests/unit/render_fixture.h"
 
 static struct cfg C;
 static char err[1024];
@@ -233,15 +234,6 @@ static void test_limits_and_options(void)
 
 /* --- render ------------------------------------------------------------------------ */
 
-static struct cfg g_cfg;
-static struct loop_shared g_sh;
-static struct health g_h;
-static const uint8_t ID1[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
-                                 0x80, 0x00, 0,    0,    0,    0,    0,    1 };
-static const uint8_t ID2[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
-                                 0x80, 0x00, 0,    0,    0,    0,    0,    2 };
-#define U1 "11223344-5566-11ee-8000-000000000001"
-#define U2 "11223344-5566-11ee-8000-000000000002"
 #define L1 "asset_id=\"" U1 "\",asset=\"Tank 1\",profile=\"pump\""
 #define L2 "asset_id=\"" U2 "\",asset=\"Tank 2\",profile=\"pump\""
 
