@@ -150,6 +150,7 @@ int main(int argc, char **argv)
         return CFG_EXIT_USAGE;
     }
     if (c->config_check) {
+        cfg_print(c, stdout); /* the effective configuration, mapping included, no secret */
         printf("configuration OK (%d trust anchors)\n", n);
         websec_unref(sec);
         return 0;

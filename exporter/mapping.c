@@ -456,6 +456,7 @@ int mapping_string_value(const struct mapping *m, int i, const char *s, size_t n
 
 void mapping_print(const struct mapping *m, FILE *out)
 {
+    char num[EXPO_NUM_MAX];
     for (int i = 0; i < m->n; i++) {
         const struct mapping_key *k = &m->k[i];
         const char *key = mapping_str(m, k->key_off);
@@ -463,16 +464,20 @@ void mapping_print(const struct mapping *m, FILE *out)
         fprintf(out, "metric.%s.help = \"%s\"\n", key, mapping_str(m, k->help_off));
         fprintf(out, "metric.%s.type = %s\n", key,
                 k->type == MAPPING_COUNTER ? "counter" : "gauge");
-        fprintf(out, "metric.%s.scale = %.17g\n", key, k->scale);
+        expo_fmt_double(num, k->scale); /* the shortest text that reads back the same */
+        fprintf(out, "metric.%s.scale = %s\n", key, num);
         if (k->nvals) {
             fprintf(out, "metric.%s.map = ", key);
             for (uint16_t j = 0; j < k->nvals; j++) {
                 const struct mapping_val *v = &m->v[k->first_val + j];
-                fprintf(out, "%s%s:%.17g", j ? "," : "", mapping_str(m, v->off), v->num);
+                expo_fmt_double(num, v->num);
+                fprintf(out, "%s%s:%s", j ? "," : "", mapping_str(m, v->off), num);
             }
             fputc('\n', out);
         }
-        if (k->has_default)
-            fprintf(out, "metric.%s.map-default = %.17g\n", key, k->dflt);
+        if (k->has_default) {
+            expo_fmt_double(num, k->dflt);
+            fprintf(out, "metric.%s.map-default = %s\n", key, num);
+        }
     }
 }

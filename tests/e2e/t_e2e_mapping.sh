@@ -48,6 +48,8 @@ run_check() { # EXP_BIN args: exit status and output of --config.check
 # 1. --config.check
 run_check --config.file="$CONF"
 check "--config.check accepts the mapping (exit 0)" test "$CC_RC" = 0
+check "--config.check prints the mapping" grep -qx 'metric.temperature.scale = 0.1' <<<"$CC_OUT"
+check "--config.check prints the map" grep -qx 'metric.device_id.map = OPEN:1,CLOSED:0,AJAR:0.5' <<<"$CC_OUT"
 BAD=$TEST_TMP/bad.conf
 printf 'log.level = info\nmetric.odometer.name = odometer_meters\nmetric.odometer.type = counter\n' >"$BAD"
 run_check --config.file="$BAD"
