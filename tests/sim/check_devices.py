@@ -224,6 +224,33 @@ async def main():
         check("singleEntity DEVICE", pages[6] == [D], pages[6])
         check("entityList DEVICE keeps device ids only", pages[7] == sorted([D, dev_ids[0]], key=dev_ids.index), pages[7])
 
+    # the update limiter gates attribute updates; a share of quiet devices goes inactive
+    n_quiet = int(sim.control("/fault/quiet?fraction=0.5").split()[0])
+    t_quiet = time.monotonic()
+    async with websockets.connect(url, ssl=sim.ctx, max_size=None) as ws:
+        r = Reader(ws)
+        await ws.send(json.dumps({"authCmd": {"cmdId": 0, "token": tok}, "cmds": [
+            cmd(9, {"type": "singleEntity", "singleEntity": {"entityType": "DEVICE", "id": D}}, keys=(), attrs=("firmware",))]}))
+        await r.wait(lambda m: m.get("cmdId") == 9 and m.get("data"), 5)
+        sim.control("/fault/update-limit?spec=2:30")
+        dropped = sim.stats()["updates_dropped"]
+        for v in ("7.0.1", "7.0.2", "7.0.3"):
+            sim.control(f"/fault/set-attr?id={D}&key=firmware&value={v}")
+        m, _ = await r.wait(lambda m: m.get("errorCode") == 34, 3)
+        got = [attr_update(x, 9, D, "firmware")["value"] for x in r.msgs if attr_update(x, 9, D, "firmware")]
+        check("the update limiter refuses attribute updates too (errorCode 34, updates_dropped)",
+              m is not None and got == ["7.0.1", "7.0.2"] and sim.stats()["updates_dropped"] == dropped + 1, (got, m))
+        sim.control("/fault/update-limit?off=1")
+    st, _ = None, 0
+    while time.monotonic() - t_quiet < TIMEOUT + 3:
+        st = sim.stats()
+        if st["devices_active"] == NDEV - n_quiet:
+            break
+        await asyncio.sleep(0.1)
+    check("/fault/quiet?fraction=0.5: that share of the devices goes inactive", 0 < n_quiet < NDEV
+          and st["devices_active"] == NDEV - n_quiet, (n_quiet, st["devices_active"]))
+    sim.control("/fault/quiet?off=1")
+
     # the subscription limit counts one subscription per device per key type
     sim.control("/fault/sub-limit?spec=40:60")
     async with websockets.connect(url, ssl=sim.ctx, max_size=None) as ws:
