@@ -6,7 +6,7 @@ deviceType, singleEntity, entityList), connectivity attributes (active flips aft
 and /stats for devices, the subscription limit counting device subscriptions.
 Env: SIM_PORT SIM_CTL SIM_CA. The sim runs with --assets 12 --devices 30 --rate 20
 --inactivity-timeout 1.5 (a PE tenant admin)."""
-import asyncio, json, os, re, time
+import asyncio, json, os, re, time, urllib.error
 import websockets
 from simclient import Sim, check, done
 
@@ -194,6 +194,12 @@ async def main():
         sim.control(f"/fault/set-attr?id={aid}&key=capacity&value=77.5")
         m, _ = await r.wait(lambda m: attr_update(m, 2, aid, "capacity", "77.5"), 3)
         check("/fault/set-attr on an asset pushes capacity", m is not None)
+        try:
+            sim.control(f"/fault/set-attr?id={aid}&key=capacity&value=nan")
+            bad = None
+        except urllib.error.HTTPError as e:
+            bad = e.code
+        check("/fault/set-attr refuses a capacity that is not a number (400)", bad == 400, bad)
         rows = sim.truth("?type=DEVICE")
         check("/truth?type=DEVICE: only device lines, attr: keys included",
               rows and {a for a, _ in rows} == set(dev_ids) and all((i, "attr:active") in rows for i in dev_ids)
