@@ -35,6 +35,7 @@ check("Device JSON: DEVICE id, DEVICE_PROFILE, default deviceData, null firmware
       and d0["deviceData"] == {"configuration": {"type": "DEFAULT"}, "transportConfiguration": {"type": "DEFAULT"}}
       and d0["firmwareId"] is None and d0["softwareId"] is None and d0["customerId"]["entityType"] == "CUSTOMER"
       and isinstance(d0["createdTime"], int) and isinstance(d0["label"], str), d0)
+check("some device names are non-ASCII UTF-8 (seed 1: 2 of 30)", sum(not d["name"].isascii() for d in devs) >= 1)
 types = {d["type"] for d in devs}
 check("device profiles are default, Tracker and Meter", types == {"default", "Tracker", "Meter"}, types)
 profile_ids = {}
