@@ -16,6 +16,7 @@
  *   sim_flood.c  pre-rendered flood stream         sim_outq.c   message boundaries, stats
  *   sim_limit.c  update / subscription limiters    sim_reorder.c reordered delivery
  *   sim_ctl_flow.c control routes for flow control, reorder, edition
+ *   sim_device.c device connectivity: activity, inactivity timeout, quiet fault
  */
 #ifndef IOTPRO_TESTS_SIM_H
 #define IOTPRO_TESTS_SIM_H
@@ -72,8 +73,27 @@ typedef struct {
 #define SIM_TEXT_MAX  1024
 #define SIM_NPROFILES 5
 
-/* Key slots per asset: the telemetry keys, then one for the assetDetails attribute. */
-#define SIM_SLOT_DETAILS (sim.nkeys)
+/* Key slots per entity: the telemetry keys, then the SERVER_SCOPE attributes, in this
+ * order. assetDetails is on assets only; active, lastActivityTime, inactivityAlarmTime
+ * and lastConnectTime are the device state service's and on devices only; firmware
+ * and capacity are on about 90 % of both. */
+enum {
+    SIM_ATTR_DETAILS,
+    SIM_ATTR_FIRMWARE,
+    SIM_ATTR_CAPACITY,
+    SIM_ATTR_ACTIVE,
+    SIM_ATTR_LAST_ACTIVITY,
+    SIM_ATTR_ALARM_TIME,
+    SIM_ATTR_CONNECT_TIME,
+    SIM_NATTR
+};
+#define SIM_SLOT_ATTR(a)    ((int)sim.nkeys + (a))
+#define SIM_SLOT_DETAILS    (sim.nkeys)
+#define SIM_SLOT_IS_ATTR(s) ((s) >= (int)sim.nkeys)
+/* The attribute's slot by name, or -1. */
+int sim_attr_slot(const char *name, size_t len);
+/* Key name of a slot: the telemetry key or the attribute. */
+const char *sim_slot_name(int slot);
 
 typedef struct {
     uint32_t index;
@@ -84,10 +104,20 @@ typedef struct {
  * Java's Double.toString ("25.0", "1.2345E7"), as the reference document describes. */
 typedef enum { SIM_FMT_PAGE, SIM_FMT_UPDATE } sim_fmt;
 
-void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed);
-uint32_t sim_model_count(void);   /* index space (including removed) */
+/* Entity indices: assets are [0, sim_model_count()), devices are
+ * [sim_device_base(), sim_device_base() + sim_device_count()). The sim_asset_*
+ * functions below take either (an asset's or a device's id, name, profile...). */
+void sim_model_init(uint32_t nassets, uint32_t ndevices, uint32_t nkeys, uint64_t seed);
+uint32_t sim_model_count(void);   /* asset index space (including removed) */
 uint32_t sim_model_removed(void); /* how many of those were removed */
+uint32_t sim_device_base(void);
+uint32_t sim_device_count(void);
+int sim_is_device(uint32_t idx);
+const char *sim_entity_type(uint32_t idx); /* "ASSET" or "DEVICE" */
 int sim_asset_exists(uint32_t idx);
+/* Quiet fault: the entity sends no telemetry (generator, device heartbeat). */
+int sim_quiet(uint32_t idx);
+void sim_set_quiet(uint32_t idx, int on);
 void sim_asset_id(uint32_t idx, char out[37]);
 int sim_asset_from_id(const char *id, size_t len, uint32_t *idx); /* 0 ok, -1 unknown */
 /* Name into out (cap >= 256), UTF-8, may hold quotes, backslashes, newlines. */
@@ -101,7 +131,7 @@ int sim_details_mode(uint32_t idx);
 void sim_details_json(uint32_t idx, sim_buf *b); /* the JSON text (object) */
 
 int sim_key_find(const char *name, size_t len); /* key index or -1 */
-int sim_has_key(uint32_t idx, int key);         /* asset reports this key at all */
+int sim_has_key(uint32_t idx, int key);         /* entity has this key (slot) now */
 /* Latest value of (asset, slot): ts (0 if missing/deleted) and text in fmt. Returns 0
  * when the key has no value (ts 0, ""). */
 int sim_value(uint32_t idx, int slot, sim_fmt fmt, int64_t *ts, sim_buf *out);
@@ -110,6 +140,24 @@ int64_t sim_bump(uint32_t idx, int slot);
 void sim_delete_value(uint32_t idx, int slot);              /* ts 0, "" from now on */
 void sim_set_string(uint32_t idx, int slot, const char *v); /* forced value (control) */
 void sim_touch(uint32_t idx, int slot, int64_t ts);         /* same value, new ts (flood) */
+/* Saves the current state of (entity, slot) now without changing how it renders (the
+ * connectivity attributes, whose values live in sim_device.c); returns the new ts. */
+int64_t sim_stamp(uint32_t idx, int slot);
+
+/* ---- device connectivity (sim_device.c): ThingsBoard's device state service ---------- */
+void sim_device_init(void); /* after sim_model_init; every device active */
+/* Device state for rendering: active flag, lastActivityTime, inactivityAlarmTime (0 =
+ * never), lastConnectTime. */
+int sim_device_active(uint32_t idx);
+int64_t sim_device_last_activity(uint32_t idx);
+int64_t sim_device_alarm_time(uint32_t idx);
+int64_t sim_device_connect_time(uint32_t idx);
+/* A device reported telemetry at ts: lastActivityTime saved and pushed, and active if it
+ * was not. No-op for assets. */
+void sim_device_reported(uint32_t idx, int64_t ts);
+/* Periodic: heartbeat telemetry of devices that are not quiet, inactivity timeout. */
+void sim_device_timers(int64_t now_ms);
+uint32_t sim_device_active_count(void);
 
 uint32_t sim_asset_add(const char *type); /* returns new index */
 int sim_asset_remove(uint32_t idx);
@@ -177,11 +225,12 @@ struct sim_ctl_stream;
 
 /* What a queued text message is, for /stats when it leaves (sim_outq.c). */
 typedef enum {
-    SIM_MSG_DATA,   /* an initial (or dynamic) data page */
-    SIM_MSG_UPDATE, /* an update */
-    SIM_MSG_REPLY,  /* error replies: validation, parse, sub-limit (all gated) */
-    SIM_MSG_NOTICE, /* the errorCode 34 notice: bypasses the update limiter */
-    SIM_MSG_FAULT   /* injected by the control endpoint: bypasses the limiter */
+    SIM_MSG_DATA,        /* an initial (or dynamic) data page */
+    SIM_MSG_UPDATE,      /* an update */
+    SIM_MSG_ATTR_UPDATE, /* an update of attribute keys (also counted as an update) */
+    SIM_MSG_REPLY,       /* error replies: validation, parse, sub-limit (all gated) */
+    SIM_MSG_NOTICE,      /* the errorCode 34 notice: bypasses the update limiter */
+    SIM_MSG_FAULT        /* injected by the control endpoint: bypasses the limiter */
 } sim_msg_kind;
 
 struct sim_outmsg {
@@ -268,12 +317,14 @@ typedef struct {
     int cmd_id;
     int active;
     /* query */
-    int filter; /* 0 all assets, 1 entity list, 2 asset types */
+    int filter;  /* 0 all entities of the type, 1 entity list, 2 asset/device types */
+    int devices; /* entity type DEVICE (else ASSET) */
     uint32_t *list;
     size_t nlist; /* entity list (indices) */
     char types[8][64];
     int ntypes;
-    char text[256]; /* textSearch, "" none */
+    char text[256];      /* textSearch, "" none */
+    char name_like[256]; /* assetNameFilter / deviceNameFilter, "" none */
     int page, page_size, desc, dynamic, sort_name;
     sim_qkey fields[16];
     int nfields; /* entityFields */
@@ -326,6 +377,7 @@ typedef struct sim_session {
     sim_buf held;               /* reorder: an update held back to swap with the next one */
     int held_cmd;
     unsigned held_values;
+    sim_msg_kind held_kind;
     int64_t held_since;
     int64_t close_deadline; /* CLOSING: give up waiting for the peer's close */
     int drop_next_frame;    /* fault: send half of the next message, then drop TCP */
@@ -395,7 +447,8 @@ int sim_sub_ts_slots(const sim_sub *sub, uint32_t idx, int *cand);
 void sim_reorder_premature(sim_session *s, sim_sub *sub); /* before the data page */
 void sim_reorder_missed(sim_session *s, sim_sub *sub);    /* after it */
 /* Steady generator updates: 1 if the message was held back to swap with the next. */
-int sim_reorder_hold(sim_session *s, int cmd_id, const char *p, size_t n, unsigned values);
+int sim_reorder_hold(sim_session *s, sim_msg_kind kind, int cmd_id, const char *p, size_t n,
+                     unsigned values);
 void sim_reorder_flush(sim_session *s, int64_t mono, int force);
 extern int sim_gen_running; /* set while sim_gen_tick fans out */
 
@@ -431,7 +484,8 @@ typedef struct {
     unsigned long logins_ok, logins_failed, refreshes, refreshes_failed, rest_calls, rest_faults,
         ws_connects, ws_auth_ok, ws_auth_failed, auth_cmds, subscriptions, unsubscribes, msgs_sent,
         updates_sent, data_pages, pings_sent, pongs_received, parse_errors, bytes_sent, values_sent,
-        flood_msgs, updates_dropped, notices_34, queue_closes, sub_limit_replies, subs_refused;
+        flood_msgs, updates_dropped, notices_34, queue_closes, sub_limit_replies, subs_refused,
+        attr_updates_sent;
 } sim_stats;
 
 struct sim_state {
@@ -457,6 +511,7 @@ struct sim_state {
     unsigned long queue_limit; /* session queue, messages (0 = none) */
     int reorder;               /* reorder fault */
     int edition_ce;            /* Community Edition REST endpoints */
+    int64_t inactivity_ms;     /* device inactivity timeout */
     uint64_t seed;
     /* model */
     uint32_t nassets, nkeys;
@@ -490,9 +545,12 @@ uint64_t sim_hash(uint64_t a, uint64_t b);
 typedef struct {
     const char (*types)[64]; /* asset types (profiles) to keep; ntypes 0 = all */
     int ntypes;
-    const char *text;     /* case-insensitive substring of the name; NULL/"" = all */
-    const uint32_t *list; /* explicit entity list (indices); NULL = all assets */
+    const char *text;      /* case-insensitive substring of the name; NULL/"" = all */
+    const char *name_like; /* the type filters' name filter, SQL ilike with a '%' appended
+                            * unless it starts or ends with one; NULL/"" = all */
+    const uint32_t *list;  /* explicit entity list (indices); NULL = all of the type */
     size_t nlist;
+    int devices; /* devices, else assets */
     int desc;
 } sim_filter;
 
@@ -502,4 +560,4 @@ size_t sim_select(const sim_filter *f, uint32_t page, uint32_t size, uint32_t *o
                   uint64_t *total);
 
 extern unsigned sim_jwt_gen_access, sim_jwt_gen_refresh;
-void sim_render_asset(sim_buf *b, uint32_t idx);
+void sim_render_asset(sim_buf *b, uint32_t idx); /* an Asset or a Device */

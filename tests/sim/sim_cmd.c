@@ -104,7 +104,7 @@ static int parse_key(pctx *p, int i, sim_qkey *k)
         k->type = SIM_KT_TIME_SERIES, k->slot = sim_key_find(k->name, strlen(k->name));
     else if (!strcmp(type, "SERVER_ATTRIBUTE") || !strcmp(type, "ATTRIBUTE"))
         k->type = !strcmp(type, "ATTRIBUTE") ? SIM_KT_ATTRIBUTE : SIM_KT_SERVER_ATTRIBUTE,
-        k->slot = !strcmp(k->name, "assetDetails") ? (int)SIM_SLOT_DETAILS : -1;
+        k->slot = sim_attr_slot(k->name, strlen(k->name));
     else if (!strcmp(type, "ENTITY_FIELD"))
         k->type = SIM_KT_ENTITY_FIELD, k->slot = -1;
     else if (!strcmp(type, "CLIENT_ATTRIBUTE") || !strcmp(type, "SHARED_ATTRIBUTE") ||
@@ -151,10 +151,13 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
     *has_latest_values = lv >= 0 && !json_is_null(p->js, &p->t[lv]);
     sub->filter = 0;
     sub->ntypes = 0;
+    sub->devices = 0;
+    sub->name_like[0] = 0;
     if (ef >= 0 && p->t[ef].type == JSMN_OBJECT) {
         char type[32] = "", et[32] = "ASSET";
         str_tok(p, json_find(p->js, p->t, p->n, ef, "type"), type, sizeof type);
         str_tok(p, json_find(p->js, p->t, p->n, ef, "entityType"), et, sizeof et);
+        int is_dev = !strcmp(type, "deviceType");
         if (!strcmp(type, "entityList") || !strcmp(type, "singleEntity")) {
             int arr = !strcmp(type, "entityList") ? json_find(p->js, p->t, p->n, ef, "entityList")
                                                   : -1;
@@ -165,15 +168,19 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
             free(sub->list);
             sub->nlist = 0;
             sub->list = malloc(((arr >= 0 ? (size_t)p->t[arr].size : 0) + 1) * sizeof *sub->list);
+            /* ids of another entity type than the filter names match nothing */
             if (se >= 0 && p->t[se].type == JSMN_OBJECT) {
                 str_tok(p, json_find(p->js, p->t, p->n, se, "entityType"), et, sizeof et);
+                sub->devices = !strcmp(et, "DEVICE");
                 int id = json_find(p->js, p->t, p->n, se, "id");
                 uint32_t idx;
-                if (id >= 0 && !strcmp(et, "ASSET") &&
+                if (id >= 0 && (sub->devices || !strcmp(et, "ASSET")) &&
                     !sim_asset_from_id(p->js + p->t[id].start,
                                        (size_t)(p->t[id].end - p->t[id].start), &idx))
                     sub->list[sub->nlist++] = idx;
-            } else if (arr >= 0 && p->t[arr].type == JSMN_ARRAY && !strcmp(et, "ASSET")) {
+            } else if (arr >= 0 && p->t[arr].type == JSMN_ARRAY &&
+                       (!strcmp(et, "ASSET") || !strcmp(et, "DEVICE"))) {
+                sub->devices = !strcmp(et, "DEVICE");
                 int i = arr + 1;
                 for (int m = 0; m < p->t[arr].size; m++, i = json_skip(p->t, p->n, i)) {
                     uint32_t idx;
@@ -183,19 +190,36 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
                         sub->list[sub->nlist++] = idx;
                 }
             }
-        } else if (!strcmp(type, "assetType")) {
+        } else if (!strcmp(type, "assetType") || is_dev) {
+            /* deviceTypes (deviceType, deprecated, when the list is absent or empty) and
+             * deviceNameFilter (assetTypes, assetType, assetNameFilter likewise); the name
+             * filter is matched in sim_query.c */
             sub->filter = 2;
-            int arr = json_find(p->js, p->t, p->n, ef, "assetTypes");
+            sub->devices = is_dev;
+            str_tok(p,
+                    json_find(p->js, p->t, p->n, ef,
+                              is_dev ? "deviceNameFilter" : "assetNameFilter"),
+                    sub->name_like, sizeof sub->name_like);
+            int arr = json_find(p->js, p->t, p->n, ef, is_dev ? "deviceTypes" : "assetTypes");
             if (arr >= 0 && p->t[arr].type == JSMN_ARRAY) {
                 int i = arr + 1;
                 for (int m = 0; m < p->t[arr].size && sub->ntypes < 8;
                      m++, i = json_skip(p->t, p->n, i))
                     if (!str_tok(p, i, sub->types[sub->ntypes], sizeof sub->types[0]))
                         sub->ntypes++;
-            } else if (!str_tok(p, json_find(p->js, p->t, p->n, ef, "assetType"), sub->types[0],
-                                sizeof sub->types[0])) {
-                sub->ntypes = 1;
             }
+            if (!sub->ntypes &&
+                !str_tok(p, json_find(p->js, p->t, p->n, ef, is_dev ? "deviceType" : "assetType"),
+                         sub->types[0], sizeof sub->types[0]))
+                sub->ntypes = 1;
+            if (!sub->ntypes) { /* `type in (null)`: nothing */
+                sub->filter = 1;
+                free(sub->list);
+                sub->list = malloc(sizeof *sub->list);
+                sub->nlist = 0;
+            }
+        } else if (!strcmp(type, "entityType") && !strcmp(et, "DEVICE")) {
+            sub->devices = 1;
         } else if (strcmp(type, "entityType") != 0 || strcmp(et, "ASSET") != 0) {
             sub->filter = 1; /* a filter we do not model: matches no asset */
             free(sub->list);

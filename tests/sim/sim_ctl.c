@@ -11,11 +11,17 @@
 
 #include "tests/sim/sim.h"
 
+/* /truth walks positions: assets [0, sim_model_count()), then devices. */
 struct sim_ctl_stream {
-    uint32_t cursor; /* next asset index */
-    int subscribed;  /* only assets covered by a live subscription */
-    int single;      /* one asset only */
+    uint32_t cursor, end; /* next position, end of the walk */
+    int subscribed;       /* only entities covered by a live subscription */
 };
+
+static uint32_t pos_index(uint32_t pos)
+{
+    uint32_t na = sim_model_count();
+    return pos < na ? pos : sim_device_base() + (pos - na);
+}
 
 #define TEXT "text/plain; charset=utf-8"
 
@@ -37,6 +43,7 @@ long sim_ctl_num(const sim_req *req, const char *name, long dflt)
     return strtol(v, NULL, 10);
 }
 
+/* id=<asset or device uuid> */
 static int asset_param(const sim_req *req, uint32_t *idx)
 {
     char id[64];
@@ -53,6 +60,18 @@ static int slot_param(const sim_req *req)
     if (!strcmp(k, "assetDetails"))
         return (int)SIM_SLOT_DETAILS;
     return sim_key_find(k, (size_t)n);
+}
+
+/* key= of /fault/set-attr: the attributes a user may save (not the state service's). */
+static int attr_param(const sim_req *req)
+{
+    char k[80];
+    int n = sim_query_param(req->query, "key", k, sizeof k);
+    int slot = n > 0 ? sim_attr_slot(k, (size_t)n) : -1;
+    return slot == SIM_SLOT_ATTR(SIM_ATTR_FIRMWARE) || slot == SIM_SLOT_ATTR(SIM_ATTR_CAPACITY) ||
+                   slot == (int)SIM_SLOT_DETAILS
+               ? slot
+               : -1;
 }
 
 #define FOR_SESSIONS SIM_FOR_SESSIONS
@@ -148,13 +167,15 @@ static void truth_line(sim_buf *o, uint32_t idx)
     char id[37];
     sim_buf v = { 0 };
     sim_asset_id(idx, id);
-    for (uint32_t slot = 0; slot <= sim.nkeys; slot++) {
+    for (int slot = 0; slot < (int)sim.nkeys + SIM_NATTR; slot++) {
         int64_t ts;
         v.len = 0;
-        if (!sim_value(idx, (int)slot, SIM_FMT_PAGE, &ts, &v))
+        if (!sim_value(idx, slot, SIM_FMT_PAGE, &ts, &v))
             continue;
-        sim_buf_printf(o, "%s\t%s\t%lld\t", id,
-                       slot == sim.nkeys ? "assetDetails" : sim.keys[slot].name, (long long)ts);
+        /* attributes other than assetDetails are "attr:<key>", apart from telemetry keys */
+        sim_buf_printf(o, "%s\t%s%s\t%lld\t", id,
+                       SIM_SLOT_IS_ATTR(slot) && slot != (int)SIM_SLOT_DETAILS ? "attr:" : "",
+                       sim_slot_name(slot), (long long)ts);
         for (size_t i = 0; i < v.len; i++) {
             char ch = v.p[i];
             if (ch == '\t' || ch == '\n' || ch == '\\')
@@ -182,19 +203,49 @@ int sim_ctl_stream_more(sim_conn *c)
     struct sim_ctl_stream *st = c->stream;
     if (!st)
         return 0;
-    uint32_t count = sim_model_count();
-    while (c->out.len < 65536 && st->cursor < count) {
-        uint32_t idx = st->cursor++;
+    while (c->out.len < 65536 && st->cursor < st->end) {
+        uint32_t idx = pos_index(st->cursor++);
         if (sim_asset_exists(idx) && (!st->subscribed || subscribed(idx)))
             truth_line(&c->out, idx);
-        if (st->single)
-            st->cursor = count;
     }
-    if (st->cursor < count)
+    if (st->cursor < st->end)
         return 1;
     free(c->stream);
     c->stream = NULL;
     return 0;
+}
+
+static void unquiet_all(void)
+{
+    for (uint32_t pos = 0; pos < sim_model_count() + sim_device_count(); pos++)
+        sim_set_quiet(pos_index(pos), 0);
+}
+
+/* /fault/quiet?id=<uuid>[&off=1] | ?fraction=F | ?off=1 (every entity talks again) */
+static void quiet(const sim_req *req, sim_buf *reply)
+{
+    char v[64];
+    uint32_t idx;
+    int off = sim_ctl_num(req, "off", 0) != 0;
+    if (asset_param(req, &idx) == 0) {
+        sim_set_quiet(idx, !off);
+        sim_ctl_say(reply, 200, "%s %s\n", sim_entity_type(idx), off ? "talks again" : "quiet");
+    } else if (sim_query_param(req->query, "fraction", v, sizeof v) > 0) {
+        /* a deterministic share of the devices, the same one for the same F */
+        double f = strtod(v, NULL);
+        uint32_t n = 0, base = sim_device_base();
+        for (uint32_t j = 0; j < sim_device_count(); j++) {
+            int q = (double)(sim_hash(sim.seed ^ 0x9e1, j) % 10000u) < f * 10000.0;
+            sim_set_quiet(base + j, q);
+            n += (uint32_t)q;
+        }
+        sim_ctl_say(reply, 200, "%u devices quiet\n", n);
+    } else if (off) {
+        unquiet_all();
+        sim_ctl_say(reply, 200, "every entity talks again\n");
+    } else {
+        sim_ctl_say(reply, 400, "need id=<uuid>[&off=1], fraction=F or off=1\n");
+    }
 }
 
 static void stats(sim_buf *reply)
@@ -237,9 +288,10 @@ static void stats(sim_buf *reply)
     C(subs_refused);
 #undef C
     sim_buf_printf(&b,
-                   "sessions_current %u\nsessions_authenticated %u\nsubscriptions_current %u\n"
-                   "assets %u\n",
-                   sessions, ready, subs, sim_model_count());
+                   "attr_updates_sent %lu\nsessions_current %u\nsessions_authenticated %u\n"
+                   "subscriptions_current %u\nassets %u\ndevices %u\ndevices_active %u\n",
+                   t->attr_updates_sent, sessions, ready, subs, sim_model_count(),
+                   sim_device_count(), sim_device_active_count());
     sim_http_reply(reply, 200, TEXT, b.p, b.len, 0);
     sim_buf_free(&b);
 }
@@ -275,12 +327,22 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sessions_list(reply);
     } else if (!strcmp(p, "/truth")) {
         struct sim_ctl_stream *st = calloc(1, sizeof *st);
-        uint32_t idx;
+        uint32_t idx, na = sim_model_count();
         st->subscribed = sim_query_param(req->query, "scope", v, sizeof v) > 0 &&
                          !strcmp(v, "subscribed");
+        st->end = na + sim_device_count();
+        if (sim_query_param(req->query, "type", v, sizeof v) > 0) {
+            if (!strcmp(v, "ASSET"))
+                st->end = na;
+            else if (!strcmp(v, "DEVICE"))
+                st->cursor = na;
+            else
+                st->end = 0;
+        }
         if (asset_param(req, &idx) == 0) {
-            st->cursor = idx;
-            st->single = 1;
+            uint32_t pos = sim_is_device(idx) ? na + (idx - sim_device_base()) : idx;
+            st->cursor = pos;
+            st->end = pos + 1;
         }
         c->stream = st;
         sim_buf_puts(reply,
@@ -367,6 +429,30 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim_ctl_say(reply, 200, "refusing connections for %ld s\n", sim_ctl_num(req, "seconds", 5));
     } else if (sim_ctl_flow(c, req, reply)) {
         /* a flow-control fault (sim_ctl_flow.c) */
+    } else if (!strcmp(p, "/fault/quiet")) {
+        quiet(req, reply);
+    } else if (!strcmp(p, "/fault/set-attr")) {
+        uint32_t idx;
+        int slot = attr_param(req);
+        if (asset_param(req, &idx) != 0 || slot < 0) {
+            sim_ctl_say(reply, 400,
+                        "need id=<uuid>&key=firmware|capacity|assetDetails[&value=V]\n");
+            return;
+        }
+        int have = sim_query_param(req->query, "value", v, sizeof v) >= 0;
+        char *end = v;
+        /* REST writes capacity bare: only a plain decimal number keeps that JSON */
+        if (have && slot == SIM_SLOT_ATTR(SIM_ATTR_CAPACITY) &&
+            (strtod(v, &end), !v[0] || *end || strspn(v, "0123456789.-+eE") != strlen(v))) {
+            sim_ctl_say(reply, 400, "capacity is a number\n");
+            return;
+        }
+        if (have)
+            sim_set_string(idx, slot, v);
+        else
+            sim_bump(idx, slot);
+        sim_fanout(idx, &slot, 1);
+        sim_ctl_say(reply, 200, "ok\n");
     } else if (!strcmp(p, "/reset")) {
         sim.fault_lifetime = 0;
         sim.reject_refresh = 0;
@@ -375,6 +461,7 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim.refuse_until = 0;
         for (sim_session *s = sim.sessions; s; s = s->next)
             s->conn->stalled = 0, s->drop_next_frame = 0;
+        unquiet_all();
         sim_ctl_flow_reset();
         sim_ctl_say(reply, 200, "faults cleared\n");
     } else if (!strcmp(p, "/flood")) {
@@ -416,13 +503,21 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
             sim_ctl_say(reply, 400, "need id=<asset uuid>&key=<telemetry key|assetDetails>\n");
             return;
         }
-        if (!strcmp(p, "/delete"))
+        int64_t ts;
+        if (!strcmp(p, "/delete")) {
             sim_delete_value(idx, slot);
-        else if (sim_query_param(req->query, "value", v, sizeof v) >= 0)
-            sim_set_string(idx, slot, v);
-        else
-            sim_bump(idx, slot);
-        sim_fanout(idx, &slot, 1);
+            sim_fanout(idx, &slot, 1);
+        } else {
+            if (sim_query_param(req->query, "value", v, sizeof v) >= 0)
+                sim_set_string(idx, slot, v);
+            else
+                sim_bump(idx, slot);
+            sim_fanout(idx, &slot, 1);
+            sim_buf tmp = { 0 };
+            if (!SIM_SLOT_IS_ATTR(slot) && sim_value(idx, slot, SIM_FMT_PAGE, &ts, &tmp))
+                sim_device_reported(idx, ts); /* telemetry from a device is activity */
+            sim_buf_free(&tmp);
+        }
         sim_ctl_say(reply, 200, "ok\n");
     } else {
         sim_ctl_say(reply, 404, "unknown control path %s\n", p);

@@ -81,9 +81,9 @@ void sim_flood_build(sim_session *s, sim_sub *sub)
         msg.len = 0;
         sim_buf_printf(&msg,
                        "{\"cmdId\":%d,\"errorCode\":0,\"errorMsg\":null,\"data\":null,"
-                       "\"update\":[{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
+                       "\"update\":[{\"entityId\":{\"entityType\":\"%s\",\"id\":\"%s\"},"
                        "\"readAttrs\":true,\"readTs\":true,\"latest\":{\"TIME_SERIES\":{",
-                       sub->cmd_id, id);
+                       sub->cmd_id, sim_entity_type(idx), id);
         size_t first = f->nval;
         size_t ts_off[32];
         for (int j = 0; j < nk; j++) {

@@ -13,6 +13,8 @@
  *     --cert FILE --key FILE certificate chain (PEM) and key (PKCS#8, SEC1 or PKCS#1 PEM)
  *     --plain                no TLS (debugging): http:// and ws://
  *     --assets N             number of assets (default 1000; 1,000,000+ is fine)
+ *     --devices N            number of devices (default 0)
+ *     --inactivity-timeout S devices with no activity for S seconds become inactive (600)
  *     --keys K               telemetry keys per asset (default 7; extra keys metric_N)
  *     --seed S               seed for names, ids and values (default 1)
  *     --rate R               steady updates per second over live subscriptions (10)
@@ -45,10 +47,12 @@
  *   /stats                          counters, "name value" lines
  *   /sessions                       "session <id> <state> [stalled]
  *                                   cmd=<cmdId>:<entities>:<data|nodata> queued=<n>"
- *   /truth[?scope=subscribed][&id=] ground truth: "asset_id\tkey\tts\tvalue" lines for
- *                                   every existing (or subscribed) asset and present key;
- *                                   value as on the data page (compare numbers numerically;
- *                                   \t \n \\ escaped); key assetDetails is the attribute
+ *   /truth[?scope=subscribed][&id=][&type=ASSET|DEVICE]
+ *                                   ground truth: "id\tkey\tts\tvalue" lines for every
+ *                                   existing (or subscribed) asset and device and present
+ *                                   key; value as on the data page (compare numbers
+ *                                   numerically; \t \n \\ escaped); assetDetails as is,
+ *                                   the other attributes as "attr:<key>"
  *   /fault/close?code=C&reason=R    close WebSockets with C/R
  *   /fault/stall[?off=1]            half-open: read nothing, send nothing, no pings
  *   /fault/expire-tokens[?lifetime=S][&refresh=1][&clear=1]
@@ -68,7 +72,9 @@
  *   /fault/sub-limit?spec=N:S&scope=tenant|user | ?off=1   subscription limiter
  *   /fault/no-read?seconds=S | ?off=1   keep sending, read no client input
  *   /fault/reorder?on=1|0           premature, missed and swapped updates
- *   /fault/edition?ce=1|0           CE REST endpoints (/api/user/assets answers 400)
+ *   /fault/edition?ce=1|0           CE REST endpoints (/api/user/assets|devices: 400)
+ *   /fault/quiet?id=ID[&off=1] | ?fraction=F | ?off=1   entities that send no telemetry
+ *   /fault/set-attr?id=ID&key=firmware|capacity|assetDetails[&value=V]  save and push
  *   /reset                          clear all faults (flow control: back to the flags)
  *   /rate?n=R                       change the steady update rate
  *   /assets/add?n=N[&type=T]        new assets (their ids are returned, one a line)
@@ -163,7 +169,7 @@ int main(int argc, char **argv)
     const char *listen_addr = "127.0.0.1", *cert = NULL, *key = NULL, *port_file = NULL;
     char certbuf[1024], keybuf[1024];
     int port = 0, cport = 0;
-    uint32_t nassets = 1000, nkeys = 7;
+    uint32_t nassets = 1000, ndevices = 0, nkeys = 7;
     snprintf(sim.username, sizeof sim.username, "tenant@thingsboard.org");
     snprintf(sim.password, sizeof sim.password, "tenant");
     snprintf(sim.authority, sizeof sim.authority, "TENANT_ADMIN");
@@ -176,7 +182,8 @@ int main(int argc, char **argv)
     sim.dynamic_ms = 60000;
     sim.rate = 10;
     sim.seed = 1;
-    sim.queue_limit = 1000; /* ThingsBoard's server.ws.max_queue_messages_per_session */
+    sim.inactivity_ms = 600000; /* ThingsBoard's state.defaultInactivityTimeoutInSec */
+    sim.queue_limit = 1000;     /* ThingsBoard's server.ws.max_queue_messages_per_session */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -202,6 +209,10 @@ int main(int argc, char **argv)
             sim.plain = 1;
         else if (ARG("--assets"))
             nassets = (uint32_t)strtoul(v, NULL, 10);
+        else if (ARG("--devices"))
+            ndevices = (uint32_t)strtoul(v, NULL, 10);
+        else if (ARG("--inactivity-timeout"))
+            sim.inactivity_ms = secs(v);
         else if (ARG("--keys"))
             nkeys = (uint32_t)strtoul(v, NULL, 10);
         else if (ARG("--seed"))
@@ -265,8 +276,12 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    if (nassets > 0x0fffffffu - 65536u) {
-        sim_log("--assets is limited to %u", 0x0fffffffu - 65536u);
+    if (nassets > 0x0fffffffu - 65536u || ndevices > 0x0fffffffu) {
+        sim_log("--assets is limited to %u, --devices to %u", 0x0fffffffu - 65536u, 0x0fffffffu);
+        return 2;
+    }
+    if (sim.inactivity_ms < 1) {
+        sim_log("--inactivity-timeout wants a positive number of seconds");
         return 2;
     }
     if (!sim.plain) {
@@ -288,7 +303,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sim.start_ms = sim_now_ms();
     sim_ctl_flow_save_start();
-    sim_model_init(nassets, nkeys, sim.seed);
+    sim_model_init(nassets, ndevices, nkeys, sim.seed);
+    sim_device_init();
     sim_jwt_init(sim.seed);
     snprintf(sim.api_addr, sizeof sim.api_addr, "%s", listen_addr);
     sim.api_fd = listen_on(listen_addr, port);
@@ -304,9 +320,9 @@ int main(int argc, char **argv)
             fclose(f);
         }
     }
-    sim_log("api %s://%s:%d control http://127.0.0.1:%d (%u assets, %u keys, %s)",
-            sim.plain ? "http" : "https", listen_addr, sim.api_port, cport, nassets, sim.nkeys,
-            sim.flood ? "flood" : "steady");
+    sim_log("api %s://%s:%d control http://127.0.0.1:%d (%u assets, %u devices, %u keys, %s)",
+            sim.plain ? "http" : "https", listen_addr, sim.api_port, cport, nassets, ndevices,
+            sim.nkeys, sim.flood ? "flood" : "steady");
 
     struct pollfd *pfd = NULL;
     sim_conn **pc = NULL;
@@ -327,6 +343,7 @@ int main(int argc, char **argv)
             gen_acc -= n;
             sim_gen_tick(n);
         }
+        sim_device_timers(now);
         for (sim_session *s = sim.sessions, *nx; s; s = nx) {
             nx = s->next;
             sim_ws_timers(s, now);

@@ -11,6 +11,10 @@
  * Asset ids are time-based-looking UUIDs whose first group holds the index under a
  * seeded prefix nibble, so ids sort like indexes (ThingsBoard's default sort is by id)
  * and map back to the index without a table.
+ *
+ * Devices live in the same arrays after the asset index space (sim_device_base()),
+ * so subscriptions, faults and /truth treat both alike. Their ids use another prefix
+ * nibble and version group, so no device id equals an asset id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +26,22 @@
 #define VER_DELETED    0xffffffffu
 #define AF_REMOVED     1u
 #define AF_RENAMED     2u
+#define AF_QUIET       4u
+#define AF_SET_FW      8u  /* firmware saved at run time (the entity has it now) */
+#define AF_SET_CAP     16u /* capacity saved at run time */
 #define SIM_MAX_ADDED  65536u
 #define SIM_MAX_FORCED 1024
 
 static const char *const profiles[SIM_NPROFILES] = { "Pump station", "Weather station",
                                                      "Cold store", "Water tank", "Vehicle" };
+/* Device profiles; ThingsBoard's own default profile is called "default". */
+static const char *const dev_profiles[3] = { "default", "Tracker", "Meter" };
+static const char *const attr_names[SIM_NATTR] = { "assetDetails",     "firmware",
+                                                   "capacity",         "active",
+                                                   "lastActivityTime", "inactivityAlarmTime",
+                                                   "lastConnectTime" };
+/* capacity renders like a telemetry key of this shape */
+static const sim_key capacity_key = { "capacity", SIM_V_DOUBLE, 10, 500, 1, 10 };
 
 static struct {
     uint32_t count, cap, slots;
@@ -44,8 +59,9 @@ static struct {
         char val[SIM_TEXT_MAX];
     } forced[SIM_MAX_FORCED];
     int nforced;
-    unsigned prefix;
-    uint32_t nremoved; /* assets removed (by the control endpoint) */
+    unsigned prefix, dprefix; /* id prefix nibbles of assets and devices */
+    uint32_t nremoved;        /* assets removed (by the control endpoint) */
+    uint32_t dev_base, ndev;
 } M;
 
 static const sim_key default_keys[] = {
@@ -58,7 +74,7 @@ static const sim_key default_keys[] = {
     { "door_open", SIM_V_BOOL, 0, 1, 0, 15 },
 };
 
-void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed)
+void sim_model_init(uint32_t nassets, uint32_t ndevices, uint32_t nkeys, uint64_t seed)
 {
     uint32_t ndef = sizeof default_keys / sizeof default_keys[0];
     if (nkeys < 1)
@@ -84,10 +100,13 @@ void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed)
     sim.seed = seed;
     M.count = nassets;
     M.cap = nassets + SIM_MAX_ADDED;
-    M.slots = nkeys + 1;
-    M.ver = calloc((size_t)M.cap * M.slots, sizeof *M.ver);
-    M.tsoff = calloc((size_t)M.cap * M.slots, sizeof *M.tsoff);
-    M.flags = calloc(M.cap, 1);
+    M.dev_base = M.cap;
+    M.ndev = ndevices;
+    M.slots = nkeys + SIM_NATTR;
+    size_t total = (size_t)M.cap + ndevices;
+    M.ver = calloc(total * M.slots, sizeof *M.ver);
+    M.tsoff = calloc(total * M.slots, sizeof *M.tsoff);
+    M.flags = calloc(total, 1);
     M.added_created = calloc(SIM_MAX_ADDED, sizeof *M.added_created);
     M.added_type = calloc(SIM_MAX_ADDED, sizeof *M.added_type);
     M.added_base = nassets;
@@ -96,6 +115,50 @@ void sim_model_init(uint32_t nassets, uint32_t nkeys, uint64_t seed)
         exit(2);
     }
     M.prefix = 1u + (unsigned)(seed % 14u);
+    M.dprefix = 15u - M.prefix; /* never equal: prefix is 1..14 */
+}
+
+uint32_t sim_device_base(void)
+{
+    return M.dev_base;
+}
+
+uint32_t sim_device_count(void)
+{
+    return M.ndev;
+}
+
+int sim_is_device(uint32_t idx)
+{
+    return idx >= M.dev_base;
+}
+
+const char *sim_entity_type(uint32_t idx)
+{
+    return sim_is_device(idx) ? "DEVICE" : "ASSET";
+}
+
+int sim_quiet(uint32_t idx)
+{
+    return (M.flags[idx] & AF_QUIET) != 0;
+}
+
+void sim_set_quiet(uint32_t idx, int on)
+{
+    M.flags[idx] = (uint8_t)(on ? M.flags[idx] | AF_QUIET : M.flags[idx] & ~AF_QUIET);
+}
+
+int sim_attr_slot(const char *name, size_t len)
+{
+    for (int a = 0; a < SIM_NATTR; a++)
+        if (strlen(attr_names[a]) == len && memcmp(attr_names[a], name, len) == 0)
+            return SIM_SLOT_ATTR(a);
+    return -1;
+}
+
+const char *sim_slot_name(int slot)
+{
+    return SIM_SLOT_IS_ATTR(slot) ? attr_names[slot - (int)sim.nkeys] : sim.keys[slot].name;
 }
 
 uint32_t sim_model_count(void)
@@ -105,6 +168,8 @@ uint32_t sim_model_count(void)
 
 int sim_asset_exists(uint32_t idx)
 {
+    if (idx >= M.dev_base)
+        return idx - M.dev_base < M.ndev;
     return idx < M.count && !(M.flags[idx] & AF_REMOVED);
 }
 
@@ -121,10 +186,11 @@ static void hex(char *out, uint64_t v, int digits)
 void sim_asset_id(uint32_t idx, char out[37])
 {
     uint64_t h = sim_hash(sim.seed ^ 0xa55e7, idx);
-    hex(out, M.prefix << 28 | idx, 8);
+    int dev = sim_is_device(idx);
+    hex(out, dev ? M.dprefix << 28 | (idx - M.dev_base) : M.prefix << 28 | idx, 8);
     out[8] = '-';
     hex(out + 9, h & 0xffff, 4);
-    memcpy(out + 13, "-11ee-", 6);
+    memcpy(out + 13, dev ? "-11ef-" : "-11ee-", 6);
     hex(out + 19, 0x8000 | ((h >> 16) & 0x3fff), 4);
     out[23] = '-';
     hex(out + 24, h >> 16 & 0xffffffffffffull, 12);
@@ -145,11 +211,16 @@ int sim_asset_from_id(const char *id, size_t len, uint32_t *idx)
     tmp[8] = 0;
     char *end;
     unsigned long v = strtoul(tmp, &end, 16);
-    if (*end || (v >> 28) != M.prefix)
+    if (*end || ((v >> 28) != M.prefix && (v >> 28) != M.dprefix))
         return -1;
     uint32_t i = (uint32_t)(v & 0x0fffffff);
-    if (i >= M.count)
+    if ((v >> 28) == M.dprefix) {
+        if (i >= M.ndev)
+            return -1;
+        i += M.dev_base;
+    } else if (i >= M.count) {
         return -1;
+    }
     sim_asset_id(i, want);
     if (strncasecmp(want, id, 36) != 0)
         return -1;
@@ -159,6 +230,8 @@ int sim_asset_from_id(const char *id, size_t len, uint32_t *idx)
 
 const char *sim_asset_type(uint32_t idx)
 {
+    if (idx >= M.dev_base)
+        return dev_profiles[sim_hash(sim.seed ^ 0xd7e9, idx) % 3];
     if (idx >= M.added_base)
         return M.added_type[idx - M.added_base];
     return profiles[sim_hash(sim.seed ^ 0x7e9e, idx) % SIM_NPROFILES];
@@ -173,6 +246,11 @@ size_t sim_asset_name(uint32_t idx, char *out, size_t cap)
     unsigned h = (unsigned)(sim_hash(sim.seed ^ 0x4a3e, idx) % 100u);
     const char *t = sim_asset_type(idx);
     int n;
+    if (sim_is_device(idx)) {
+        /* "Sensor 12", "Tracker 3"...; the same escaping cases as asset names */
+        t = !strcmp(t, "default") ? "Sensor" : t;
+        idx -= M.dev_base;
+    }
     /* A fraction of names exercise every escaping path of JSON and the exposition
      * format: quotes and backslashes, a newline, non-ASCII UTF-8 (2-, 3- and 4-byte). */
     if (h < 3)
@@ -192,6 +270,8 @@ void sim_asset_label(uint32_t idx, char *out, size_t cap)
 {
     /* Initials of the profile name and the index: "PS-7" for a pump station. */
     const char *t = sim_asset_type(idx);
+    if (sim_is_device(idx))
+        idx -= M.dev_base;
     char ini[8];
     size_t n = 0;
     for (const char *p = t; *p && n < sizeof ini - 1; p++)
@@ -203,6 +283,8 @@ void sim_asset_label(uint32_t idx, char *out, size_t cap)
 
 int64_t sim_asset_created(uint32_t idx)
 {
+    if (idx >= M.dev_base)
+        return sim.start_ms - 86400000ll - (int64_t)(M.dev_base + M.ndev - idx) * 1000 + 500;
     if (idx >= M.added_base)
         return M.added_created[idx - M.added_base];
     return sim.start_ms - 86400000ll - (int64_t)(M.added_base - idx) * 1000;
@@ -214,7 +296,7 @@ void sim_asset_profile_id(uint32_t idx, char out[37])
     uint64_t h = 0;
     for (const char *p = t; *p; p++)
         h = sim_hash(h, (unsigned char)*p);
-    h = sim_hash(h, sim.seed);
+    h = sim_hash(h, sim.seed ^ (sim_is_device(idx) ? 0xde7 : 0));
     /* "%08x-%04x-11ee-%04x-%012llx", as in sim_asset_id */
     hex(out, h >> 32, 8);
     out[8] = '-';
@@ -228,6 +310,8 @@ void sim_asset_profile_id(uint32_t idx, char out[37])
 
 int sim_details_mode(uint32_t idx)
 {
+    if (sim_is_device(idx))
+        return 0;
     unsigned h = (unsigned)(sim_hash(sim.seed ^ 0xde7a, idx) % 10u);
     return h == 0 ? 0 : h == 1 ? 2 : 1;
 }
@@ -257,10 +341,20 @@ int sim_key_find(const char *name, size_t len)
 
 int sim_has_key(uint32_t idx, int key)
 {
-    if (key == (int)SIM_SLOT_DETAILS)
-        return sim_details_mode(idx) != 0;
-    if (key < 0 || (uint32_t)key >= sim.nkeys)
+    if (key < 0 || key >= (int)M.slots)
         return 0;
+    if (SIM_SLOT_IS_ATTR(key)) {
+        int dev = sim_is_device(idx);
+        switch (key - (int)sim.nkeys) {
+        case SIM_ATTR_DETAILS: return sim_details_mode(idx) != 0;
+        case SIM_ATTR_FIRMWARE:
+            return (M.flags[idx] & AF_SET_FW) || sim_hash(sim.seed ^ 0xf1, idx) % 10u != 0;
+        case SIM_ATTR_CAPACITY:
+            return (M.flags[idx] & AF_SET_CAP) || sim_hash(sim.seed ^ 0xca, idx) % 10u != 0;
+        case SIM_ATTR_ALARM_TIME: return dev && sim_device_alarm_time(idx) != 0;
+        default: return dev; /* active, lastActivityTime, lastConnectTime */
+        }
+    }
     return (int)(sim_hash(sim.seed ^ 0x6e55, (uint64_t)idx * 131 + (unsigned)key) % 100u) >=
            sim.keys[key].missing_pct;
 }
@@ -272,11 +366,22 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
             sim_buf_puts(out, M.forced[i].val);
             return;
         }
-    if (slot == (int)SIM_SLOT_DETAILS) {
-        sim_details_json(idx, out);
+    const sim_key *k = &sim.keys[slot < (int)sim.nkeys ? slot : 0];
+    switch (slot - (int)sim.nkeys) {
+    case SIM_ATTR_DETAILS: sim_details_json(idx, out); return;
+    case SIM_ATTR_FIRMWARE: {
+        uint64_t f = sim_hash(sim_hash(sim.seed ^ 0xf2, idx), ver);
+        sim_buf_printf(out, "%u.%u.%u", 1 + (unsigned)(f % 3), (unsigned)(f >> 8) % 10,
+                       (unsigned)(f >> 16) % 20);
         return;
     }
-    const sim_key *k = &sim.keys[slot];
+    case SIM_ATTR_CAPACITY: k = &capacity_key; break;
+    case SIM_ATTR_ACTIVE: sim_buf_puts(out, sim_device_active(idx) ? "true" : "false"); return;
+    case SIM_ATTR_LAST_ACTIVITY: sim_buf_i64(out, sim_device_last_activity(idx)); return;
+    case SIM_ATTR_ALARM_TIME: sim_buf_i64(out, sim_device_alarm_time(idx)); return;
+    case SIM_ATTR_CONNECT_TIME: sim_buf_i64(out, sim_device_connect_time(idx)); return;
+    default: break;
+    }
     uint64_t h = sim_hash(sim_hash(sim.seed, (uint64_t)idx * M.slots + (unsigned)slot), ver);
     char num[40];
     switch (k->type) {
@@ -317,7 +422,7 @@ static void render(uint32_t idx, int slot, uint32_t ver, sim_fmt fmt, sim_buf *o
 int sim_value(uint32_t idx, int slot, sim_fmt fmt, int64_t *ts, sim_buf *out)
 {
     *ts = 0;
-    if (idx >= M.count || !sim_has_key(idx, slot))
+    if ((idx >= M.count && !sim_is_device(idx)) || !sim_has_key(idx, slot))
         return 0;
     size_t at = (size_t)idx * M.slots + (unsigned)slot;
     uint32_t ver = M.ver[at];
@@ -325,6 +430,10 @@ int sim_value(uint32_t idx, int slot, sim_fmt fmt, int64_t *ts, sim_buf *out)
         return 0;
     if (M.tsoff[at])
         *ts = sim.start_ms + (int64_t)M.tsoff[at] - 1;
+    else if (slot == SIM_SLOT_ATTR(SIM_ATTR_LAST_ACTIVITY))
+        *ts = sim_device_last_activity(idx); /* saved when the activity was reported */
+    else if (slot == SIM_SLOT_ATTR(SIM_ATTR_CONNECT_TIME))
+        *ts = sim_device_connect_time(idx);
     else
         *ts = sim.start_ms - 1000 - (int64_t)(sim_hash(sim.seed ^ 0x75, at) % 3600000u);
     render(idx, slot, ver, fmt, out);
@@ -338,6 +447,15 @@ static void unforce(uint32_t idx, int slot)
             M.forced[i] = M.forced[--M.nforced];
             return;
         }
+}
+
+/* A value saved now makes firmware / capacity present on an entity that lacked them. */
+static void mark_set(uint32_t idx, int slot)
+{
+    if (slot == SIM_SLOT_ATTR(SIM_ATTR_FIRMWARE))
+        M.flags[idx] |= AF_SET_FW;
+    else if (slot == SIM_SLOT_ATTR(SIM_ATTR_CAPACITY))
+        M.flags[idx] |= AF_SET_CAP;
 }
 
 static int64_t stamp(size_t at)
@@ -358,6 +476,7 @@ int64_t sim_bump(uint32_t idx, int slot)
 {
     size_t at = (size_t)idx * M.slots + (unsigned)slot;
     unforce(idx, slot);
+    mark_set(idx, slot);
     M.ver[at] = M.ver[at] == VER_DELETED ? 1 : M.ver[at] + 1;
     return stamp(at);
 }
@@ -374,6 +493,7 @@ void sim_set_string(uint32_t idx, int slot, const char *v)
 {
     size_t at = (size_t)idx * M.slots + (unsigned)slot;
     unforce(idx, slot);
+    mark_set(idx, slot);
     if (M.nforced < SIM_MAX_FORCED) {
         M.forced[M.nforced].idx = idx;
         M.forced[M.nforced].slot = slot;
@@ -383,6 +503,11 @@ void sim_set_string(uint32_t idx, int slot, const char *v)
     if (M.ver[at] == VER_DELETED)
         M.ver[at] = 1;
     stamp(at);
+}
+
+int64_t sim_stamp(uint32_t idx, int slot)
+{
+    return stamp((size_t)idx * M.slots + (unsigned)slot);
 }
 
 void sim_touch(uint32_t idx, int slot, int64_t ts)
@@ -409,7 +534,7 @@ uint32_t sim_asset_add(const char *type)
 
 int sim_asset_remove(uint32_t idx)
 {
-    if (!sim_asset_exists(idx))
+    if (!sim_asset_exists(idx) || sim_is_device(idx))
         return -1;
     M.flags[idx] |= AF_REMOVED;
     M.nremoved++;

@@ -49,8 +49,10 @@ void sim_outq_done(sim_conn *c, size_t n)
         sim.st.msgs_sent++;
         sim.st.bytes_sent += m->len;
         sim.st.values_sent += m->values;
-        if (m->kind == SIM_MSG_UPDATE)
+        if (m->kind == SIM_MSG_UPDATE || m->kind == SIM_MSG_ATTR_UPDATE)
             sim.st.updates_sent++;
+        if (m->kind == SIM_MSG_ATTR_UPDATE)
+            sim.st.attr_updates_sent++;
         else if (m->kind == SIM_MSG_DATA)
             sim.st.data_pages++;
         else if (m->kind == SIM_MSG_NOTICE)

@@ -1,7 +1,7 @@
 /*
- * sim_query.c -- selecting assets for a page: by type, by name substring, by explicit
- * list, in index order (which is also createdTime and id order, see sim_model.c).
- * Shared by GET /api/user/assets and the WebSocket entity data query.
+ * sim_query.c -- selecting assets or devices for a page: by type, by name substring, by
+ * explicit list, in index order (which is also createdTime and id order, see
+ * sim_model.c). Shared by the REST listings and the WebSocket entity data query.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +30,29 @@ static int icase_contains(const char *hay, size_t hn, const char *needle)
     return 0;
 }
 
+/* ThingsBoard's name filter of the type filters: `name ilike pattern`, where a pattern
+ * without a '%' at either end gets one appended (a prefix match). Only '%' at the ends
+ * is modelled. */
+static int name_like(const char *name, size_t n, const char *pat)
+{
+    size_t pl = strlen(pat);
+    int lead = pl && pat[0] == '%', trail = pl && pat[pl - 1] == '%';
+    char core[256];
+    size_t cl = pl - (size_t)lead - (size_t)(trail && pl > 1);
+    if (cl >= sizeof core)
+        cl = sizeof core - 1;
+    memcpy(core, pat + lead, cl);
+    core[cl] = 0;
+    if (lead && trail)
+        return icase_contains(name, n, core);
+    if (lead) /* a suffix */
+        return n >= cl && icase_contains(name + n - cl, cl, core);
+    return icase_contains(name, n < cl ? n : cl, core); /* a prefix */
+}
+
 static int matches(const sim_filter *f, uint32_t idx)
 {
-    if (!sim_asset_exists(idx))
+    if (!sim_asset_exists(idx) || sim_is_device(idx) != (f->devices != 0))
         return 0;
     if (f->ntypes) {
         const char *t = sim_asset_type(idx);
@@ -42,10 +62,12 @@ static int matches(const sim_filter *f, uint32_t idx)
         if (!ok)
             return 0;
     }
-    if (f->text && *f->text) {
+    if ((f->text && *f->text) || (f->name_like && *f->name_like)) {
         char name[SIM_TEXT_MAX];
         size_t n = sim_asset_name(idx, name, sizeof name);
-        if (!icase_contains(name, n, f->text))
+        if (f->text && *f->text && !icase_contains(name, n, f->text))
+            return 0;
+        if (f->name_like && *f->name_like && !name_like(name, n, f->name_like))
             return 0;
     }
     return 1;
@@ -80,17 +102,19 @@ size_t sim_select(const sim_filter *f, uint32_t page, uint32_t size, uint32_t *o
         *total = seen;
         return n;
     }
-    uint32_t count = sim_model_count();
-    if (!f->ntypes && !(f->text && *f->text) && sim_model_removed() == 0) {
+    uint32_t base = f->devices ? sim_device_base() : 0;
+    uint32_t count = f->devices ? sim_device_count() : sim_model_count();
+    if (!f->ntypes && !(f->text && *f->text) && !(f->name_like && *f->name_like) &&
+        (f->devices || sim_model_removed() == 0)) {
         /* Nothing filters and nothing is missing: the page is a range of indices, so a
          * 100k-asset listing in pages does not scan every asset for every page. */
         for (uint64_t j = first; j < count && n < size; j++)
-            out[n++] = f->desc ? count - 1 - (uint32_t)j : (uint32_t)j;
+            out[n++] = base + (f->desc ? count - 1 - (uint32_t)j : (uint32_t)j);
         *total = count;
         return n;
     }
     for (uint32_t j = 0; j < count; j++) {
-        uint32_t idx = f->desc ? count - 1 - j : j;
+        uint32_t idx = base + (f->desc ? count - 1 - j : j);
         if (!matches(f, idx))
             continue;
         if (seen >= first && n < size)

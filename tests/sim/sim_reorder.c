@@ -57,8 +57,9 @@ static void save_and_push(const sim_sub *sub)
     int slot = pick(sub, &idx);
     if (slot < 0)
         return;
-    sim_bump(idx, slot);
+    int64_t ts = sim_bump(idx, slot);
     sim_fanout(idx, &slot, 1);
+    sim_device_reported(idx, ts);
 }
 
 void sim_reorder_premature(sim_session *s, sim_sub *sub)
@@ -78,13 +79,14 @@ void sim_reorder_missed(sim_session *s, sim_sub *sub)
         save_and_push(sub);
 }
 
-int sim_reorder_hold(sim_session *s, int cmd_id, const char *p, size_t n, unsigned values)
+int sim_reorder_hold(sim_session *s, sim_msg_kind kind, int cmd_id, const char *p, size_t n,
+                     unsigned values)
 {
     if (!sim.reorder || !sim_gen_running)
         return 0;
     if (s->held.len) {
         /* the swap: this one first, then the one held back */
-        sim_ws_values(s, SIM_MSG_UPDATE, cmd_id, p, n, values);
+        sim_ws_values(s, kind, cmd_id, p, n, values);
         sim_reorder_flush(s, 0, 1);
         return 1;
     }
@@ -92,6 +94,7 @@ int sim_reorder_hold(sim_session *s, int cmd_id, const char *p, size_t n, unsign
         return 0;
     sim_buf_put(&s->held, p, n);
     s->held_cmd = cmd_id;
+    s->held_kind = kind;
     s->held_values = values;
     s->held_since = sim_mono_ms();
     return 1;
@@ -101,6 +104,6 @@ void sim_reorder_flush(sim_session *s, int64_t mono, int force)
 {
     if (!s->held.len || (!force && mono - s->held_since < HOLD_MS))
         return;
-    sim_ws_values(s, SIM_MSG_UPDATE, s->held_cmd, s->held.p, s->held.len, s->held_values);
+    sim_ws_values(s, s->held_kind, s->held_cmd, s->held.p, s->held.len, s->held_values);
     s->held.len = 0;
 }

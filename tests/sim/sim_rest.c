@@ -15,9 +15,12 @@
  *   GET  /api/customer/{customerId}/assets   the same; a CUSTOMER_USER must name its
  *                             own customer (the JWT's customerId), else 403/20; the
  *                             tenant admin gets an empty page (no asset is assigned)
- *   GET  /api/plugins/telemetry/ASSET/{id}/values/attributes[/SERVER_SCOPE][?keys=]
- *   GET  /api/plugins/telemetry/ASSET/{id}/keys/timeseries | keys/attributes[/..]
- *   GET  /api/plugins/telemetry/ASSET/{id}/values/timeseries?keys=a,b
+ *   GET  /api/user/devices, /api/tenant/devices, /api/customer/{customerId}/devices
+ *                             PageData<Device>, exactly as the asset listings (type =
+ *                             device profile name); /api/user/devices is PE only
+ *   GET  /api/plugins/telemetry/{ASSET|DEVICE}/{id}/values/attributes[/SERVER_SCOPE][?keys=]
+ *   GET  /api/plugins/telemetry/{ASSET|DEVICE}/{id}/keys/timeseries | keys/attributes[/..]
+ *   GET  /api/plugins/telemetry/{ASSET|DEVICE}/{id}/values/timeseries?keys=a,b
  *
  * Telemetry endpoints answer errors in plain text, as ThingsBoard's AccessValidator does.
  */
@@ -33,11 +36,13 @@
 
 #define PUT(b, lit) sim_buf_put(b, lit, sizeof lit - 1)
 
-/* One Asset (with PE's ownerId). Written piece by piece rather than with printf: a
- * 100k-asset listing renders 100k of these, and printf was most of its cost. */
+/* One Asset (with PE's ownerId) or Device (ownerId in PE only, as ThingsBoard CE
+ * ignores it). Written piece by piece rather than with printf: a 100k-asset listing
+ * renders 100k of these, and printf was most of its cost. */
 void sim_render_asset(sim_buf *b, uint32_t idx)
 {
     char id[37], pid[37], name[SIM_TEXT_MAX], label[64];
+    int dev = sim_is_device(idx);
     sim_asset_id(idx, id);
     sim_asset_profile_id(idx, pid);
     size_t nl = sim_asset_name(idx, name, sizeof name);
@@ -49,7 +54,9 @@ void sim_render_asset(sim_buf *b, uint32_t idx)
         snprintf(owner, sizeof owner, "a1b2c3d4-0000-11ef-8000-%012llx",
                  (unsigned long long)(sim_hash(sim.seed, 0x05e7) >> 8 & 0xffffffffffffull));
     sim_buf_reserve(b, 1024);
-    PUT(b, "{\"id\":{\"entityType\":\"ASSET\",\"id\":\"");
+    PUT(b, "{\"id\":{\"entityType\":\"");
+    sim_buf_puts(b, sim_entity_type(idx));
+    PUT(b, "\",\"id\":\"");
     sim_buf_put(b, id, 36);
     PUT(b, "\"},\"createdTime\":");
     sim_buf_i64(b, sim_asset_created(idx));
@@ -63,18 +70,33 @@ void sim_render_asset(sim_buf *b, uint32_t idx)
     sim_buf_json_str(b, type, strlen(type));
     PUT(b, ",\"label\":\"");
     sim_buf_puts(b, label);
-    PUT(b, "\",\"assetProfileId\":{\"entityType\":\"ASSET_PROFILE\",\"id\":\"");
-    sim_buf_put(b, pid, 36);
-    PUT(b, "\"},\"externalId\":null,\"version\":");
-    sim_buf_i64(b, (int64_t)(idx % 7) + 1);
-    PUT(b, ",\"additionalInfo\":{\"description\":\"\"},\"ownerId\":{\"entityType\":\"");
+    if (dev) {
+        PUT(b, "\",\"deviceProfileId\":{\"entityType\":\"DEVICE_PROFILE\",\"id\":\"");
+        sim_buf_put(b, pid, 36);
+        PUT(b, "\"},\"firmwareId\":null,\"softwareId\":null,\"externalId\":null,\"version\":");
+        sim_buf_i64(b, (int64_t)(idx % 5) + 1);
+        PUT(b, ",\"additionalInfo\":{\"gateway\":false,\"overwriteActivityTime\":false,"
+               "\"description\":\"\"},\"deviceData\":{\"configuration\":{\"type\":\"DEFAULT\"},"
+               "\"transportConfiguration\":{\"type\":\"DEFAULT\"}}");
+        if (sim.edition_ce) {
+            PUT(b, "}");
+            return;
+        }
+        PUT(b, ",\"ownerId\":{\"entityType\":\"");
+    } else {
+        PUT(b, "\",\"assetProfileId\":{\"entityType\":\"ASSET_PROFILE\",\"id\":\"");
+        sim_buf_put(b, pid, 36);
+        PUT(b, "\"},\"externalId\":null,\"version\":");
+        sim_buf_i64(b, (int64_t)(idx % 7) + 1);
+        PUT(b, ",\"additionalInfo\":{\"description\":\"\"},\"ownerId\":{\"entityType\":\"");
+    }
     sim_buf_puts(b, customer ? "CUSTOMER" : "TENANT");
     PUT(b, "\",\"id\":\"");
     sim_buf_puts(b, customer ? owner : "784f394c-42b6-11ef-983c-000000000000");
     PUT(b, "\"}}");
 }
 
-static void assets(const sim_req *req, sim_buf *reply);
+static void listing(const sim_req *req, sim_buf *reply, int devices);
 
 static int is_uuid(const char *p, size_t n)
 {
@@ -87,11 +109,11 @@ static int is_uuid(const char *p, size_t n)
     return 1;
 }
 
-/* GET /api/customer/{customerId}/assets (CE and PE). */
-static void customer_assets(const sim_req *req, sim_buf *reply)
+/* GET /api/customer/{customerId}/assets or /devices (CE and PE). */
+static void customer_listing(const sim_req *req, sim_buf *reply, int devices)
 {
     const char *id = req->path + 14;
-    size_t n = strlen(id) - 7;
+    size_t n = strlen(id) - (devices ? 8 : 7);
     char cid[37];
     sim_jwt_customer_id(cid);
     if (!is_uuid(id, n)) {
@@ -105,7 +127,7 @@ static void customer_assets(const sim_req *req, sim_buf *reply)
             sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!",
                               20, 0);
         else
-            assets(req, reply);
+            listing(req, reply, devices);
     } else {
         static const char empty[] =
             "{\"data\":[],\"totalPages\":0,\"totalElements\":0,\"hasNext\":false}";
@@ -219,7 +241,7 @@ static int authorize(const sim_req *req, sim_buf *reply)
     }
 }
 
-static void assets(const sim_req *req, sim_buf *reply)
+static void listing(const sim_req *req, sim_buf *reply, int devices)
 {
     char ps[32], pg[32], type[64], text[256], sp[64], so[16];
     if (sim_query_param(req->query, "pageSize", ps, sizeof ps) < 0) {
@@ -270,6 +292,7 @@ static void assets(const sim_req *req, sim_buf *reply)
     if (sim_query_param(req->query, "textSearch", text, sizeof text) > 0)
         f.text = text;
     f.desc = desc;
+    f.devices = devices;
     if (size > 100000)
         size = 100000;
     uint32_t *ids = malloc((size_t)size * sizeof *ids);
@@ -291,50 +314,44 @@ static void assets(const sim_req *req, sim_buf *reply)
     sim_buf_free(&body);
 }
 
-/* Extra SERVER_SCOPE attributes besides assetDetails, each on some assets only. */
+/* Whether name is in the comma-separated keys list ("" = every key). */
+static int wanted(const char *keys, const char *name)
+{
+    size_t n = strlen(name);
+    if (!keys[0])
+        return 1;
+    for (const char *p = keys; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+/* The SERVER_SCOPE attributes of the entity, typed as ThingsBoard's REST API writes
+ * them: assetDetails as stored (object, or a string holding JSON), active a boolean,
+ * firmware a string, the times and capacity numbers. */
 static void attributes(uint32_t idx, const char *keys, sim_buf *reply)
 {
     sim_buf body = { 0 }, v = { 0 };
     int first = 1;
-    int64_t ts;
-    uint64_t h = sim_hash(sim.seed ^ 0xa77, idx);
-#define WANT(k) (!keys[0] || strstr(keys, k))
-#define SEP()                           \
-    do {                                \
-        if (!first)                     \
-            sim_buf_put(&body, ",", 1); \
-        first = 0;                      \
-    } while (0)
     sim_buf_put(&body, "[", 1);
-    if (WANT("assetDetails") && sim_value(idx, SIM_SLOT_DETAILS, SIM_FMT_PAGE, &ts, &v)) {
-        SEP();
+    for (int a = 0; a < SIM_NATTR; a++) {
+        int slot = SIM_SLOT_ATTR(a);
+        int64_t ts;
+        v.len = 0;
+        if (!wanted(keys, sim_slot_name(slot)) ||
+            !sim_value(idx, slot, a == SIM_ATTR_CAPACITY ? SIM_FMT_UPDATE : SIM_FMT_PAGE, &ts, &v))
+            continue;
         sim_buf_printf(&body,
-                       "{\"lastUpdateTs\":%lld,\"key\":\"assetDetails\",\"value\":", (long long)ts);
-        if (sim_details_mode(idx) == 2)
-            sim_buf_json_str(&body, v.p, v.len); /* a string that holds JSON */
+                       "%s{\"lastUpdateTs\":%lld,\"key\":\"%s\",\"value\":", first ? "" : ",",
+                       (long long)ts, sim_slot_name(slot));
+        first = 0;
+        if (a == SIM_ATTR_FIRMWARE || (a == SIM_ATTR_DETAILS && sim_details_mode(idx) == 2))
+            sim_buf_json_str(&body, v.p, v.len);
         else
             sim_buf_put(&body, v.p, v.len);
         sim_buf_put(&body, "}", 1);
     }
-    int64_t base = sim.start_ms - 86400000ll + (int64_t)(h % 1000);
-    if (WANT("active") && h % 3) {
-        SEP();
-        sim_buf_printf(&body, "{\"lastUpdateTs\":%lld,\"key\":\"active\",\"value\":%s}",
-                       (long long)base + 1, (h >> 8) & 1 ? "true" : "false");
-    }
-    if (WANT("capacity") && (h >> 4) % 3) {
-        SEP();
-        sim_buf_printf(&body, "{\"lastUpdateTs\":%lld,\"key\":\"capacity\",\"value\":%u.%u}",
-                       (long long)base + 2, (unsigned)(h >> 12) % 500, (unsigned)(h >> 20) % 9 + 1);
-    }
-    if (WANT("serial") && (h >> 6) % 4) {
-        SEP();
-        sim_buf_printf(&body, "{\"lastUpdateTs\":%lld,\"key\":\"serial\",\"value\":%u}",
-                       (long long)base + 3, (unsigned)(h >> 24) % 100000);
-    }
     sim_buf_put(&body, "]", 1);
-#undef WANT
-#undef SEP
     sim_http_reply(reply, 200, JSON, body.p, body.len, 0);
     sim_buf_free(&body);
     sim_buf_free(&v);
@@ -343,25 +360,27 @@ static void attributes(uint32_t idx, const char *keys, sim_buf *reply)
 static void telemetry(const sim_req *req, sim_buf *reply)
 {
     const char *p = req->path + strlen("/api/plugins/telemetry/");
-    if (strncmp(p, "ASSET/", 6) != 0) {
+    int dev = !strncmp(p, "DEVICE/", 7);
+    if (strncmp(p, "ASSET/", 6) != 0 && !dev) {
         const char *m = "Unsupported entity type";
         sim_http_reply(reply, 400, "text/plain;charset=UTF-8", m, strlen(m), 0);
         return;
     }
-    p += 6;
+    p += dev ? 7 : 6;
     const char *slash = strchr(p, '/');
     uint32_t idx;
     if (!slash) {
         sim_http_tb_error(reply, 404, "Not Found", 32, 0);
         return;
     }
-    if (sim_asset_from_id(p, (size_t)(slash - p), &idx) != 0 || !sim_asset_exists(idx)) {
+    if (sim_asset_from_id(p, (size_t)(slash - p), &idx) != 0 || !sim_asset_exists(idx) ||
+        sim_is_device(idx) != dev) {
         char m[128];
         if (slash - p != 36)
             snprintf(m, sizeof m, "Invalid UUID string: %.*s",
                      (int)(slash - p > 60 ? 60 : slash - p), p);
         else
-            snprintf(m, sizeof m, "Asset with requested id wasn't found!");
+            snprintf(m, sizeof m, "%s with requested id wasn't found!", dev ? "Device" : "Asset");
         sim_http_reply(reply, slash - p != 36 ? 400 : 404, "text/plain;charset=UTF-8", m, strlen(m),
                        0);
         return;
@@ -386,10 +405,15 @@ static void telemetry(const sim_req *req, sim_buf *reply)
         sim_buf_free(&body);
     } else if (!strcmp(rest, "/keys/attributes") ||
                !strcmp(rest, "/keys/attributes/SERVER_SCOPE")) {
-        const char *b = sim_details_mode(idx)
-                            ? "[\"assetDetails\",\"active\",\"capacity\",\"serial\"]"
-                            : "[\"active\",\"capacity\",\"serial\"]";
-        sim_http_reply(reply, 200, JSON, b, strlen(b), 0);
+        sim_buf body = { 0 };
+        sim_buf_put(&body, "[", 1);
+        for (int a = 0; a < SIM_NATTR; a++)
+            if (sim_has_key(idx, SIM_SLOT_ATTR(a)))
+                sim_buf_printf(&body, "%s\"%s\"", body.len > 1 ? "," : "",
+                               sim_slot_name(SIM_SLOT_ATTR(a)));
+        sim_buf_put(&body, "]", 1);
+        sim_http_reply(reply, 200, JSON, body.p, body.len, 0);
+        sim_buf_free(&body);
     } else if (!strcmp(rest, "/values/timeseries")) {
         sim_buf body = { 0 }, v = { 0 };
         sim_buf_put(&body, "{", 1);
@@ -397,8 +421,7 @@ static void telemetry(const sim_req *req, sim_buf *reply)
         for (uint32_t k = 0; k < sim.nkeys; k++) {
             int64_t ts;
             v.len = 0;
-            if ((keys[0] && !strstr(keys, sim.keys[k].name)) ||
-                !sim_value(idx, (int)k, SIM_FMT_PAGE, &ts, &v))
+            if (!wanted(keys, sim.keys[k].name) || !sim_value(idx, (int)k, SIM_FMT_PAGE, &ts, &v))
                 continue;
             sim_buf_printf(&body, "%s\"%s\":[{\"ts\":%lld,\"value\":", first ? "" : ",",
                            sim.keys[k].name, (long long)ts);
@@ -415,8 +438,19 @@ static void telemetry(const sim_req *req, sim_buf *reply)
     }
 }
 
+/* 1 if path is prefix + "assets" or prefix + "devices" (*devices set accordingly). */
+static int list_kind(const char *path, const char *prefix, int *devices)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(path, prefix, n) != 0)
+        return 0;
+    *devices = !strcmp(path + n, "devices");
+    return *devices || !strcmp(path + n, "assets");
+}
+
 void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
 {
+    int devices = 0;
     sim.st.rest_calls++;
     if (sim.delay_rest_ms > 0)
         c->delay_until = sim_mono_ms() + sim.delay_rest_ms;
@@ -447,10 +481,13 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         return;
     if (!strcmp(req->path, "/api/auth/logout")) {
         sim_http_reply(reply, 200, NULL, "", 0, 0);
-    } else if (!strcmp(req->path, "/api/user/assets") && sim.edition_ce) {
-        sim_http_tb_error(reply, 400, "Invalid UUID string: assets", 31, 0);
-    } else if (!strcmp(req->path, "/api/user/assets") ||
-               (!strcmp(req->path, "/api/tenant/assets") &&
+    } else if (list_kind(req->path, "/api/user/", &devices) && sim.edition_ce) {
+        /* CE has no /api/user/assets|devices: the path means /api/user/{userId} */
+        sim_http_tb_error(reply, 400,
+                          devices ? "Invalid UUID string: devices" : "Invalid UUID string: assets",
+                          31, 0);
+    } else if (list_kind(req->path, "/api/user/", &devices) ||
+               (list_kind(req->path, "/api/tenant/", &devices) &&
                 !strcmp(sim.authority, "TENANT_ADMIN"))) {
         if (strcmp(req->method, "GET") != 0)
             sim_http_tb_error(reply, 405,
@@ -459,13 +496,14 @@ void sim_rest_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
                               "' is not supported",
                               31, 0);
         else
-            assets(req, reply);
+            listing(req, reply, devices);
     } else if (!strncmp(req->path, "/api/customer/", 14) && strlen(req->path) > 21 &&
-               !strcmp(req->path + strlen(req->path) - 7, "/assets")) {
-        customer_assets(req, reply);
+               (!strcmp(req->path + strlen(req->path) - 7, "/assets") ||
+                !strcmp(req->path + strlen(req->path) - 8, "/devices"))) {
+        customer_listing(req, reply, !strcmp(req->path + strlen(req->path) - 8, "/devices"));
     } else if (!strncmp(req->path, "/api/plugins/telemetry/", 23)) {
         telemetry(req, reply);
-    } else if (!strcmp(req->path, "/api/tenant/assets")) {
+    } else if (list_kind(req->path, "/api/tenant/", &devices)) {
         sim_http_tb_error(reply, 403, "You don't have permission to perform this operation!", 20,
                           0);
     } else {

@@ -42,9 +42,9 @@ static void entity_id(sim_buf *b, uint32_t idx)
     char id[37];
     sim_asset_id(idx, id);
     sim_buf_printf(b,
-                   "{\"entityId\":{\"entityType\":\"ASSET\",\"id\":\"%s\"},"
+                   "{\"entityId\":{\"entityType\":\"%s\",\"id\":\"%s\"},"
                    "\"readAttrs\":true,\"readTs\":true,\"latest\":{",
-                   id);
+                   sim_entity_type(idx), id);
 }
 
 static void tsvalue(sim_buf *b, const char *key, int64_t ts, const char *v, size_t vl)
@@ -166,10 +166,12 @@ static int select_page(sim_sub *sub, uint64_t *total)
     f.types = (const char(*)[64])sub->types;
     f.ntypes = sub->filter == 2 ? sub->ntypes : 0;
     f.text = sub->text;
+    f.name_like = sub->name_like;
     f.list = sub->filter == 1 ? sub->list : NULL;
     f.nlist = sub->nlist;
     f.desc = sub->desc;
-    uint32_t count = sim_model_count();
+    f.devices = sub->devices;
+    uint32_t count = sub->devices ? sim_device_count() : sim_model_count();
     size_t cap = (size_t)sub->page_size < count ? (size_t)sub->page_size : count;
     uint32_t *ents = malloc((cap ? cap : 1) * sizeof *ents);
     size_t n = sim_select(&f, (uint32_t)sub->page, (uint32_t)cap, ents, total);
@@ -220,7 +222,8 @@ void sim_sub_dynamic(sim_session *s, sim_sub *sub, int64_t mono)
 static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *slots, int nslots,
                         sim_buf *b, sim_buf *v)
 {
-    int det = nslots == 1 && slots[0] == (int)SIM_SLOT_DETAILS;
+    /* one key type per message: attribute slots come alone (sim_fanout's callers) */
+    int det = nslots == 1 && SIM_SLOT_IS_ATTR(slots[0]);
     int any = 0;
     unsigned values = 0;
     b->len = 0;
@@ -260,8 +263,9 @@ static void send_update(sim_session *s, sim_sub *sub, uint32_t idx, const int *s
         return;
     sim_buf_puts(b, "}},\"timeseries\":null,\"aggLatest\":null}],\"allowedEntities\":10000,"
                     "\"cmdUpdateType\":\"ENTITY_DATA\"}");
-    if (!sim_reorder_hold(s, sub->cmd_id, b->p, b->len, values))
-        sim_ws_values(s, SIM_MSG_UPDATE, sub->cmd_id, b->p, b->len, values);
+    sim_msg_kind kind = det ? SIM_MSG_ATTR_UPDATE : SIM_MSG_UPDATE;
+    if (!sim_reorder_hold(s, kind, sub->cmd_id, b->p, b->len, values))
+        sim_ws_values(s, kind, sub->cmd_id, b->p, b->len, values);
 }
 
 void sim_fanout(uint32_t idx, const int *slots, int nslots)
@@ -315,7 +319,7 @@ void sim_gen_tick(unsigned n)
         /* page order while the whole page is live, else among the live entities */
         uint32_t idx = sub->nlive == sub->nents ? sub->ents[rnd() % sub->nents]
                                                 : sub->sorted[rnd() % sub->nlive];
-        if (!sim_asset_exists(idx))
+        if (!sim_asset_exists(idx) || sim_quiet(idx))
             continue;
         int cand[SIM_MAX_QKEYS], nc = sim_sub_ts_slots(sub, idx, cand);
         if (!nc)
@@ -328,10 +332,12 @@ void sim_gen_tick(unsigned n)
             if (slots[1] == slots[0])
                 ns = 1;
         }
+        int64_t ts = 0;
         for (int i = 0; i < ns; i++)
-            sim_bump(idx, slots[i]);
+            ts = sim_bump(idx, slots[i]);
         sim_gen_running = 1;
         sim_fanout(idx, slots, ns);
+        sim_device_reported(idx, ts);
         sim_gen_running = 0;
     }
 }
