@@ -250,6 +250,14 @@ void store_iter_begin(store *st, store_cursor *c);
 size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, char *strbuf,
                   size_t strcap);
 
+/* Same as store_iter() for the series of one key only (key_id from store_key_find;
+ * < 0: nothing). A render of one key's family walks the series array without copying
+ * the other keys' rows. */
+size_t store_iter_key(const store *st, store_cursor *c, int key_id, store_row *rows, size_t n,
+                      char *strbuf, size_t strcap);
+/* The id of a key name the store has seen, or -1 (read-only, under the mutex). */
+int store_key_find(const store *st, const char *key, size_t key_len);
+
 void store_get_stats(const store *st, store_stats *out);
 /* Looks up one series (tests, debugging): 1 and *row set, or 0. */
 int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,

@@ -28,14 +28,15 @@ static void store_row_of(const store *st, const store_series *r, store_row *row)
     row->str_len = 0;
 }
 
-size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, char *strbuf,
-                  size_t strcap)
+/* key < 0: every series; else only that key's. */
+static size_t store_iter_of(const store *st, store_cursor *c, int key, store_row *rows, size_t n,
+                            char *strbuf, size_t strcap)
 {
     size_t got = 0, used = 0;
     uint32_t pos = c->pos;
     for (; pos < st->series_hi && got < n; pos++) {
         const store_series *r = &st->series[pos];
-        if (r->kind == STORE_KIND_FREE || r->born >= c->epoch)
+        if (r->kind == STORE_KIND_FREE || r->born >= c->epoch || (key >= 0 && r->key != key))
             continue;
         if (r->kind == STORE_KIND_STR) {
             uint16_t *lenp;
@@ -59,39 +60,58 @@ size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, c
     return got;
 }
 
+size_t store_iter(const store *st, store_cursor *c, store_row *rows, size_t n, char *strbuf,
+                  size_t strcap)
+{
+    return store_iter_of(st, c, -1, rows, n, strbuf, strcap);
+}
+
+size_t store_iter_key(const store *st, store_cursor *c, int key_id, store_row *rows, size_t n,
+                      char *strbuf, size_t strcap)
+{
+    return key_id < 0 ? 0 : store_iter_of(st, c, key_id, rows, n, strbuf, strcap);
+}
+
+int store_key_find(const store *st, const char *key, size_t key_len)
+{
+    if (key_len == 0 || key_len >= LIM_KEY_BYTES)
+        return -1;
+    for (uint32_t i = store_key_hash(key, key_len) & (STORE_KEY_SLOTS - 1);;
+         i = (i + 1) & (STORE_KEY_SLOTS - 1)) {
+        uint16_t v = st->key_hash[i];
+        if (v == 0)
+            return -1;
+        const store_key *k = &st->keys[v - 1];
+        if (k->len == key_len && memcmp(k->name, key, key_len) == 0)
+            return v - 1;
+    }
+}
+
 int store_get(const store *st, const uint8_t id[16], const char *key, size_t key_len,
               store_row *row, char *strbuf, size_t strcap)
 {
     uint32_t slot;
     uint64_t h = store_id_hash(id);
     uint32_t e = store_ent_find(st, id, store_ent_h(h), &slot);
-    if (e == STORE_NONE || key_len == 0 || key_len >= LIM_KEY_BYTES)
+    int k = store_key_find(st, key, key_len);
+    if (e == STORE_NONE || k < 0)
         return 0;
-    for (uint32_t i = store_key_hash(key, key_len) & (STORE_KEY_SLOTS - 1);;
-         i = (i + 1) & (STORE_KEY_SLOTS - 1)) {
-        uint16_t v = st->key_hash[i];
-        if (v == 0)
-            return 0;
-        const store_key *k = &st->keys[v - 1];
-        if (k->len != key_len || memcmp(k->name, key, key_len) != 0)
-            continue;
-        uint32_t kid = (uint32_t)(v - 1);
-        uint32_t s = store_ser_find(st, store_ser_h(h, kid), e, kid, &slot);
-        if (s == STORE_NONE)
-            return 0;
-        store_row_of(st, &st->series[s], row);
-        if (row->kind == STORE_KIND_STR) {
-            uint16_t *lenp;
-            const char *sv = store_str_at(st, st->series[s].v.str, &lenp);
-            size_t l = *lenp < strcap ? *lenp : (strcap ? strcap - 1 : 0);
-            if (strcap) {
-                memcpy(strbuf, sv, l);
-                strbuf[l] = 0;
-            }
-            row->str_len = (uint16_t)l;
+    uint32_t kid = (uint32_t)k;
+    uint32_t s = store_ser_find(st, store_ser_h(h, kid), e, kid, &slot);
+    if (s == STORE_NONE)
+        return 0;
+    store_row_of(st, &st->series[s], row);
+    if (row->kind == STORE_KIND_STR) {
+        uint16_t *lenp;
+        const char *sv = store_str_at(st, st->series[s].v.str, &lenp);
+        size_t l = *lenp < strcap ? *lenp : (strcap ? strcap - 1 : 0);
+        if (strcap) {
+            memcpy(strbuf, sv, l);
+            strbuf[l] = 0;
         }
-        return 1;
+        row->str_len = (uint16_t)l;
     }
+    return 1;
 }
 
 void store_get_stats(const store *st, store_stats *out)

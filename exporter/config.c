@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One line per option and its help (clang-format 14 reflows this table once it holds
+ * as many long help strings as it does now). */
+/* clang-format off */
 const struct cfg_opt cfg_opts[O__COUNT] = {
     [O_URL] = { "iotpro.url", "IOTPRO_URL", CFG_DEFAULT_URL, 0,
                 "Base URL of IoT Pro / ThingsBoard; the WebSocket URL (wss://…/api/ws) is derived from it." },
@@ -55,6 +58,10 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                        "Web configuration file (the Prometheus exporter toolkit's format): TLS certificate and key, client certificates, basic-auth users with bcrypt hashes, extra response headers. Read again on SIGHUP; certificate files are also reloaded when they change." },
     [O_TTL] = { "metrics.ttl", "IOTPRO_METRICS_TTL", "0", 0,
                 "Drop a series not updated for this long (0 = keep the last value; its age shows in iotpro_telemetry_timestamp_seconds)." },
+    [O_TIMESTAMPS] = { "metrics.timestamps", "IOTPRO_METRICS_TIMESTAMPS", "true", 0,
+                       "Export iotpro_telemetry_timestamp_seconds, the ThingsBoard time of every value (false halves the series of numeric keys)." },
+    [O_INFO_FIELDS] = { "metrics.asset-info-fields", "IOTPRO_METRICS_ASSET_INFO_FIELDS", "*", 0,
+                        "assetDetails fields that become labels of iotpro_asset_info: * every scalar field, - none, or a comma-separated list (names as the labels show them, e.g. serial_number)." },
     [O_MAX_SERIES] = { "store.max-series", "IOTPRO_STORE_MAX_SERIES", "2000000", 0,
                        "Maximum telemetry series kept; new ones beyond it are dropped and counted." },
     [O_SHARD] = { "shard", "IOTPRO_SHARD", "0/1", 0,
@@ -71,6 +78,7 @@ const struct cfg_opt cfg_opts[O__COUNT] = {
                     "Print the version and exit." },
     [O_HELP] = { "help", NULL, "false", CFG_FLAGONLY | CFG_BOOL, "Show this help and exit." },
 };
+/* clang-format on */
 
 void cfg_errf(char *err, size_t cap, const char *fmt, ...)
 {
@@ -308,7 +316,7 @@ int cfg_resolve(struct cfg *c, const struct cfg_sources *s, int full, char *err,
             return CFG_ERR_INVALID;
         }
     }
-    if (cfg_profile_lists(c, s, err, cap))
+    if (cfg_profile_lists(c, s, err, cap) || cfg_mapping(c, s, err, cap))
         return CFG_ERR_INVALID;
     if (!full || c->show_help || c->show_version)
         return CFG_OK;
@@ -407,7 +415,9 @@ void cfg_print_help(FILE *out)
           "Precedence: flag > environment > config file > default.\n"
           "The password is never a flag: use --iotpro.password-file or IOTPRO_PASSWORD.\n"
           "Durations: 0, or <n><unit>... with units ms, s, m, h, d, w (e.g. 1h30m).\n"
-          "Invalid configuration exits with status 2. SIGHUP re-reads the config file.\n\n"
+          "Invalid configuration exits with status 2. SIGHUP re-reads the config file.\n"
+          "Config file only: metric.<key>.name|help|scale|type|map|map-default = value\n"
+          "gives a telemetry key its own metric family (see README.md).\n\n"
           "options:\n",
           out);
     for (int o = 0; o < O__COUNT; o++) {
@@ -474,8 +484,18 @@ void cfg_print(const struct cfg *c, FILE *out)
     fprintf(out, "web.max-requests = %u\n", c->max_requests);
     fprintf(out, "web.config.file = %s\n", c->web_config_file);
     fprintf(out, "metrics.ttl = %llums\n", (unsigned long long)c->metrics_ttl_ms);
+    fprintf(out, "metrics.timestamps = %s\n", c->metrics_timestamps ? "true" : "false");
+    fprintf(out, "metrics.asset-info-fields = ");
+    if (c->info_fields_all)
+        fputc('*', out);
+    else if (!c->ninfo_fields)
+        fputc('-', out);
+    for (unsigned i = 0; i < c->ninfo_fields; i++)
+        fprintf(out, "%s%s", i ? "," : "", c->info_fields[i]);
+    fputc('\n', out);
     fprintf(out, "store.max-series = %llu\n", (unsigned long long)c->store_max_series);
     fprintf(out, "shard = %u/%u\n", c->shard_index, c->shard_count);
     fprintf(out, "log.level = %s\n", log_level_name(c->log_level));
     fprintf(out, "log.format = %s\n", c->log_format == LOG_FMT_JSON ? "json" : "logfmt");
+    mapping_print(&c->map, out);
 }

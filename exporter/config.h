@@ -23,14 +23,18 @@
  * if it fails keep the old one. cfg_changes() says what differs, so main restarts only
  * what it must.
  *
- * A struct cfg is plain data (no pointers), about 60 KiB: copy it freely, but prefer
+ * A struct cfg is plain data (no pointers), about 150 KiB: copy it freely, but prefer
  * static or heap storage to the stack of a small thread.
+ *
+ * Metric mapping (config file only: `metric.<key>.<attr> = value`, exporter/mapping.h)
+ * is checked here like any option; a bad line is an error naming that line.
  */
 #ifndef IOTPRO_EXPORTER_CONFIG_H
 #define IOTPRO_EXPORTER_CONFIG_H
 
 #include "core/limits.h"
 #include "exporter/log.h"
+#include "exporter/mapping.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -45,9 +49,10 @@
 #define CFG_DEFAULT_PORT   9842
 #define CFG_DEFAULT_LISTEN ":9842"
 
-#define CFG_PATH_BYTES     512u
-#define CFG_HOST_BYTES     256u
-#define CFG_KEY_POOL_BYTES (32u * 1024u)
+#define CFG_PATH_BYTES       512u
+#define CFG_HOST_BYTES       256u
+#define CFG_KEY_POOL_BYTES   (32u * 1024u)
+#define CFG_INFO_FIELD_BYTES 64u /* one --metrics.asset-info-fields name, with the NUL */
 
 enum cfg_details { CFG_DETAILS_WS = 0, CFG_DETAILS_REST, CFG_DETAILS_OFF };
 
@@ -116,6 +121,13 @@ struct cfg {
     char web_config_file[CFG_PATH_BYTES]; /* "" = plain HTTP, no auth */
 
     uint64_t metrics_ttl_ms; /* 0 = keep series until their asset disappears */
+    int metrics_timestamps;  /* --metrics.timestamps: iotpro_telemetry_timestamp_seconds */
+    /* --metrics.asset-info-fields: "*" every scalar assetDetails field (info_fields_all),
+     * "-" none (ninfo_fields 0), else these sanitised label names */
+    int info_fields_all;
+    unsigned ninfo_fields;
+    char info_fields[LIM_INFO_FIELDS][CFG_INFO_FIELD_BYTES];
+    struct mapping map; /* metric.<key>.* lines; finished (look-ups work) */
     uint64_t store_max_series;
     unsigned shard_index, shard_count; /* 0-based index, 1 <= count */
 

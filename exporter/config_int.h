@@ -7,6 +7,9 @@
 
 #include "exporter/config.h"
 
+/* metric.* lines in one file: every attribute of every mapped key. */
+#define CFG_MAP_LINES (LIM_MAP_KEYS * MAPPING_A__COUNT)
+
 enum cfg_opt_id {
     O_URL = 0,
     O_USERNAME,
@@ -27,6 +30,8 @@ enum cfg_opt_id {
     O_MAX_REQUESTS,
     O_WEB_CONFIG,
     O_TTL,
+    O_TIMESTAMPS,
+    O_INFO_FIELDS,
     O_MAX_SERIES,
     O_SHARD,
     O_LOG_LEVEL,
@@ -61,6 +66,10 @@ struct cfg_sources {
     const char *plist_profile[LIM_CFG_KEY_LISTS], *plist_value[LIM_CFG_KEY_LISTS];
     unsigned plist_line[LIM_CFG_KEY_LISTS];
     unsigned nplists;
+    /* metric.<key>.<attr> lines: spec points after "metric." */
+    const char *mline_spec[CFG_MAP_LINES], *mline_value[CFG_MAP_LINES];
+    unsigned mline_line[CFG_MAP_LINES];
+    unsigned nmlines;
 };
 
 void cfg_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -74,6 +83,7 @@ char *cfg_read_file(const char *path, size_t *n, char *err, size_t cap);
 int cfg_scan_text(struct cfg_sources *s, char *text, size_t n, char *err, size_t cap);
 int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t cap);
 int cfg_profile_lists(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap);
+int cfg_mapping(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap);
 int cfg_password(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap);
 
 #endif

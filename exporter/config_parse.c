@@ -9,6 +9,7 @@
 #include "exporter/config_int.h"
 
 #include "core/bytes.h"
+#include "exporter/expo.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -501,6 +502,71 @@ int cfg_profile_lists(struct cfg *c, const struct cfg_sources *s, char *err, siz
     return 0;
 }
 
+/* --- metrics.asset-info-fields and metric.<key>.* ---------------------------------- */
+
+/* "*" every field, "-" none, else names compared after sanitising (serialNumber and
+ * serial_number name the same label). */
+static int cp_info_fields(struct cfg *c, const char *v, char *why, size_t wcap)
+{
+    c->ninfo_fields = 0;
+    c->info_fields_all = !strcmp(v, "*");
+    if (c->info_fields_all || !strcmp(v, "-"))
+        return 0;
+    for (const char *p = v;;) {
+        const char *e = strchr(p, ','), *s = p;
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char nm[CFG_INFO_FIELD_BYTES];
+        while (n && (*s == ' ' || *s == '\t')) {
+            s++;
+            n--;
+        }
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        if (n == 0 || n >= sizeof nm) {
+            cfg_errf(why, wcap,
+                     "a name is empty or longer than %u bytes (* means every field, - none)",
+                     CFG_INFO_FIELD_BYTES - 1);
+            return -1;
+        }
+        expo_sanitize_name(nm, sizeof nm, s, n);
+        if (!strcmp(nm, "asset_id") || !strcmp(nm, "asset") || !strcmp(nm, "profile")) {
+            cfg_errf(why, wcap, "asset_id, asset and profile are labels of every asset anyway");
+            return -1;
+        }
+        int dup = 0;
+        for (unsigned i = 0; i < c->ninfo_fields; i++)
+            dup |= !strcmp(c->info_fields[i], nm);
+        if (!dup) {
+            if (c->ninfo_fields >= LIM_INFO_FIELDS) {
+                cfg_errf(why, wcap, "more than %u names", LIM_INFO_FIELDS);
+                return -1;
+            }
+            memcpy(c->info_fields[c->ninfo_fields++], nm, sizeof nm);
+        }
+        if (!e)
+            return 0;
+        p = e + 1;
+    }
+}
+
+int cfg_mapping(struct cfg *c, const struct cfg_sources *s, char *err, size_t cap)
+{
+    char why[512];
+    unsigned line = 0;
+    mapping_init(&c->map);
+    for (unsigned i = 0; i < s->nmlines; i++) {
+        line = s->mline_line[i];
+        if (mapping_set(&c->map, s->mline_spec[i], s->mline_value[i], line, why, sizeof why))
+            goto bad;
+    }
+    if (mapping_finish(&c->map, &line, why, sizeof why) == 0)
+        return 0;
+bad:
+    cfg_errf(err, cap, "config file %.200s line %u: %s", s->fname ? s->fname : "(config)", line,
+             why);
+    return -1;
+}
+
 /* --- one option ------------------------------------------------------------------------ */
 
 int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
@@ -556,6 +622,17 @@ int cfg_parse_value(struct cfg *c, int o, const char *v, char *why, size_t wcap)
         c->max_requests = (unsigned)u;
         return 0;
     case O_TTL: return cp_duration(v, 1000, 365 * 86400000ull, 1, &c->metrics_ttl_ms, why, wcap);
+    case O_TIMESTAMPS:
+        if (!strcmp(v, "true") || !strcmp(v, "1"))
+            c->metrics_timestamps = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0"))
+            c->metrics_timestamps = 0;
+        else {
+            cfg_errf(why, wcap, "must be true or false");
+            return -1;
+        }
+        return 0;
+    case O_INFO_FIELDS: return cp_info_fields(c, v, why, wcap);
     case O_MAX_SERIES: return cp_uint(v, 1, 100000000, &c->store_max_series, why, wcap);
     case O_SHARD: return cp_shard(c, v, why, wcap);
     case O_LOG_LEVEL:
@@ -720,6 +797,17 @@ int cfg_scan_text(struct cfg_sources *s, char *text, size_t n, char *err, size_t
             s->plist_profile[s->nplists] = prof;
             s->plist_value[s->nplists] = val;
             s->plist_line[s->nplists++] = line;
+            continue;
+        }
+        if (!strncmp(key, "metric.", 7)) { /* checked in pass two: cfg_mapping */
+            if (s->nmlines >= CFG_MAP_LINES) {
+                cfg_errf(err, cap, "config file %.200s line %u: more than %u metric.* lines", fn,
+                         line, CFG_MAP_LINES);
+                return -1;
+            }
+            s->mline_spec[s->nmlines] = key + 7;
+            s->mline_value[s->nmlines] = val;
+            s->mline_line[s->nmlines++] = line;
             continue;
         }
         int o = cfg_find_opt(key, strlen(key));

@@ -24,6 +24,7 @@
 #include "exporter/log.h"
 #include "exporter/loop.h"
 #include "exporter/render.h"
+#include "exporter/render_opts.h"
 #include "exporter/web.h"
 
 extern char **environ;
@@ -64,19 +65,29 @@ static int reload_cfg(void *arg, const struct cfg **out)
         log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
         return -1;
     }
+    /* made before anything is applied, so a failure keeps the old configuration whole */
+    struct render_opts *ro = render_opts_new(next);
+    if (!ro) {
+        log_error("configuration reload failed; keeping the old one",
+                  LOG_S("error", "out of memory"));
+        return -1;
+    }
     /* the web config file is read again on every SIGHUP, changed or not */
     struct websec *sec = websec_load(next->web_config_file, err, sizeof err);
     if (!sec || (g_web && web_reload(g_web, sec, err, sizeof err) != 0)) {
         log_error("configuration reload failed; keeping the old one", LOG_S("error", err));
         websec_unref(sec);
+        render_opts_discard(ro);
         return -1;
     }
     websec_unref(sec);
+    /* mapping, timestamps and info fields: the next render uses them */
+    render_set_opts(g_render, ro);
     log_secret_add(next->password);
     log_init(next->log_level, next->log_format, 2);
     g_cfg_cur = 1 - g_cfg_cur;
     *out = next;
-    log_info("configuration reloaded");
+    log_info("configuration reloaded", LOG_U("mapped_keys", next->map.n));
     return 0;
 }
 
@@ -139,13 +150,14 @@ int main(int argc, char **argv)
         return CFG_EXIT_USAGE;
     }
     if (c->config_check) {
+        cfg_print(c, stdout); /* the effective configuration, mapping included, no secret */
         printf("configuration OK (%d trust anchors)\n", n);
         websec_unref(sec);
         return 0;
     }
     log_info("starting", LOG_S("version", IOTPRO_VERSION), LOG_S("url", c->url),
              LOG_S("user", c->username), LOG_I("trust_anchors", n),
-             LOG_S("anchors_file", g_anchors.source));
+             LOG_S("anchors_file", g_anchors.source), LOG_U("mapped_keys", c->map.n));
 
     health_init(&g_health, IOTPRO_VERSION, IOTPRO_REVISION,
                 (int64_t)(c->store_max_series ? c->store_max_series : LIM_SERIES_DEFAULT));
@@ -173,8 +185,12 @@ int main(int argc, char **argv)
     }
 
     g_render = render_create(&g_sh, &g_health);
-    if (!g_render) {
+    struct render_opts *ro = g_render ? render_opts_new(c) : NULL;
+    if (ro)
+        render_set_opts(g_render, ro);
+    if (!g_render || !ro) {
         log_error("cannot allocate the renderer");
+        render_destroy(g_render);
         websec_unref(sec);
         loop_destroy(atomic_exchange(&g_loop, NULL));
         loop_shared_free(&g_sh);

@@ -11,6 +11,8 @@
 #include "core/tb.h"
 #include "core/tb_feed.h"
 #include "exporter/procstat.h"
+#include "exporter/render_mapped.h"
+#include "exporter/render_opts.h"
 
 #define RENDER_BATCH 4096u
 #define KEY_SLOTS    (4u * LIM_KEYS) /* power of two, > 2 x LIM_KEYS */
@@ -18,6 +20,7 @@
 struct render {
     struct loop_shared *sh;
     struct health *h;
+    struct render_opts_slot opts; /* mapping, timestamps, info fields (render_opts.h) */
 };
 
 /* Escaped `key="…"` per key name pointer (store key names are stable). */
@@ -31,15 +34,27 @@ struct key_cache {
 struct render *render_create(struct loop_shared *sh, struct health *h)
 {
     struct render *r = calloc(1, sizeof *r);
-    if (!r)
+    struct render_opts *o = render_opts_new(NULL);
+    if (!r || !o) {
+        free(r);
+        free(o);
         return NULL;
+    }
     r->sh = sh;
     r->h = h;
+    render_opts_slot_init(&r->opts, o);
     return r;
+}
+
+void render_set_opts(struct render *r, struct render_opts *o)
+{
+    render_opts_publish(&r->opts, o);
 }
 
 void render_destroy(struct render *r)
 {
+    if (r)
+        render_opts_slot_free(&r->opts);
     free(r);
 }
 
@@ -74,19 +89,17 @@ struct pass {
     struct expo *e;
     const struct asset_tab *a; /* held (a reference) for the whole render */
     struct key_cache *k;
+    const struct render_opts *o; /* held for the whole render */
+    struct rmap_cache *mc;       /* NULL when no key is mapped */
     store_row *rows;
     char *strbuf;
     size_t strcap;
 };
 
-/* The entry of a row's asset in the table this render holds, or -1. A row copied after
- * a newer table was published names that table, which this render must not follow
- * (it may be gone by now): the asset is looked up in ours instead. */
+/* The entry of a row's asset in the table this render holds, or -1. */
 static int32_t row_asset(const struct pass *p, const store_row *row)
 {
-    if (row->assets == &p->a->t)
-        return row->asset;
-    return assets_find(&p->a->t, row->id);
+    return rmap_row_entry(p->a, row);
 }
 
 /* The families a store row can go to. Telemetry rows (F_VALUE, F_TS, F_INFO) render
@@ -229,8 +242,11 @@ static void render_pass(struct pass *p, enum fam f, int kind)
             if (idx < 0)
                 continue; /* listed after this render began: in the next scrape */
             /* without devices every entity is an asset: no kind to look up per row */
-            if (row_in(row, p->a->devices ? asset_tab_kind(p->a, idx) : TB_ENTITY_ASSET, f, kind))
-                sample_row(p, row, idx, f);
+            if (!row_in(row, p->a->devices ? asset_tab_kind(p->a, idx) : TB_ENTITY_ASSET, f, kind))
+                continue;
+            if (p->mc && f <= F_INFO && !rmap_generic(p->mc, &p->o->map, row, p->strbuf, (int)f))
+                continue; /* a mapped key's own family has it (render_mapped.c) */
+            sample_row(p, row, idx, f);
         }
     }
 }
@@ -277,7 +293,7 @@ static void render_assets(struct pass *p)
                   !expo_label_name_valid(nm, strlen(nm));
             for (uint32_t j = 0; j < nn && !dup; j++)
                 dup = !strcmp(names[j], nm);
-            if (dup)
+            if (dup || !render_opts_field_wanted(p->o, nm))
                 continue;
             memcpy(names[nn++], nm, sizeof nm);
             expo_labels_add(&lb, nm, v, vl);
@@ -302,9 +318,11 @@ static void render_devices(struct pass *p)
     expo_family(e, "iotpro_device_telemetry_value", EXPO_GAUGE,
                 "Latest numeric or boolean telemetry value per device and key.");
     render_pass(p, F_VALUE, TB_ENTITY_DEVICE);
-    expo_family(e, "iotpro_device_telemetry_timestamp_seconds", EXPO_GAUGE,
-                "ThingsBoard timestamp of the latest telemetry value per device and key.");
-    render_pass(p, F_TS, TB_ENTITY_DEVICE);
+    if (p->o->timestamps) {
+        expo_family(e, "iotpro_device_telemetry_timestamp_seconds", EXPO_GAUGE,
+                    "ThingsBoard timestamp of the latest telemetry value per device and key.");
+        render_pass(p, F_TS, TB_ENTITY_DEVICE);
+    }
     expo_family(e, "iotpro_device_telemetry_info", EXPO_INFO,
                 "String-valued device telemetry (value label, length capped).");
     render_pass(p, F_INFO, TB_ENTITY_DEVICE);
@@ -368,22 +386,46 @@ int render_telemetry(struct render *r, struct expo *e)
         rc = -1;
         goto out;
     }
+    p.o = render_opts_acquire(&r->opts);
+    if (p.o->map.n && !(p.mc = rmap_cache_new())) {
+        render_opts_release(&r->opts, (struct render_opts *)p.o);
+        rc = -1;
+        goto out;
+    }
     p.a = loop_shared_acquire(r->sh);
     e->utf8_replaced += p.a->pre_replaced; /* the names, once per render */
     expo_family(e, "iotpro_telemetry_value", EXPO_GAUGE,
                 "Latest numeric or boolean telemetry value per asset and key.");
     render_pass(&p, F_VALUE, TB_ENTITY_ASSET);
-    expo_family(e, "iotpro_telemetry_timestamp_seconds", EXPO_GAUGE,
-                "ThingsBoard timestamp of the latest telemetry value per asset and key.");
-    render_pass(&p, F_TS, TB_ENTITY_ASSET);
+    /* --metrics.timestamps=false leaves the family out, and the device one too */
+    if (p.o->timestamps) {
+        expo_family(e, "iotpro_telemetry_timestamp_seconds", EXPO_GAUGE,
+                    "ThingsBoard timestamp of the latest telemetry value per asset and key.");
+        render_pass(&p, F_TS, TB_ENTITY_ASSET);
+    }
     expo_family(e, "iotpro_telemetry_info", EXPO_INFO,
                 "String-valued telemetry (value label, length capped).");
     render_pass(&p, F_INFO, TB_ENTITY_ASSET);
     render_assets(&p);
+    if (p.mc) {
+        const struct rmap_entity assets = { "iotpro_", p.a, asset_tab_labels, TB_ENTITY_ASSET };
+        const struct rmap_pass mp = { r->sh,  r->h,         e,        &p.o->map, &assets,
+                                      p.rows, RENDER_BATCH, p.strbuf, p.strcap };
+        render_mapped(&mp);
+    }
     render_devices(&p);
+    if (p.mc && p.a->devices) { /* the same for devices: iotpro_device_<name> */
+        const struct rmap_entity devices = { "iotpro_device_", p.a, asset_tab_labels,
+                                             TB_ENTITY_DEVICE };
+        const struct rmap_pass mp = { r->sh,  r->h,         e,        &p.o->map, &devices,
+                                      p.rows, RENDER_BATCH, p.strbuf, p.strcap };
+        render_mapped(&mp);
+    }
     render_attributes(&p);
     loop_shared_release(r->sh, (struct asset_tab *)p.a);
+    render_opts_release(&r->opts, (struct render_opts *)p.o);
 out:
+    rmap_cache_free(p.mc);
     free(p.rows);
     free(p.strbuf);
     if (p.k)

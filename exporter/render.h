@@ -1,7 +1,7 @@
 /*
  * render.h -- the /metrics body: health and process families, then the telemetry
- * families (iotpro_telemetry_value, _timestamp_seconds, _info) and iotpro_asset_info,
- * read from the loop's shared store and asset table (exporter/loop_shared.h) and
+ * families (iotpro_telemetry_value, _timestamp_seconds, _info), iotpro_asset_info and
+ * the families of mapped keys (exporter/render_mapped.h), read from the loop's shared store and asset table (exporter/loop_shared.h) and
  * written with the exposition encoder (exporter/expo.h); the self metrics come from
  * their owners' counts (exporter/health.h), copied under one lock per scrape.
  *
@@ -23,7 +23,11 @@
  * touched only as far as string values fill it), key cache (16384 slots x 16 B =
  * 256 KiB of zeroed pages, touched sparsely, plus an arena of LIM_KEYS x 392 B =
  * 1.5 MiB touched as far as distinct keys fill it): 3.1 MiB of address space,
- * typically under 1 MiB of it resident.
+ * typically under 1 MiB of it resident; with a metric mapping, 160 KiB more for its
+ * key-pointer cache (exporter/render_mapped.h).
+ *
+ * Options: a render takes the options snapshot (exporter/render_opts.h: mapping,
+ * timestamps, info fields) when it starts and keeps it to the end.
  */
 #ifndef IOTPRO_EXPORTER_RENDER_H
 #define IOTPRO_EXPORTER_RENDER_H
@@ -37,9 +41,17 @@
 
 struct render;
 
-/* sh and h must outlive the render object. NULL on allocation failure. */
+struct render_opts;
+
+/* sh and h must outlive the render object. NULL on allocation failure. Renders use
+ * the default options (no mapping, timestamps on, every asset info field) until
+ * render_set_opts. */
 struct render *render_create(struct loop_shared *sh, struct health *h);
 void render_destroy(struct render *r);
+
+/* Renders that start from now on use o (exporter/render_opts.h; the caller's
+ * reference is taken over); running ones finish with the snapshot they started with. */
+void render_set_opts(struct render *r, struct render_opts *o);
 
 /* Writes the whole body (families and samples; not expo_finish). 0, or -1 when out
  * of memory (the caller answers 500, or aborts a stream already started). Encoder

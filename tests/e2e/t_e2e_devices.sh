@@ -23,7 +23,11 @@ device_truth() {
 # ---- PE: assets and devices, connectivity, attributes ---------------------------------
 e2e_start_sim --assets 6 --devices 24 --rate 40 --inactivity-timeout 1.5 ||
     { fail "simulator starts"; finish; }
-e2e_start_exporter --iotpro.entity-type=ASSET,DEVICE --iotpro.attribute-keys="$ATTRS" ||
+# battery is mapped (config file): iotpro_battery_percent for assets, and
+# iotpro_device_battery_percent for devices, and in no generic family
+printf 'metric.battery.name = battery_percent\n' >"$TEST_TMP/map.conf"
+e2e_start_exporter --iotpro.entity-type=ASSET,DEVICE --iotpro.attribute-keys="$ATTRS" \
+    --config.file="$TEST_TMP/map.conf" ||
     { fail "exporter listens" "$(exp_log_tail)"; finish; }
 e2e_wait_up 30 || { fail "iotpro_up becomes 1" "$(exp_log_tail)"; finish; }
 NDEV=$(sim_stat devices)
@@ -62,8 +66,18 @@ sim_ctl "/rate?n=0" >/dev/null
 sim_ctl "/fault/quiet?fraction=1" >/dev/null
 all_inactive() { [ "$(metrics_text | grep -c '^iotpro_device_active{.*} 0$')" = "$NDEV" ]; }
 check "PE: every device exported inactive after the traffic stopped" wait_for 10 all_inactive
-if OUT=$(device_truth --attr-keys "$ATTRS" --wait 20 2>&1); then ok "PE: $OUT"
+if OUT=$(device_truth --keys "${E2E_KEYS/battery,/}" --attr-keys "$ATTRS" --wait 20 2>&1); then ok "PE: $OUT"
 else fail "PE: devices, assets, connectivity and attributes equal the truth" "$(tail -n 6 <<<"$OUT")"; fi
+mapped() {
+    local m; m=$(metrics_text)
+    grep -q '^iotpro_device_battery_percent{' <<<"$m" && grep -q '^iotpro_battery_percent{' <<<"$m" &&
+    [ "$(grep -c '^iotpro_device_battery_percent{device_id=' <<<"$m")" = \
+      "$(sim_ctl '/truth?type=DEVICE' | awk -F'\t' '$2 == "battery"' | wc -l)" ] &&
+    [ "$(grep -c '^iotpro_battery_percent{asset_id=' <<<"$m")" = \
+      "$(sim_ctl '/truth?type=ASSET' | awk -F'\t' '$2 == "battery"' | wc -l)" ] &&
+    ! grep -q 'key="battery"' <<<"$m"
+}
+check "PE: a mapped key: iotpro_battery_percent per asset, iotpro_device_battery_percent per device" mapped
 if command -v promtool >/dev/null; then
     metrics_text >"$TEST_TMP/metrics.txt"
     if OUT=$(promtool check metrics <"$TEST_TMP/metrics.txt" 2>&1); then ok "PE: promtool check metrics"

@@ -3,7 +3,7 @@
 # kind of concurrency it has at once: full-speed ingest (the simulator's flood mode),
 # 20 concurrent scrapers (text and OpenMetrics, plus /-/ready, /-/healthy and /),
 # rediscoveries every 10 s while assets are added, renamed and removed, and SIGHUP
-# reloads that swap the key list (resubscriptions). Then SIGTERM. Any ThreadSanitizer
+# reloads that swap the key list (resubscriptions) and the metric mapping. Then SIGTERM. Any ThreadSanitizer
 # report (race, lock-order inversion, signal-unsafe call...) is a failure: reports go to
 # files (log_path) that must not exist, and the exit status would be 66. The only
 # suppressions are tests/tsan.supp's, each with its reason. Reports are kept in

@@ -1,5 +1,6 @@
 """tsan_load.py -- the load of t_tsan_ingest.sh: concurrent scrapers while the asset set
-changes (rediscoveries see it) and the config file is rewritten and reloaded (SIGHUP).
+changes (rediscoveries see it) and the config file is rewritten and reloaded (SIGHUP):
+key list, metric mapping and series switches.
 
     tsan_load.py --seconds S --scrapers N --conf FILE --keys A,B,... --alt-keys A,...
 
@@ -93,8 +94,16 @@ def main():
         churn += 1
         if step % 2 == 0:
             keys = a.alt_keys if reloads % 2 == 0 else a.keys
+            # the metric mapping and the series switches swap too: renders running
+            # on the scraper threads keep the snapshot they started with
+            mapping = ("metric.temperature.name = temperature_celsius\n"
+                       "metric.temperature.scale = 0.1\nmetric.device_id.map = A:1\n"
+                       "metric.device_id.name = tracker_state\nmetric.device_id.map-default = 0\n"
+                       if reloads % 2 == 0 else
+                       "metrics.timestamps = false\nmetrics.asset-info-fields = site\n"
+                       "metric.battery.name = battery_percent\n")
             with open(a.conf + ".new", "w") as f:
-                f.write(f"iotpro.keys = {keys}\niotpro.rediscover-interval = 10s\n")
+                f.write(f"iotpro.keys = {keys}\niotpro.rediscover-interval = 10s\n{mapping}")
             os.replace(a.conf + ".new", a.conf)
             os.kill(S.pid, signal.SIGHUP)
             reloads += 1

@@ -6,7 +6,7 @@ deviceType, singleEntity, entityList), connectivity attributes (active flips aft
 and /stats for devices, the subscription limit counting device subscriptions.
 Env: SIM_PORT SIM_CTL SIM_CA. The sim runs with --assets 12 --devices 30 --rate 20
 --inactivity-timeout 1.5 (a PE tenant admin)."""
-import asyncio, json, os, re, time
+import asyncio, json, os, re, time, urllib.error
 import websockets
 from simclient import Sim, check, done
 
@@ -35,6 +35,7 @@ check("Device JSON: DEVICE id, DEVICE_PROFILE, default deviceData, null firmware
       and d0["deviceData"] == {"configuration": {"type": "DEFAULT"}, "transportConfiguration": {"type": "DEFAULT"}}
       and d0["firmwareId"] is None and d0["softwareId"] is None and d0["customerId"]["entityType"] == "CUSTOMER"
       and isinstance(d0["createdTime"], int) and isinstance(d0["label"], str), d0)
+check("some device names are non-ASCII UTF-8 (seed 1: 2 of 30)", sum(not d["name"].isascii() for d in devs) >= 1)
 types = {d["type"] for d in devs}
 check("device profiles are default, Tracker and Meter", types == {"default", "Tracker", "Meter"}, types)
 profile_ids = {}
@@ -194,6 +195,12 @@ async def main():
         sim.control(f"/fault/set-attr?id={aid}&key=capacity&value=77.5")
         m, _ = await r.wait(lambda m: attr_update(m, 2, aid, "capacity", "77.5"), 3)
         check("/fault/set-attr on an asset pushes capacity", m is not None)
+        try:
+            sim.control(f"/fault/set-attr?id={aid}&key=capacity&value=nan")
+            bad = None
+        except urllib.error.HTTPError as e:
+            bad = e.code
+        check("/fault/set-attr refuses a capacity that is not a number (400)", bad == 400, bad)
         rows = sim.truth("?type=DEVICE")
         check("/truth?type=DEVICE: only device lines, attr: keys included",
               rows and {a for a, _ in rows} == set(dev_ids) and all((i, "attr:active") in rows for i in dev_ids)
@@ -223,6 +230,33 @@ async def main():
               pages[5] == [d["id"]["id"] for d in devs if d["type"] in ("Meter", "Tracker") and d["name"].lower().startswith("meter")], pages[5])
         check("singleEntity DEVICE", pages[6] == [D], pages[6])
         check("entityList DEVICE keeps device ids only", pages[7] == sorted([D, dev_ids[0]], key=dev_ids.index), pages[7])
+
+    # the update limiter gates attribute updates; a share of quiet devices goes inactive
+    n_quiet = int(sim.control("/fault/quiet?fraction=0.5").split()[0])
+    t_quiet = time.monotonic()
+    async with websockets.connect(url, ssl=sim.ctx, max_size=None) as ws:
+        r = Reader(ws)
+        await ws.send(json.dumps({"authCmd": {"cmdId": 0, "token": tok}, "cmds": [
+            cmd(9, {"type": "singleEntity", "singleEntity": {"entityType": "DEVICE", "id": D}}, keys=(), attrs=("firmware",))]}))
+        await r.wait(lambda m: m.get("cmdId") == 9 and m.get("data"), 5)
+        sim.control("/fault/update-limit?spec=2:30")
+        dropped = sim.stats()["updates_dropped"]
+        for v in ("7.0.1", "7.0.2", "7.0.3"):
+            sim.control(f"/fault/set-attr?id={D}&key=firmware&value={v}")
+        m, _ = await r.wait(lambda m: m.get("errorCode") == 34, 3)
+        got = [attr_update(x, 9, D, "firmware")["value"] for x in r.msgs if attr_update(x, 9, D, "firmware")]
+        check("the update limiter refuses attribute updates too (errorCode 34, updates_dropped)",
+              m is not None and got == ["7.0.1", "7.0.2"] and sim.stats()["updates_dropped"] == dropped + 1, (got, m))
+        sim.control("/fault/update-limit?off=1")
+    st, _ = None, 0
+    while time.monotonic() - t_quiet < TIMEOUT + 3:
+        st = sim.stats()
+        if st["devices_active"] == NDEV - n_quiet:
+            break
+        await asyncio.sleep(0.1)
+    check("/fault/quiet?fraction=0.5: that share of the devices goes inactive", 0 < n_quiet < NDEV
+          and st["devices_active"] == NDEV - n_quiet, (n_quiet, st["devices_active"]))
+    sim.control("/fault/quiet?off=1")
 
     # the subscription limit counts one subscription per device per key type
     sim.control("/fault/sub-limit?spec=40:60")

@@ -1,5 +1,5 @@
-"""check_edition.py -- asset listings of a Community Edition server versus a Professional
-Edition one. Argument: "customer" (sim started with --edition ce --customer) or "tenant"
+"""check_edition.py -- asset (and, for the customer, device) listings of a Community
+Edition server versus a Professional Edition one. Argument: "customer" (sim started with --edition ce --customer) or "tenant"
 (sim started as PE with a tenant admin; /fault/edition switches it to CE and back).
 Env: SIM_PORT SIM_CTL SIM_CA."""
 import os, sys
@@ -37,6 +37,18 @@ if who == "customer":
           s == 400 and b.get("errorCode") == 31 and b.get("message") == "Invalid UUID string: not-a-uuid", (s, b))
     s, b, _ = sim.http("GET", f"/api/customer/{cid}/assets?pageSize=5&page=0")
     check("customer: the customer endpoint needs a token (401)", s == 401, s)
+    # devices (the sim runs with --devices 4): the same rules
+    s, b, _ = sim.http("GET", "/api/user/devices?pageSize=5&page=0", token=tok)
+    check("customer: CE /api/user/devices is 400 'Invalid UUID string: devices', errorCode 31",
+          s == 400 and b.get("message") == "Invalid UUID string: devices" and b.get("errorCode") == 31, (s, b))
+    s, b, _ = sim.http("GET", "/api/tenant/devices?pageSize=5&page=0", token=tok)
+    check("customer: /api/tenant/devices is 403, errorCode 20", s == 403 and b.get("errorCode") == 20, (s, b))
+    s, b, _ = sim.http("GET", f"/api/customer/{cid}/devices?pageSize=100&page=0", token=tok)
+    check("customer: /api/customer/{own customerId}/devices lists the devices, CE shape (no ownerId)",
+          s == 200 and b["totalElements"] == 4 and all(d["customerId"]["id"] == cid and d["id"]["entityType"] == "DEVICE"
+                                                       and "ownerId" not in d for d in b["data"]), (s, b))
+    s, b, _ = sim.http("GET", f"/api/customer/{OTHER}/devices?pageSize=5&page=0", token=tok)
+    check("customer: another customer's devices are 403, errorCode 20", s == 403 and b.get("errorCode") == 20, (s, b))
 else:
     s, b, _ = sim.http("GET", "/api/user/assets?pageSize=5&page=0", token=tok)
     check("tenant: PE has /api/user/assets", s == 200 and b["totalElements"] == 30, s)

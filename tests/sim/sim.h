@@ -323,8 +323,8 @@ typedef struct {
     size_t nlist; /* entity list (indices) */
     char types[8][64];
     int ntypes;
-    char text[256];        /* textSearch, "" none */
-    char name_prefix[256]; /* assetNameFilter / deviceNameFilter, "" none */
+    char text[256];      /* textSearch, "" none */
+    char name_like[256]; /* assetNameFilter / deviceNameFilter, "" none */
     int page, page_size, desc, dynamic, sort_name;
     sim_qkey fields[16];
     int nfields; /* entityFields */

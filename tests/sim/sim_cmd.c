@@ -152,7 +152,7 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
     sub->filter = 0;
     sub->ntypes = 0;
     sub->devices = 0;
-    sub->name_prefix[0] = 0;
+    sub->name_like[0] = 0;
     if (ef >= 0 && p->t[ef].type == JSMN_OBJECT) {
         char type[32] = "", et[32] = "ASSET";
         str_tok(p, json_find(p->js, p->t, p->n, ef, "type"), type, sizeof type);
@@ -192,13 +192,14 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
             }
         } else if (!strcmp(type, "assetType") || is_dev) {
             /* deviceTypes (deviceType, deprecated, when the list is absent or empty) and
-             * deviceNameFilter, a case-insensitive prefix ('%' at either end: substring) */
+             * deviceNameFilter (assetTypes, assetType, assetNameFilter likewise); the name
+             * filter is matched in sim_query.c */
             sub->filter = 2;
             sub->devices = is_dev;
             str_tok(p,
                     json_find(p->js, p->t, p->n, ef,
                               is_dev ? "deviceNameFilter" : "assetNameFilter"),
-                    sub->name_prefix, sizeof sub->name_prefix);
+                    sub->name_like, sizeof sub->name_like);
             int arr = json_find(p->js, p->t, p->n, ef, is_dev ? "deviceTypes" : "assetTypes");
             if (arr >= 0 && p->t[arr].type == JSMN_ARRAY) {
                 int i = arr + 1;
@@ -211,6 +212,12 @@ static int parse_query(pctx *p, int q, sim_sub *sub, int *has_latest_values)
                 !str_tok(p, json_find(p->js, p->t, p->n, ef, is_dev ? "deviceType" : "assetType"),
                          sub->types[0], sizeof sub->types[0]))
                 sub->ntypes = 1;
+            if (!sub->ntypes) { /* `type in (null)`: nothing */
+                sub->filter = 1;
+                free(sub->list);
+                sub->list = malloc(sizeof *sub->list);
+                sub->nlist = 0;
+            }
         } else if (!strcmp(type, "entityType") && !strcmp(et, "DEVICE")) {
             sub->devices = 1;
         } else if (strcmp(type, "entityType") != 0 || strcmp(et, "ASSET") != 0) {

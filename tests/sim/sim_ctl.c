@@ -215,6 +215,12 @@ int sim_ctl_stream_more(sim_conn *c)
     return 0;
 }
 
+static void unquiet_all(void)
+{
+    for (uint32_t pos = 0; pos < sim_model_count() + sim_device_count(); pos++)
+        sim_set_quiet(pos_index(pos), 0);
+}
+
 /* /fault/quiet?id=<uuid>[&off=1] | ?fraction=F | ?off=1 (every entity talks again) */
 static void quiet(const sim_req *req, sim_buf *reply)
 {
@@ -235,8 +241,7 @@ static void quiet(const sim_req *req, sim_buf *reply)
         }
         sim_ctl_say(reply, 200, "%u devices quiet\n", n);
     } else if (off) {
-        for (uint32_t pos = 0; pos < sim_model_count() + sim_device_count(); pos++)
-            sim_set_quiet(pos_index(pos), 0);
+        unquiet_all();
         sim_ctl_say(reply, 200, "every entity talks again\n");
     } else {
         sim_ctl_say(reply, 400, "need id=<uuid>[&off=1], fraction=F or off=1\n");
@@ -434,7 +439,15 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
                         "need id=<uuid>&key=firmware|capacity|assetDetails[&value=V]\n");
             return;
         }
-        if (sim_query_param(req->query, "value", v, sizeof v) >= 0)
+        int have = sim_query_param(req->query, "value", v, sizeof v) >= 0;
+        char *end = v;
+        /* REST writes capacity bare: only a plain decimal number keeps that JSON */
+        if (have && slot == SIM_SLOT_ATTR(SIM_ATTR_CAPACITY) &&
+            (strtod(v, &end), !v[0] || *end || strspn(v, "0123456789.-+eE") != strlen(v))) {
+            sim_ctl_say(reply, 400, "capacity is a number\n");
+            return;
+        }
+        if (have)
             sim_set_string(idx, slot, v);
         else
             sim_bump(idx, slot);
@@ -448,8 +461,7 @@ void sim_ctl_handle(sim_conn *c, const sim_req *req, sim_buf *reply)
         sim.refuse_until = 0;
         for (sim_session *s = sim.sessions; s; s = s->next)
             s->conn->stalled = 0, s->drop_next_frame = 0;
-        for (uint32_t pos = 0; pos < sim_model_count() + sim_device_count(); pos++)
-            sim_set_quiet(pos_index(pos), 0);
+        unquiet_all();
         sim_ctl_flow_reset();
         sim_ctl_say(reply, 200, "faults cleared\n");
     } else if (!strcmp(p, "/flood")) {

@@ -47,10 +47,12 @@
  *   /stats                          counters, "name value" lines
  *   /sessions                       "session <id> <state> [stalled]
  *                                   cmd=<cmdId>:<entities>:<data|nodata> queued=<n>"
- *   /truth[?scope=subscribed][&id=] ground truth: "asset_id\tkey\tts\tvalue" lines for
- *                                   every existing (or subscribed) asset and present key;
- *                                   value as on the data page (compare numbers numerically;
- *                                   \t \n \\ escaped); key assetDetails is the attribute
+ *   /truth[?scope=subscribed][&id=][&type=ASSET|DEVICE]
+ *                                   ground truth: "id\tkey\tts\tvalue" lines for every
+ *                                   existing (or subscribed) asset and device and present
+ *                                   key; value as on the data page (compare numbers
+ *                                   numerically; \t \n \\ escaped); assetDetails as is,
+ *                                   the other attributes as "attr:<key>"
  *   /fault/close?code=C&reason=R    close WebSockets with C/R
  *   /fault/stall[?off=1]            half-open: read nothing, send nothing, no pings
  *   /fault/expire-tokens[?lifetime=S][&refresh=1][&clear=1]
@@ -70,7 +72,9 @@
  *   /fault/sub-limit?spec=N:S&scope=tenant|user | ?off=1   subscription limiter
  *   /fault/no-read?seconds=S | ?off=1   keep sending, read no client input
  *   /fault/reorder?on=1|0           premature, missed and swapped updates
- *   /fault/edition?ce=1|0           CE REST endpoints (/api/user/assets answers 400)
+ *   /fault/edition?ce=1|0           CE REST endpoints (/api/user/assets|devices: 400)
+ *   /fault/quiet?id=ID[&off=1] | ?fraction=F | ?off=1   entities that send no telemetry
+ *   /fault/set-attr?id=ID&key=firmware|capacity|assetDetails[&value=V]  save and push
  *   /reset                          clear all faults (flow control: back to the flags)
  *   /rate?n=R                       change the steady update rate
  *   /assets/add?n=N[&type=T]        new assets (their ids are returned, one a line)

@@ -166,7 +166,7 @@ static int select_page(sim_sub *sub, uint64_t *total)
     f.types = (const char(*)[64])sub->types;
     f.ntypes = sub->filter == 2 ? sub->ntypes : 0;
     f.text = sub->text;
-    f.name_like = sub->name_prefix;
+    f.name_like = sub->name_like;
     f.list = sub->filter == 1 ? sub->list : NULL;
     f.nlist = sub->nlist;
     f.desc = sub->desc;

@@ -11,17 +11,8 @@
 #include "core/tb_apply.h"
 #include "exporter/render.h"
 #include "tests/harness.h"
+#include "tests/unit/render_fixture.h"
 
-static struct cfg g_cfg;
-static struct loop_shared g_sh;
-static struct health g_h;
-
-static const uint8_t ID1[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
-                                 0x80, 0x00, 0,    0,    0,    0,    0,    1 };
-static const uint8_t ID2[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x11, 0xee,
-                                 0x80, 0x00, 0,    0,    0,    0,    0,    2 };
-#define U1 "11223344-5566-11ee-8000-000000000001"
-#define U2 "11223344-5566-11ee-8000-000000000002"
 
 static char *render_text(struct render *r)
 {
