@@ -57,12 +57,25 @@ static inline int store_id_eq(const uint8_t a[16], const uint8_t b[16])
     return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
+/* Eight bytes per step (a key is hashed for every value applied: byte-at-a-time
+ * FNV was a tenth of the GPS ingest's core time). The slot index uses the low bits,
+ * so the final mix folds the high half down. Values are per process only. */
 static inline uint32_t store_key_hash(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
+    const uint64_t m = 0x9e3779b97f4a7c15ull;
+    uint64_t h = (uint64_t)n * m, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * m;
+        h ^= h >> 29;
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w) * m;
+    }
+    h ^= h >> 32;
+    return (uint32_t)(h ^ h >> 15);
 }
 
 /* ---- probes ------------------------------------------------------------------------- */

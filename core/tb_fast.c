@@ -163,14 +163,14 @@ typedef struct fast_nm {
         lit, sizeof(lit) - 1 \
     }
 
-static int fast_member(fscan *s, const fast_nm *names, unsigned n)
+static int fast_member(fscan *s, const fast_nm *names, unsigned n, unsigned first)
 {
     fast_ws(s);
     const char *p = s->p;
     size_t avail = (size_t)(s->end - p);
     if (avail < 3 || *p != '"')
         return -1;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned j = 0, i = first; j < n; j++, i = i + 1 == n ? 0 : i + 1) {
         size_t l = names[i].len;
         if (names[i].s[0] == p[1] && avail >= l + 2 && p[l + 1] == '"' &&
             bytes_eq(p + 1, names[i].s, l)) {
@@ -212,6 +212,11 @@ static int fast_i64(fscan *s, int64_t *out)
     if (*p == '0') {
         p++;
     } else {
+        /* 18 digits cannot overflow (10^18 - 1 < INT64_MAX): only the 19th and later
+         * are checked, so a millisecond timestamp (13 digits) costs no division */
+        const char *safe = end - p > 18 ? p + 18 : end;
+        for (; p < safe && (unsigned)(*p - '0') <= 9; p++)
+            v = v * 10 + (unsigned)(*p - '0');
         for (; p < end && *p >= '0' && *p <= '9'; p++) {
             unsigned d = (unsigned)(*p - '0');
             if (v > (lim - d) / 10)
@@ -358,7 +363,10 @@ static int fast_uuid_string(fscan *s, uint8_t out[16])
 }
 
 /* Runs one object's members through fn(member index); each member at most once.
- * Returns the set of members seen, or 0 on failure (callers require at least one). */
+ * Returns the set of members seen, or 0 on failure (callers require at least one).
+ * Names are tried from the one after the last member matched: the tables list them
+ * in the order ThingsBoard writes them, so each is found at the first try. Only the
+ * order of the tries depends on this (at most one name can match). */
 typedef int (*fast_member_fn)(fscan *s, int which, void *ctx);
 static unsigned fast_object(fscan *s, const fast_nm *names, unsigned n, fast_member_fn fn,
                             void *ctx)
@@ -366,12 +374,13 @@ static unsigned fast_object(fscan *s, const fast_nm *names, unsigned n, fast_mem
     int r = fast_open(s);
     if (r <= 0)
         return 0;
-    unsigned seen = 0;
+    unsigned seen = 0, next = 0;
     do {
-        int w = fast_member(s, names, n);
+        int w = fast_member(s, names, n, next);
         if (w < 0 || (seen & (1u << w)) || !fn(s, w, ctx))
             return 0;
         seen |= 1u << w;
+        next = (unsigned)w + 1 == n ? 0 : (unsigned)w + 1;
     } while ((r = fast_next(s)) == 1);
     return r == 0 ? seen : 0;
 }
@@ -443,7 +452,7 @@ static int fast_latest(fscan *s, tb_fast_msg *out)
     return r == 0;
 }
 
-static const fast_nm eid_names[] = { NM("id"), NM("entityType") };
+static const fast_nm eid_names[] = { NM("entityType"), NM("id") };
 
 static int fast_eid_member(fscan *s, int w, void *ctx)
 {
@@ -451,22 +460,23 @@ static int fast_eid_member(fscan *s, int w, void *ctx)
     const char *str;
     size_t slen;
     int esc;
-    if (w == 0)
+    if (w == 1)
         return fast_uuid_string(s, out->entity);
     return fast_null(s) || fast_string(s, &str, &slen, &esc);
 }
 
-static const fast_nm ent_names[] = { NM("entityId"),  NM("latest"),    NM("timeseries"),
-                                     NM("aggLatest"), NM("readAttrs"), NM("readTs") };
+/* PE writes readAttrs and readTs after entityId; CE has neither. */
+static const fast_nm ent_names[] = { NM("entityId"), NM("readAttrs"),  NM("readTs"),
+                                     NM("latest"),   NM("timeseries"), NM("aggLatest") };
 
 static int fast_ent_member(fscan *s, int w, void *ctx)
 {
     tb_fast_msg *out = ctx;
     switch (w) {
-    case 0: return (fast_object(s, eid_names, 2, fast_eid_member, out) & 1) != 0;
-    case 1: return fast_latest(s, out);
-    case 2:
-    case 3: return fast_null_or_empty(s);
+    case 0: return (fast_object(s, eid_names, 2, fast_eid_member, out) & 2) != 0;
+    case 3: return fast_latest(s, out);
+    case 4:
+    case 5: return fast_null_or_empty(s);
     default: return fast_bool_or_null(s);
     }
 }
@@ -498,7 +508,7 @@ static int fast_top_member(fscan *s, int w, void *ctx)
         if (!fast_expect(s, '['))
             return 0;
         s->ntok++;
-        return (fast_object(s, ent_names, 6, fast_ent_member, out) & 3) == 3 && fast_expect(s, ']');
+        return (fast_object(s, ent_names, 6, fast_ent_member, out) & 9) == 9 && fast_expect(s, ']');
     case 5: return fast_null(s) || fast_number(s);
     default:
         if (fast_null(s))
