@@ -311,6 +311,8 @@ int conn_pending(const conn *c)
     st = tls_state(&c->tls);
     if (st & (TLS_ST_CLOSED | TLS_ST_APP_IN))
         return 1; /* bytes to read, or an end to report */
+    if (tls_read_ahead(&c->tls))
+        return 1; /* records already read from the socket */
     /* The handshake completed in a pump run by someone else: conn_on_io says OPEN. */
     return c->state == CONN_HANDSHAKE && (st & TLS_ST_APP_OUT) != 0;
 }

@@ -123,7 +123,9 @@ int64_t conn_deadline(const conn *c);
  *     conn_read() move records both ways, and a record pulled in by a write empties
  *     the socket, which then never polls readable for bytes we already hold;
  *   - the TLS handshake finished (or failed) inside such a pump while the state still
- *     says CONN_HANDSHAKE: only conn_on_io moves the state on.
+ *     says CONN_HANDSHAKE: only conn_on_io moves the state on;
+ *   - the engine wants records and received ciphertext waits in the read-ahead buffer
+ *     (transport/tls.h): those bytes have left the socket too.
  * Plain TCP: 1 while bytes of the last recv() wait unconsumed (conn_peek keeps them in
  * the conn). Cheap; call it every turn.
  */

@@ -292,6 +292,7 @@ int tls_client_start(tls_client *t, const tls_anchors *a, const char *host, int6
     br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
     t->pinned_time = pin_time;
     t->peek_len = 0;
+    t->ra_off = t->ra_len = 0; /* never feed one connection's bytes to the next */
     if (pin_time >= 0)
         br_x509_minimal_set_time(&t->xc, (uint32_t)(pin_time / 86400 + 719528),
                                  (uint32_t)(pin_time % 86400));
@@ -348,29 +349,42 @@ tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op)
             }
         }
         if (st & BR_SSL_RECVREC) {
-            buf = br_ssl_engine_recvrec_buf(eng, &len);
-            k = recv(fd, buf, len, 0);
-            if (k > 0) {
-                if (t->peek_len < sizeof t->peek) {
-                    size_t m = sizeof t->peek - t->peek_len;
-                    if ((size_t)k < m)
-                        m = (size_t)k;
-                    memcpy(t->peek + t->peek_len, buf, m);
-                    t->peek_len += m;
+            if (t->ra_off == t->ra_len) {
+                k = recv(fd, t->ra, sizeof t->ra, 0);
+                if (k == 0)
+                    return TLS_IO_EOF;
+                if (k < 0 && !would_block(errno)) {
+                    *sys_errno = errno;
+                    *op = "recv";
+                    return TLS_IO_ERRNO;
                 }
-                br_ssl_engine_recvrec_ack(eng, (size_t)k);
+                t->ra_off = 0;
+                t->ra_len = k > 0 ? (size_t)k : 0;
+            }
+            if (t->ra_off < t->ra_len) {
+                size_t m = t->ra_len - t->ra_off;
+                buf = br_ssl_engine_recvrec_buf(eng, &len);
+                if (m > len)
+                    m = len;
+                memcpy(buf, t->ra + t->ra_off, m);
+                t->ra_off += m;
+                if (t->peek_len < sizeof t->peek) {
+                    size_t c = sizeof t->peek - t->peek_len;
+                    memcpy(t->peek + t->peek_len, buf, c < m ? c : m);
+                    t->peek_len += c < m ? c : m;
+                }
+                br_ssl_engine_recvrec_ack(eng, m);
                 progress = 1;
-            } else if (k == 0) {
-                return TLS_IO_EOF;
-            } else if (!would_block(errno)) {
-                *sys_errno = errno;
-                *op = "recv";
-                return TLS_IO_ERRNO;
             }
         }
         if (!progress)
             return TLS_IO_OK;
     }
+}
+
+int tls_read_ahead(const tls_client *t)
+{
+    return t->ra_off < t->ra_len && (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVREC);
 }
 
 size_t tls_app_view(tls_client *t, const uint8_t **p)

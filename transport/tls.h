@@ -70,7 +70,14 @@ int tls_anchors_add_pem(tls_anchors *a, const void *pem, size_t len, char *err, 
 
 /* ---- client engine ---------------------------------------------------------------- */
 
-/* One client engine with its full-duplex I/O buffer (~40 KiB); embedded in a conn.
+/* Ciphertext read from the socket ahead of the engine. BearSSL asks for a record's
+ * 5-byte header, then for its body: read that way, a stream of full 16 KiB records
+ * costs two or three recv() calls per record, each of which may also send a TCP
+ * window update. One recv() into this buffer takes two records at a time instead. */
+#define TLS_READ_AHEAD (32u * 1024u)
+
+/* One client engine with its full-duplex I/O buffer (~50 KiB) and its read-ahead
+ * buffer (TLS_READ_AHEAD); embedded in a conn.
  * Fields are private by convention: use the functions below. */
 typedef struct {
     br_ssl_client_context sc;
@@ -79,6 +86,8 @@ typedef struct {
     int64_t pinned_time;    /* tests: validation time in Unix seconds, or -1 */
     unsigned char peek[12]; /* the first bytes the server sent (see tls_first_bytes) */
     size_t peek_len;
+    size_t ra_off, ra_len; /* unread ciphertext: ra[ra_off..ra_len) */
+    unsigned char ra[TLS_READ_AHEAD];
 } tls_client;
 
 /*
@@ -115,8 +124,14 @@ typedef enum {
 
 /* Moves records both ways between fd and the engine until the socket would block or
  * neither side can move. Decrypted bytes are not touched: they wait for tls_app_view.
- * sys_errno and op are written only for TLS_IO_ERRNO. */
+ * Received ciphertext the engine cannot take yet stays in the read-ahead buffer
+ * (tls_read_ahead). sys_errno and op are written only for TLS_IO_ERRNO. */
 tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op);
+
+/* 1 when the engine wants records and ciphertext it has not taken is already read:
+ * the socket will not poll readable for those bytes, so the caller must pump again
+ * without waiting (transport/conn.h, conn_pending). */
+int tls_read_ahead(const tls_client *t);
 
 /* Decrypted bytes waiting in the engine, in place: *p points into the engine's
  * record buffer; returns their count (0 when none; *p is then NULL). The view stays

@@ -5,11 +5,13 @@
  *   conn_pending_probe --ca FILE HOST PORT
  *
  * The peer sends two TLS records right after the handshake and waits for one byte.
- * The probe lets both records reach its socket, pumps once (the engine decrypts the
- * first record and stops reading), reads that record, then writes one byte: the write
- * pumps the engine, which pulls the second record out of the socket. From then on the
- * socket is not readable although bytes are waiting -- only conn_pending() can tell.
- * Prints one line of key=value facts the test checks.
+ * The probe lets both records reach its socket and pumps once: one recv() takes both
+ * into the read-ahead buffer (transport/tls.h), the engine decrypts the first and
+ * stops reading. The probe reads that record -- from then on the socket is not
+ * readable although the second record is here, and only conn_pending() can tell --
+ * then writes one byte, which pumps the engine again (before the read-ahead buffer,
+ * this write was what pulled the second record out of the socket). Prints one line of
+ * key=value facts the test checks.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -48,7 +50,7 @@ int main(int argc, char **argv)
     char err[256], a[64] = { 0 }, b[64] = { 0 };
     struct pollfd p;
     long na, nb;
-    int pend_before, pend_after, pend_drained, readable;
+    int pend_before, pend_after, pend_drained, readable_before, readable;
     struct timespec ts = { 0, 300 * 1000000L };
     if (argc != 5 || strcmp(argv[1], "--ca") != 0) {
         fprintf(stderr, "usage: conn_pending_probe --ca FILE HOST PORT\n");
@@ -71,16 +73,18 @@ int main(int argc, char **argv)
     nanosleep(&ts, NULL);
     conn_on_io(&C, POLLIN, net_now_ms());
     na = conn_read(&C, a, sizeof a - 1);
+    readable_before = socket_readable();
     pend_before = conn_pending(&C);
     conn_write(&C, "x", 1); /* pumps the engine: the second record comes in */
     readable = socket_readable();
     pend_after = conn_pending(&C);
     nb = conn_read(&C, b, sizeof b - 1);
     pend_drained = conn_pending(&C);
-    printf("result=ok first=%s first_len=%ld pending_before_write=%d socket_readable=%d "
-           "pending_after_write=%d second=%s second_len=%ld pending_after_drain=%d\n",
-           na > 0 ? a : "-", na, pend_before, readable, pend_after, nb > 0 ? b : "-", nb,
-           pend_drained);
+    printf("result=ok first=%s first_len=%ld socket_readable_before_write=%d "
+           "pending_before_write=%d socket_readable=%d pending_after_write=%d second=%s "
+           "second_len=%ld pending_after_drain=%d\n",
+           na > 0 ? a : "-", na, readable_before, pend_before, readable, pend_after,
+           nb > 0 ? b : "-", nb, pend_drained);
     conn_close(&C);
     return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# t_conn_pending.sh -- transport/conn: application bytes that a conn_write() pulled into
-# the TLS engine are reported by conn_pending() even though the socket no longer polls
-# readable (the cause of a 20 s WebSocket freeze and a 15 s login delay).
+# t_conn_pending.sh -- transport/conn: bytes that have left the socket -- read ahead with
+# an earlier record, or pulled into the TLS engine by a conn_write() -- are reported by
+# conn_pending() even though the socket no longer polls readable (missing them caused a
+# 20 s WebSocket freeze and a 15 s login delay).
 source "$(dirname "$0")/../lib.sh"
 
 PROBE=$BIN/conn_pending_probe
@@ -14,9 +15,10 @@ OUT=$("$PROBE" --ca "$CERTS/ca.pem" localhost "$(head -1 "$TEST_TMP/port")" 2>&1
 echo "# $OUT"
 has() { [[ " $OUT " == *" $1 "* ]]; }
 check "first record read" has first=AAAAAAAAAA
-check "nothing pending before the write" has pending_before_write=0
-check "the write pulled the second record: socket not readable" has socket_readable=0
-check "conn_pending reports the stranded bytes" has pending_after_write=1
+check "one recv took both records: socket not readable" has socket_readable_before_write=0
+check "conn_pending reports the record read ahead" has pending_before_write=1
+check "after the write: socket still not readable" has socket_readable=0
+check "conn_pending still reports the stranded bytes" has pending_after_write=1
 check "conn_read returns them without poll" has second=BBBBBBBBBB
 check "nothing pending once drained" has pending_after_drain=0
 finish
