@@ -386,7 +386,7 @@ FAST_FN int fast_uuid_string(fscan *s, uint8_t out[16])
  * order of the tries depends on this (at most one name can match). */
 typedef int (*fast_member_fn)(fscan *s, int which, void *ctx);
 FAST_FN unsigned fast_object(fscan *s, const fast_nm *names, unsigned n, fast_member_fn fn,
-                            void *ctx)
+                             void *ctx)
 {
     int r = fast_open(s);
     if (r <= 0)
