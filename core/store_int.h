@@ -58,8 +58,8 @@ static inline int store_id_eq(const uint8_t a[16], const uint8_t b[16])
 }
 
 /* Eight bytes per step (a key is hashed for every value applied: byte-at-a-time
- * FNV was a tenth of the GPS ingest's core time). The slot index uses the low bits,
- * so the final mix folds the high half down. Values are per process only. */
+ * FNV was a tenth of the GPS ingest's core time), then store_mix, so the low bits
+ * the slot index uses depend on every byte. Values are per process only. */
 static inline uint32_t store_key_hash(const char *s, size_t n)
 {
     const uint64_t m = 0x9e3779b97f4a7c15ull;
@@ -72,10 +72,9 @@ static inline uint32_t store_key_hash(const char *s, size_t n)
     if (n) {
         w = 0;
         memcpy(&w, s, n);
-        h = (h ^ w) * m;
+        h ^= w;
     }
-    h ^= h >> 32;
-    return (uint32_t)(h ^ h >> 15);
+    return (uint32_t)store_mix(h);
 }
 
 /* ---- probes ------------------------------------------------------------------------- */

@@ -370,8 +370,9 @@ tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op)
                 t->ra_off += m;
                 if (t->peek_len < sizeof t->peek) {
                     size_t c = sizeof t->peek - t->peek_len;
-                    memcpy(t->peek + t->peek_len, buf, c < m ? c : m);
-                    t->peek_len += c < m ? c : m;
+                    c = c < m ? c : m;
+                    memcpy(t->peek + t->peek_len, buf, c);
+                    t->peek_len += c;
                 }
                 br_ssl_engine_recvrec_ack(eng, m);
                 progress = 1;
