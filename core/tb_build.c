@@ -93,14 +93,15 @@ int tb_uuid_parse(const char *s, size_t len, uint8_t out[16])
 
 void tb_uuid_format(const uint8_t id[16], char out[37])
 {
+    /* where each byte's two digits go: fixed, so the loop unrolls without branches
+     * (renders format an id per entity and family) */
+    static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
     static const char hex[] = "0123456789abcdef";
-    int o = 0;
     for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[id[i] >> 4];
-        out[o++] = hex[id[i] & 15];
+        out[at[i]] = hex[id[i] >> 4];
+        out[at[i] + 1] = hex[id[i] & 15];
     }
+    out[8] = out[13] = out[18] = out[23] = '-';
     out[36] = 0;
 }
 

@@ -4,6 +4,7 @@
 #include "exporter/asset_tab.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/tb.h"
 
@@ -27,10 +28,7 @@ void asset_tab_free(struct asset_tab *a)
 {
     if (!a)
         return;
-    free(a->pre_off);
-    free(a->pre_len);
-    free(a->pre);
-    free(a->kinds);
+    free(a->flags);
     free(a->mem);
     free(a);
 }
@@ -64,40 +62,81 @@ void asset_tab_labels(struct expo_labels *lb, const uint8_t id[16], const assets
     }
 }
 
+/* 1 when s[0..n) is printable ASCII other than '"' and '\\': its escaped form is itself. */
+static int plain(const char *s, size_t n)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bad |= (c < 0x20u) | (c > 0x7eu) | (c == '"') | (c == '\\');
+    }
+    return !bad;
+}
+
+static char *put(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+
+static int plain_entry(const assets_table *t, const assets_entry *e)
+{
+    return plain(assets_text(t, e->name_off), e->name_len) &&
+           plain(assets_text(t, e->type_off), e->type_len);
+}
+
+/* entry idx's escaped prefix into buf (ASSET_PREFIX_MAX bytes): its length, 0 if it
+ * failed. Names that need no escaping (nearly all) are copied: renders build a prefix
+ * per entity and family, hundreds of thousands of times in a large scrape. */
+static size_t build_prefix(const assets_table *t, int32_t idx, int is_plain, char *buf,
+                           uint64_t *replaced)
+{
+    const assets_entry *e = assets_get(t, idx);
+    if (is_plain) {
+        int dev = e->kind == TB_ENTITY_DEVICE;
+        char *o = dev ? put(buf, "device_id=\"", 11) : put(buf, "asset_id=\"", 10);
+        tb_uuid_format(e->id, o);
+        o += 36;
+        o = dev ? put(o, "\",device=\"", 10) : put(o, "\",asset=\"", 9);
+        o = put(o, assets_text(t, e->name_off), e->name_len);
+        o = put(o, "\",profile=\"", 11);
+        o = put(o, assets_text(t, e->type_off), e->type_len);
+        *o++ = '"';
+        return (size_t)(o - buf);
+    }
+    struct expo_labels lb;
+    expo_labels_init(&lb, buf, ASSET_PREFIX_MAX);
+    asset_tab_labels(&lb, e->id, t, idx);
+    *replaced += lb.err ? 0 : lb.replaced;
+    return lb.err ? 0 : lb.len;
+}
+
 int asset_tab_seal(struct asset_tab *a)
 {
     const assets_table *t = &a->t;
-    size_t cap = 0, pos = 0;
+    char buf[ASSET_PREFIX_MAX];
+    a->flags = malloc(t->count + 1);
     for (uint32_t i = 0; i < t->count; i++) {
         const assets_entry *e = assets_get(t, (int32_t)i);
-        cap +=
-            ASSET_TAB_DEVICE_ID_LABEL + 34 + EXPO_ESCAPE_BOUND((size_t)e->name_len + e->type_len);
+        int p = plain_entry(t, e);
         a->devices += e->kind == TB_ENTITY_DEVICE;
+        if (!p) /* replacements are counted once per listing, and rendered per scrape */
+            build_prefix(t, (int32_t)i, 0, buf, &a->pre_replaced);
+        if (a->flags)
+            a->flags[i] = (uint8_t)(e->kind | (p ? ASSET_TAB_PLAIN : 0u));
     }
-    if (cap >= UINT32_MAX)
-        return -1;
-    if (a->devices && (a->kinds = malloc(t->count + 1)) != NULL)
-        for (uint32_t i = 0; i < t->count; i++)
-            a->kinds[i] = assets_get(t, (int32_t)i)->kind;
-    a->pre_off = malloc((t->count + 1) * sizeof *a->pre_off);
-    a->pre_len = malloc((t->count + 1) * sizeof *a->pre_len);
-    a->pre = malloc(cap + 1);
-    if (!a->pre_off || !a->pre_len || !a->pre) {
-        free(a->pre_off);
-        free(a->pre_len);
-        free(a->pre);
-        a->pre_off = a->pre_len = NULL;
-        a->pre = NULL;
-        return -1;
-    }
-    for (uint32_t i = 0; i < t->count; i++) {
-        struct expo_labels lb;
-        expo_labels_init(&lb, a->pre + pos, cap - pos);
-        asset_tab_labels(&lb, assets_get(t, (int32_t)i)->id, t, (int32_t)i);
-        a->pre_off[i] = (uint32_t)pos;
-        a->pre_len[i] = lb.err ? 0 : (uint32_t)lb.len;
-        a->pre_replaced += lb.err ? 0 : lb.replaced;
-        pos += lb.err ? 0 : lb.len;
-    }
-    return 0;
+    return a->flags ? 0 : -1;
+}
+
+void asset_prefix_build(struct asset_prefix *p, int32_t idx)
+{
+    const struct asset_tab *a = p->a;
+    uint64_t replaced = 0; /* counted by the seal */
+    p->idx = idx;
+    p->len = 0;
+    if (idx < 0 || (uint32_t)idx >= a->t.count)
+        return;
+    int is_plain = a->flags ? (a->flags[idx] & ASSET_TAB_PLAIN) != 0
+                            : plain_entry(&a->t, assets_get(&a->t, idx));
+    p->len = (uint32_t)build_prefix(&a->t, idx, is_plain, p->buf, &replaced);
 }

@@ -4,7 +4,7 @@
  * every series of that asset prints.
  *
  * Life. The loop thread makes a table when a listing starts (asset_tab_new), fills it
- * page by page, seals it (asset_tab_seal: the prefixes) and publishes it
+ * page by page, seals it (asset_tab_seal: kinds and counts) and publishes it
  * (loop_shared_publish, exporter/loop_shared.h). From then on its ids, names,
  * profiles and prefixes never change, so any number of render threads read them
  * without a lock. Only the assetDetails of the current table change afterwards (they
@@ -15,9 +15,13 @@
  *
  * Memory: the table block is reserved at LOOP_MAX_ASSETS / LOOP_ASSET_ARENA (48 MB of
  * address space, zero pages from calloc, resident as far as the listing fills it:
- * core/assets.h) plus the prefixes (~100 B per asset, sized exactly at seal). At most
- * the current table, the one being listed and those that running renders still hold
- * are alive at once.
+ * core/assets.h) plus one byte per entry (kinds). At most the current table, the one
+ * being listed and those that running renders still hold are alive at once.
+ *
+ * Prefixes are not kept per asset: at ~95 B each they would be a third of the table's
+ * resident size. A render builds them into a struct asset_prefix as it goes; the
+ * store holds the series of one entity next to each other (they arrive together in
+ * its data page), so each prefix is built about once per entity and family.
  */
 #ifndef IOTPRO_EXPORTER_ASSET_TAB_H
 #define IOTPRO_EXPORTER_ASSET_TAB_H
@@ -26,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/assets.h"
+#include "core/limits.h"
 #include "exporter/expo.h"
 
 /* Asset table size per listing, and its string arena. */
@@ -44,21 +49,23 @@ static inline size_t asset_tab_id_label_len(int kind)
 
 struct asset_tab {
     assets_table t;
-    uint32_t *pre_off, *pre_len; /* per entry; len 0: too long, built when rendered */
-    char *pre;
-    uint64_t pre_replaced; /* invalid UTF-8 sequences replaced in the prefixes */
+    uint64_t pre_replaced; /* invalid UTF-8 sequences replaced in the prefixes (seal) */
     uint32_t devices;      /* entries of kind TB_ENTITY_DEVICE (counted at seal) */
-    uint8_t *kinds;        /* per entry, its tb_entity_kind (sealed; NULL: read the entry):
-                              renders test it per row, and 1 B per entity stays in cache
-                              where the 64 B entries do not */
+    uint8_t *flags;        /* per entry (sealed; NULL: read the entry): its tb_entity_kind,
+                              | ASSET_TAB_PLAIN when its names need no escaping. Renders
+                              test the kind per row, and 1 B per entity stays in cache
+                              where the entries do not */
     unsigned refs;         /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };
 
+#define ASSET_TAB_PLAIN 0x80u
+
 /* An empty table with one reference (the caller's), or NULL out of memory. */
 struct asset_tab *asset_tab_new(void);
-/* Builds the label prefixes once the listing is complete. 0, or -1 out of memory
- * (the table stays usable: renders then build each asset's labels themselves). */
+/* Counts the devices, the kinds and the replacements in the prefixes once the listing
+ * is complete. 0, or -1 out of memory (the table stays usable: renders then read
+ * each entry's kind from the entry). */
 int asset_tab_seal(struct asset_tab *a);
 /* Frees a table nobody holds (the reference count is the caller's business). */
 void asset_tab_free(struct asset_tab *a);
@@ -75,16 +82,38 @@ void asset_tab_id_label(struct expo_labels *lb, const uint8_t id[16], const asse
 /* The tb_entity_kind of entry idx (idx valid). */
 static inline int asset_tab_kind(const struct asset_tab *a, int32_t idx)
 {
-    return a->kinds ? a->kinds[idx] : assets_get(&a->t, idx)->kind;
+    return a->flags ? a->flags[idx] & ~ASSET_TAB_PLAIN : assets_get(&a->t, idx)->kind;
 }
 
-/* The sealed prefix of entry idx, or NULL (not sealed, or it did not fit). */
-static inline const char *asset_tab_prefix(const struct asset_tab *a, int32_t idx, size_t *n)
+/* Longest prefix: the device id label, both names at LIM_NAME_BYTES - 1 bytes escaped
+ * (EXPO_ESCAPE_BOUND) and the label syntax around them. */
+#define ASSET_PREFIX_MAX \
+    (ASSET_TAB_DEVICE_ID_LABEL + 34u + 2u * EXPO_ESCAPE_BOUND(LIM_NAME_BYTES - 1u))
+
+/* One render's prefix of the entry it last asked for (not shared between threads). */
+struct asset_prefix {
+    const struct asset_tab *a;
+    int32_t idx; /* the entry buf holds, -1 none */
+    uint32_t len;
+    char buf[ASSET_PREFIX_MAX];
+};
+
+static inline void asset_prefix_init(struct asset_prefix *p, const struct asset_tab *a)
 {
-    if (!a->pre || idx < 0 || (uint32_t)idx >= a->t.count || a->pre_len[idx] == 0)
-        return NULL;
-    *n = a->pre_len[idx];
-    return a->pre + a->pre_off[idx];
+    p->a = a;
+    p->idx = -1;
+}
+
+void asset_prefix_build(struct asset_prefix *p, int32_t idx);
+
+/* The escaped prefix of entry idx of p->a (built unless it is the one held), or NULL
+ * when idx is not an entry. The view lasts until the next call with another idx. */
+static inline const char *asset_prefix_get(struct asset_prefix *p, int32_t idx, size_t *n)
+{
+    if (idx != p->idx)
+        asset_prefix_build(p, idx);
+    *n = p->len;
+    return p->len ? p->buf : NULL;
 }
 
 #endif

@@ -272,8 +272,8 @@ static struct asset_tab *finish_listing(struct rest_client *r)
         return NULL;
     }
     if (asset_tab_seal(t) != 0)
-        log_warn("no memory for the label cache of the new asset table; /metrics renders "
-                 "labels one by one");
+        log_warn("no memory for the kind cache of the new asset table; /metrics reads "
+                 "each entity's kind from the table");
     return t;
 }
 

@@ -1,7 +1,7 @@
 /*
- * render.c -- the /metrics body (see render.h). The per-asset label prefix comes escaped
- * with the asset table (exporter/asset_tab.h); the key fragment is escaped once per key
- * per render; each sample is then assembled by expo_sample2 from the two fragments.
+ * render.c -- the /metrics body (see render.h). The per-asset label prefix is escaped
+ * once per entity and pass (struct asset_prefix, exporter/asset_tab.h); the key fragment
+ * once per key per render; each sample is then assembled by expo_sample2 from the two.
  */
 #include "exporter/render.h"
 
@@ -96,6 +96,7 @@ struct pass {
     store_row *rows;
     char *strbuf;
     size_t strcap;
+    struct asset_prefix pre; /* the prefix of the entity rendered last */
 };
 
 /* The entry of a row's asset in the table this render holds, or -1. */
@@ -198,7 +199,7 @@ static void sample_row(struct pass *p, const store_row *row, int32_t idx, enum f
 {
     const char *pre, *kf = NULL, *k;
     size_t pn = 0, kn = 0;
-    pre = asset_tab_prefix(p->a, idx, &pn);
+    pre = asset_prefix_get(&p->pre, idx, &pn);
     if (f == F_INFO || f == F_ATTR_INFO) {
         sample_info(p, row, idx, pre);
         return;
@@ -260,7 +261,7 @@ static void entity_labels(struct pass *p, struct expo_labels *lb, char *buf, siz
     const char *pre;
     size_t pn;
     expo_labels_init(lb, buf, cap);
-    if ((pre = asset_tab_prefix(p->a, idx, &pn)) != NULL) {
+    if ((pre = asset_prefix_get(&p->pre, idx, &pn)) != NULL) {
         memcpy(buf, pre, pn);
         lb->len = pn;
     } else {
@@ -395,6 +396,7 @@ int render_telemetry(struct render *r, struct expo *e)
         goto out;
     }
     p.a = loop_shared_acquire(r->sh);
+    asset_prefix_init(&p.pre, p.a);
     e->utf8_replaced += p.a->pre_replaced; /* the names, once per render */
     expo_family(e, "iotpro_telemetry_value", EXPO_GAUGE,
                 "Latest numeric or boolean telemetry value per asset and key.");
@@ -412,7 +414,7 @@ int render_telemetry(struct render *r, struct expo *e)
     if (p.mc) {
         const struct rmap_entity assets = { "iotpro_", p.a, asset_tab_labels, TB_ENTITY_ASSET };
         const struct rmap_pass mp = { r->sh,  r->h,         e,        &p.o->map, &assets,
-                                      p.rows, RENDER_BATCH, p.strbuf, p.strcap };
+                                      p.rows, RENDER_BATCH, p.strbuf, p.strcap,  &p.pre };
         render_mapped(&mp);
     }
     render_devices(&p);
@@ -420,7 +422,7 @@ int render_telemetry(struct render *r, struct expo *e)
         const struct rmap_entity devices = { "iotpro_device_", p.a, asset_tab_labels,
                                              TB_ENTITY_DEVICE };
         const struct rmap_pass mp = { r->sh,  r->h,         e,        &p.o->map, &devices,
-                                      p.rows, RENDER_BATCH, p.strbuf, p.strcap };
+                                      p.rows, RENDER_BATCH, p.strbuf, p.strcap,  &p.pre };
         render_mapped(&mp);
     }
     render_attributes(&p);

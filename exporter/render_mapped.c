@@ -63,7 +63,7 @@ int rmap_generic(struct rmap_cache *c, const struct mapping *m, const store_row 
 static void rmap_sample(const struct rmap_pass *p, const store_row *row, int32_t idx, double v)
 {
     size_t pn;
-    const char *pre = asset_tab_prefix(p->ent->tab, idx, &pn);
+    const char *pre = asset_prefix_get(p->pre, idx, &pn);
     if (pre) {
         expo_sample(p->e, pre, pn, v);
         return;

@@ -49,8 +49,8 @@ int rmap_generic(struct rmap_cache *c, const struct mapping *m, const store_row 
 
 struct rmap_entity {
     const char *prefix;          /* "iotpro_" (assets) or "iotpro_device_" (devices) */
-    const struct asset_tab *tab; /* the listing the render holds: entries and prefixes */
-    /* labels of entry idx of t when the listing has no cached prefix for it */
+    const struct asset_tab *tab; /* the listing the render holds */
+    /* labels of entry idx of t when no prefix can be built for it */
     void (*labels)(struct expo_labels *lb, const uint8_t id[16], const assets_table *t,
                    int32_t idx);
     int kind; /* the tb_entity_kind rendered: rows of other entities are left out */
@@ -67,6 +67,7 @@ struct rmap_pass {
     size_t nrows;
     char *strbuf;
     size_t strcap;
+    struct asset_prefix *pre; /* the render's, over ent->tab */
 };
 
 /* Every mapped family of the table, in table order: HELP, TYPE and one sample per

@@ -1,8 +1,8 @@
 /*
  * test_render.c -- exporter/render: exact sample lines with escaped labels from the
- * cached prefixes, string values as info, asset_info, and the cache following a table
- * swap (a renamed asset renders with its new name; the cache is rebuilt once), and a
- * streamed render equal byte for byte to the whole-body one.
+ * per-entity prefixes, string values as info, asset_info, and a table swap (a renamed
+ * asset renders with its new name), a streamed render equal byte for byte to the
+ * whole-body one, and the prefix copier (exporter/asset_tab.c) equal to the escaper.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,8 +303,72 @@ static void test_stream_equals_whole(void)
     loop_shared_free(&g_sh);
 }
 
+/* asset_prefix_get's text is asset_tab_labels' for names that are copied (plain) and
+ * those that are escaped, for assets and devices, sealed or not; the seal counts the
+ * replacements of the escaped ones. */
+static void test_prefix_equals_labels(void)
+{
+    static const char *const names[] = {
+        "Tank B",
+        "Tank \"A\" \\ 1\nnorth",
+        "Caf\xc3\xa9",
+        "tab\there",
+        "del\x7f",
+        "bad\xff",
+        "~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}",
+        "",
+    };
+    enum { N = sizeof names / sizeof names[0] };
+    char longname[LIM_NAME_BYTES];
+    struct asset_tab *t = asset_tab_new();
+    struct asset_prefix pre;
+    uint64_t replaced = 0;
+    CHECK(t != NULL);
+    memset(longname, '"', sizeof longname - 1); /* the longest escaped prefix */
+    longname[sizeof longname - 1] = 0;
+    for (int i = 0; i <= 2 * N; i++) {
+        tb_asset a;
+        memset(&a, 0, sizeof a);
+        a.id[0] = (uint8_t)i;
+        a.id[15] = 0xab;
+        strcpy(a.name, i == 2 * N ? longname : names[i % N]);
+        a.name_len = (uint16_t)strlen(a.name);
+        strcpy(a.type, i == 2 * N ? longname : names[(i + 1) % N]);
+        a.type_len = (uint16_t)strlen(a.type);
+        a.kind = i % 2 ? TB_ENTITY_DEVICE : TB_ENTITY_ASSET;
+        CHECK(assets_add_tb(&t->t, &a) >= 0);
+    }
+    for (int sealed = 0; sealed < 2; sealed++) {
+        asset_prefix_init(&pre, t);
+        for (int32_t i = 0; i < (int32_t)t->t.count; i++) {
+            char want[ASSET_PREFIX_MAX + 1];
+            struct expo_labels lb;
+            const char *got;
+            size_t n = 0;
+            expo_labels_init(&lb, want, sizeof want);
+            asset_tab_labels(&lb, assets_get(&t->t, i)->id, &t->t, i);
+            CHECK_INT(lb.err, 0);
+            replaced += sealed ? 0 : lb.replaced;
+            got = asset_prefix_get(&pre, i, &n);
+            CHECK(got != NULL && n == lb.len && memcmp(got, want, n) == 0);
+            CHECK(asset_prefix_get(&pre, i, &n) == got); /* held: not built again */
+        }
+        CHECK(asset_prefix_get(&pre, (int32_t)t->t.count, &(size_t){ 0 }) == NULL);
+        CHECK(asset_prefix_get(&pre, -1, &(size_t){ 0 }) == NULL);
+        if (!sealed) {
+            CHECK_INT(asset_tab_seal(t), 0);
+            CHECK_INT((int)t->devices, N);
+            CHECK(replaced > 0 && t->pre_replaced == replaced);
+            CHECK_INT(asset_tab_kind(t, 1), TB_ENTITY_DEVICE);
+            CHECK_INT(asset_tab_kind(t, 2), TB_ENTITY_ASSET);
+        }
+    }
+    asset_tab_free(t);
+}
+
 int main(void)
 {
+    RUN(test_prefix_equals_labels);
     RUN(test_lines_and_swap);
     RUN(test_stream_equals_whole);
     RUN(test_devices_and_attributes);
