@@ -91,8 +91,9 @@ struct ws_client {
     /* subscriptions: the commands of the current table, and their ledger */
     tb_cmd *cmds;
     size_t ncmds, cmds_cap;
-    uint8_t (*ids)[16];   /* LOOP_MAX_ASSETS */
-    const char **keyptrs; /* LIM_CFG_KEYS */
+    uint32_t *pick;        /* LOOP_MAX_ASSETS: the commands' ids as entries of tab */
+    struct asset_tab *tab; /* the table the commands' ids are in: a reference */
+    const char **keyptrs;  /* LIM_CFG_KEYS */
     subs subs;
     subs_entry *ent;
     int sub_limit_logged; /* the subscription-rate-limit episode was logged */
@@ -100,7 +101,7 @@ struct ws_client {
 };
 
 /* 0, or -1 out of memory. Buffers reserve ~80 MiB of address space (message 16 MiB,
- * tokens 20 MiB, feed output ~19 MiB, pending updates, ids); only what the largest
+ * tokens 20 MiB, feed output ~19 MiB, pending updates, entry indexes); only what the largest
  * message used becomes resident. cfg, anchors, sh, sess and rng must outlive it. */
 int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors *anchors,
                    struct loop_shared *sh, session_ctx *sess, struct rng *rng);
