@@ -13,7 +13,7 @@
  * shared mutex): a render that is slow to stream keeps its table, and nothing else
  * waits for it.
  *
- * Memory: the table block is reserved at LOOP_MAX_ASSETS / LOOP_ASSET_ARENA (48 MB of
+ * Memory: the table block is reserved at LOOP_MAX_ASSETS / LOOP_ASSET_ARENA (47 MB of
  * address space, zero pages from calloc, resident as far as the listing fills it:
  * core/assets.h) plus the prefixes (~100 B per asset, sized exactly at seal). At most
  * the current table, the one being listed and those that running renders still hold
@@ -50,7 +50,7 @@ struct asset_tab {
     uint32_t devices;      /* entries of kind TB_ENTITY_DEVICE (counted at seal) */
     uint8_t *kinds;        /* per entry, its tb_entity_kind (sealed; NULL: read the entry):
                               renders test it per row, and 1 B per entity stays in cache
-                              where the 64 B entries do not */
+                              where the 56 B entries do not */
     unsigned refs;         /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };
