@@ -168,9 +168,9 @@ static void store_unlink(store_slot *tab, uint32_t mask, uint32_t slot)
 
 /* 1 when one more entry would take a table of mask + 1 slots past 3/4 full and the
  * region has room to double. At the maximum the load stays <= 3/4 by construction
- * (store_slots). Linear probing stays cheap there (on average 2.5 slots for a hit, 8.5
- * for a miss): eight 8 B slots share a cache line, and a slot holds its entry's hash,
- * so passing over another entry's slot reads no entry. */
+ * (store_slots). Linear probing stays cheap there (at 3/4, on average 2.5 slots for a
+ * hit and 8.5 for a miss): eight 8 B slots share a cache line, and a slot holds its
+ * entry's hash, so passing over another entry's slot reads no entry. */
 static inline int store_full_load(uint32_t n, uint32_t mask, uint32_t mask_max)
 {
     return ((uint64_t)n + 1) * 4 > ((uint64_t)mask + 1) * 3 && mask < mask_max;
