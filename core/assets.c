@@ -3,7 +3,7 @@
  * an append-only string arena. No deletion: a table lives for one discovery round
  * and is rebuilt whole, which is what lets readers of the old table go on safely.
  * The hash uses a power-of-two prefix of its reserved region, from ASSETS_HASH_MIN
- * slots, doubling (rehashed from the entries) when it would pass half full, so a
+ * slots, doubling (rehashed from the entries) when it would pass 3/4 full, so a
  * small fleet never touches the pages reserved for the maximum.
  */
 #include "core/assets.h"
@@ -16,6 +16,7 @@
 #endif
 
 _Static_assert((ASSETS_HASH_MIN & (ASSETS_HASH_MIN - 1)) == 0, "ASSETS_HASH_MIN power of two");
+_Static_assert(sizeof(assets_entry) <= 56, "entry size: assets.h's memory figures");
 
 static uint32_t assets_hash(const uint8_t id[16])
 {
@@ -26,11 +27,11 @@ static uint32_t assets_hash(const uint8_t id[16])
     return (uint32_t)(h >> 32);
 }
 
-/* Slots reserved: the smallest power of two >= 2 * max (load <= 1/2 when full). */
+/* Slots reserved: the smallest power of two >= 4/3 * max (load <= 3/4 when full). */
 static uint32_t assets_slots(uint32_t max)
 {
     uint32_t s = 16;
-    while (s < 2u * max && s < (1u << 31))
+    while ((uint64_t)s * 3 < (uint64_t)max * 4 && s < (1u << 31))
         s <<= 1;
     return s;
 }
@@ -113,9 +114,8 @@ static int assets_put(assets_table *t, const char *s, size_t n, uint32_t *off, u
     return 0;
 }
 
-int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[16],
-               const char *name, size_t name_len, const char *type, size_t type_len,
-               const char *label, size_t label_len)
+int assets_add(assets_table *t, const uint8_t id[16], const char *name, size_t name_len,
+               const char *type, size_t type_len, const char *label, size_t label_len)
 {
     int32_t idx = assets_find(t, id);
     if (idx >= 0) {
@@ -134,8 +134,6 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
     assets_entry ne;
     memset(&ne, 0, sizeof ne);
     memcpy(ne.id, id, 16);
-    if (profile_id)
-        memcpy(ne.profile_id, profile_id, 16);
     assets_put(t, name ? name : "", name ? name_len : 0, &ne.name_off, &ne.name_len);
     assets_put(t, type ? type : "", type ? type_len : 0, &ne.type_off, &ne.type_len);
     assets_put(t, label ? label : "", label ? label_len : 0, &ne.label_off, &ne.label_len);
@@ -143,7 +141,7 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
         t->e[idx] = ne;
         return idx;
     }
-    if (((uint64_t)t->count + 1) * 2 > (uint64_t)t->mask + 1 && t->mask < t->mask_max)
+    if (((uint64_t)t->count + 1) * 4 > ((uint64_t)t->mask + 1) * 3 && t->mask < t->mask_max)
         assets_grow(t);
     idx = (int32_t)t->count++;
     t->e[idx] = ne;
@@ -153,8 +151,8 @@ int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[1
 
 int assets_add_tb(assets_table *t, const tb_asset *a)
 {
-    int idx = assets_add(t, a->id, a->profile_id, a->name, a->name_len, a->type, a->type_len,
-                         a->label, a->label_len);
+    int idx =
+        assets_add(t, a->id, a->name, a->name_len, a->type, a->type_len, a->label, a->label_len);
     if (idx >= 0)
         t->e[idx].kind = a->kind;
     return idx;

@@ -9,15 +9,15 @@
  * must not be reset or refilled while a reader may still hold it. Nothing here locks;
  * a table that is not being written may be read from any number of threads.
  *
- * Memory: assets_mem_needed(max, arena) reserves max * 60 B (entries) + 4 B per hash
- * slot (the smallest power of two >= 2 * max) + arena bytes for the strings (names,
+ * Memory: assets_mem_needed(max, arena) reserves max * 56 B (entries) + 4 B per hash
+ * slot (the smallest power of two >= 4/3 * max) + arena bytes for the strings (names,
  * types, labels, details); the exporter's tables (200k assets, 32 MiB arena) reserve
- * 48 MB each. Only what is in use is touched, so a calloc'd block is resident in
+ * 47 MB each. Only what is in use is touched, so a calloc'd block is resident in
  * proportion to the assets held: entries and arena fill from the front, and the hash
  * uses a power-of-two prefix of its region, 1024 slots at first, doubled (rehashed
  * from the entries: ~10 ms per 200k assets) when one more asset would take it past
- * half full. Resident: 68-76 B per asset + its text (~40 B typical), e.g. 10k assets
- * ~1.1 MB, 1M assets ~115 MB. assets_reset() goes back to 1024 slots and clears only
+ * 3/4 full. Resident: 61-67 B per asset + its text (~40 B typical), e.g. 10k assets
+ * ~1.0 MB, 1M assets ~105 MB. assets_reset() goes back to 1024 slots and clears only
  * those; pages touched before stay resident until the block is freed (core cannot
  * madvise), so a reused block keeps the size of the largest listing it held (the
  * exporter gives each listing a fresh block instead).
@@ -37,15 +37,14 @@ enum {
     ASSETS_ERR_NOT_FOUND = -804
 };
 
+/* 56 B: fields ordered so that only the tail pads (to details_ts's alignment). */
 typedef struct assets_entry {
     uint8_t id[16];
-    uint8_t profile_id[16];
     uint32_t name_off, type_off, label_off, details_off; /* into the arena */
+    int64_t details_ts; /* ms of the details held (0: none, or unordered) */
     uint16_t name_len, type_len, label_len, details_len;
     uint8_t n_details;
     uint8_t kind; /* tb_entity_kind: one table holds the assets and devices listed */
-    uint8_t pad_[2];
-    int64_t details_ts; /* ms of the details held (0: none, or unordered) */
 } assets_entry;
 
 typedef struct assets_table {
@@ -71,9 +70,8 @@ void assets_reset(assets_table *t);
 /* Adds an asset (strings are copied; lengths are cut to LIM_NAME_BYTES - 1).
  * A second add of the same id replaces the first (pages may overlap while assets
  * are created during listing). Returns the entry index or ASSETS_ERR_*. */
-int assets_add(assets_table *t, const uint8_t id[16], const uint8_t profile_id[16],
-               const char *name, size_t name_len, const char *type, size_t type_len,
-               const char *label, size_t label_len);
+int assets_add(assets_table *t, const uint8_t id[16], const char *name, size_t name_len,
+               const char *type, size_t type_len, const char *label, size_t label_len);
 /* Convenience: adds a parsed tb_asset (or device: its kind is kept in the entry). */
 int assets_add_tb(assets_table *t, const tb_asset *a);
 

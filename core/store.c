@@ -13,7 +13,7 @@
  * The block reserves every table at its maximum, but nothing beyond what is in use is
  * ever touched: entry arrays grow from the front (hi-water marks, free lists threaded
  * through freed entries only), and each hash table uses a power-of-two prefix of its
- * region that starts at STORE_HASH_MIN slots and doubles when the load would pass 1/2
+ * region that starts at STORE_HASH_MIN slots and doubles when the load would pass 3/4
  * (rehashed from the entry arrays: the slots beyond the prefix are never read before
  * a growth clears them). Untouched pages of a calloc'd block are never resident, so
  * the process's memory follows the number of series, not the configured maxima.
@@ -46,11 +46,11 @@ _Static_assert(STORE_STR_SHORT < LIM_STRING_VALUE_BYTES, "short slots are the sm
 #define STORE_PREFETCH_W(p) ((void)(p))
 #endif
 
-/* Slots reserved for n entries: the smallest power of two >= 2n (load <= 1/2 at max). */
+/* Slots reserved for n entries: the smallest power of two >= 4n/3 (load <= 3/4 at max). */
 static uint32_t store_slots(uint32_t n)
 {
     uint32_t s = 16;
-    while (s < 2u * n && s < (1u << 31))
+    while ((uint64_t)s * 3 < (uint64_t)n * 4 && s < (1u << 31))
         s <<= 1;
     return s;
 }
@@ -166,12 +166,14 @@ static void store_unlink(store_slot *tab, uint32_t mask, uint32_t slot)
 
 /* ---- growth ------------------------------------------------------------------------- */
 
-/* 1 when one more entry would take a table of mask + 1 slots past half full and the
- * region has room to double. At the maximum the load stays <= 1/2 by construction
- * (store_slots). */
+/* 1 when one more entry would take a table of mask + 1 slots past 3/4 full and the
+ * region has room to double. At the maximum the load stays <= 3/4 by construction
+ * (store_slots). Linear probing stays cheap there (at 3/4, on average 2.5 slots for a
+ * hit and 8.5 for a miss): eight 8 B slots share a cache line, and a slot holds its
+ * entry's hash, so passing over another entry's slot reads no entry. */
 static inline int store_full_load(uint32_t n, uint32_t mask, uint32_t mask_max)
 {
-    return ((uint64_t)n + 1) * 2 > (uint64_t)mask + 1 && mask < mask_max;
+    return ((uint64_t)n + 1) * 4 > ((uint64_t)mask + 1) * 3 && mask < mask_max;
 }
 
 /* First empty slot on h's probe path (for an entry known to be absent). */

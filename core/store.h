@@ -27,8 +27,8 @@
  * while the render runs (keys are never removed; see assets.h for tables).
  *
  * Memory. store_mem_needed() reserves every table at its maximum: 32 B per series
- * + 8 B per series hash slot (power of two >= 2 x max_series, so 16-32 B per series)
- * + 24 B + 16-32 B per entity + 48 + 258 B per string (a short and a long slot pool)
+ * + 8 B per series hash slot (power of two >= 4/3 x max_series, so 11-21 B per series)
+ * + 24 B + 11-21 B per entity + 48 + 258 B per string (a short and a long slot pool)
  * + LIM_KEYS x 130 B (+ 16 KiB key hash); the exporter's defaults (2M series, 200k
  * entities and strings) reserve 168 MB. Only what is in use is ever touched, so with
  * a calloc'd block (zero pages mapped on first touch) the resident size follows the
@@ -36,12 +36,12 @@
  *   - entry arrays grow from the front (hi-water marks; freed entries are reused
  *     before new ones are taken, and no free list is built ahead);
  *   - each hash table uses a power-of-two prefix of its region, 1024 slots at first,
- *     doubled when one more entry would take it past half full (so 16-32 B per series
+ *     doubled when one more entry would take it past 3/4 full (so 11-21 B per series
  *     and per entity), up to the whole region;
  *   - store_init() writes the 16 KiB key hash and the two first prefixes (16 KiB).
- * Resident: 48-64 B per series + 40-56 B per entity + 48 B per string value of up
+ * Resident: 43-53 B per series + 35-45 B per entity + 48 B per string value of up
  * to STORE_STR_SHORT bytes (258 B for a longer one) + 130 B per key name; e.g. 1M
- * series of 250k assets, one short string each (a device id): 70-90 MB.
+ * series of 250k assets, one short string each (a device id): 64-76 MB.
  * store_clear() shrinks both hashes back to 1024 slots and clears only those; pages
  * touched before stay resident until the block is freed (core cannot madvise): a
  * caller that wants them back after the fleet shrank frees the block and inits a new
@@ -49,13 +49,13 @@
  *
  * Growth cost: a doubling clears the new prefix and reinserts every live entry from
  * the entry array (hashes recomputed, slots prefetched in batches): about 40-50 ms
- * per million live series on one 2020s x86 core, i.e. a ~22 ms stall when the
- * 512Ki-th series arrives and ~45 ms at the 1Mi-th, ~40 ns amortised per series
+ * per million live series on one 2020s x86 core, i.e. a ~17 ms stall when the
+ * 384Ki-th series arrives and ~34 ms at the 768Ki-th, ~40 ns amortised per series
  * created; entities likewise. It happens inside store_apply(), on the event-loop
  * thread, under the store mutex: a render waiting for its next batch waits that long
  * once. Renders are otherwise unaffected: they walk the series array, whose entries
  * never move, so the iteration epoch rules above hold across growths. Lookups stay
- * O(1) and as short as before: the load is at most 1/2 at any size.
+ * O(1) and as short as before: the load is at most 3/4 at any size.
  *
  * Lookups: a hash slot holds the entry's 32-bit hash next to its index, so probing
  * compares within the slot and reaches an entry only to confirm a match. The series

@@ -143,14 +143,13 @@ typedef struct tb_error {
 void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *tok, unsigned ntok,
                     tb_error *out);
 
-/* One Asset of a PageData<Asset>, or one Device of a PageData<Device> (the same
- * shape: deviceProfileId in place of assetProfileId); kind says which, from
- * id.entityType ("DEVICE", else an asset). Strings are unescaped copies, cut at the
- * limit (`cut` says so). Ids are all-zero when absent. */
+/* One Asset of a PageData<Asset>, or one Device of a PageData<Device> (the members
+ * read here are the same in both); kind says which, from id.entityType ("DEVICE",
+ * else an asset). Strings are unescaped copies, cut at the limit (`cut` says so). Ids
+ * are all-zero when absent. */
 typedef struct tb_asset {
     uint8_t id[16];
-    uint8_t profile_id[16]; /* assetProfileId or deviceProfileId */
-    uint8_t owner_id[16];   /* PE ownerId, else customerId */
+    uint8_t owner_id[16]; /* PE ownerId, else customerId */
     char name[LIM_NAME_BYTES];
     char type[LIM_NAME_BYTES]; /* the asset profile name (since 3.4.2) */
     char label[LIM_NAME_BYTES];

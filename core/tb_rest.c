@@ -132,16 +132,7 @@ void tb_parse_error(int http_status, const char *body, size_t len, jsmntok_t *to
 }
 
 /* The members of an Asset the exporter reads. */
-enum {
-    TB_AF_ID,
-    TB_AF_PROFILE,
-    TB_AF_OWNER,
-    TB_AF_CUSTOMER,
-    TB_AF_NAME,
-    TB_AF_TYPE,
-    TB_AF_LABEL,
-    TB_AF_COUNT
-};
+enum { TB_AF_ID, TB_AF_OWNER, TB_AF_CUSTOMER, TB_AF_NAME, TB_AF_TYPE, TB_AF_LABEL, TB_AF_COUNT };
 
 /* Value token of the first member of object obj named each TB_AF_* field (-1 when
  * absent): what json_find would return for each name, found in one walk over the
@@ -153,8 +144,6 @@ static void tb_asset_members(const char *js, const jsmntok_t *t, int n, int obj,
         const char *name;
         unsigned char len, field;
     } want[] = { { "id", 2, TB_AF_ID },
-                 { "assetProfileId", 14, TB_AF_PROFILE },
-                 { "deviceProfileId", 15, TB_AF_PROFILE },
                  { "ownerId", 7, TB_AF_OWNER },
                  { "customerId", 10, TB_AF_CUSTOMER },
                  { "name", 4, TB_AF_NAME },
@@ -259,7 +248,6 @@ int tb_parse_asset_page(const char *body, size_t len, jsmntok_t *tok, unsigned n
             continue;
         }
         a.kind = tb_entity_at(body, tok, n, at[TB_AF_ID]);
-        tb_id_at(body, tok, n, at[TB_AF_PROFILE], a.profile_id);
         if (tb_id_at(body, tok, n, at[TB_AF_OWNER], a.owner_id) < 0)
             tb_id_at(body, tok, n, at[TB_AF_CUSTOMER], a.owner_id);
         tb_str_at(body, tok, at[TB_AF_NAME], a.name, sizeof a.name, &a.name_len, &a.cut);

@@ -13,7 +13,7 @@
  * shared mutex): a render that is slow to stream keeps its table, and nothing else
  * waits for it.
  *
- * Memory: the table block is reserved at LOOP_MAX_ASSETS / LOOP_ASSET_ARENA (48 MB of
+ * Memory: the table block is reserved at LOOP_MAX_ASSETS / LOOP_ASSET_ARENA (47 MB of
  * address space, zero pages from calloc, resident as far as the listing fills it:
  * core/assets.h) plus one byte per entry (kinds). At most the current table, the one
  * being listed and those that running renders still hold are alive at once.
@@ -54,7 +54,7 @@ struct asset_tab {
     uint8_t *flags;        /* per entry (sealed; NULL: read the entry): its tb_entity_kind,
                               | ASSET_TAB_PLAIN when its names need no escaping. Renders
                               test the kind per row, and 1 B per entity stays in cache
-                              where the entries do not */
+                              where the 56 B entries do not */
     unsigned refs;         /* holders; under the shared mutex (loop_shared.h) */
     void *mem;
 };

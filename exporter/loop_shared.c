@@ -56,7 +56,7 @@ void loop_shared_publish(struct loop_shared *sh, struct asset_tab *t)
     sh->cur = t;
     store_bind_assets(&sh->st, &t->t);
     pthread_mutex_unlock(&sh->mu);
-    asset_tab_free(gone); /* outside the lock: freeing 48 MB of mappings takes a while */
+    asset_tab_free(gone); /* outside the lock: freeing 47 MB of mappings takes a while */
 }
 
 struct asset_tab *loop_shared_acquire(struct loop_shared *sh)

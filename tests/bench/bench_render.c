@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     if (!tab)
         return 1;
     for (unsigned i = 0; i < assets; i++) {
-        uint8_t id[16] = { 0 }, prof[16] = { 0 };
+        uint8_t id[16] = { 0 };
         char name[64], type[32];
         int nl, tl;
         for (int b = 0; b < 4; b++)
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
         /* every tenth name has characters to escape, like the simulator's */
         nl = snprintf(name, sizeof name, i % 10 ? "Pump station %u" : "Tank \"%u\" \\ north\n", i);
         tl = snprintf(type, sizeof type, "profile_%u", i % 5);
-        if (assets_add(&tab->t, id, prof, name, (size_t)nl, type, (size_t)tl, "", 0) < 0) {
+        if (assets_add(&tab->t, id, name, (size_t)nl, type, (size_t)tl, "", 0) < 0) {
             fprintf(stderr, "bench_render: asset table full at %u\n", i);
             return 1;
         }

@@ -274,9 +274,8 @@ static struct render *setup(void)
     health_init(&g_h, "t", "t", 1000);
     CHECK_INT(loop_shared_init(&g_sh, &g_cfg), 0);
     struct asset_tab *t = asset_tab_new();
-    static const uint8_t prof[16];
-    CHECK(assets_add(&t->t, ID1, prof, "Tank 1", 6, "pump", 4, "", 0) >= 0);
-    CHECK(assets_add(&t->t, ID2, prof, "Tank 2", 6, "pump", 4, "", 0) >= 0);
+    CHECK(assets_add(&t->t, ID1, "Tank 1", 6, "pump", 4, "", 0) >= 0);
+    CHECK(assets_add(&t->t, ID2, "Tank 2", 6, "pump", 4, "", 0) >= 0);
     tb_detail d[3] = { { "serialNumber", "SN-1" }, { "site", "north" }, { "floor", "2" } };
     CHECK_INT(assets_set_details(&t->t, 0, 1, d, 3), 0);
     CHECK_INT(asset_tab_seal(t), 0);

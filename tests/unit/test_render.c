@@ -31,8 +31,7 @@ static char *render_text(struct render *r)
 
 static void add(assets_table *t, const uint8_t *id, const char *name, const char *type)
 {
-    static const uint8_t prof[16];
-    CHECK(assets_add(t, id, prof, name, strlen(name), type, strlen(type), "", 0) >= 0);
+    CHECK(assets_add(t, id, name, strlen(name), type, strlen(type), "", 0) >= 0);
 }
 
 static void test_lines_and_swap(void)

@@ -109,16 +109,16 @@ static void test_bind_assets_removes_and_renames(void)
     assets_init(&t2, m2, need, 8, 256);
     uint8_t a[16], b[16], c[16];
     id_of(1, a), id_of(2, b), id_of(3, c);
-    assets_add(&t1, a, NULL, S("old-a"), "", 0, "", 0);
-    assets_add(&t1, b, NULL, S("b"), "", 0, "", 0);
+    assets_add(&t1, a, S("old-a"), "", 0, "", 0);
+    assets_add(&t1, b, S("b"), "", 0, "", 0);
     store_bind_assets(&st, &t1);
     CHECK_INT(store_apply(&st, a, S("k"), 1, S("1"), 1), STORE_SET);
     CHECK_INT(store_apply(&st, b, S("k"), 1, S("2"), 1), STORE_SET);
     CHECK_INT(store_apply(&st, b, S("j"), 1, S("2"), 1), STORE_SET);
     CHECK_INT(store_apply(&st, c, S("k"), 1, S("3"), 1), STORE_UNKNOWN_ASSET);
     /* rediscovery: a renamed, b removed, c added */
-    assets_add(&t2, c, NULL, S("c"), "", 0, "", 0);
-    assets_add(&t2, a, NULL, S("new-a"), "", 0, "", 0);
+    assets_add(&t2, c, S("c"), "", 0, "", 0);
+    assets_add(&t2, a, S("new-a"), "", 0, "", 0);
     store_bind_assets(&st, &t2);
     store_stats s;
     store_get_stats(&st, &s);

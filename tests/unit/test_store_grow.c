@@ -29,11 +29,13 @@ static int missing_series(uint32_t ne, uint32_t nk, uint32_t step)
 
 static int load_ok(void)
 {
-    return st.series_n * 2 <= st.series_mask + 1 && st.ent_n * 2 <= st.ent_mask + 1 &&
+    return (uint64_t)st.series_n * 4 <= ((uint64_t)st.series_mask + 1) * 3 &&
+           (uint64_t)st.ent_n * 4 <= ((uint64_t)st.ent_mask + 1) * 3 &&
            st.series_mask <= st.series_mask_max && st.ent_mask <= st.ent_mask_max;
 }
 
-/* Lookups of everything inserted so far after each doubling of either hash. */
+/* Lookups of everything inserted so far after each doubling of either hash; each
+ * doubling comes with the entry that would have taken the table past 3/4 full. */
 static void test_growth_lookups_after_each_doubling(void)
 {
     enum { NE = 40000, NK = 3 };
@@ -54,6 +56,10 @@ static void test_growth_lookups_after_each_doubling(void)
             if (st.series_mask != sm || st.ent_mask != em) {
                 CHECK(st.series_mask == sm || st.series_mask == 2 * sm + 1);
                 CHECK(st.ent_mask == em || st.ent_mask == 2 * em + 1);
+                if (st.series_mask != sm)
+                    CHECK_INT((int)st.series_n, (int)((sm + 1) / 4 * 3 + 1));
+                if (st.ent_mask != em)
+                    CHECK_INT((int)st.ent_n, (int)((em + 1) / 4 * 3 + 1));
                 sm = st.series_mask, em = st.ent_mask;
                 doublings++;
                 /* the series of the entity being filled after this one are not in yet */
@@ -62,7 +68,8 @@ static void test_growth_lookups_after_each_doubling(void)
         }
     CHECK_INT(bad, 0);
     CHECK_INT(badload, 0);
-    CHECK(doublings >= 2 * 12); /* 16 -> 256k and 16 -> 64k slots */
+    CHECK(doublings >= 2 * 12);         /* 16 -> 256k and 16 -> 64k slots */
+    CHECK_INT((int)st.ent_mask, 65535); /* 40k entities: 3/4 of 64k slots is 48k */
     CHECK_INT((int)st.series_mask, (int)st.series_mask_max);
     CHECK_INT(missing_series(NE, NK, 1), 0);
 }
@@ -152,6 +159,7 @@ static void test_growth_stops_at_the_maximum(void)
     }
     CHECK_INT(bad, 0);
     CHECK_INT((int)st.ent_mask, (int)st.ent_mask_max);
+    CHECK_INT((int)st.ent_mask_max, 63); /* the power of two >= 4/3 x 40 */
 }
 
 /* store_clear() shrinks both hashes back; a refill grows them again. */
