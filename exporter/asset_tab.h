@@ -6,7 +6,7 @@
  * Life. The loop thread makes a table when a listing starts (asset_tab_new), fills it
  * page by page, seals it (asset_tab_seal: kinds and counts) and publishes it
  * (loop_shared_publish, exporter/loop_shared.h). From then on its ids, names,
- * profiles and prefixes never change, so any number of render threads read them
+ * profiles and flags never change, so any number of render threads read them
  * without a lock. Only the assetDetails of the current table change afterwards (they
  * arrive on the WebSocket), under the shared mutex; renders read them under it too.
  * A table is freed when the last holder lets go of it (a reference count, under the
@@ -15,7 +15,7 @@
  *
  * Memory: the table block is reserved at LOOP_MAX_ASSETS / LOOP_ASSET_ARENA (47 MB of
  * address space, zero pages from calloc, resident as far as the listing fills it:
- * core/assets.h) plus one byte per entry (kinds). At most the current table, the one
+ * core/assets.h) plus one byte per entry (flags). At most the current table, the one
  * being listed and those that running renders still hold are alive at once.
  *
  * Prefixes are not kept per asset: at ~95 B each they would be a third of the table's
@@ -63,9 +63,10 @@ struct asset_tab {
 
 /* An empty table with one reference (the caller's), or NULL out of memory. */
 struct asset_tab *asset_tab_new(void);
-/* Counts the devices, the kinds and the replacements in the prefixes once the listing
- * is complete. 0, or -1 out of memory (the table stays usable: renders then read
- * each entry's kind from the entry). */
+/* Once the listing is complete: notes each entry's kind and whether its names need
+ * escaping (flags), and counts the devices and the replacements in the prefixes.
+ * 0, or -1 out of memory (the table stays usable: renders then read each entry's kind
+ * from the entry and check its names as they build its prefix). */
 int asset_tab_seal(struct asset_tab *a);
 /* Frees a table nobody holds (the reference count is the caller's business). */
 void asset_tab_free(struct asset_tab *a);
@@ -104,6 +105,7 @@ static inline void asset_prefix_init(struct asset_prefix *p, const struct asset_
     p->idx = -1;
 }
 
+/* asset_prefix_get's slow half: builds entry idx's prefix into p (len 0: none). */
 void asset_prefix_build(struct asset_prefix *p, int32_t idx);
 
 /* The escaped prefix of entry idx of p->a (built unless it is the one held), or NULL
