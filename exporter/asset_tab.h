@@ -1,7 +1,7 @@
 /*
- * asset_tab.h -- one asset listing, as renders read it: the table (core/assets.h) and
- * the escaped label prefix `asset_id="…",asset="…",profile="…"` of every asset, which
- * every series of that asset prints.
+ * asset_tab.h -- one asset listing, as renders read it: the table (core/assets.h), and
+ * how a render builds the escaped label prefix `asset_id="…",asset="…",profile="…"`
+ * that every series of an asset prints (struct asset_prefix).
  *
  * Life. The loop thread makes a table when a listing starts (asset_tab_new), fills it
  * page by page, seals it (asset_tab_seal: kinds and counts) and publishes it
