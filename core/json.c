@@ -72,6 +72,12 @@ static int json_scan_string(const char *js, size_t len, size_t *pos)
 /* What json_structure expects next. */
 enum { JS_VALUE, JS_VALUE_OR_CLOSE, JS_KEY, JS_KEY_OR_CLOSE, JS_COLON, JS_NEXT, JS_DONE };
 
+/* Tokens jsmn makes of a text: all of them, those of its outline (json.h), and those
+ * of the largest element of an array the outline collapses. */
+typedef struct json_counts {
+    unsigned all, outline, element;
+} json_counts;
+
 /* The pass before jsmn (see json.h). jsmn closes a bracket by walking parent links up
  * from the newest token; on 100,000 nested arrays that is ~5e9 steps (~20 s), and
  * misplaced ':' or ']' can build long parent chains at any depth. This pass lexes as
@@ -80,42 +86,61 @@ enum { JS_VALUE, JS_VALUE_OR_CLOSE, JS_KEY, JS_KEY_OR_CLOSE, JS_COLON, JS_NEXT, 
  * requires them to form one JSON value nested at most LIM_JSON_DEPTH deep, which
  * bounds every parent chain jsmn builds to 2 * LIM_JSON_DEPTH + 1 links. It accepts
  * all such valid JSON. Returns 0 (jsmn decides the rest) or JSON_ERR_SYNTAX /
- * _PARTIAL / _DEPTH, matching what json_parse reported before wherever it can. */
-static int json_structure(const char *js, size_t len)
+ * _PARTIAL / _DEPTH, matching what json_parse reported before wherever it can.
+ * On 0, *cnt holds the token counts (one per string, unquoted run, '{' and '[', as
+ * jsmn allocates them). */
+static int json_structure(const char *js, size_t len, json_counts *cnt)
 {
     uint64_t is_obj = 0; /* bit d: level d + 1 is an object */
     unsigned depth = 0;
+    unsigned outer = 0; /* depth inside the outermost open array; 0: none is open */
+    unsigned elem = 0;  /* tokens of that array's current element so far */
+    json_counts c = { 0, 0, 0 };
     int st = JS_VALUE;
     size_t i = 0;
     while (i < len && js[i]) {
-        char c = js[i];
-        if (json_ws(c)) {
+        char ch = js[i];
+        if (json_ws(ch)) {
             i++;
             continue;
         }
         int value_ok = st == JS_VALUE || st == JS_VALUE_OR_CLOSE;
-        switch (c) {
+        switch (ch) {
         case '{':
         case '[':
             if (!value_ok)
                 return JSON_ERR_SYNTAX;
             if (depth >= LIM_JSON_DEPTH)
                 return JSON_ERR_DEPTH;
-            if (c == '{')
+            if (ch == '{')
                 is_obj |= (uint64_t)1 << depth;
             else
                 is_obj &= ~((uint64_t)1 << depth);
             depth++;
-            st = c == '{' ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE;
+            c.all++;
+            if (outer) {
+                elem++;
+            } else {
+                c.outline++;
+                if (ch == '[')
+                    outer = depth;
+            }
+            st = ch == '{' ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE;
             i++;
             continue;
         case '}':
         case ']': {
-            unsigned obj = c == '}';
+            unsigned obj = ch == '}';
             if (depth == 0 || ((is_obj >> (depth - 1)) & 1u) != obj)
                 return JSON_ERR_SYNTAX;
             if (st != JS_NEXT && st != (obj ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE))
                 return JSON_ERR_SYNTAX;
+            if (depth == outer) {
+                if (elem > c.element)
+                    c.element = elem;
+                elem = 0;
+                outer = 0;
+            }
             depth--;
             st = depth ? JS_NEXT : JS_DONE;
             i++;
@@ -124,6 +149,11 @@ static int json_structure(const char *js, size_t len)
         case ',':
             if (st != JS_NEXT)
                 return JSON_ERR_SYNTAX;
+            if (depth == outer) {
+                if (elem > c.element)
+                    c.element = elem;
+                elem = 0;
+            }
             st = (is_obj >> (depth - 1)) & 1u ? JS_KEY : JS_VALUE;
             i++;
             continue;
@@ -143,11 +173,11 @@ static int json_structure(const char *js, size_t len)
                 st = depth ? JS_NEXT : JS_DONE;
             else
                 return JSON_ERR_SYNTAX;
-            continue;
+            break;
         }
         default:
             /* strict jsmn's primitive: these first bytes, then printable ASCII */
-            if (!value_ok || !memchr("-0123456789tfn", c, 14))
+            if (!value_ok || !memchr("-0123456789tfn", ch, 14))
                 return JSON_ERR_SYNTAX;
             for (i++; i < len && js[i] && !json_run_end(js[i]); i++)
                 if ((unsigned char)js[i] < 0x20 || (unsigned char)js[i] >= 0x7f)
@@ -155,31 +185,34 @@ static int json_structure(const char *js, size_t len)
             if (i >= len || !js[i])
                 return JSON_ERR_PARTIAL; /* strict jsmn wants a delimiter after one */
             st = depth ? JS_NEXT : JS_DONE;
-            continue;
+            break;
         }
+        /* a string or an unquoted run: one token */
+        c.all++;
+        if (outer)
+            elem++;
+        else
+            c.outline++;
     }
-    if (st == JS_DONE)
+    if (st == JS_DONE) {
+        if (i < len)
+            return JSON_ERR_SYNTAX; /* a NUL after the value: it is not whitespace */
+        *cnt = c;
         return 0;
+    }
     return st == JS_VALUE && depth == 0 ? JSON_ERR_SYNTAX : JSON_ERR_PARTIAL;
 }
 
-int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+/* What json_parse checks after jsmn returned r: jsmn stops at a NUL and happily reads
+ * several top-level values. */
+static int json_finish(const char *js, size_t len, const jsmntok_t *tok, int r)
 {
-    jsmn_parser p;
-    if (len > (size_t)INT32_MAX)
-        return JSON_ERR_TOKENS;
-    int st = json_structure(js, len);
-    if (st < 0)
-        return st;
-    jsmn_init(&p);
-    int r = jsmn_parse(&p, js, len, tok, ntok);
     if (r == JSMN_ERROR_NOMEM)
         return JSON_ERR_TOKENS;
     if (r == JSMN_ERROR_PART)
         return JSON_ERR_PARTIAL;
     if (r < 1)
         return JSON_ERR_SYNTAX;
-    /* jsmn stops at a NUL and happily reads several top-level values. */
     for (int i = 1; i < r; i++)
         if (tok[i].start >= tok[0].end)
             return JSON_ERR_SYNTAX;
@@ -191,6 +224,117 @@ int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
         if (!json_ws(js[k]))
             return JSON_ERR_SYNTAX;
     return r;
+}
+
+int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+{
+    jsmn_parser p;
+    json_counts c;
+    if (len > (size_t)INT32_MAX)
+        return JSON_ERR_TOKENS;
+    int st = json_structure(js, len, &c);
+    if (st < 0)
+        return st;
+    jsmn_init(&p);
+    return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
+}
+
+/* The token after the one starting at js[i] of a text json_structure accepted: past a
+ * string's closing quote, to the end of an unquoted run, or past a bracket. Lexes as
+ * jsmn does: a run ends only where json_run_end says, so a '[' or '"' inside one (which
+ * strict jsmn lets through) is not mistaken for a token of its own. */
+static size_t json_lex_next(const char *js, size_t i)
+{
+    char ch = js[i];
+    if (ch == '"') {
+        for (i++;;) {
+            while (!json_str_stop[(unsigned char)js[i]])
+                i++;
+            if (js[i] == '"')
+                return i + 1;
+            i += 2; /* a backslash and the byte it escapes, never the closing quote */
+        }
+    }
+    if (memchr("-0123456789tfn", ch, 14)) {
+        while (!json_run_end(js[i]))
+            i++;
+        return i;
+    }
+    return i + 1;
+}
+
+/* Where the value starting at js[i] ends (one past it), in an accepted text. */
+static size_t json_value_end(const char *js, size_t i)
+{
+    unsigned depth = 0;
+    do {
+        char ch = js[i];
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if (ch == '}' || ch == ']')
+            depth--;
+        i = json_lex_next(js, i);
+    } while (depth);
+    return i;
+}
+
+/* The outline (json.h): jsmn runs up to and including the '[' of each outermost array,
+ * which leaves that array's token open as the newest one; the parser then resumes at
+ * the matching ']' (jsmn_parse continues from parser.pos, the way it takes a text in
+ * pieces), which closes it with no children. Brackets inside arrays are skipped with
+ * the array, so every '[' met between two arrays is an outermost one. */
+static int json_outline(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+{
+    jsmn_parser p;
+    size_t i = 0;
+    jsmn_init(&p);
+    for (;;) {
+        while (i < len && js[i] && js[i] != '[')
+            i = json_ws(js[i]) ? i + 1 : json_lex_next(js, i);
+        if (i >= len || !js[i])
+            break;
+        int r = jsmn_parse(&p, js, i + 1, tok, ntok);
+        if (r != JSMN_ERROR_PART) /* an open array must be what stopped it */
+            return r == JSMN_ERROR_NOMEM ? JSON_ERR_TOKENS : JSON_ERR_SYNTAX;
+        i = json_value_end(js, i);
+        p.pos = (unsigned)(i - 1);
+    }
+    return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
+}
+
+int json_parse_bounded(const char *js, size_t len, jsmntok_t *tok, unsigned ntok, int *outlined)
+{
+    jsmn_parser p;
+    json_counts c;
+    *outlined = 0;
+    if (len > (size_t)INT32_MAX)
+        return JSON_ERR_TOKENS;
+    int st = json_structure(js, len, &c);
+    if (st < 0)
+        return st;
+    if (c.all <= ntok) {
+        jsmn_init(&p);
+        return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
+    }
+    if (c.outline > ntok || c.element > ntok)
+        return JSON_ERR_TOKENS;
+    *outlined = 1;
+    return json_outline(js, len, tok, ntok);
+}
+
+int json_next_element(const char *js, int *pos, int *start, int *end)
+{
+    size_t i = (size_t)*pos;
+    while (json_ws(js[i]) || js[i] == ',')
+        i++;
+    if (js[i] == ']') {
+        *pos = (int)i;
+        return 0;
+    }
+    *start = (int)i;
+    i = json_value_end(js, i);
+    *end = *pos = (int)i;
+    return 1;
 }
 
 int json_skip(const jsmntok_t *t, int n, int i)
