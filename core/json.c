@@ -72,12 +72,6 @@ static int json_scan_string(const char *js, size_t len, size_t *pos)
 /* What json_structure expects next. */
 enum { JS_VALUE, JS_VALUE_OR_CLOSE, JS_KEY, JS_KEY_OR_CLOSE, JS_COLON, JS_NEXT, JS_DONE };
 
-/* Tokens jsmn makes of a text: all of them, those of its outline (json.h), and those
- * of the largest element of an array the outline collapses. */
-typedef struct json_counts {
-    unsigned all, outline, element;
-} json_counts;
-
 /* The pass before jsmn (see json.h). jsmn closes a bracket by walking parent links up
  * from the newest token; on 100,000 nested arrays that is ~5e9 steps (~20 s), and
  * misplaced ':' or ']' can build long parent chains at any depth. This pass lexes as
@@ -86,61 +80,42 @@ typedef struct json_counts {
  * requires them to form one JSON value nested at most LIM_JSON_DEPTH deep, which
  * bounds every parent chain jsmn builds to 2 * LIM_JSON_DEPTH + 1 links. It accepts
  * all such valid JSON. Returns 0 (jsmn decides the rest) or JSON_ERR_SYNTAX /
- * _PARTIAL / _DEPTH, matching what json_parse reported before wherever it can.
- * On 0, *cnt holds the token counts (one per string, unquoted run, '{' and '[', as
- * jsmn allocates them). */
-static int json_structure(const char *js, size_t len, json_counts *cnt)
+ * _PARTIAL / _DEPTH, matching what json_parse reported before wherever it can. */
+static int json_structure(const char *js, size_t len)
 {
     uint64_t is_obj = 0; /* bit d: level d + 1 is an object */
     unsigned depth = 0;
-    unsigned outer = 0; /* depth inside the outermost open array; 0: none is open */
-    unsigned elem = 0;  /* tokens of that array's current element so far */
-    json_counts c = { 0, 0, 0 };
     int st = JS_VALUE;
     size_t i = 0;
     while (i < len && js[i]) {
-        char ch = js[i];
-        if (json_ws(ch)) {
+        char c = js[i];
+        if (json_ws(c)) {
             i++;
             continue;
         }
         int value_ok = st == JS_VALUE || st == JS_VALUE_OR_CLOSE;
-        switch (ch) {
+        switch (c) {
         case '{':
         case '[':
             if (!value_ok)
                 return JSON_ERR_SYNTAX;
             if (depth >= LIM_JSON_DEPTH)
                 return JSON_ERR_DEPTH;
-            if (ch == '{')
+            if (c == '{')
                 is_obj |= (uint64_t)1 << depth;
             else
                 is_obj &= ~((uint64_t)1 << depth);
             depth++;
-            c.all++;
-            if (outer) {
-                elem++;
-            } else {
-                c.outline++;
-                if (ch == '[')
-                    outer = depth;
-            }
-            st = ch == '{' ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE;
+            st = c == '{' ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE;
             i++;
             continue;
         case '}':
         case ']': {
-            unsigned obj = ch == '}';
+            unsigned obj = c == '}';
             if (depth == 0 || ((is_obj >> (depth - 1)) & 1u) != obj)
                 return JSON_ERR_SYNTAX;
             if (st != JS_NEXT && st != (obj ? JS_KEY_OR_CLOSE : JS_VALUE_OR_CLOSE))
                 return JSON_ERR_SYNTAX;
-            if (depth == outer) {
-                if (elem > c.element)
-                    c.element = elem;
-                elem = 0;
-                outer = 0;
-            }
             depth--;
             st = depth ? JS_NEXT : JS_DONE;
             i++;
@@ -149,11 +124,6 @@ static int json_structure(const char *js, size_t len, json_counts *cnt)
         case ',':
             if (st != JS_NEXT)
                 return JSON_ERR_SYNTAX;
-            if (depth == outer) {
-                if (elem > c.element)
-                    c.element = elem;
-                elem = 0;
-            }
             st = (is_obj >> (depth - 1)) & 1u ? JS_KEY : JS_VALUE;
             i++;
             continue;
@@ -173,11 +143,11 @@ static int json_structure(const char *js, size_t len, json_counts *cnt)
                 st = depth ? JS_NEXT : JS_DONE;
             else
                 return JSON_ERR_SYNTAX;
-            break;
+            continue;
         }
         default:
             /* strict jsmn's primitive: these first bytes, then printable ASCII */
-            if (!value_ok || !memchr("-0123456789tfn", ch, 14))
+            if (!value_ok || !memchr("-0123456789tfn", c, 14))
                 return JSON_ERR_SYNTAX;
             for (i++; i < len && js[i] && !json_run_end(js[i]); i++)
                 if ((unsigned char)js[i] < 0x20 || (unsigned char)js[i] >= 0x7f)
@@ -185,21 +155,11 @@ static int json_structure(const char *js, size_t len, json_counts *cnt)
             if (i >= len || !js[i])
                 return JSON_ERR_PARTIAL; /* strict jsmn wants a delimiter after one */
             st = depth ? JS_NEXT : JS_DONE;
-            break;
+            continue;
         }
-        /* a string or an unquoted run: one token */
-        c.all++;
-        if (outer)
-            elem++;
-        else
-            c.outline++;
     }
-    if (st == JS_DONE) {
-        if (i < len)
-            return JSON_ERR_SYNTAX; /* a NUL after the value: it is not whitespace */
-        *cnt = c;
-        return 0;
-    }
+    if (st == JS_DONE)
+        return i < len ? JSON_ERR_SYNTAX : 0; /* a NUL after the value is not whitespace */
     return st == JS_VALUE && depth == 0 ? JSON_ERR_SYNTAX : JSON_ERR_PARTIAL;
 }
 
@@ -229,10 +189,9 @@ static int json_finish(const char *js, size_t len, const jsmntok_t *tok, int r)
 int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
 {
     jsmn_parser p;
-    json_counts c;
     if (len > (size_t)INT32_MAX)
         return JSON_ERR_TOKENS;
-    int st = json_structure(js, len, &c);
+    int st = json_structure(js, len);
     if (st < 0)
         return st;
     jsmn_init(&p);
@@ -302,21 +261,53 @@ static int json_outline(const char *js, size_t len, jsmntok_t *tok, unsigned nto
     return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
 }
 
+/* The tokens of the outline of an accepted text (*outline), and of the largest element
+ * of an array it collapses (*element): one per string, unquoted run, '{' and '[', as
+ * jsmn allocates them. */
+static void json_outline_counts(const char *js, size_t len, unsigned *outline, unsigned *element)
+{
+    unsigned depth = 0, outer = 0, elem = 0; /* outer: depth of the open outermost array */
+    size_t i = 0;
+    *outline = *element = 0;
+    while (i < len && js[i]) {
+        char ch = js[i];
+        if (json_ws(ch) || ch == ':') {
+            i++;
+            continue;
+        }
+        if (ch == ',' || ch == ']' || ch == '}') {
+            if (depth == outer && ch != '}') { /* an element of the outermost array ends */
+                if (elem > *element)
+                    *element = elem;
+                elem = 0;
+                outer = ch == ']' ? 0 : outer;
+            }
+            depth -= ch != ',';
+            i++;
+            continue;
+        }
+        if (outer) {
+            elem++;
+        } else {
+            ++*outline;
+            if (ch == '[')
+                outer = depth + 1;
+        }
+        depth += ch == '{' || ch == '[';
+        i = json_lex_next(js, i);
+    }
+}
+
 int json_parse_bounded(const char *js, size_t len, jsmntok_t *tok, unsigned ntok, int *outlined)
 {
-    jsmn_parser p;
-    json_counts c;
+    unsigned outline, element;
     *outlined = 0;
-    if (len > (size_t)INT32_MAX)
-        return JSON_ERR_TOKENS;
-    int st = json_structure(js, len, &c);
-    if (st < 0)
-        return st;
-    if (c.all <= ntok) {
-        jsmn_init(&p);
-        return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
-    }
-    if (c.outline > ntok || c.element > ntok)
+    int r = json_parse(js, len, tok, ntok);
+    if (r != JSON_ERR_TOKENS || len > (size_t)INT32_MAX)
+        return r;
+    /* Too big to tokenize whole (jsmn stopped after ntok tokens): outline it. */
+    json_outline_counts(js, len, &outline, &element);
+    if (outline > ntok || element > ntok)
         return JSON_ERR_TOKENS;
     *outlined = 1;
     return json_outline(js, len, tok, ntok);

@@ -151,9 +151,11 @@ static tb_key_type tb_key_type_of(const char *js, const jsmntok_t *t)
 }
 
 /* One EntityData: the object token e of tok[0..n), whose offsets are into js. Returns
- * the number of values visited, or TB_ERR_STOPPED. */
-static int tb_ws_entity(const char *js, const jsmntok_t *tok, int n, int e, tb_ws_entity_fn efn,
-                        tb_ws_value_fn vfn, void *ctx)
+ * the number of values visited, or TB_ERR_STOPPED. Inlined into both loops of
+ * tb_ws_visit: as a call it cost the jsmn path of updates ~0.2% more instructions. */
+static inline __attribute__((always_inline)) int tb_ws_entity(const char *js, const jsmntok_t *tok,
+                                                              int n, int e, tb_ws_entity_fn efn,
+                                                              tb_ws_value_fn vfn, void *ctx)
 {
     uint8_t id[16];
     int count = 0;
@@ -231,15 +233,16 @@ int tb_ws_visit(const char *msg, jsmntok_t *tok, unsigned ntok, const tb_ws_msg 
         }
         return count;
     }
-    /* The list was outlined: one entity at a time into the same token array. */
+    /* Outlined: the elements are text, tokenized one at a time into the same array (the
+     * envelope's tokens are no longer needed). */
     int pos = m->list_start + 1, start, end;
     while (json_next_element(msg, &pos, &start, &end)) {
         if (msg[start] != '{')
             continue;
-        int ne = json_parse(msg + start, (size_t)(end - start), tok, ntok);
-        if (ne < 0) /* not after tb_ws_parse with this tok and ntok (tb.h) */
-            return ne == JSON_ERR_TOKENS ? TB_ERR_TOKENS : TB_ERR_JSON;
-        if ((r = tb_ws_entity(msg + start, tok, ne, 0, efn, vfn, ctx)) < 0)
+        n = json_parse(msg + start, (size_t)(end - start), tok, ntok);
+        if (n < 0) /* not after tb_ws_parse with this tok and ntok (tb.h) */
+            return n == JSON_ERR_TOKENS ? TB_ERR_TOKENS : TB_ERR_JSON;
+        if ((r = tb_ws_entity(msg + start, tok, n, 0, efn, vfn, ctx)) < 0)
             return r;
         count += r;
     }
