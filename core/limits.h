@@ -75,12 +75,16 @@
 #define LIM_LOG_LINE_BYTES    4096u          /* one log line; longer values are cut, marked */
 #define LIM_LOG_SECRETS       8u             /* secrets registered with the log guard */
 #define LIM_EXPO_BODY_DEFAULT (1024u * 1024u * 1024u) /* one rendered /metrics body */
-#define LIM_WEB_THREADS       32u           /* civetweb workers, whatever --web.max-requests */
-#define LIM_MAP_KEYS          256u          /* mapped keys (metric.<key>.* lines) */
-#define LIM_MAP_VALUES        1024u         /* metric.<key>.map entries over all keys */
-#define LIM_MAP_POOL_BYTES    (48u * 1024u) /* their keys, names, help texts and strings */
-#define LIM_MAP_NAME_BYTES    200u          /* one mapped metric name (without iotpro_) */
-#define LIM_MAP_HELP_BYTES    512u          /* one mapped family's HELP text */
-#define LIM_INFO_FIELDS       16u           /* --metrics.asset-info-fields names */
+/* civetweb workers, whatever --web.max-requests: ~13 KiB resident each (stack, request
+ * buffer, connection state) from start-up on. 16 serve two HA Prometheus servers,
+ * probes and people with curl with room to spare; further connections wait in
+ * civetweb's queue (connection_queue, exporter/web.c) rather than being refused. */
+#define LIM_WEB_THREADS    16u
+#define LIM_MAP_KEYS       256u          /* mapped keys (metric.<key>.* lines) */
+#define LIM_MAP_VALUES     1024u         /* metric.<key>.map entries over all keys */
+#define LIM_MAP_POOL_BYTES (48u * 1024u) /* their keys, names, help texts and strings */
+#define LIM_MAP_NAME_BYTES 200u          /* one mapped metric name (without iotpro_) */
+#define LIM_MAP_HELP_BYTES 512u          /* one mapped family's HELP text */
+#define LIM_INFO_FIELDS    16u           /* --metrics.asset-info-fields names */
 
 #endif

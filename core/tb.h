@@ -80,6 +80,11 @@ typedef struct tb_cmd {
     const char *const *attr_keys;
     uint32_t n_attr_keys;
     uint8_t entity; /* tb_entity_kind of every id: the filter's entityType */
+    /* Ids where the caller keeps them (e.g. in its asset table) rather than a copy: when
+     * pick is set, id i is the 16 bytes at (const uint8_t *)assets + pick_stride *
+     * pick[i], for i < n_assets. */
+    const uint32_t *pick;
+    uint32_t pick_stride;
 } tb_cmd;
 
 /* Exact JSON length of one command inside "cmds":[...]. */

@@ -185,6 +185,13 @@ static void tb_key_write(tbw *w, int first, const char *type, const char *key)
     tbw_str(w, "\"}");
 }
 
+static const uint8_t *tb_cmd_id(const tb_cmd *c, uint32_t i)
+{
+    if (c->pick)
+        return (const uint8_t *)c->assets + (size_t)c->pick_stride * c->pick[i];
+    return c->assets[i];
+}
+
 static void tb_cmd_write(tbw *w, const tb_cmd *c)
 {
     tbw_str(w, "{\"cmdId\":");
@@ -199,7 +206,7 @@ static void tb_cmd_write(tbw *w, const tb_cmd *c)
     tbw_str(w, "\",\"entityList\":[");
     for (uint32_t i = 0; i < c->n_assets; i++) {
         char u[37];
-        tb_uuid_format(c->assets[i], u);
+        tb_uuid_format(tb_cmd_id(c, i), u);
         tbw_raw(w, i ? ",\"" : "\"", i ? 2 : 1);
         tbw_raw(w, u, 36);
         tbw_raw(w, "\"", 1);

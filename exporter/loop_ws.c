@@ -59,8 +59,13 @@ static void attr_keys(struct ws_client *w)
 void ws_client_build_cmds(struct ws_client *w, subs_resend why)
 {
     const struct cfg *c = w->cfg;
-    const assets_table *t = &w->sh->cur->t;
+    struct asset_tab *held = w->tab;
+    const assets_table *t;
     size_t nid = 0, nk = 0;
+    /* the commands name ids inside the current table (12 B per entity less than a
+     * copy of them), so they hold it until the next build */
+    w->tab = loop_shared_acquire(w->sh);
+    t = &w->tab->t;
     w->ncmds = 0;
     attr_keys(w);
     for (size_t list = 0; list < c->nlists; list++) {
@@ -74,14 +79,16 @@ void ws_client_build_cmds(struct ws_client *w, subs_resend why)
                 if (e->kind != kind ||
                     cfg_keys_for(c, assets_text(t, e->type_off), e->type_len) != list)
                     continue;
-                memcpy(w->ids[nid++], e->id, 16);
+                w->pick[nid++] = i;
             }
             for (size_t s = start; s < nid && w->ncmds < w->cmds_cap; s += ASSETS_PER_CMD) {
                 tb_cmd *cmd = &w->cmds[w->ncmds++];
                 memset(cmd, 0, sizeof *cmd);
                 cmd->kind = TB_CMD_SUBSCRIBE;
                 cmd->entity = kind;
-                cmd->assets = (const uint8_t(*)[16])w->ids[s];
+                cmd->assets = (const uint8_t(*)[16])t->e[0].id;
+                cmd->pick = &w->pick[s];
+                cmd->pick_stride = (uint32_t)sizeof t->e[0];
                 cmd->n_assets = (uint32_t)(nid - s < ASSETS_PER_CMD ? nid - s : ASSETS_PER_CMD);
                 cmd->keys = (const char *const *)&w->keyptrs[kfirst];
                 cmd->n_keys = (uint32_t)(nk - kfirst);
@@ -94,6 +101,8 @@ void ws_client_build_cmds(struct ws_client *w, subs_resend why)
     /* Messages already built hold their own copies, so rebuilding the array under the
      * ledger is safe: it reads the commands only while building the next message. */
     subs_set_commands(&w->subs, w->cmds, (uint32_t)w->ncmds, (uint64_t)net_now_ms(), why);
+    if (held)
+        loop_shared_release(w->sh, held);
     if (w->wsp == WSP_OPEN) {
         ws_flush(w);
         if (w->subs.n)
@@ -601,10 +610,10 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
     w->det = calloc(WS_DET_MAX, sizeof *w->det);
     w->cmds = calloc(w->cmds_cap, sizeof *w->cmds);
     w->ent = calloc(w->cmds_cap, sizeof *w->ent);
-    w->ids = calloc(LOOP_MAX_ASSETS, sizeof *w->ids);
+    w->pick = calloc(LOOP_MAX_ASSETS, sizeof *w->pick);
     w->keyptrs = calloc(LIM_CFG_KEYS, sizeof *w->keyptrs);
     if (!w->msg || !w->tok || !w->pend || !w->vals || !w->attrs || !w->avals || !w->abuf ||
-        !w->scratch || !w->det || !w->cmds || !w->ent || !w->ids || !w->keyptrs) {
+        !w->scratch || !w->det || !w->cmds || !w->ent || !w->pick || !w->keyptrs) {
         ws_client_free(w);
         return -1;
     }
@@ -642,7 +651,9 @@ void ws_client_free(struct ws_client *w)
     free(w->det);
     free(w->cmds);
     free(w->ent);
-    free(w->ids);
+    free(w->pick);
     free(w->keyptrs);
+    if (w->tab)
+        loop_shared_release(w->sh, w->tab);
     memset(w, 0, sizeof *w);
 }

@@ -103,18 +103,19 @@ struct ws_client {
     /* subscriptions: the commands of the current table, and their ledger */
     tb_cmd *cmds;
     size_t ncmds, cmds_cap;
-    uint8_t (*ids)[16];   /* LOOP_MAX_ASSETS */
-    const char **keyptrs; /* LIM_CFG_KEYS */
+    uint32_t *pick;        /* LOOP_MAX_ASSETS: the commands' ids as entries of tab */
+    struct asset_tab *tab; /* the table the commands' ids are in: a reference */
+    const char **keyptrs;  /* LIM_CFG_KEYS */
     subs subs;
     subs_entry *ent;
     int sub_limit_logged; /* the subscription-rate-limit episode was logged */
     struct ws_stats st;
 };
 
-/* 0, or -1 out of memory. Buffers reserve ~63 MiB of address space (message 16 MiB,
- * feed values 22 MiB and scratch 16 MiB, attributes 4 MiB, ids 3 MiB, pending updates
- * 1.6 MiB, tokens 130 KiB); only what the largest message used becomes resident.
- * cfg, anchors, sh, sess and rng must outlive it. */
+/* 0, or -1 out of memory. Buffers reserve ~61 MiB of address space (message 16 MiB,
+ * feed values 22 MiB and scratch 16 MiB, attributes 4 MiB, pending updates 1.6 MiB,
+ * entry indexes 0.8 MiB, tokens 130 KiB); only what the largest message used becomes
+ * resident. cfg, anchors, sh, sess and rng must outlive it. */
 int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors *anchors,
                    struct loop_shared *sh, session_ctx *sess, struct rng *rng);
 void ws_client_free(struct ws_client *w);

@@ -116,6 +116,17 @@ void mapping_init(struct mapping *m)
     memset(m->slot, 0, sizeof m->slot);
 }
 
+void mapping_copy(struct mapping *dst, const struct mapping *src)
+{
+    dst->n = src->n;
+    dst->nv = src->nv;
+    dst->pool_len = src->pool_len;
+    memcpy(dst->k, src->k, src->n * sizeof src->k[0]);
+    memcpy(dst->v, src->v, src->nv * sizeof src->v[0]);
+    memcpy(dst->slot, src->slot, sizeof src->slot);
+    memcpy(dst->pool, src->pool, src->pool_len);
+}
+
 /* Copies s[0..n) and a NUL into the pool; its offset, or UINT32_MAX when full. */
 static uint32_t pool_add(struct mapping *m, const char *s, size_t n)
 {

@@ -80,6 +80,9 @@ struct mapping {
 
 /* An empty table (no key mapped). */
 void mapping_init(struct mapping *m);
+/* dst = src, copying only the entries and pool bytes in use: the arrays are sized for
+ * the largest table (~85 KB), and a whole copy would make all of it resident. */
+void mapping_copy(struct mapping *dst, const struct mapping *src);
 
 /* One line: spec is what follows "metric." in the option name ("<key>.<attr>"; the
  * key may contain dots, the attribute is after the last one). 0, or -1 with

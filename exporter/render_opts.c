@@ -22,7 +22,7 @@ struct render_opts *render_opts_new(const struct cfg *c)
     o->info_all = c->info_fields_all;
     o->ninfo = c->ninfo_fields;
     memcpy(o->info, c->info_fields, sizeof o->info);
-    memcpy(&o->map, &c->map, sizeof o->map);
+    mapping_copy(&o->map, &c->map);
     return o;
 }
 

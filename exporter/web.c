@@ -384,7 +384,8 @@ struct web *web_start(const struct web_config *cfg, const struct web_callbacks *
         snprintf(civet_listen, sizeof civet_listen, "x%s/http.sock", w->sockdir);
     }
 
-    /* Workers: enough for max_requests scrapes plus two for health probes, capped. */
+    /* Workers: enough for max_requests scrapes plus two for health probes, capped
+     * (core/limits.h says why at 16). */
     unsigned threads = w->max_requests + 2;
     if (threads > LIM_WEB_THREADS)
         threads = LIM_WEB_THREADS;

@@ -346,7 +346,7 @@ fi
 client parsers
 client hostile
 client concurrent
-client slowloris 44   # workers (min(40+2, 32)) + 10 or more
+client slowloris 44   # workers (min(40+2, LIM_WEB_THREADS 16)) + 10 or more
 client burst
 
 # Connections from the attacks are gone again once civetweb's timeouts have run.

@@ -53,7 +53,9 @@ static void test_first_message_exact(void)
     uint8_t ids[2][16];
     make_ids(ids, 2);
     const char *keys[] = { "device_id", "temp\"x" };
-    tb_cmd c = { TB_CMD_SUBSCRIBE, 7, (const uint8_t(*)[16])ids, 2, keys, 2, 1, NULL, 0, 0 };
+    tb_cmd c = {
+        TB_CMD_SUBSCRIBE, 7, (const uint8_t(*)[16])ids, 2, keys, 2, 1, NULL, 0, 0, NULL, 0
+    };
     tb_build_cursor cur = { 0, 0 };
     char out[LIM_TB_OUT_MESSAGE];
     int n = tb_build_next(&cur, "eyJhbGciOiJIUzUxMiJ9.e30.sig", 28, &c, 1, out, sizeof out);
@@ -73,6 +75,37 @@ static void test_first_message_exact(void)
     CHECK(strstr(out, "Bearer") == NULL);
 }
 
+/* Ids picked out of a caller's array of larger records (the exporter's asset table)
+ * give the same message as a packed copy of them, in pick order. */
+static void test_picked_ids_equal_packed(void)
+{
+    struct rec {
+        uint32_t before;
+        uint8_t id[16];
+        char after[21];
+    } recs[5];
+    uint8_t packed[3][16];
+    const uint32_t pick[3] = { 4, 0, 2 };
+    const char *keys[] = { "temperature" };
+    char a[LIM_TB_OUT_MESSAGE], b[LIM_TB_OUT_MESSAGE];
+    make_ids(packed, 3);
+    memset(recs, 0x5a, sizeof recs);
+    for (int i = 0; i < 3; i++)
+        memcpy(recs[pick[i]].id, packed[i], 16);
+    tb_cmd c = {
+        TB_CMD_SUBSCRIBE, 5, (const uint8_t(*)[16])packed, 3, keys, 1, 0, NULL, 0, 0, NULL, 0
+    };
+    tb_build_cursor cur = { 0, 1 };
+    int na = tb_build_next(&cur, NULL, 0, &c, 1, a, sizeof a);
+    c.assets = (const uint8_t(*)[16])recs[0].id;
+    c.pick = pick;
+    c.pick_stride = sizeof recs[0];
+    cur = (tb_build_cursor){ 0, 1 };
+    int nb = tb_build_next(&cur, NULL, 0, &c, 1, b, sizeof b);
+    CHECK(na > 0 && na == nb && memcmp(a, b, (size_t)na) == 0);
+    CHECK(strstr(a, "\"00020000-0000-0000-0000-0000000000ab\"") != NULL);
+}
+
 /* A DEVICE page: entityType DEVICE, telemetry keys, then the SERVER_ATTRIBUTE keys
  * (connectivity and --iotpro.attribute-keys); no assetDetails. */
 static void test_device_command_exact(void)
@@ -81,8 +114,18 @@ static void test_device_command_exact(void)
     make_ids(ids, 1);
     const char *keys[] = { "temperature" };
     const char *attrs[] = { "active", "lastActivityTime", "fw\"1" };
-    tb_cmd c = { TB_CMD_SUBSCRIBE, 3, (const uint8_t(*)[16])ids, 1, keys, 1, 0, attrs, 3,
-                 TB_ENTITY_DEVICE };
+    tb_cmd c = { TB_CMD_SUBSCRIBE,
+                 3,
+                 (const uint8_t(*)[16])ids,
+                 1,
+                 keys,
+                 1,
+                 0,
+                 attrs,
+                 3,
+                 TB_ENTITY_DEVICE,
+                 NULL,
+                 0 };
     tb_build_cursor cur = { 0, 1 };
     char out[LIM_TB_OUT_MESSAGE];
     int n = tb_build_next(&cur, NULL, 0, &c, 1, out, sizeof out);
@@ -131,10 +174,19 @@ static void test_split_under_limit(void)
     const char *keys[] = { "device_id", "telemetry_param_latitude", "telemetry_param_longitude" };
     tb_cmd cmds[NC + 1];
     for (int i = 0; i < NC; i++)
-        cmds[i] = (tb_cmd){
-            TB_CMD_SUBSCRIBE, i + 1, (const uint8_t(*)[16])ids[i * NA], NA, keys, 3, 0, NULL, 0, 0
-        };
-    cmds[NC] = (tb_cmd){ TB_CMD_UNSUBSCRIBE, 99, NULL, 0, NULL, 0, 0, NULL, 0, 0 };
+        cmds[i] = (tb_cmd){ TB_CMD_SUBSCRIBE,
+                            i + 1,
+                            (const uint8_t(*)[16])ids[i * NA],
+                            NA,
+                            keys,
+                            3,
+                            0,
+                            NULL,
+                            0,
+                            0,
+                            NULL,
+                            0 };
+    cmds[NC] = (tb_cmd){ TB_CMD_UNSUBSCRIBE, 99, NULL, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0 };
     tb_build_cursor cur = { 0, 0 };
     static char out[64 * 1024];
     int msgs = 0, seen_ids = 0, n, total_assets = 0;
@@ -174,14 +226,20 @@ static void test_oversized_and_invalid_commands(void)
     static uint8_t ids[1000][16];
     make_ids(ids, 1000);
     const char *keys[] = { "k" };
-    tb_cmd big = { TB_CMD_SUBSCRIBE, 1, (const uint8_t(*)[16])ids, 1000, keys, 1, 0, NULL, 0, 0 };
+    tb_cmd big = {
+        TB_CMD_SUBSCRIBE, 1, (const uint8_t(*)[16])ids, 1000, keys, 1, 0, NULL, 0, 0, NULL, 0
+    };
     CHECK(tb_cmd_len(&big) > LIM_TB_OUT_MESSAGE);
     tb_build_cursor cur = { 0, 0 };
     static char out[64 * 1024];
     CHECK_INT(tb_build_next(&cur, NULL, 0, &big, 1, out, sizeof out), TB_ERR_TOO_BIG);
-    tb_cmd bad = { TB_CMD_SUBSCRIBE, 0, (const uint8_t(*)[16])ids, 1, keys, 1, 0, NULL, 0, 0 };
+    tb_cmd bad = {
+        TB_CMD_SUBSCRIBE, 0, (const uint8_t(*)[16])ids, 1, keys, 1, 0, NULL, 0, 0, NULL, 0
+    };
     CHECK_INT(tb_build_next(&cur, NULL, 0, &bad, 1, out, sizeof out), TB_ERR_ARG);
-    tb_cmd nokeys = { TB_CMD_SUBSCRIBE, 3, (const uint8_t(*)[16])ids, 1, NULL, 0, 0, NULL, 0, 0 };
+    tb_cmd nokeys = {
+        TB_CMD_SUBSCRIBE, 3, (const uint8_t(*)[16])ids, 1, NULL, 0, 0, NULL, 0, 0, NULL, 0
+    };
     CHECK_INT(tb_build_next(&cur, NULL, 0, &nokeys, 1, out, sizeof out), TB_ERR_ARG);
     /* auth only, no commands */
     cur = (tb_build_cursor){ 0, 0 };
@@ -198,6 +256,7 @@ int main(void)
     RUN(test_uuid_roundtrip);
     RUN(test_login_and_refresh_bodies_are_escaped);
     RUN(test_first_message_exact);
+    RUN(test_picked_ids_equal_packed);
     RUN(test_split_under_limit);
     RUN(test_oversized_and_invalid_commands);
     return harness_done();
