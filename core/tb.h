@@ -288,8 +288,9 @@ int tb_ws_parse(const char *msg, size_t len, jsmntok_t *tok, unsigned ntok, tb_w
  * overwriting the envelope's tokens: *m holds all it needs). Returns the number of
  * values visited, or TB_ERR_STOPPED. Entities whose entityId.id is not a UUID are
  * skipped with their values. PE's readAttrs/readTs, timeseries and aggLatest are
- * ignored. TB_ERR_TOKENS / TB_ERR_JSON only if tok, ntok or msg are not those that
- * tb_ws_parse accepted (entities before the failing one were visited). */
+ * ignored. msg must be unchanged since tb_ws_parse accepted it (an outlined list is
+ * read as text, trusting that check); TB_ERR_TOKENS only if ntok is smaller than
+ * tb_ws_parse's (entities before the failing one were visited). */
 int tb_ws_visit(const char *msg, jsmntok_t *tok, unsigned ntok, const tb_ws_msg *m,
                 tb_ws_entity_fn efn, tb_ws_value_fn vfn, void *ctx);
 

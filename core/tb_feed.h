@@ -13,7 +13,8 @@
  * (names come from the REST asset listing).
  *
  * Ownership and lifetime. Every array is the caller's, borrowed for the feed's life:
- * the jsmn token array (tok, ntok), the pending array, and the output (tb_feed_out).
+ * the jsmn token array (tok, ntok: room for a message's envelope and one entity is
+ * enough, tb_ws_parse in tb.h), the pending array, and the output (tb_feed_out).
  * The views tb_feed_message() returns point into msg, into out->scratch (unescaped
  * text) or into the pending array (replayed updates); they stay valid until the next
  * call of any tb_feed function or until msg goes away, whichever is first.

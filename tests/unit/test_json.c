@@ -93,8 +93,8 @@ static void test_bounded_outline(void)
         /* strict jsmn lets '[', '"' and '{' through inside an unquoted run */
         "{\"k\":t[1,\"a\":[n\"x,f{2,-[3],\"b\":[\"\\u005d\\\\\",\"\\\"]\"]}",
         "{\"s\":\"\\\\\",\"a\":[\"\\\\\\\"[\",{\"q\":\"\\\"\"}],\"z\":[[[[1]]],[]]}",
-        "{\"data\":{\"data\":[{\"id\":1,\"v\":[1,2]},{\"id\":2}],\"hasNext\":false},"
-        "\"update\":[{\"x\":{}},7],\"cmdId\":1}",
+        ("{\"data\":{\"data\":[{\"id\":1,\"v\":[1,2]},{\"id\":2}],\"hasNext\":false},"
+         "\"update\":[{\"x\":{}},7],\"cmdId\":1}"),
     };
     int outlined = 0;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
