@@ -214,7 +214,7 @@ static size_t json_lex_next(const char *js, size_t i)
             i += 2; /* a backslash and the byte it escapes, never the closing quote */
         }
     }
-    if (memchr("-0123456789tfn", ch, 14)) {
+    if ((ch >= '0' && ch <= '9') || ch == '-' || ch == 't' || ch == 'f' || ch == 'n') {
         while (!json_run_end(js[i]))
             i++;
         return i;
@@ -237,6 +237,32 @@ static size_t json_value_end(const char *js, size_t i)
     return i;
 }
 
+/* Skips the array at js[i] == '[' of an accepted text: returns one past its ']', and
+ * raises *element to the tokens of its largest element (one per string, unquoted run,
+ * '{' and '[', as jsmn allocates them). */
+static size_t json_skip_array(const char *js, size_t i, unsigned *element)
+{
+    unsigned depth = 0, elem = 0;
+    do {
+        char ch = js[i];
+        if (ch == '{' || ch == '[') {
+            elem += depth++ > 0;
+        } else if (ch == '}' || ch == ']' || ch == ',') {
+            depth -= ch != ',';
+            if (depth <= 1 && ch != '}') { /* an element ends: at a ',', or at the ']' of an
+                                              * element that is an array, or of the array */
+                if (elem > *element)
+                    *element = elem;
+                elem = 0;
+            }
+        } else if (!json_ws(ch) && ch != ':') {
+            elem++;
+        }
+        i = json_lex_next(js, i);
+    } while (depth);
+    return i;
+}
+
 /* The outline (json.h): jsmn runs up to and including the '[' of each outermost array,
  * which leaves that array's token open as the newest one; the parser then resumes at
  * the matching ']' (jsmn_parse continues from parser.pos, the way it takes a text in
@@ -246,6 +272,7 @@ static int json_outline(const char *js, size_t len, jsmntok_t *tok, unsigned nto
 {
     jsmn_parser p;
     size_t i = 0;
+    unsigned element = 0;
     jsmn_init(&p);
     for (;;) {
         while (i < len && js[i] && js[i] != '[')
@@ -255,62 +282,31 @@ static int json_outline(const char *js, size_t len, jsmntok_t *tok, unsigned nto
         int r = jsmn_parse(&p, js, i + 1, tok, ntok);
         if (r != JSMN_ERROR_PART) /* an open array must be what stopped it */
             return r == JSMN_ERROR_NOMEM ? JSON_ERR_TOKENS : JSON_ERR_SYNTAX;
-        i = json_value_end(js, i);
+        i = json_skip_array(js, i, &element);
+        if (element > ntok)
+            return JSON_ERR_TOKENS;
         p.pos = (unsigned)(i - 1);
     }
     return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
 }
 
-/* The tokens of the outline of an accepted text (*outline), and of the largest element
- * of an array it collapses (*element): one per string, unquoted run, '{' and '[', as
- * jsmn allocates them. */
-static void json_outline_counts(const char *js, size_t len, unsigned *outline, unsigned *element)
-{
-    unsigned depth = 0, outer = 0, elem = 0; /* outer: depth of the open outermost array */
-    size_t i = 0;
-    *outline = *element = 0;
-    while (i < len && js[i]) {
-        char ch = js[i];
-        if (json_ws(ch) || ch == ':') {
-            i++;
-            continue;
-        }
-        if (ch == ',' || ch == ']' || ch == '}') {
-            if (depth == outer && ch != '}') { /* an element of the outermost array ends */
-                if (elem > *element)
-                    *element = elem;
-                elem = 0;
-                outer = ch == ']' ? 0 : outer;
-            }
-            depth -= ch != ',';
-            i++;
-            continue;
-        }
-        if (outer) {
-            elem++;
-        } else {
-            ++*outline;
-            if (ch == '[')
-                outer = depth + 1;
-        }
-        depth += ch == '{' || ch == '[';
-        i = json_lex_next(js, i);
-    }
-}
-
 int json_parse_bounded(const char *js, size_t len, jsmntok_t *tok, unsigned ntok, int *outlined)
 {
-    unsigned outline, element;
-    *outlined = 0;
     int r = json_parse(js, len, tok, ntok);
+    *outlined = 0;
     if (r != JSON_ERR_TOKENS || len > (size_t)INT32_MAX)
         return r;
     /* Too big to tokenize whole (jsmn stopped after ntok tokens): outline it. */
-    json_outline_counts(js, len, &outline, &element);
-    if (outline > ntok || element > ntok)
-        return JSON_ERR_TOKENS;
-    *outlined = 1;
-    return json_outline(js, len, tok, ntok);
+    r = json_outline(js, len, tok, ntok);
+    *outlined = r > 0;
+    return r;
+}
+
+int json_parse_element(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+{
+    jsmn_parser p;
+    jsmn_init(&p); /* json_structure checked this text with the whole one */
+    return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
 }
 
 int json_next_element(const char *js, int *pos, int *start, int *end)

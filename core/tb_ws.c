@@ -239,7 +239,7 @@ int tb_ws_visit(const char *msg, jsmntok_t *tok, unsigned ntok, const tb_ws_msg 
     while (json_next_element(msg, &pos, &start, &end)) {
         if (msg[start] != '{')
             continue;
-        n = json_parse(msg + start, (size_t)(end - start), tok, ntok);
+        n = json_parse_element(msg + start, (size_t)(end - start), tok, ntok);
         if (n < 0) /* not after tb_ws_parse with this tok and ntok (tb.h) */
             return n == JSON_ERR_TOKENS ? TB_ERR_TOKENS : TB_ERR_JSON;
         if ((r = tb_ws_entity(msg + start, tok, n, 0, efn, vfn, ctx)) < 0)

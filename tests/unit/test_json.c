@@ -22,7 +22,7 @@ static void test_parse_rejects_trailing_and_partial(void)
 
 /* ---- json_parse_bounded: the outline, and its elements one at a time ---------------- */
 
-static jsmntok_t ol_whole[512], ol_part[512], ol_elem[512];
+static jsmntok_t ol_whole[512], ol_part[512], ol_elem[512], ol_check[512];
 
 /* Tokenizes js whole, and bounded by one token fewer (so outlined when it has an array);
  * the outline must be the whole tokens minus the children of outermost arrays, and each
@@ -65,7 +65,8 @@ static int check_outline(const char *js)
                 elems++;
                 continue;
             }
-            int ne = json_parse(js + start, (size_t)(end - start), ol_elem, 512);
+            int ne = json_parse_element(js + start, (size_t)(end - start), ol_elem, 512);
+            CHECK_INT(json_parse(js + start, (size_t)(end - start), ol_check, 512), ne);
             CHECK(ne > 0 && e + ne <= n);
             for (int j = 0; j < ne && e + j < n; j++) {
                 const jsmntok_t *a = &ol_whole[e + j], *b = &ol_elem[j];
