@@ -159,27 +159,20 @@ static int json_structure(const char *js, size_t len)
         }
     }
     if (st == JS_DONE)
-        return 0;
+        return i < len ? JSON_ERR_SYNTAX : 0; /* a NUL after the value is not whitespace */
     return st == JS_VALUE && depth == 0 ? JSON_ERR_SYNTAX : JSON_ERR_PARTIAL;
 }
 
-int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+/* What json_parse checks after jsmn returned r: jsmn stops at a NUL and happily reads
+ * several top-level values. */
+static int json_finish(const char *js, size_t len, const jsmntok_t *tok, int r)
 {
-    jsmn_parser p;
-    if (len > (size_t)INT32_MAX)
-        return JSON_ERR_TOKENS;
-    int st = json_structure(js, len);
-    if (st < 0)
-        return st;
-    jsmn_init(&p);
-    int r = jsmn_parse(&p, js, len, tok, ntok);
     if (r == JSMN_ERROR_NOMEM)
         return JSON_ERR_TOKENS;
     if (r == JSMN_ERROR_PART)
         return JSON_ERR_PARTIAL;
     if (r < 1)
         return JSON_ERR_SYNTAX;
-    /* jsmn stops at a NUL and happily reads several top-level values. */
     for (int i = 1; i < r; i++)
         if (tok[i].start >= tok[0].end)
             return JSON_ERR_SYNTAX;
@@ -191,6 +184,144 @@ int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
         if (!json_ws(js[k]))
             return JSON_ERR_SYNTAX;
     return r;
+}
+
+int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+{
+    jsmn_parser p;
+    if (len > (size_t)INT32_MAX)
+        return JSON_ERR_TOKENS;
+    int st = json_structure(js, len);
+    if (st < 0)
+        return st;
+    jsmn_init(&p);
+    return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
+}
+
+/* The token after the one starting at js[i] of a text json_structure accepted: past a
+ * string's closing quote, to the end of an unquoted run, or past a bracket. Lexes as
+ * jsmn does: a run ends only where json_run_end says, so a '[' or '"' inside one (which
+ * strict jsmn lets through) is not mistaken for a token of its own. */
+static size_t json_lex_next(const char *js, size_t i)
+{
+    char ch = js[i];
+    if (ch == '"') {
+        for (i++;;) {
+            while (!json_str_stop[(unsigned char)js[i]])
+                i++;
+            if (js[i] == '"')
+                return i + 1;
+            i += 2; /* a backslash and the byte it escapes, never the closing quote */
+        }
+    }
+    if ((ch >= '0' && ch <= '9') || ch == '-' || ch == 't' || ch == 'f' || ch == 'n') {
+        while (!json_run_end(js[i]))
+            i++;
+        return i;
+    }
+    return i + 1;
+}
+
+/* Where the value starting at js[i] ends (one past it), in an accepted text. */
+static size_t json_value_end(const char *js, size_t i)
+{
+    unsigned depth = 0;
+    do {
+        char ch = js[i];
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if (ch == '}' || ch == ']')
+            depth--;
+        i = json_lex_next(js, i);
+    } while (depth);
+    return i;
+}
+
+/* Skips the array at js[i] == '[' of an accepted text: returns one past its ']', and
+ * raises *element to the tokens of its largest element (one per string, unquoted run,
+ * '{' and '[', as jsmn allocates them). */
+static size_t json_skip_array(const char *js, size_t i, unsigned *element)
+{
+    unsigned depth = 0, elem = 0;
+    do {
+        char ch = js[i];
+        if (ch == '{' || ch == '[') {
+            elem += depth++ > 0;
+        } else if (ch == '}' || ch == ']' || ch == ',') {
+            depth -= ch != ',';
+            if (depth <= 1 && ch != '}') { /* an element ends: at a ',', or at the ']' of an
+                                              * element that is an array, or of the array */
+                if (elem > *element)
+                    *element = elem;
+                elem = 0;
+            }
+        } else if (!json_ws(ch) && ch != ':') {
+            elem++;
+        }
+        i = json_lex_next(js, i);
+    } while (depth);
+    return i;
+}
+
+/* The outline (json.h): jsmn runs up to and including the '[' of each outermost array,
+ * which leaves that array's token open as the newest one; the parser then resumes at
+ * the matching ']' (jsmn_parse continues from parser.pos, the way it takes a text in
+ * pieces), which closes it with no children. Brackets inside arrays are skipped with
+ * the array, so every '[' met between two arrays is an outermost one. */
+static int json_outline(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+{
+    jsmn_parser p;
+    size_t i = 0;
+    unsigned element = 0;
+    jsmn_init(&p);
+    for (;;) {
+        while (i < len && js[i] && js[i] != '[')
+            i = json_ws(js[i]) ? i + 1 : json_lex_next(js, i);
+        if (i >= len || !js[i])
+            break;
+        int r = jsmn_parse(&p, js, i + 1, tok, ntok);
+        if (r != JSMN_ERROR_PART) /* an open array must be what stopped it */
+            return r == JSMN_ERROR_NOMEM ? JSON_ERR_TOKENS : JSON_ERR_SYNTAX;
+        i = json_skip_array(js, i, &element);
+        if (element > ntok)
+            return JSON_ERR_TOKENS;
+        p.pos = (unsigned)(i - 1);
+    }
+    return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
+}
+
+int json_parse_bounded(const char *js, size_t len, jsmntok_t *tok, unsigned ntok, int *outlined)
+{
+    int r = json_parse(js, len, tok, ntok);
+    *outlined = 0;
+    if (r != JSON_ERR_TOKENS || len > (size_t)INT32_MAX)
+        return r;
+    /* Too big to tokenize whole (jsmn stopped after ntok tokens): outline it. */
+    r = json_outline(js, len, tok, ntok);
+    *outlined = r > 0;
+    return r;
+}
+
+int json_parse_element(const char *js, size_t len, jsmntok_t *tok, unsigned ntok)
+{
+    jsmn_parser p;
+    jsmn_init(&p); /* json_structure checked this text with the whole one */
+    return json_finish(js, len, tok, jsmn_parse(&p, js, len, tok, ntok));
+}
+
+int json_next_element(const char *js, int *pos, int *start, int *end)
+{
+    size_t i = (size_t)*pos;
+    while (json_ws(js[i]) || js[i] == ',')
+        i++;
+    if (js[i] == ']') {
+        *pos = (int)i;
+        return 0;
+    }
+    *start = (int)i;
+    i = json_value_end(js, i);
+    *end = *pos = (int)i;
+    return 1;
 }
 
 int json_skip(const jsmntok_t *t, int n, int i)

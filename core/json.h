@@ -46,6 +46,35 @@ enum {
  * limit tokenizes exactly as before; time is linear in len either way. */
 int json_parse(const char *js, size_t len, jsmntok_t *tok, unsigned ntok);
 
+/* json_parse, for a caller whose token array holds less than a whole text may need
+ * (a WebSocket data page of many entities): when the text needs at most ntok tokens it
+ * is tokenized whole (*outlined = 0), exactly as json_parse does. Otherwise its outline
+ * is (*outlined = 1): every array that is not inside another array becomes one
+ * JSMN_ARRAY token spanning its whole text, with no child tokens (and size 0), and the
+ * other tokens are those json_parse would make, in the same order (parent links
+ * differ). The elements of such an array are then read with json_next_element and
+ * tokenized one at a time with json_parse_element into the same array.
+ * The whole text is checked first, as by json_parse, so a text this accepts is one
+ * that json_parse accepts given enough tokens, and each element of an outlined array
+ * then tokenizes (same grammar, nothing can fail halfway through a list).
+ * JSON_ERR_TOKENS when the outline, or any one element of an outlined array, needs
+ * more than ntok tokens: it depends on those counts, not on the total. A text too big
+ * to tokenize whole costs one jsmn pass that stops after ntok tokens, then the outline. */
+int json_parse_bounded(const char *js, size_t len, jsmntok_t *tok, unsigned ntok, int *outlined);
+
+/* Steps through the elements of an array of an outline by text: *pos starts at the
+ * array token's start + 1 (just past its '['). Returns 1 with the next element at
+ * js[*start..*end) (offsets into js; its first byte tells its type), or 0 after the
+ * last. js must be the text json_parse_bounded accepted, unchanged. */
+int json_next_element(const char *js, int *pos, int *start, int *end);
+
+/* json_parse for an object, array or string element that json_next_element found
+ * (js = its start, len = its length; token offsets count from there): the same tokens
+ * and results, without checking the structure again (json_parse_bounded checked the
+ * whole text). A primitive element is not tokenized alone (strict jsmn wants a
+ * delimiter after one): its text is its value. */
+int json_parse_element(const char *js, size_t len, jsmntok_t *tok, unsigned ntok);
+
 /* Index of the first token after the subtree rooted at i (i < n). */
 int json_skip(const jsmntok_t *t, int n, int i);
 

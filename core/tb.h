@@ -16,7 +16,8 @@
  *   copied into an error message.
  *
  * Token arrays: a data page of 1000 assets with 3 keys needs about 30 tokens per
- * asset; the parsers return TB_ERR_TOKENS when the caller's array is too small.
+ * asset; the parsers return TB_ERR_TOKENS when the caller's array is too small. The
+ * WebSocket reply parser needs room for the envelope and one entity only (tb_ws_parse).
  */
 #ifndef IOTPRO_CORE_TB_H
 #define IOTPRO_CORE_TB_H
@@ -235,9 +236,12 @@ typedef struct tb_ws_msg {
     int64_t total_elements;
     int32_t total_pages;
     int has_next;
-    /* internal: where the entity list is (for tb_ws_visit) */
+    /* internal, for tb_ws_visit: the entity list's token, its offset in the message,
+     * the token count, and whether the message was outlined (see tb_ws_parse) */
     int list_tok;
+    int list_start;
     int ntok;
+    int outlined;
 } tb_ws_msg;
 
 /* One (entity, key, TsValue) of a DATA or UPDATE message. */
@@ -260,14 +264,33 @@ typedef int (*tb_ws_value_fn)(void *ctx, const tb_ws_value *v);
 
 /* First step: tokenizes msg and reads the envelope into out. Returns TB_OK,
  * TB_ERR_JSON, TB_ERR_TOKENS or TB_ERR_SHAPE (not an object, or neither cmdId nor
- * subscriptionId). Field order does not matter and unknown fields are ignored. */
+ * subscriptionId). Field order does not matter and unknown fields are ignored.
+ *
+ * Token bound. A message that needs at most ntok tokens is tokenized whole. A larger
+ * one (a data page of hundreds of entities) is outlined (json_parse_bounded, json.h):
+ * the envelope is tokenized with every array outside another array collapsed into one
+ * token, and tb_ws_visit then tokenizes one element of the entity list at a time into
+ * the same array. So ntok only has to hold the envelope and one entity, and
+ * TB_ERR_TOKENS means that the envelope, or one element of a collapsed array (an
+ * entity, say), needs more than ntok tokens, whatever the total. Everything else is
+ * as for a whole message: the whole text is checked before anything is read, so a
+ * message with a malformed entity anywhere is TB_ERR_JSON and none of it is visited;
+ * what is read, and in what order, is the same, since the collapsed arrays are only
+ * ever walked as lists (tests/unit/tb_ws_same.h compares both ways, also under the
+ * fuzzer). Against tokenizing whole into the same array, only TB_ERR_TOKENS moves: a
+ * message refused for its total before is now read (TB_OK, or TB_ERR_SHAPE for a bad
+ * envelope) unless its envelope or an element is over ntok. */
 int tb_ws_parse(const char *msg, size_t len, jsmntok_t *tok, unsigned ntok, tb_ws_msg *out);
 
-/* Second step, for DATA and UPDATE: walks EntityData[] of the same msg/tok.
- * Returns the number of values visited, or TB_ERR_STOPPED. Entities whose
- * entityId.id is not a UUID are skipped with their values. PE's readAttrs/readTs,
- * timeseries and aggLatest are ignored. */
-int tb_ws_visit(const char *msg, const jsmntok_t *tok, const tb_ws_msg *m, tb_ws_entity_fn efn,
-                tb_ws_value_fn vfn, void *ctx);
+/* Second step, for DATA and UPDATE: walks EntityData[] of the same msg, with the same
+ * tok and ntok as tb_ws_parse (an outlined message reuses the array for each entity,
+ * overwriting the envelope's tokens: *m holds all it needs). Returns the number of
+ * values visited, or TB_ERR_STOPPED. Entities whose entityId.id is not a UUID are
+ * skipped with their values. PE's readAttrs/readTs, timeseries and aggLatest are
+ * ignored. msg must be unchanged since tb_ws_parse accepted it (an outlined list is
+ * read as text, trusting that check); TB_ERR_TOKENS only if ntok is smaller than
+ * tb_ws_parse's (entities before the failing one were visited). */
+int tb_ws_visit(const char *msg, jsmntok_t *tok, unsigned ntok, const tb_ws_msg *m,
+                tb_ws_entity_fn efn, tb_ws_value_fn vfn, void *ctx);
 
 #endif

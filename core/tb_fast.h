@@ -33,7 +33,8 @@ typedef struct tb_fast_msg {
 /* 1: handled; *out is what the jsmn path reports (kind TB_WS_UPDATE, legacy 0,
  * error_code 0, one entity). 0: not handled (anything else, valid or not); *out is
  * undefined. max_tok: the caller's jsmn token array size; a message needing more
- * tokens is not handled, so the jsmn path's TB_ERR_TOKENS stays what it is. */
+ * tokens is not handled: the jsmn path, which reads it outlined or refuses it with
+ * TB_ERR_TOKENS (tb_ws_parse), decides. An accepted message it tokenizes whole. */
 int tb_fast_update(const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out);
 
 #endif

@@ -265,7 +265,7 @@ static void tb_feed_apply(tb_feed *f, const char *msg, const tb_ws_msg *m, const
     if (res->kind == TB_WS_DATA) {
         f->stats.data++;
         f->cur_buffer = 0;
-        tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value_cb, f);
+        tb_ws_visit(msg, f->tok, f->ntok, m, NULL, tb_feed_value_cb, f);
         if (state == TB_CMD_WAITING) {
             f->cmd_state[res->cmd_id] = TB_CMD_LIVE;
             tb_feed_replay(f, res->cmd_id);
@@ -277,7 +277,7 @@ static void tb_feed_apply(tb_feed *f, const char *msg, const tb_ws_msg *m, const
             for (uint32_t i = 0; i < fm->n_values; i++)
                 tb_feed_value_cb(f, &fm->values[i]);
         } else {
-            tb_ws_visit(msg, f->tok, m, NULL, tb_feed_value_cb, f);
+            tb_ws_visit(msg, f->tok, f->ntok, m, NULL, tb_feed_value_cb, f);
         }
     }
     f->res = NULL;

@@ -13,16 +13,21 @@
  * (names come from the REST asset listing).
  *
  * Ownership and lifetime. Every array is the caller's, borrowed for the feed's life:
- * the jsmn token array (tok, ntok), the pending array, and the output (tb_feed_out).
+ * the jsmn token array (tok, ntok: room for a message's envelope and one entity is
+ * enough, tb_ws_parse in tb.h), the pending array, and the output (tb_feed_out).
  * The views tb_feed_message() returns point into msg, into out->scratch (unescaped
  * text) or into the pending array (replayed updates); they stay valid until the next
  * call of any tb_feed function or until msg goes away, whichever is first.
  * sizeof(tb_pending) is about 430 bytes; LIM_PENDING_UPDATES of them is 1.7 MB.
  *
  * Bounds: a value that finds out->vals or out->scratch full is dropped and counted
- * (stats.out_dropped); size them with TB_FEED_VALS_FOR(ntok) and TB_FEED_SCRATCH
- * and that cannot happen (every value takes at least 4 jsmn tokens, and at most
- * one message's worth of text is unescaped).
+ * (stats.out_dropped); size them with TB_FEED_VALS_FOR(msg_max, pend_cap) and
+ * TB_FEED_SCRATCH(msg_max) and that cannot happen: every value takes at least 6 bytes
+ * of its message (`"":{}` and a comma), a first data page is followed by at most
+ * pend_cap updates that waited for it, and at most one message's worth of text is
+ * unescaped. The token array does not bound them (a data page is tokenized one entity
+ * at a time, tb.h), so a caller that knows its largest page may size vals for that
+ * instead and have whatever a server sends beyond it counted.
  *
  * Threads: none of its own; one feed is used by one thread at a time.
  */
@@ -73,8 +78,8 @@ typedef struct tb_feed_out {
     size_t scratch_cap, scratch_used;
 } tb_feed_out;
 
-#define TB_FEED_VALS_FOR(ntok)   ((ntok) / 4u + 16u)
-#define TB_FEED_SCRATCH(msg_max) ((size_t)(msg_max) + LIM_KEY_BYTES + LIM_STRING_VALUE_BYTES + 16u)
+#define TB_FEED_VALS_FOR(msg_max, pend_cap) ((msg_max) / 6u + 1u + (pend_cap))
+#define TB_FEED_SCRATCH(msg_max)            ((size_t)(msg_max) + LIM_KEY_BYTES + LIM_STRING_VALUE_BYTES + 16u)
 
 typedef struct tb_pending {
     int64_t ts;

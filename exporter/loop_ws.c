@@ -600,9 +600,9 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
     w->msg = malloc(LIM_WS_MESSAGE_DEFAULT);
     w->tok = malloc(WS_TOKENS * sizeof *w->tok);
     w->pend = calloc(LIM_PENDING_UPDATES, sizeof *w->pend);
-    /* sized so that no value of a message can miss its slot (tb_feed.h); only what
-     * the largest message used becomes resident */
-    w->vals = malloc(TB_FEED_VALS_FOR(WS_TOKENS) * sizeof *w->vals);
+    /* sized so that no value of a page we asked for can miss its slot (tb_feed.h);
+     * only what the largest message used becomes resident */
+    w->vals = malloc(WS_VALS_MAX * sizeof *w->vals);
     w->attrs = malloc(WS_ATTRS_MAX * sizeof *w->attrs);
     w->avals = malloc(WS_ATTRS_MAX * sizeof *w->avals);
     w->abuf = malloc(WS_ATTRS_MAX * sizeof *w->abuf);
@@ -619,7 +619,7 @@ int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors
     }
     tb_feed_init(&w->feed, w->tok, WS_TOKENS, w->pend, LIM_PENDING_UPDATES);
     w->fo = (tb_feed_out){ w->vals,
-                           TB_FEED_VALS_FOR(WS_TOKENS),
+                           WS_VALS_MAX,
                            0,
                            w->attrs,
                            WS_ATTRS_MAX,

@@ -28,13 +28,25 @@
 #include "exporter/rng.h"
 #include "transport/conn.h"
 
-#define WS_TOKENS      (1u << 20)
 #define ASSETS_PER_CMD 400u /* ~40 B per id: one command stays < 20 KiB */
 /* Attribute values one message can carry: per entity of a data page (a command's page
  * holds at most ASSETS_PER_CMD entities) assetDetails, a device's two connectivity
  * attributes and up to 16 --iotpro.attribute-keys. */
 #define WS_ATTR_KEYS_MAX 16u
 #define WS_ATTRS_MAX     ((3u + WS_ATTR_KEYS_MAX) * ASSETS_PER_CMD)
+/* Telemetry values one message can carry: a data page of ASSETS_PER_CMD entities with
+ * every key a command can ask for (at most LIM_CFG_KEYS), then the updates that waited
+ * for it. What a server sends beyond that is dropped and counted (tb_feed.h). */
+#define WS_VALS_MAX (ASSETS_PER_CMD * LIM_CFG_KEYS + LIM_PENDING_UPDATES)
+/* jsmn tokens: tb_ws_parse needs room for a message's envelope and ONE entity, as it
+ * tokenizes a data page one entity at a time (core/tb.h). An entity of one of our
+ * commands has at most LIM_CFG_KEYS telemetry and 3 + WS_ATTR_KEYS_MAX attribute values
+ * of 6 tokens each ("key":{"ts":1,"value":"v"}) and ~30 more (entityId, latest, the key
+ * type objects, PE's timeseries/aggLatest/readAttrs/readTs); the rest is for the
+ * envelope (~20). A message whose envelope or one entity needs more is refused whole
+ * with TB_ERR_TOKENS, counted in iotpro_parse_errors_total. 130 KiB, resident as far
+ * as the largest entity (or message small enough to be tokenized whole) used it. */
+#define WS_TOKENS (6u * (LIM_CFG_KEYS + 3u + WS_ATTR_KEYS_MAX) + 256u)
 
 /* An attribute value bound for the store (loop_details.c): its namespaced key and
  * unescaped value. */
@@ -79,7 +91,7 @@ struct ws_client {
     jsmntok_t *tok;                             /* WS_TOKENS */
     tb_pending *pend;                           /* LIM_PENDING_UPDATES */
     tb_feed_out fo;                             /* what tb_feed read from the last message: */
-    tb_feed_value *vals;                        /* TB_FEED_VALS_FOR(WS_TOKENS) */
+    tb_feed_value *vals;                        /* WS_VALS_MAX */
     tb_feed_attr *attrs;                        /* WS_ATTRS_MAX */
     tb_feed_value *avals;                       /* WS_ATTRS_MAX: attribute values for the store */
     struct ws_attr_buf *abuf;                   /* WS_ATTRS_MAX: their text */
@@ -100,9 +112,10 @@ struct ws_client {
     struct ws_stats st;
 };
 
-/* 0, or -1 out of memory. Buffers reserve ~80 MiB of address space (message 16 MiB,
- * tokens 20 MiB, feed output ~19 MiB, pending updates, entry indexes); only what the largest
- * message used becomes resident. cfg, anchors, sh, sess and rng must outlive it. */
+/* 0, or -1 out of memory. Buffers reserve ~61 MiB of address space (message 16 MiB,
+ * feed values 22 MiB and scratch 16 MiB, attributes 4 MiB, pending updates 1.6 MiB,
+ * entry indexes 0.8 MiB, tokens 130 KiB); only what the largest message used becomes
+ * resident. cfg, anchors, sh, sess and rng must outlive it. */
 int ws_client_init(struct ws_client *w, const struct cfg *cfg, const tls_anchors *anchors,
                    struct loop_shared *sh, session_ctx *sess, struct rng *rng);
 void ws_client_free(struct ws_client *w);

@@ -1,7 +1,8 @@
 /*
  * feed_store.h -- for tests, fuzzers and benchmarks: one WebSocket message through
  * tb_feed and its values into a store with tb_apply, as the exporter's loop does
- * (without the lock). The output arrays are sized for FEED_STORE_NTOK tokens.
+ * (without the lock). The output arrays are sized for messages of up to FEED_STORE_MSG
+ * bytes and a full pending buffer.
  */
 #ifndef IOTPRO_TESTS_FEED_STORE_H
 #define IOTPRO_TESTS_FEED_STORE_H
@@ -11,7 +12,8 @@
 #include "core/tb_apply.h"
 #include "core/tb_feed.h"
 
-#define FEED_STORE_NTOK (1u << 16)
+#define FEED_STORE_MSG  (1u << 20)
+#define FEED_STORE_VALS TB_FEED_VALS_FOR(FEED_STORE_MSG, LIM_PENDING_UPDATES)
 
 /* What the old all-in-one feed reported: the parse (tb_feed) and the store outcomes. */
 typedef struct feed_res {
@@ -25,16 +27,16 @@ typedef struct feed_res {
     uint32_t attrs;
 } feed_res;
 
-static tb_feed_value feed_store_vals[TB_FEED_VALS_FOR(FEED_STORE_NTOK)];
+static tb_feed_value feed_store_vals[FEED_STORE_VALS];
 static tb_feed_attr feed_store_attrs[256];
-static char feed_store_scratch[TB_FEED_SCRATCH(1u << 20)];
+static char feed_store_scratch[TB_FEED_SCRATCH(FEED_STORE_MSG)];
 
 /* The output of the last feed_store() call (its attributes, for example). */
 static inline tb_feed_out *feed_store_out(void)
 {
     static tb_feed_out out = {
-        feed_store_vals,    TB_FEED_VALS_FOR(FEED_STORE_NTOK), 0, feed_store_attrs, 256, 0,
-        feed_store_scratch, sizeof feed_store_scratch,         0
+        feed_store_vals,    FEED_STORE_VALS,           0, feed_store_attrs, 256, 0,
+        feed_store_scratch, sizeof feed_store_scratch, 0
     };
     return &out;
 }

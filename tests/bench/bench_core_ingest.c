@@ -5,7 +5,10 @@
  * the lead adds later). Also times a full store iteration, as a /metrics render
  * copies it. Prints figures; asserts nothing about time.
  *
- *   bench_core_ingest [assets] [keys-per-asset] [messages]
+ *   bench_core_ingest [assets] [keys-per-asset] [messages] [jsmn]
+ *
+ * "jsmn" turns the fast path off: every update goes through tb_ws_parse + tb_ws_visit,
+ * the path of updates the fast path declines (several entities, many values).
  */
 #include "core/tb_feed.h"
 #include "tests/feed_store.h"
@@ -47,6 +50,7 @@ int main(int argc, char **argv)
     if (!mem || store_init(&st, mem, need, &cfg) ||
         tb_feed_init(&feed, tok, 256, pend, LIM_PENDING_UPDATES))
         return 1;
+    feed.fast_off = argc > 4 && strcmp(argv[4], "jsmn") == 0;
     tb_feed_expect(&feed, 1);
     const char *data = "{\"cmdId\":1,\"data\":{\"data\":[],\"hasNext\":false}}";
     feed_res r;

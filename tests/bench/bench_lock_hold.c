@@ -39,11 +39,13 @@ int main(int argc, char **argv)
     static size_t len[RING];
     static jsmntok_t tok[NTOK];
     static tb_pending pend[16];
-    static tb_feed_value vals[TB_FEED_VALS_FOR(NTOK)];
+    static tb_feed_value vals[TB_FEED_VALS_FOR(768, 16)];
     static tb_feed_attr attrs[8];
     static char scratch[TB_FEED_SCRATCH(768)];
     static tb_feed feed;
-    tb_feed_out out = { vals, TB_FEED_VALS_FOR(NTOK), 0, attrs, 8, 0, scratch, sizeof scratch, 0 };
+    tb_feed_out out = {
+        vals, TB_FEED_VALS_FOR(768, 16), 0, attrs, 8, 0, scratch, sizeof scratch, 0
+    };
     uint64_t x = 11;
     if (!assets || !msgs)
         return 2;

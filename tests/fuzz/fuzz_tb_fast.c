@@ -44,7 +44,7 @@ static void differential(const char *msg, size_t len)
     MUST(m.error_msg == fm.error_msg && m.error_msg_len == fm.error_msg_len);
     MUST(m.ntok == (int)fm.ntok);
     seen s = { 0 };
-    int n = tb_ws_visit(msg, tok, &m, on_entity, on_value, &s);
+    int n = tb_ws_visit(msg, tok, NTOK, &m, on_entity, on_value, &s);
     MUST(s.entities == 1 && memcmp(s.id, fm.entity, 16) == 0);
     MUST(n == (int)fm.n_values && s.n == n);
     for (int i = 0; i < n; i++) {

@@ -20,6 +20,130 @@ static void test_parse_rejects_trailing_and_partial(void)
     CHECK_INT(json_parse("", 0, t, 16), JSON_ERR_SYNTAX);
 }
 
+/* ---- json_parse_bounded: the outline, and its elements one at a time ---------------- */
+
+static jsmntok_t ol_whole[512], ol_part[512], ol_elem[512], ol_check[512];
+
+/* Tokenizes js whole, and bounded by one token fewer (so outlined when it has an array);
+ * the outline must be the whole tokens minus the children of outermost arrays, and each
+ * element of those, tokenized on its own, the whole tokens of its subtree. Returns
+ * whether it was outlined. */
+static int check_outline(const char *js)
+{
+    size_t len = strlen(js);
+    int n = json_parse(js, len, ol_whole, 512), o = -1;
+    CHECK_CTX("%s", js);
+    CHECK(n > 0);
+    if (n <= 0)
+        return 0;
+    int m = json_parse_bounded(js, len, ol_part, 512, &o);
+    CHECK(m == n && o == 0 && !memcmp(ol_part, ol_whole, (size_t)n * sizeof *ol_part));
+    m = json_parse_bounded(js, len, ol_part, (unsigned)n - 1, &o);
+    if (m == JSON_ERR_TOKENS)
+        return 0; /* no array, or an element as big as everything */
+    CHECK(m > 0 && o == 1);
+    int k = 0; /* outline token */
+    for (int i = 0; i < n && k < m; k++) {
+        const jsmntok_t *w = &ol_whole[i], *t = &ol_part[k];
+        CHECK(t->type == w->type && t->start == w->start && t->end == w->end);
+        int inside = 0;
+        for (int p = w->parent; p >= 0; p = ol_whole[p].parent)
+            inside |= ol_whole[p].type == JSMN_ARRAY;
+        CHECK(!inside);
+        if (w->type != JSMN_ARRAY) {
+            i++;
+            continue;
+        }
+        /* an outermost array: no children; its elements one by one */
+        CHECK_INT(t->size, 0);
+        int pos = t->start + 1, start, end, e = i + 1, elems = 0;
+        while (json_next_element(js, &pos, &start, &end)) {
+            if (!strchr("{[\"", js[start])) { /* a primitive is its own text */
+                CHECK(ol_whole[e].type == JSMN_PRIMITIVE && ol_whole[e].start == start &&
+                      ol_whole[e].end == end);
+                e++;
+                elems++;
+                continue;
+            }
+            int ne = json_parse_element(js + start, (size_t)(end - start), ol_elem, 512);
+            CHECK_INT(json_parse(js + start, (size_t)(end - start), ol_check, 512), ne);
+            CHECK(ne > 0 && e + ne <= n);
+            for (int j = 0; j < ne && e + j < n; j++) {
+                const jsmntok_t *a = &ol_whole[e + j], *b = &ol_elem[j];
+                CHECK(a->type == b->type && a->start == b->start + start &&
+                      a->end == b->end + start && a->size == b->size);
+                CHECK(j ? a->parent == b->parent + e : a->parent == i);
+            }
+            e = json_skip(ol_whole, n, e);
+            elems++;
+        }
+        CHECK_INT(elems, w->size);
+        CHECK_INT(js[pos], ']');
+        i = json_skip(ol_whole, n, i);
+    }
+    CHECK_INT(k, m);
+    return 1;
+}
+
+static void test_bounded_outline(void)
+{
+    static const char *texts[] = {
+        "{\"a\":[1,2,3],\"b\":{\"c\":[{\"d\":\"]\\\"[\"},[],[[]],{}]},\"e\":\"[\",\"f\":[]}",
+        "[1,{\"x\":[2]},\"]\",[\"[\",\"\\\\\"],true]",
+        " { \"a\" : [ 1 , [ 2 , { \"b\" : [ ] } ] ] , \"n\" : null } \n",
+        /* strict jsmn lets '[', '"' and '{' through inside an unquoted run */
+        "{\"k\":t[1,\"a\":[n\"x,f{2,-[3],\"b\":[\"\\u005d\\\\\",\"\\\"]\"]}",
+        "{\"s\":\"\\\\\",\"a\":[\"\\\\\\\"[\",{\"q\":\"\\\"\"}],\"z\":[[[[1]]],[]]}",
+        ("{\"data\":{\"data\":[{\"id\":1,\"v\":[1,2]},{\"id\":2}],\"hasNext\":false},"
+         "\"update\":[{\"x\":{}},7],\"cmdId\":1}"),
+    };
+    int outlined = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        outlined += check_outline(texts[i]);
+    CHECK_INT(outlined, (int)(sizeof texts / sizeof texts[0]));
+    CHECK_CTX("bounds");
+    /* the bound is the outline or the largest element, whichever is larger */
+    jsmntok_t t[8];
+    int o;
+    const char *js = "{\"a\":[[1,2],[3,4]],\"b\":[5]}"; /* outline 5, elements 3 */
+    CHECK_INT(json_parse(js, strlen(js), t, 8), JSON_ERR_TOKENS);
+    CHECK_INT(json_parse_bounded(js, strlen(js), t, 5, &o), 5);
+    CHECK_INT(o, 1);
+    CHECK_INT(json_parse_bounded(js, strlen(js), t, 4, &o), JSON_ERR_TOKENS);
+    js = "{\"a\":[1,[2,3,4,5,6]],\"b\":1}"; /* outline 5, the second element 6 */
+    CHECK_INT(json_parse_bounded(js, strlen(js), t, 6, &o), 5);
+    CHECK_INT(json_parse_bounded(js, strlen(js), t, 5, &o), JSON_ERR_TOKENS);
+    js = "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5}"; /* no array: nothing to collapse */
+    CHECK_INT(json_parse_bounded(js, strlen(js), t, 8, &o), JSON_ERR_TOKENS);
+}
+
+/* Malformed text is refused by json_parse_bounded exactly as by json_parse, however
+ * small the token array and wherever in an array the fault is. */
+static void test_bounded_rejects_as_parse(void)
+{
+    static const char *bad[] = {
+        "{\"a\":[{\"x\":1},{\"x\":2,},{\"x\":3}]}",
+        "{\"a\":[{\"x\":1},{\"x\":\"\\q\"},{}]}",
+        "{\"a\":[{\"x\":1},{\"x\":\"open},{}]}",
+        "{\"a\":[{\"x\":1},{\"x\":1\x01},{}]}",
+        "{\"a\":[{\"x\":1},{\"x\" 1},{}]}",
+        "{\"a\":[{\"x\":1},{\"x\":[1}],{}]}",
+        "{\"a\":[{\"x\":1},{\"x\":1}]",
+        "{\"a\":[{\"x\":1}]}{\"b\":[1]}",
+        "{\"a\":[1,2]}\x00",
+        "{\"a\":[{\"x\":1},{1:2},{}]}",
+    };
+    jsmntok_t big[64], small[6];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len = strlen(bad[i]) + (i == 8);
+        int o;
+        CHECK_CTX("bad %zu", i);
+        int r = json_parse(bad[i], len, big, 64);
+        CHECK(r < 0 && r != JSON_ERR_TOKENS);
+        CHECK_INT(json_parse_bounded(bad[i], len, small, 6, &o), r);
+    }
+}
+
 /* depth levels of `open`, then `mid`, then depth of `close`, into a static buffer. */
 static char deep_buf[8 * 100000 + 64];
 static size_t deep(unsigned depth, const char *open, const char *mid, const char *close)
@@ -278,6 +402,8 @@ static void test_fast_path_matches_strtod(void)
 int main(void)
 {
     RUN(test_parse_rejects_trailing_and_partial);
+    RUN(test_bounded_outline);
+    RUN(test_bounded_rejects_as_parse);
     RUN(test_depth_limit);
     RUN(test_structure_is_checked);
     RUN(test_find_and_skip);

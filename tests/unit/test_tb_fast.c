@@ -35,7 +35,7 @@ static void check_same(const char *msg, const tb_fast_msg *fm)
     CHECK(m.error_msg == fm->error_msg && m.error_msg_len == fm->error_msg_len);
     CHECK_INT(m.ntok, fm->ntok);
     seen s = { 0 };
-    CHECK_INT(tb_ws_visit(msg, tok, &m, on_entity, on_value, &s), fm->n_values);
+    CHECK_INT(tb_ws_visit(msg, tok, NT, &m, on_entity, on_value, &s), fm->n_values);
     CHECK_INT(s.entities, 1);
     CHECK(memcmp(s.id, fm->entity, 16) == 0);
     for (int i = 0; i < s.n && i < (int)fm->n_values; i++) {

@@ -50,7 +50,7 @@ static void test_data_page(void)
     CHECK_INT(m.cmd_id, 1);
     CHECK(m.legacy == 0 && m.total_elements == 2 && m.has_next == 0);
     seen s = { 0 };
-    CHECK_INT(tb_ws_visit(DATA_PAGE, tok, &m, NULL, on_value, &s), 7);
+    CHECK_INT(tb_ws_visit(DATA_PAGE, tok, NT, &m, NULL, on_value, &s), 7);
     CHECK_INT(s.v[0].type, TB_KEY_ENTITY_FIELD);
     CHECK_STR(s.keys[1], "device_id");
     CHECK(s.v[1].ts == 1751459000000 && s.v[1].value_len == 4 && !memcmp(s.v[1].value, "A1B2", 4));
