@@ -67,6 +67,7 @@ void assets_reset(assets_table *t)
     memset(t->hash, 0, ((size_t)t->mask + 1) * 4);
     t->count = 0;
     t->arena_used = 0;
+    memset(t->type_len, 0, sizeof t->type_len);
     t->dropped_full = t->dropped_arena = t->duplicates = t->details_dropped = 0;
     t->generation++;
 }
@@ -114,6 +115,26 @@ static int assets_put(assets_table *t, const char *s, size_t n, uint32_t *off, u
     return 0;
 }
 
+/* assets_put for a profile name: the copy already in the arena when one of the last
+ * ASSETS_TYPE_CACHE distinct names is this one (entries may share text: the arena is
+ * never rewritten before a reset). */
+static void assets_put_type(assets_table *t, const char *s, size_t n, uint32_t *off, uint16_t *len)
+{
+    if (n >= LIM_NAME_BYTES)
+        n = LIM_NAME_BYTES - 1;
+    for (unsigned i = 0; n && i < ASSETS_TYPE_CACHE; i++)
+        if (t->type_len[i] == n && memcmp(t->arena + t->type_off[i], s, n) == 0) {
+            *off = t->type_off[i];
+            *len = (uint16_t)n;
+            return;
+        }
+    if (assets_put(t, s, n, off, len) == 0 && n) {
+        unsigned i = t->type_next++ % ASSETS_TYPE_CACHE;
+        t->type_off[i] = *off;
+        t->type_len[i] = (uint16_t)n;
+    }
+}
+
 int assets_add(assets_table *t, const uint8_t id[16], const char *name, size_t name_len,
                const char *type, size_t type_len, const char *label, size_t label_len)
 {
@@ -135,7 +156,7 @@ int assets_add(assets_table *t, const uint8_t id[16], const char *name, size_t n
     memset(&ne, 0, sizeof ne);
     memcpy(ne.id, id, 16);
     assets_put(t, name ? name : "", name ? name_len : 0, &ne.name_off, &ne.name_len);
-    assets_put(t, type ? type : "", type ? type_len : 0, &ne.type_off, &ne.type_len);
+    assets_put_type(t, type ? type : "", type ? type_len : 0, &ne.type_off, &ne.type_len);
     assets_put(t, label ? label : "", label ? label_len : 0, &ne.label_off, &ne.label_len);
     if (idx >= 0) {
         t->e[idx] = ne;

@@ -16,7 +16,9 @@
  * proportion to the assets held: entries and arena fill from the front, and the hash
  * uses a power-of-two prefix of its region, 1024 slots at first, doubled (rehashed
  * from the entries: ~10 ms per 200k assets) when one more asset would take it past
- * 3/4 full. Resident: 61-67 B per asset + its text (~40 B typical), e.g. 10k assets
+ * 3/4 full. Resident: 61-67 B per asset + its text (~30 B typical: name and label;
+ * a profile name is kept once while it is among the last ASSETS_TYPE_CACHE distinct
+ * ones), e.g. 10k assets
  * ~1.0 MB, 1M assets ~105 MB. assets_reset() goes back to 1024 slots and clears only
  * those; pages touched before stay resident until the block is freed (core cannot
  * madvise), so a reused block keeps the size of the largest listing it held (the
@@ -47,6 +49,8 @@ typedef struct assets_entry {
     uint8_t kind; /* tb_entity_kind: one table holds the assets and devices listed */
 } assets_entry;
 
+#define ASSETS_TYPE_CACHE 16u
+
 typedef struct assets_table {
     assets_entry *e;
     uint32_t *hash;    /* entry index + 1; 0 = empty */
@@ -56,6 +60,11 @@ typedef struct assets_table {
     char *arena;
     size_t arena_cap, arena_used;
     uint64_t generation; /* bumped by assets_reset() */
+    /* the last distinct profile names put in the arena: a fleet has a few profiles
+     * and thousands of assets, so each profile's text is kept once */
+    uint32_t type_off[ASSETS_TYPE_CACHE];
+    uint16_t type_len[ASSETS_TYPE_CACHE]; /* 0: empty slot */
+    uint32_t type_next;                   /* the slot the next new name takes */
     uint32_t dropped_full, dropped_arena, duplicates, details_dropped;
 } assets_table;
 

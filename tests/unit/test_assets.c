@@ -1,4 +1,5 @@
-/* test_assets.c -- the asset table: lookup, replace, limits, details, swap; the hash
+/* test_assets.c -- the asset table: lookup, replace, limits, details, swap, profile
+ * names kept once; the hash
  * growing from its first 1024 slots (lookups after every doubling, duplicates across
  * growths, the maximum, reset and refill, no byte written beyond what is in use). */
 #include "core/assets.h"
@@ -214,8 +215,54 @@ static void test_untouched_beyond_use(void)
     free(mem);
 }
 
+/* A fleet's few profile names are kept once in the arena, more distinct names than the
+ * cache holds still read back right, and a reset forgets the cached offsets (the
+ * second round's shorter names would overwrite text the stale offsets point at). */
+static int profile_of(int round, uint32_t i, char *type, size_t cap)
+{
+    static const char *const profiles[] = { "gps-tracker", "Pump", "cold-room", "gps-tracker2" };
+    /* the first round starts with a new name for each asset (they push the four out of
+     * the cache, and the four come back) */
+    return round == 0 && i < 600 ? snprintf(type, cap, "profile-%u", i)
+                                 : snprintf(type, cap, "%s", profiles[i % 4]);
+}
+
+static void test_profile_names_shared(void)
+{
+    const uint32_t N = 1000;
+    size_t need = assets_mem_needed(N, N * 64);
+    void *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
+    assets_table t;
+    CHECK_INT(assets_init(&t, mem, need, N, N * 64), 0);
+    for (int round = 0; round < 2; round++) {
+        size_t want =
+            strlen("gps-tracker") + strlen("Pump") + strlen("cold-room") + strlen("gps-tracker2");
+        for (uint32_t i = 0; i < N; i++) {
+            uint8_t id[16];
+            char name[32], type[32];
+            int n = snprintf(name, sizeof name, round ? "a%u" : "asset-%u", i);
+            int tn = profile_of(round, i, type, sizeof type);
+            id_of(i, id);
+            want += (size_t)n + (round == 0 && i < 600 ? (size_t)tn : 0);
+            CHECK_INT(assets_add(&t, id, name, (size_t)n, type, (size_t)tn, "", 0), (int)i);
+        }
+        CHECK_INT((int)t.arena_used, (int)want);
+        int bad = 0;
+        for (uint32_t i = 0; i < N; i++) {
+            const assets_entry *e = assets_get(&t, (int32_t)i);
+            char type[32];
+            int tn = profile_of(round, i, type, sizeof type);
+            bad += e->type_len != tn || memcmp(assets_text(&t, e->type_off), type, (size_t)tn);
+        }
+        CHECK_INT(bad, 0);
+        assets_reset(&t);
+    }
+    free(mem);
+}
+
 int main(void)
 {
+    RUN(test_profile_names_shared);
     RUN(test_details_newest_wins);
     RUN(test_add_find_many);
     RUN(test_arena_and_details);
