@@ -68,6 +68,7 @@ void assets_reset(assets_table *t)
     t->count = 0;
     t->arena_used = 0;
     memset(t->type_len, 0, sizeof t->type_len);
+    t->ndkeys = 0;
     t->dropped_full = t->dropped_arena = t->duplicates = t->details_dropped = 0;
     t->generation++;
 }
@@ -179,25 +180,42 @@ int assets_add_tb(assets_table *t, const tb_asset *a)
     return idx;
 }
 
-/* Details are packed as [klen:1][key][vlen:2 little-endian][value]... */
+/* Details are packed as [kref:1][vlen:2 little-endian][value]..., kref an index into the
+ * table's key dictionary (dkey_*): a fleet's assets share a few detail names, each then
+ * kept once, which was over half of the details' bytes. kref ASSETS_DKEY_INLINE: the
+ * dictionary was full, and [klen:1][key] follow it. */
+#define ASSETS_DKEY_INLINE 0xFFu
+
+/* The dictionary index of key k[0..kl), or ASSETS_DKEY_INLINE; adds it (its text at
+ * the arena's end: the caller checked the room) while there is space. */
+static unsigned dkey_ref(assets_table *t, const char *k, size_t kl)
+{
+    for (unsigned i = 0; i < t->ndkeys; i++)
+        if (t->dkey_len[i] == kl && memcmp(t->arena + t->dkey_off[i], k, kl) == 0)
+            return i;
+    if (t->ndkeys >= ASSETS_DKEYS)
+        return ASSETS_DKEY_INLINE;
+    memcpy(t->arena + t->arena_used, k, kl);
+    t->dkey_off[t->ndkeys] = (uint32_t)t->arena_used;
+    t->dkey_len[t->ndkeys] = (uint8_t)kl;
+    t->arena_used += kl;
+    return t->ndkeys++;
+}
 
 /* Entry e already holds exactly these n details. */
 static int details_same(const assets_table *t, const assets_entry *e, const tb_detail *d, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)t->arena + e->details_off;
-    size_t o = 0;
+    uint32_t pos = 0;
+    const char *k, *v;
+    size_t kl, vl;
     if (e->n_details != n)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t kl = strnlen(d[i].key, sizeof d[i].key - 1);
-        size_t vl = strnlen(d[i].value, sizeof d[i].value - 1);
-        if (o + 3 + kl + vl > e->details_len || p[o] != kl || memcmp(p + o + 1, d[i].key, kl) ||
-            p[o + 1 + kl] != (vl & 0xff) || p[o + 2 + kl] != (vl >> 8) ||
-            memcmp(p + o + 3 + kl, d[i].value, vl))
+    for (size_t i = 0; i < n; i++)
+        if (!assets_detail_next(t, e, &pos, &k, &kl, &v, &vl) ||
+            kl != strnlen(d[i].key, sizeof d[i].key - 1) || memcmp(k, d[i].key, kl) ||
+            vl != strnlen(d[i].value, sizeof d[i].value - 1) || memcmp(v, d[i].value, vl))
             return 0;
-        o += 3 + kl + vl;
-    }
-    return o == e->details_len;
+    return pos == e->details_len;
 }
 
 int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail *d, size_t n)
@@ -217,22 +235,32 @@ int assets_set_details(assets_table *t, int32_t idx, int64_t ts, const tb_detail
         t->e[idx].details_ts = ts;
         return 0;
     }
-    size_t need = 0;
-    for (size_t i = 0; i < n; i++)
-        need +=
-            3 + strnlen(d[i].key, sizeof d[i].key - 1) + strnlen(d[i].value, sizeof d[i].value - 1);
-    if (need > UINT16_MAX || t->arena_cap - t->arena_used < need) {
+    /* at most: a new dictionary key or an inline one per detail */
+    size_t need = 0, block = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strnlen(d[i].key, sizeof d[i].key - 1);
+        size_t vl = strnlen(d[i].value, sizeof d[i].value - 1);
+        need += 4 + 2 * kl + vl;
+        block += 4 + kl + vl;
+    }
+    if (block > UINT16_MAX || t->arena_cap - t->arena_used < need) {
         t->dropped_arena++;
         return ASSETS_ERR_ARENA;
     }
+    unsigned char ref[LIM_DETAIL_LABELS];
+    for (size_t i = 0; i < n; i++) /* new key texts go before the block */
+        ref[i] = (unsigned char)dkey_ref(t, d[i].key, strnlen(d[i].key, sizeof d[i].key - 1));
     char *p = t->arena + t->arena_used;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         size_t kl = strnlen(d[i].key, sizeof d[i].key - 1);
         size_t vl = strnlen(d[i].value, sizeof d[i].value - 1);
-        p[o++] = (char)kl;
-        memcpy(p + o, d[i].key, kl);
-        o += kl;
+        p[o++] = (char)ref[i];
+        if (ref[i] == ASSETS_DKEY_INLINE) {
+            p[o++] = (char)kl;
+            memcpy(p + o, d[i].key, kl);
+            o += kl;
+        }
         p[o++] = (char)(vl & 0xff);
         p[o++] = (char)(vl >> 8);
         memcpy(p + o, d[i].value, vl);
@@ -254,9 +282,15 @@ int assets_detail_next(const assets_table *t, const assets_entry *e, uint32_t *p
         return 0;
     const unsigned char *p = (const unsigned char *)t->arena + e->details_off;
     uint32_t o = *pos;
-    *key_len = p[o++];
-    *key = (const char *)p + o;
-    o += (uint32_t)*key_len;
+    unsigned ref = p[o++];
+    if (ref == ASSETS_DKEY_INLINE) {
+        *key_len = p[o++];
+        *key = (const char *)p + o;
+        o += (uint32_t)*key_len;
+    } else {
+        *key_len = t->dkey_len[ref];
+        *key = t->arena + t->dkey_off[ref];
+    }
     *val_len = (size_t)p[o] | (size_t)p[o + 1] << 8;
     o += 2;
     *val = (const char *)p + o;

@@ -16,10 +16,11 @@
  * proportion to the assets held: entries and arena fill from the front, and the hash
  * uses a power-of-two prefix of its region, 1024 slots at first, doubled (rehashed
  * from the entries: ~10 ms per 200k assets) when one more asset would take it past
- * 3/4 full. Resident: 61-67 B per asset + its text (~30 B typical: name and label;
- * a profile name is kept once while it is among the last ASSETS_TYPE_CACHE distinct
- * ones), e.g. 10k assets
- * ~1.0 MB, 1M assets ~105 MB. assets_reset() goes back to 1024 slots and clears only
+ * 3/4 full. Resident: 61-67 B per asset + its text: name and label (~20 B typical),
+ * and 3 B + the value per detail. Names repeated across a fleet are kept once: a
+ * profile name while it is among the last ASSETS_TYPE_CACHE distinct ones, a detail
+ * name while ASSETS_DKEYS have not been used up (further ones are stored with each
+ * detail). E.g. 10k assets ~0.9 MB with five details each, 1M assets ~90 MB. assets_reset() goes back to 1024 slots and clears only
  * those; pages touched before stay resident until the block is freed (core cannot
  * madvise), so a reused block keeps the size of the largest listing it held (the
  * exporter gives each listing a fresh block instead).
@@ -50,6 +51,7 @@ typedef struct assets_entry {
 } assets_entry;
 
 #define ASSETS_TYPE_CACHE 16u
+#define ASSETS_DKEYS      254u /* distinct detail names by index; more are stored inline */
 
 typedef struct assets_table {
     assets_entry *e;
@@ -65,6 +67,10 @@ typedef struct assets_table {
     uint32_t type_off[ASSETS_TYPE_CACHE];
     uint16_t type_len[ASSETS_TYPE_CACHE]; /* 0: empty slot */
     uint32_t type_next;                   /* the slot the next new name takes */
+    /* detail names, each kept once: details refer to them by index (assets.c) */
+    uint32_t dkey_off[ASSETS_DKEYS];
+    uint8_t dkey_len[ASSETS_DKEYS];
+    uint32_t ndkeys;
     uint32_t dropped_full, dropped_arena, duplicates, details_dropped;
 } assets_table;
 
@@ -85,7 +91,8 @@ int assets_add(assets_table *t, const uint8_t id[16], const char *name, size_t n
 int assets_add_tb(assets_table *t, const tb_asset *a);
 
 /* Stores the assetDetails labels of entry idx as of time ts (ms), replacing earlier
- * ones (the old bytes stay in the arena until the next reset); at most
+ * ones (the old bytes stay in the arena until the next reset; unchanged details take
+ * no space); at most
  * LIM_DETAIL_LABELS; n 0 clears them. The newest ts wins, as for telemetry: details
  * older than those held are ignored and ASSETS_STALE returned (the server reorders
  * messages). ts 0 applies unconditionally and forgets the held time: a ThingsBoard

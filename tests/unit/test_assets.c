@@ -215,6 +215,78 @@ static void test_untouched_beyond_use(void)
     free(mem);
 }
 
+/* Reads back entry idx's details as "k=v;k=v;" into out. */
+static void details_text(const assets_table *t, int32_t idx, char *out, size_t cap)
+{
+    uint32_t pos = 0;
+    const char *k, *v;
+    size_t kl, vl, o = 0;
+    out[0] = 0;
+    while (assets_detail_next(t, assets_get(t, idx), &pos, &k, &kl, &v, &vl))
+        o += (size_t)snprintf(out + o, cap - o, "%.*s=%.*s;", (int)kl, k, (int)vl, v);
+}
+
+/* Detail names are kept once (a dictionary) while there is room, inline after that;
+ * both read back the same, unchanged details take no space, and a reset empties the
+ * dictionary. */
+static void test_detail_names_shared(void)
+{
+    enum { N = 600 };
+    size_t need = assets_mem_needed(N, N * 512);
+    void *mem = aligned_alloc(8, (need + 7) & ~(size_t)7);
+    assets_table t;
+    CHECK_INT(assets_init(&t, mem, need, N, N * 512), 0);
+    for (int round = 0; round < 2; round++) {
+        size_t before;
+        int bad = 0;
+        for (uint32_t i = 0; i < N; i++) {
+            uint8_t id[16];
+            id_of(i, id);
+            CHECK_INT(assets_add(&t, id, "a", 1, "", 0, "", 0), (int)i);
+        }
+        /* the same two names for every asset: the arena grows by the values only */
+        before = t.arena_used;
+        for (uint32_t i = 0; i < 100; i++) {
+            tb_detail d[2];
+            strcpy(d[0].key, round ? "floor" : "site");
+            snprintf(d[0].value, sizeof d[0].value, "v%03u", i);
+            strcpy(d[1].key, "commissioned");
+            strcpy(d[1].value, "true");
+            CHECK_INT(assets_set_details(&t, (int32_t)i, 0, d, 2), 0);
+        }
+        CHECK_INT((int)(t.arena_used - before),
+                  (int)(strlen(round ? "floor" : "site") + 12 + 100 * (3 + 4 + 3 + 4)));
+        before = t.arena_used;
+        CHECK_INT(assets_set_details(&t, 5, 0, &(tb_detail){ "commissioned", "true" }, 1), 0);
+        CHECK_INT(assets_set_details(&t, 5, 0, &(tb_detail){ "commissioned", "true" }, 1), 0);
+        CHECK_INT((int)(t.arena_used - before), 3 + 4); /* the second: unchanged */
+        /* a new name per asset: the dictionary fills, then names are stored inline */
+        for (uint32_t i = 100; i < N; i++) {
+            tb_detail d[1];
+            snprintf(d[0].key, sizeof d[0].key, "name_%u", i);
+            snprintf(d[0].value, sizeof d[0].value, "%u", i * 7);
+            CHECK_INT(assets_set_details(&t, (int32_t)i, 0, d, 1), 0);
+        }
+        CHECK_INT((int)t.ndkeys, ASSETS_DKEYS);
+        for (uint32_t i = 0; i < N; i++) {
+            char got[256], want[256];
+            details_text(&t, (int32_t)i, got, sizeof got);
+            if (i == 5)
+                snprintf(want, sizeof want, "commissioned=true;");
+            else if (i < 100)
+                snprintf(want, sizeof want, "%s=v%03u;commissioned=true;", round ? "floor" : "site",
+                         i);
+            else
+                snprintf(want, sizeof want, "name_%u=%u;", i, i * 7);
+            bad += strcmp(got, want) != 0;
+        }
+        CHECK_INT(bad, 0);
+        assets_reset(&t);
+        CHECK_INT((int)t.ndkeys, 0);
+    }
+    free(mem);
+}
+
 /* A fleet's few profile names are kept once in the arena, more distinct names than the
  * cache holds still read back right, and a reset forgets the cached offsets (the
  * second round's shorter names would overwrite text the stale offsets point at). */
@@ -263,6 +335,7 @@ static void test_profile_names_shared(void)
 int main(void)
 {
     RUN(test_profile_names_shared);
+    RUN(test_detail_names_shared);
     RUN(test_details_newest_wins);
     RUN(test_add_find_many);
     RUN(test_arena_and_details);
