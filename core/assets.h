@@ -20,8 +20,8 @@
  * and 3 B + the value per detail. Names repeated across a fleet are kept once: a
  * profile name while it is among the last ASSETS_TYPE_CACHE distinct ones, a detail
  * name while ASSETS_DKEYS have not been used up (further ones are stored with each
- * detail). E.g. with five details each, ~115 B per asset: 10k assets ~1.2 MB. assets_reset() goes back to 1024 slots and clears only
- * those; pages touched before stay resident until the block is freed (core cannot
+ * detail). E.g. with five details each, ~115 B per asset: 10k assets ~1.2 MB.
+ * assets_reset() goes back to 1024 slots and clears only those; pages touched before stay resident until the block is freed (core cannot
  * madvise), so a reused block keeps the size of the largest listing it held (the
  * exporter gives each listing a fresh block instead).
  */
