@@ -21,9 +21,10 @@
  * profile name while it is among the last ASSETS_TYPE_CACHE distinct ones, a detail
  * name while ASSETS_DKEYS have not been used up (further ones are stored with each
  * detail). E.g. with five details each, ~115 B per asset: 10k assets ~1.2 MB.
- * assets_reset() goes back to 1024 slots and clears only those; pages touched before stay resident until the block is freed (core cannot
- * madvise), so a reused block keeps the size of the largest listing it held (the
- * exporter gives each listing a fresh block instead).
+ * assets_reset() goes back to 1024 slots and clears only those; pages touched before
+ * stay resident until the block is freed (core cannot madvise), so a reused block
+ * keeps the size of the largest listing it held (the exporter gives each listing a
+ * fresh block instead).
  */
 #ifndef IOTPRO_CORE_ASSETS_H
 #define IOTPRO_CORE_ASSETS_H
