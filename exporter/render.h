@@ -19,10 +19,10 @@
  * deadline and the render stops at the next batch (or asset) once the encoder failed.
  *
  * Memory per render (freed when it returns): rows batch RENDER_BATCH x store_row
- * (512 x 72 B = 36 KiB), string buffer RENDER_BATCH x LIM_STRING_VALUE_BYTES (128 KiB,
+ * (1024 x 72 B = 72 KiB), string buffer RENDER_BATCH x LIM_STRING_VALUE_BYTES (256 KiB,
  * touched only as far as string values fill it), key cache (16384 slots x 16 B =
  * 256 KiB of zeroed pages, touched sparsely, plus an arena of LIM_KEYS x 392 B =
- * 1.5 MiB touched as far as distinct keys fill it): 1.9 MiB of address space,
+ * 1.5 MiB touched as far as distinct keys fill it): 2.1 MiB of address space,
  * typically under 1 MiB of it resident; with a metric mapping, 160 KiB more for its
  * key-pointer cache (exporter/render_mapped.h).
  *

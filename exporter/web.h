@@ -58,8 +58,8 @@
  *     other method) is answered and its connection closed: civetweb's body discard
  *     and keep-alive arithmetic are not safe against a huge Content-Length;
  *   - memory per /metrics request in flight: the stream buffer (64 KiB + 18 B) plus
- *     the render's temporaries (exporter/render.h: 1.9 MiB of address space, typically
- *     under 1 MiB of it resident), about 2 MiB in all, freed when the request ends;
+ *     the render's temporaries (exporter/render.h: 2.1 MiB of address space, typically
+ *     under 1 MiB of it resident), about 2.2 MiB in all, freed when the request ends;
  *     nothing is kept between scrapes.
  *     Bounded overall by max_requests (and the LIM_WEB_THREADS workers). HTTP/1.0 GETs
  *     add the whole body each;

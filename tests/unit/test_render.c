@@ -225,7 +225,7 @@ static int collect_sink(void *user, const char *data, size_t len)
     return 0;
 }
 
-/* Several batches' worth of rows (RENDER_BATCH is 512), strings, escapes, rows of
+/* Several batches' worth of rows (RENDER_BATCH is 1024), strings, escapes, rows of
  * an unknown asset (slow path): the stream reassembled equals the whole body for
  * buffer sizes from tiny to larger than the body; a sink that fails stops it. */
 static void test_stream_equals_whole(void)
