@@ -27,7 +27,7 @@
  *   - at most max_requests /metrics requests in flight, 503 beyond; each renders
  *     itself (no shared render, no body kept between scrapes);
  *   - GET over HTTP/1.1: the body is streamed. The render writes into a fixed buffer
- *     of stream_buf bytes (WEB_STREAM_BUF, 64 KiB); each time the next line would not
+ *     of stream_buf bytes (WEB_STREAM_BUF, 128 KiB); each time the next line would not
  *     fit, what it holds goes out as one chunk (Transfer-Encoding: chunked, chunks end
  *     at line ends), and the zero-length last chunk
  *     follows only when the render completed. The status line and headers go out with
@@ -57,9 +57,9 @@
  *     worker thread. A request with a body (Content-Length, Transfer-Encoding, or any
  *     other method) is answered and its connection closed: civetweb's body discard
  *     and keep-alive arithmetic are not safe against a huge Content-Length;
- *   - memory per /metrics request in flight: the stream buffer (64 KiB + 18 B) plus
+ *   - memory per /metrics request in flight: the stream buffer (128 KiB + 18 B) plus
  *     the render's temporaries (exporter/render.h: 2.1 MiB of address space, typically
- *     under 1 MiB of it resident), about 2.2 MiB in all, freed when the request ends;
+ *     under 1 MiB of it resident), about 2.3 MiB in all, freed when the request ends;
  *     nothing is kept between scrapes.
  *     Bounded overall by max_requests (and the LIM_WEB_THREADS workers). HTTP/1.0 GETs
  *     add the whole body each;
@@ -83,11 +83,11 @@
 #include <stdint.h>
 
 /* Size of the per-request stream buffer: one chunk. Large enough that the per-chunk
- * write calls cost nothing next to formatting (~2,600 chunks at 1M series, a few ms
+ * write calls cost nothing next to formatting (~1,300 chunks at 1M series, a few ms
  * of ~200), small enough that it adds little to the exporter's peak RSS (it is
- * touched whole by any scrape of a few thousand series) and that 16 requests in
- * flight hold 1 MiB. */
-#define WEB_STREAM_BUF (64u * 1024u)
+ * touched whole by any scrape of a few thousand series) and that 32 requests in
+ * flight hold 4 MiB. */
+#define WEB_STREAM_BUF (128u * 1024u)
 /* Overall deadline of a streamed /metrics response (see above). Prometheus' default
  * scrape_timeout is 10 s and it never waits longer than its scrape interval, so a
  * response still going after 30 s serves nobody, while it holds a worker and a table. */
