@@ -85,8 +85,8 @@
 /* Size of the per-request stream buffer: one chunk. Large enough that the per-chunk
  * write calls cost nothing next to formatting (~1,300 chunks at 1M series, a few ms
  * of ~200), small enough that it adds little to the exporter's peak RSS (it is
- * touched whole by any scrape of a few thousand series) and that 32 requests in
- * flight hold 4 MiB. */
+ * touched whole by any scrape of a few thousand series) and that 16 requests in
+ * flight hold 2 MiB. */
 #define WEB_STREAM_BUF (128u * 1024u)
 /* Overall deadline of a streamed /metrics response (see above). Prometheus' default
  * scrape_timeout is 10 s and it never waits longer than its scrape interval, so a
