@@ -49,20 +49,9 @@
  */
 #include "core/tb_fast.h"
 #include "core/bytes.h"
+#include "core/tb_fast_int.h"
 
 #include <string.h>
-
-/* The scanner functions are forced inline into tb_fast_update. The scan position
- * then stays in a register across the whole message: called through pointers (the
- * member callbacks), it was stored and reloaded at every token, a chain of memory
- * round trips that cost a third of the parse (GPS updates: ~230 -> ~160 ns). The
- * grammar is not recursive, so everything inlines; the price is ~4 KiB of code. */
-#define FAST_FN static inline __attribute__((always_inline))
-
-typedef struct fscan {
-    const char *p, *end;
-    unsigned ntok;
-} fscan;
 
 /* 1 for bytes that end the plain run of a string: '"', '\\' and controls. */
 static const uint8_t fast_stop[256] = {
@@ -71,8 +60,7 @@ static const uint8_t fast_stop[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
 };
 
-/* Hex digit value, or -1. */
-static const int8_t fast_hex[256] = {
+const int8_t tb_fast__hex[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  -1, -1, -1, -1, -1, -1, -1, 10, 11, 12, 13, 14, 15, -1,
@@ -86,28 +74,8 @@ static const int8_t fast_hex[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
-FAST_FN void fast_ws(fscan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-        s->p++;
-}
-
-/* Consumes c (after whitespace) or fails. */
-FAST_FN int fast_expect(fscan *s, char c)
-{
-    fast_ws(s);
-    if (s->p >= s->end || *s->p != c)
-        return 0;
-    s->p++;
-    return 1;
-}
-
-/* The body of the string opened at p (after its '"'): returns its closing quote, or
- * NULL when the string is invalid or truncated; *esc tells whether it has escapes.
- * Out of line (the one scanner function that is: it is the largest, called from
- * eight places); it takes and returns positions, so the scan position stays in a
- * register all the same. */
-static const char *fast_string_end(const char *p, const char *end, int *esc)
+/* tb_fast_int.h says what it returns. */
+const char *tb_fast__string_end(const char *p, const char *end, int *esc)
 {
     *esc = 0;
     for (;;) {
@@ -141,8 +109,8 @@ static const char *fast_string_end(const char *p, const char *end, int *esc)
         case 'r':
         case 't': p += 2; break;
         case 'u':
-            if (end - p < 6 || fast_hex[(uint8_t)p[2]] < 0 || fast_hex[(uint8_t)p[3]] < 0 ||
-                fast_hex[(uint8_t)p[4]] < 0 || fast_hex[(uint8_t)p[5]] < 0)
+            if (end - p < 6 || tb_fast__hex[(uint8_t)p[2]] < 0 || tb_fast__hex[(uint8_t)p[3]] < 0 ||
+                tb_fast__hex[(uint8_t)p[4]] < 0 || tb_fast__hex[(uint8_t)p[5]] < 0)
                 return NULL;
             p += 6;
             break;
@@ -151,13 +119,24 @@ static const char *fast_string_end(const char *p, const char *end, int *esc)
     }
 }
 
+/* Consumes c (after whitespace) or fails. */
+FAST_FN int fast_expect(fscan *s, char c)
+{
+    fast_ws(s);
+    if (s->p >= s->end || *s->p != c)
+        return 0;
+    s->p++;
+    return 1;
+}
+
+
 /* A string at s->p (after whitespace): content view and whether it has escapes. */
 FAST_FN int fast_string(fscan *s, const char **str, size_t *len, int *escaped)
 {
     fast_ws(s);
     if (s->p >= s->end || *s->p != '"')
         return 0;
-    const char *q = fast_string_end(s->p + 1, s->end, escaped);
+    const char *q = tb_fast__string_end(s->p + 1, s->end, escaped);
     if (!q)
         return 0;
     *str = s->p + 1;
@@ -215,39 +194,6 @@ FAST_FN int fast_null(fscan *s)
     return s->p < s->end && *s->p == 'n' && fast_lit(s, "null", 4);
 }
 
-/* A JSON integer, as json_get_i64 reads it ("-0" is 0); fails on fractions,
- * exponents and int64 overflow (the jsmn path then decides). */
-FAST_FN int fast_i64(fscan *s, int64_t *out)
-{
-    fast_ws(s);
-    const char *p = s->p, *end = s->end;
-    int neg = p < end && *p == '-';
-    p += neg;
-    if (p >= end || *p < '0' || *p > '9')
-        return 0;
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (*p == '0') {
-        p++;
-    } else {
-        /* 18 digits cannot overflow (10^18 - 1 < INT64_MAX): only the 19th and later
-         * are checked, so a millisecond timestamp (13 digits) costs no division */
-        const char *safe = end - p > 18 ? p + 18 : end;
-        for (; p < safe && (unsigned)(*p - '0') <= 9; p++)
-            v = v * 10 + (unsigned)(*p - '0');
-        for (; p < end && *p >= '0' && *p <= '9'; p++) {
-            unsigned d = (unsigned)(*p - '0');
-            if (v > (lim - d) / 10)
-                return 0;
-            v = v * 10 + d;
-        }
-    }
-    if (p < end && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9')))
-        return 0;
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    s->p = p;
-    s->ntok++;
-    return 1;
-}
 
 /* Any JSON number (grammar only; its value is ignored). */
 FAST_FN int fast_number(fscan *s)
@@ -334,20 +280,6 @@ FAST_FN int fast_open(fscan *s)
     return 1;
 }
 
-/* Same grammar as tb_uuid_parse: 8-4-4-4-12 hex digits, either case. */
-FAST_FN int fast_uuid(const char *u, size_t len, uint8_t out[16])
-{
-    static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
-    if (len != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-')
-        return 0;
-    int bad = 0;
-    for (int i = 0; i < 16; i++) {
-        int hi = fast_hex[(uint8_t)u[at[i]]], lo = fast_hex[(uint8_t)u[at[i] + 1]];
-        bad |= hi | lo; /* negative if either is -1 */
-        out[i] = (uint8_t)((unsigned)(hi & 15) << 4 | (unsigned)(lo & 15));
-    }
-    return bad >= 0;
-}
 
 FAST_FN tb_key_type fast_key_type(const char *t, size_t n)
 {
@@ -404,19 +336,31 @@ FAST_FN unsigned fast_object(fscan *s, const fast_nm *names, unsigned n, fast_me
 
 static const fast_nm tsv_names[] = { NM("ts"), NM("value"), NM("count") };
 
+typedef struct fast_tsv {
+    tb_ws_value *v;
+    const char **ts_tok;
+} fast_tsv;
+
 FAST_FN int fast_tsv_member(fscan *s, int w, void *ctx)
 {
-    tb_ws_value *v = ctx;
+    fast_tsv *t = ctx;
+    tb_ws_value *v = t->v;
     switch (w) {
-    case 0: return fast_i64(s, &v->ts);
+    case 0:
+        fast_ws(s);
+        *t->ts_tok = s->p;
+        return fast_i64(s, &v->ts);
     case 1: return fast_null(s) || fast_string(s, &v->value, &v->value_len, &v->value_escaped);
     default: return fast_number(s);
     }
 }
 
-/* {"ts":..,"value":..,"count":..} into v (key fields already set); {} is fine. */
-FAST_FN int fast_tsvalue(fscan *s, tb_ws_value *v)
+/* {"ts":..,"value":..,"count":..} into v (key fields already set) and where its ts
+ * starts into *ts_tok (NULL when absent); {} is fine. */
+FAST_FN int fast_tsvalue(fscan *s, tb_ws_value *v, const char **ts_tok)
 {
+    fast_tsv t = { v, ts_tok };
+    *ts_tok = NULL;
     v->ts = 0;
     v->value = NULL;
     v->value_len = 0;
@@ -432,7 +376,7 @@ FAST_FN int fast_tsvalue(fscan *s, tb_ws_value *v)
             return 1;
         }
     }
-    return fast_object(s, tsv_names, 3, fast_tsv_member, v) != 0;
+    return fast_object(s, tsv_names, 3, fast_tsv_member, &t) != 0;
 }
 
 /* "latest": { TYPE: { KEY: TSVALUE, ... }, ... } */
@@ -456,11 +400,12 @@ FAST_FN int fast_latest(fscan *s, tb_fast_msg *out)
         do {
             if (out->n_values >= TB_FAST_MAX_VALUES)
                 return 0;
+            const char **ts_tok = &out->ts_tok[out->n_values];
             tb_ws_value *v = &out->values[out->n_values++];
             v->entity = out->entity;
             v->type = type;
             if (!fast_string(s, &v->key, &v->key_len, &v->key_escaped) || !fast_expect(s, ':') ||
-                !fast_tsvalue(s, v))
+                !fast_tsvalue(s, v, ts_tok))
                 return 0;
         } while ((k = fast_next(s)) == 1);
         if (k < 0)
@@ -477,8 +422,11 @@ FAST_FN int fast_eid_member(fscan *s, int w, void *ctx)
     const char *str;
     size_t slen;
     int esc;
-    if (w == 1)
+    if (w == 1) {
+        fast_ws(s);
+        out->id_tok = s->p;
         return fast_uuid_string(s, out->entity);
+    }
     return fast_null(s) || fast_string(s, &str, &slen, &esc);
 }
 

@@ -28,6 +28,10 @@ typedef struct tb_fast_msg {
     uint32_t n_values;
     uint8_t entity[16];                     /* entityId.id */
     tb_ws_value values[TB_FAST_MAX_VALUES]; /* in message order, as tb_ws_visit */
+    /* where the tokens that differ between messages of one layout start, for
+     * core/tb_shape.h: entityId.id's opening quote, each value's ts (NULL: absent) */
+    const char *id_tok;
+    const char *ts_tok[TB_FAST_MAX_VALUES];
 } tb_fast_msg;
 
 /* 1: handled; *out is what the jsmn path reports (kind TB_WS_UPDATE, legacy 0,

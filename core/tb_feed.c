@@ -4,7 +4,7 @@
  * costs one pass of the fast scanner (or of jsmn) and a number conversion per value.
  */
 #include "core/tb_feed.h"
-#include "core/tb_fast.h"
+#include "core/tb_shape.h"
 
 #include <string.h>
 
@@ -19,6 +19,7 @@ int tb_feed_init(tb_feed *f, jsmntok_t *tok, unsigned ntok, tb_pending *pend, ui
     f->ntok = ntok;
     f->pend = pend;
     f->pend_cap = pend_cap;
+    tb_shapes_reset(&f->shapes);
     return TB_OK;
 }
 
@@ -294,7 +295,7 @@ int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out, t
     f->stats.bytes += len;
     if (!f->fast_off) {
         tb_fast_msg fm;
-        if (tb_fast_update(msg, len, f->ntok, &fm)) {
+        if (tb_shape_update(&f->shapes, msg, len, f->ntok, &fm)) {
             f->stats.fast++;
             res->kind = TB_WS_UPDATE;
             res->cmd_id = fm.cmd_id;

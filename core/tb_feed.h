@@ -38,6 +38,7 @@
 
 #include "core/num.h"
 #include "core/tb.h"
+#include "core/tb_shape.h"
 
 /* A value as the store wants it: classified (core/num.h), unescaped. */
 typedef enum {
@@ -127,6 +128,7 @@ typedef struct tb_feed {
     tb_feed_result *res;
     /* 1: every message goes through jsmn (tests compare both paths); 0 by default */
     int fast_off;
+    tb_shapes shapes; /* layouts the fast path remembers (core/tb_shape.h) */
 } tb_feed;
 
 /* Attribute values (device connectivity `active`/`lastActivityTime`, the keys of
@@ -162,8 +164,9 @@ void tb_feed_reset(tb_feed *f);
 /* Parses one message. Returns TB_OK (res describes it, out holds its values: those of
  * the message, then for a first data page the updates that waited for it) or the parse
  * error (TB_ERR_JSON / TB_ERR_TOKENS / TB_ERR_SHAPE), counted in stats. The hot
- * single-entity `update` is read by tb_fast_update() when it accepts it (same
- * result, proven by tests/fuzz/fuzz_tb_fast.c); everything else by tb_ws_parse(). */
+ * single-entity `update` is read by tb_shape_update() when it accepts it (same
+ * result, proven by tests/fuzz/fuzz_tb_fast.c and fuzz_tb_shape.c); everything else
+ * by tb_ws_parse(). */
 int tb_feed_message(tb_feed *f, const char *msg, size_t len, tb_feed_out *out, tb_feed_result *res);
 
 #endif
