@@ -295,6 +295,12 @@ int store_key_intern(store *st, const char *key, size_t len)
 {
     if (len == 0 || len >= LIM_KEY_BYTES)
         return STORE_ERR_KEY;
+    uint16_t *recent = &st->key_recent[(len ^ (unsigned char)key[len - 1]) & 7];
+    if (*recent) {
+        const store_key *k = &st->keys[*recent - 1];
+        if (k->len == len && bytes_eq(k->name, key, len))
+            return *recent - 1;
+    }
     for (uint32_t i = store_key_hash(key, len) & (STORE_KEY_SLOTS - 1);;
          i = (i + 1) & (STORE_KEY_SLOTS - 1)) {
         uint16_t v = st->key_hash[i];
@@ -308,11 +314,14 @@ int store_key_intern(store *st, const char *key, size_t len)
             k->name[len] = 0;
             k->len = (uint16_t)len;
             st->key_hash[i] = (uint16_t)(st->nkeys + 1);
+            *recent = (uint16_t)(st->nkeys + 1);
             return (int)st->nkeys++;
         }
         const store_key *k = &st->keys[v - 1];
-        if (k->len == len && bytes_eq(k->name, key, len))
+        if (k->len == len && bytes_eq(k->name, key, len)) {
+            *recent = v;
             return v - 1;
+        }
     }
 }
 

@@ -162,6 +162,10 @@ typedef struct store {
     store_key *keys;
     uint16_t *key_hash;
     uint32_t nkeys;
+    /* key id + 1 of the last key interned per (length ^ last byte) % 8, 0: none. A
+     * feed repeats a few keys (a GPS update: the same two), so most lookups are one
+     * comparison instead of a hash and a probe. */
+    uint16_t key_recent[8];
     store_str_short *strs_short; /* each pool has max_strings slots; str_n counts both */
     uint32_t short_hi, short_free;
     store_str *strs;

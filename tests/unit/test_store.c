@@ -80,6 +80,32 @@ static void test_limits_are_counted(void)
     CHECK_INT((int)s.series, 4);
 }
 
+/* Keys that share a slot of the recent-key cache (same length and last byte), keys
+ * that differ only inside, and prefixes of each other: each keeps its own id however
+ * the lookups interleave. */
+static void test_recent_keys(void)
+{
+    setup(4, 2, 1);
+    const char *names[] = { "ab",
+                            "cb",
+                            "abc",
+                            "axc",
+                            "telemetry_param_latitude",
+                            "telemetry_param_latitudE",
+                            "telemetry_param_lat",
+                            "b" };
+    int id[8];
+    for (int i = 0; i < 8; i++)
+        id[i] = store_key_intern(&st, names[i], strlen(names[i]));
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 8; i++) {
+            int j = (i * 5 + round) % 8;
+            CHECK_CTX("%s", names[j]);
+            CHECK_INT(store_key_intern(&st, names[j], strlen(names[j])), id[j]);
+            CHECK_INT(store_key_intern(&st, names[j], strlen(names[j])), j);
+        }
+}
+
 /* The key-name table holds LIM_KEYS names; one more is refused and counted (the
  * exporter's iotpro_limit_hits_total{limit="keys"}, which no end-to-end test can reach:
  * see README.md "Metrics no test drives"). */
@@ -485,6 +511,7 @@ int main(void)
 {
     RUN(test_values_and_ts_rules);
     RUN(test_limits_are_counted);
+    RUN(test_recent_keys);
     RUN(test_key_table_bound);
     RUN(test_bind_assets_removes_and_renames);
     RUN(test_random_model);
