@@ -29,8 +29,14 @@
 
 enum { TB_SHAPE_ID = 1, TB_SHAPE_TS = 2, TB_SHAPE_STR = 3 };
 
-/* Misses in a row after which shapes are tried on every 64th message only. */
-#define TB_SHAPE_PATIENCE 16u
+/* Whether shapes are worth trying: a hit adds TB_SHAPE_HIT to the score, a miss takes
+ * one off, within +-TB_SHAPE_MAX. While the score is above zero every message tries
+ * them, so a feed keeps trying while more than about one try in nine hits; below, one
+ * message in TB_SHAPE_SPARSE does. A new feed starts at TB_SHAPE_START. */
+#define TB_SHAPE_HIT    8
+#define TB_SHAPE_MAX    64
+#define TB_SHAPE_START  16
+#define TB_SHAPE_SPARSE 64u
 /* The grammar scan's own bound (tb_fast_update). */
 #define TB_SHAPE_MAX_MSG (1u << 24)
 
@@ -181,30 +187,33 @@ void tb_shapes_reset(tb_shapes *sh)
     memset(sh, 0, sizeof *sh);
     for (unsigned i = 0; i < TB_SHAPES; i++)
         sh->order[i] = (uint8_t)i;
+    sh->score = TB_SHAPE_START;
 }
 
 int tb_shape_update(tb_shapes *sh, const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out)
 {
-    int tryit = sh->misses < TB_SHAPE_PATIENCE || sh->misses % 64u == 0;
+    int sparse = sh->score <= 0, tryit = !sparse || ++sh->idle % TB_SHAPE_SPARSE == 0;
     if (tryit && msg && len > 0 && len <= TB_SHAPE_MAX_MSG) {
         for (unsigned i = 0; i < TB_SHAPES; i++) {
             const tb_shape *s = &sh->s[sh->order[i]];
             if (s->len && s->ntok <= max_tok && shape_match(s, msg, len, out)) {
                 shape_touch(sh, i);
-                sh->misses = 0;
+                sh->score = sh->score + TB_SHAPE_HIT > TB_SHAPE_MAX ? TB_SHAPE_MAX
+                                                                    : sh->score + TB_SHAPE_HIT;
                 sh->hits++;
                 return 1;
             }
         }
+        if (sh->score > -TB_SHAPE_MAX)
+            sh->score--;
     }
-    sh->misses++; /* wraps after 2^32 messages: then 16 tries again, harmless */
     if (!tb_fast_update(msg, len, max_tok, out))
         return 0;
     if (tryit && !out->error_msg) {
         shape_record(&sh->s[sh->order[TB_SHAPES - 1]], msg, len, out);
         shape_touch(sh, TB_SHAPES - 1);
-        if (sh->misses > TB_SHAPE_PATIENCE)
-            sh->misses = TB_SHAPE_PATIENCE - 1; /* so the next message tries it */
+        if (sparse)
+            sh->score = 1; /* the next message tries the shape just made */
     }
     return 1;
 }

@@ -58,7 +58,8 @@ typedef struct tb_shape {
 typedef struct tb_shapes {
     tb_shape s[TB_SHAPES];
     uint8_t order[TB_SHAPES]; /* most recently used first */
-    uint32_t misses;          /* messages in a row that no shape read */
+    int32_t score;            /* recent hits against misses (tb_shape.c) */
+    uint32_t idle;            /* messages while the score was not above zero */
     uint64_t hits;            /* messages read by a shape */
 } tb_shapes;
 
@@ -67,8 +68,8 @@ void tb_shapes_reset(tb_shapes *sh);
 
 /* Same contract as tb_fast_update() (1 handled, *out filled; 0 not handled), trying
  * the remembered shapes first. A message the grammar scan accepts (with errorMsg
- * null) becomes a shape, replacing the least recently used one. After a run of
- * messages no shape read (a feed whose updates carry ever different key sets), it
+ * null) becomes a shape, replacing the least recently used one. When fewer than
+ * about one try in nine hits (a feed whose updates carry ever different key sets), it
  * tries and records shapes only about twice in 64 messages (the one recorded is tried
  * on the next), so such a feed pays almost nothing for them. */
 int tb_shape_update(tb_shapes *sh, const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out);
