@@ -15,7 +15,10 @@
  *     reads under mu;
  *   - store rows carry the table that was current when they were copied: a render
  *     compares that pointer with the table it holds and never follows another one
- *     (the other may be gone).
+ *     (the other may be gone);
+ *   - `renders` counts the /metrics renders in progress (render.c); while it is not
+ *     zero the loop gives up the CPU now and then (loop_ws.c), so on a host with one
+ *     core a scrape does not take twice as long while the feed keeps the loop busy.
  *
  * Threads: init/free and publish on the loop thread (init before any render starts);
  * acquire/release and reads under mu from any thread.
@@ -24,6 +27,7 @@
 #define IOTPRO_EXPORTER_LOOP_SHARED_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/store.h"
 #include "exporter/asset_tab.h"
@@ -40,6 +44,7 @@ struct loop_shared {
     struct loop_stats snap; /* the loop side's statistics as of its last turn */
     unsigned attr_keys;     /* --iotpro.attribute-keys configured (renders skip those
                                families without them) */
+    atomic_uint renders;    /* renders in progress (no lock) */
     void *store_mem;
 };
 

@@ -87,6 +87,7 @@ struct ws_client {
     /* clocks read once per chunk of input, not once per message (three clock reads
      * per message were ~5% of the CPU at full ingest) */
     int64_t io_now_ms, io_wall_ms;
+    size_t yield_bytes; /* input since the last yield to a render (loop_ws.c) */
     tb_feed feed;
     jsmntok_t *tok;                             /* WS_TOKENS */
     tb_pending *pend;                           /* LIM_PENDING_UPDATES */

@@ -450,5 +450,8 @@ int render_metrics(void *user, struct expo *e)
     pthread_mutex_unlock(&r->sh->mu);
     health_render(r->h, &ls, &ss, e);
     procstat_render(e);
-    return render_telemetry(r, e);
+    atomic_fetch_add_explicit(&r->sh->renders, 1, memory_order_relaxed);
+    int rc = render_telemetry(r, e);
+    atomic_fetch_sub_explicit(&r->sh->renders, 1, memory_order_relaxed);
+    return rc;
 }
