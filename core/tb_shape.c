@@ -159,13 +159,8 @@ static void shape_record(tb_shape *sh, const char *msg, size_t len, const tb_fas
         uint8_t before = 0;
         while (before < n && c[before].at < v->key)
             cut += c[before++].len;
-        sh->key[i] = (tb_shape_key){ (uint16_t)((size_t)(v->key - msg) - cut),
-                                     (uint16_t)v->key_len,
-                                     before,
-                                     (uint8_t)v->type,
-                                     (uint8_t)v->key_escaped,
-                                     fm->ts_tok[i] != NULL,
-                                     v->value != NULL };
+        sh->key[i] = (tb_shape_key){ (uint16_t)((size_t)(v->key - msg) - cut), (uint16_t)v->key_len,
+                                     before, (uint8_t)v->type, (uint8_t)v->key_escaped };
     }
     sh->nholes = (uint8_t)n;
     sh->n_values = (uint8_t)fm->n_values;

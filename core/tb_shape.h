@@ -37,12 +37,10 @@ typedef struct tb_shape_hole {
 } tb_shape_hole;
 
 typedef struct tb_shape_key {
-    uint16_t at, len;  /* the key's raw view, as an offset in text */
-    uint8_t holes;     /* holes before it */
-    uint8_t type;      /* tb_key_type */
-    uint8_t escaped;   /* key_escaped */
-    uint8_t has_ts;    /* a TS hole (else ts is 0) */
-    uint8_t has_value; /* a STR hole (else value is NULL) */
+    uint16_t at, len; /* the key's raw view, as an offset in text */
+    uint8_t holes;    /* holes before it */
+    uint8_t type;     /* tb_key_type */
+    uint8_t escaped;  /* key_escaped */
 } tb_shape_key;
 
 typedef struct tb_shape {
