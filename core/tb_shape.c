@@ -31,9 +31,9 @@ enum { TB_SHAPE_ID = 1, TB_SHAPE_TS = 2, TB_SHAPE_STR = 3 };
 
 /* Whether shapes are worth trying: a hit adds TB_SHAPE_HIT to the score, a miss takes
  * one off, within +-TB_SHAPE_MAX. While the score is above zero every message tries
- * them, so a feed keeps trying while more than about one try in nine hits; below, one
+ * them, so a feed keeps trying while more than about one try in three hits; below, one
  * message in TB_SHAPE_SPARSE does. A new feed starts at TB_SHAPE_START. */
-#define TB_SHAPE_HIT    8
+#define TB_SHAPE_HIT    2
 #define TB_SHAPE_MAX    64
 #define TB_SHAPE_START  16
 #define TB_SHAPE_SPARSE 64u
@@ -162,6 +162,23 @@ static void shape_record(tb_shape *sh, const char *msg, size_t len, const tb_fas
         sh->key[i] = (tb_shape_key){ (uint16_t)((size_t)(v->key - msg) - cut), (uint16_t)v->key_len,
                                      before, (uint8_t)v->type, (uint8_t)v->key_escaped };
     }
+    /* the probe: the 8 bytes that end with the first key's closing quote (keys of a
+     * fleet often share a prefix, telemetry_param_...), when only ids (38 bytes each)
+     * come before them and they lie in one literal run */
+    sh->probe_at = 0;
+    if (fm->n_values) {
+        const tb_shape_key *k = &sh->key[0];
+        int ids_only = 1;
+        for (unsigned i = 0; i < k->holes; i++)
+            ids_only &= sh->hole[i].kind == TB_SHAPE_ID;
+        size_t end = (size_t)k->at + k->len + 1;
+        size_t prev = k->holes ? sh->hole[k->holes - 1].at : 0;
+        size_t next = k->holes < n ? sh->hole[k->holes].at : t;
+        if (ids_only && end >= prev + 8 && end <= next) {
+            memcpy(&sh->probe, sh->text + end - 8, 8);
+            sh->probe_at = (uint32_t)(end - 8 + 38u * k->holes);
+        }
+    }
     sh->nholes = (uint8_t)n;
     sh->n_values = (uint8_t)fm->n_values;
     sh->cmd_id = fm->cmd_id;
@@ -191,7 +208,17 @@ int tb_shape_update(tb_shapes *sh, const char *msg, size_t len, unsigned max_tok
     if (tryit && msg && len > 0 && len <= TB_SHAPE_MAX_MSG) {
         for (unsigned i = 0; i < TB_SHAPES; i++) {
             const tb_shape *s = &sh->s[sh->order[i]];
-            if (s->len && s->ntok <= max_tok && shape_match(s, msg, len, out)) {
+            uint64_t w;
+            if (!s->len || s->ntok > max_tok)
+                continue;
+            if (s->probe_at) {
+                if ((size_t)s->probe_at + 8 > len)
+                    continue;
+                memcpy(&w, msg + s->probe_at, 8);
+                if (w != s->probe)
+                    continue;
+            }
+            if (shape_match(s, msg, len, out)) {
                 shape_touch(sh, i);
                 sh->score = sh->score + TB_SHAPE_HIT > TB_SHAPE_MAX ? TB_SHAPE_MAX
                                                                     : sh->score + TB_SHAPE_HIT;

@@ -24,7 +24,7 @@
 #include "core/tb_fast.h"
 
 /* Layouts remembered at once (a feed sees one per set of keys an update carries). */
-#define TB_SHAPES 4u
+#define TB_SHAPES 8u
 /* Bytes of a layout without its holes; a longer message is not remembered. */
 #define TB_SHAPE_TEXT 1024u
 /* One entity id, then a ts and a value per value. */
@@ -48,6 +48,11 @@ typedef struct tb_shape {
     uint8_t nholes, n_values;
     int32_t cmd_id;
     unsigned ntok;
+    /* A quick test before the match: 8 literal bytes ending with the first key, which
+     * a message of this layout has at probe_at (only fixed-size ids come before
+     * them). probe_at 0: no such test. */
+    uint32_t probe_at;
+    uint64_t probe;
     tb_shape_hole hole[TB_SHAPE_HOLES];
     tb_shape_key key[TB_FAST_MAX_VALUES];
     char text[TB_SHAPE_TEXT];
@@ -67,7 +72,7 @@ void tb_shapes_reset(tb_shapes *sh);
 /* Same contract as tb_fast_update() (1 handled, *out filled; 0 not handled), trying
  * the remembered shapes first. A message the grammar scan accepts (with errorMsg
  * null) becomes a shape, replacing the least recently used one. When fewer than
- * about one try in nine hits (a feed whose updates carry ever different key sets), it
+ * about one try in three hits (a feed whose updates carry ever different key sets), it
  * tries and records shapes only about twice in 64 messages (the one recorded is tried
  * on the next), so such a feed pays almost nothing for them. */
 int tb_shape_update(tb_shapes *sh, const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out);

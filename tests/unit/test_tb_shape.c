@@ -154,43 +154,48 @@ static void test_prefixes_and_bytes(void)
     }
 }
 
-/* Five layouts in turn: four are kept (least recently used replaced); messages with
- * an errorMsg are read but not remembered. */
+static int one_key(char *m, size_t cap, const char *key)
+{
+    return snprintf(m, cap,
+                    "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-"
+                    "b7beff2784f9\"},\"latest\":{\"TIME_SERIES\":{\"%s\":{\"ts\":1,\"value\":"
+                    "\"1\"}}}}]}",
+                    key);
+}
+
+/* One layout more than the slots, in turn: each is kept (the least recently used is
+ * replaced), layouts that share their first key's first bytes are told apart by the
+ * match, and messages with an errorMsg are read but not remembered. */
 static void test_slots(void)
 {
     static tb_shapes sh;
     tb_shapes_reset(&sh);
-    char m[1024];
-    const char *keys[] = { "a", "bb", "ccc", "dddd", "eeeee" };
+    char m[1024], k[32];
+    /* "keyname_N": the first 8 bytes (the probe) are the same for all of them */
     for (int round = 0; round < 3; round++)
-        for (int k = 0; k < 4; k++) {
-            snprintf(m, sizeof m,
-                     "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-"
-                     "b7beff2784f9\"},\"latest\":{\"TIME_SERIES\":{\"%s\":{\"ts\":%d,\"value\":"
-                     "\"%d\"}}}}]}",
-                     keys[k], round, round);
+        for (unsigned i = 0; i < TB_SHAPES; i++) {
+            snprintf(k, sizeof k, "keyname_%u", i);
+            one_key(m, sizeof m, k);
             check_str(&sh, m);
         }
-    CHECK_INT(sh.hits, 8); /* rounds 1 and 2 */
+    CHECK_INT(sh.hits, 2 * TB_SHAPES); /* rounds 1 and 2 */
     uint64_t before = sh.hits;
-    snprintf(m, sizeof m,
-             "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-"
-             "b7beff2784f9\"},\"latest\":{\"TIME_SERIES\":{\"%s\":{\"ts\":1,\"value\":\"1\"}}}}]}",
-             keys[4]);
-    check_str(&sh, m); /* evicts "a", the least recently used */
+    one_key(m, sizeof m, "other");
+    check_str(&sh, m); /* replaces keyname_0, the least recently used */
     check_str(&sh, m);
     CHECK_INT(sh.hits, before + 1);
-    snprintf(m, sizeof m,
-             "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-"
-             "b7beff2784f9\"},\"latest\":{\"TIME_SERIES\":{\"a\":{\"ts\":1,\"value\":\"1\"}}}}]}");
+    one_key(m, sizeof m, "keyname_0");
     check_str(&sh, m);
     CHECK_INT(sh.hits, before + 1);
+    one_key(m, sizeof m, "keyname_2"); /* still there (keyname_0 took keyname_1's slot) */
+    check_str(&sh, m);
+    CHECK_INT(sh.hits, before + 2);
     const char *err = "{\"cmdId\":1,\"errorCode\":0,\"errorMsg\":\"warn\",\"update\":[{"
                       "\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-b7beff2784f9\"},"
                       "\"latest\":{}}]}";
     check_str(&sh, err);
     check_str(&sh, err);
-    CHECK_INT(sh.hits, before + 1);
+    CHECK_INT(sh.hits, before + 2);
 }
 
 /* A feed whose updates never repeat a layout stops trying (after 16 misses), then
@@ -220,14 +225,6 @@ static void test_patience(void)
     CHECK(sh.score > 0);
 }
 
-static int one_key(char *m, size_t cap, const char *key)
-{
-    return snprintf(m, cap,
-                    "{\"cmdId\":1,\"update\":[{\"entityId\":{\"id\":\"784f394c-42b6-435a-983c-"
-                    "b7beff2784f9\"},\"latest\":{\"TIME_SERIES\":{\"%s\":{\"ts\":1,\"value\":"
-                    "\"1\"}}}}]}",
-                    key);
-}
 
 /* Two layouts that come back among ones that do not: shapes stay in use (two hits in
  * three tries). Twelve layouts in turn, more than the slots hold: none ever hits, and
