@@ -204,8 +204,10 @@ void tb_shapes_reset(tb_shapes *sh)
 
 int tb_shape_update(tb_shapes *sh, const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out)
 {
+    if (!msg || len == 0 || len > TB_SHAPE_MAX_MSG)
+        return 0; /* as tb_fast_update */
     int sparse = sh->score <= 0, tryit = !sparse || ++sh->idle % TB_SHAPE_SPARSE == 0;
-    if (tryit && msg && len > 0 && len <= TB_SHAPE_MAX_MSG) {
+    if (tryit) {
         for (unsigned i = 0; i < TB_SHAPES; i++) {
             const tb_shape *s = &sh->s[sh->order[i]];
             uint64_t w;
