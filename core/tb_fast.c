@@ -485,7 +485,7 @@ FAST_FN int fast_top_member(fscan *s, int w, void *ctx)
 
 int tb_fast_update(const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out)
 {
-    if (!msg || len == 0 || len > (1u << 24))
+    if (!msg || len == 0 || len > TB_FAST_MAX_MSG)
         return 0;
     fscan s = { msg, msg + len, 0 };
     out->cmd_id = -1;

@@ -19,6 +19,8 @@
 
 /* Values of one message the fast path handles; more go through jsmn. */
 #define TB_FAST_MAX_VALUES 16u
+/* Longest message it handles (bytes); longer ones go through jsmn. */
+#define TB_FAST_MAX_MSG (1u << 24)
 
 typedef struct tb_fast_msg {
     int32_t cmd_id;        /* cmdId (0 .. INT32_MAX) */

@@ -37,8 +37,6 @@ enum { TB_SHAPE_ID = 1, TB_SHAPE_TS = 2, TB_SHAPE_STR = 3 };
 #define TB_SHAPE_MAX    64
 #define TB_SHAPE_START  16
 #define TB_SHAPE_SPARSE 64u
-/* The grammar scan's own bound (tb_fast_update). */
-#define TB_SHAPE_MAX_MSG (1u << 24)
 
 /* Reads msg by shape sh into out; 0 when it does not match. */
 static int shape_match(const tb_shape *sh, const char *msg, size_t len, tb_fast_msg *out)
@@ -204,7 +202,7 @@ void tb_shapes_reset(tb_shapes *sh)
 
 int tb_shape_update(tb_shapes *sh, const char *msg, size_t len, unsigned max_tok, tb_fast_msg *out)
 {
-    if (!msg || len == 0 || len > TB_SHAPE_MAX_MSG)
+    if (!msg || len == 0 || len > TB_FAST_MAX_MSG)
         return 0; /* as tb_fast_update */
     int sparse = sh->score <= 0, tryit = !sparse || ++sh->idle % TB_SHAPE_SPARSE == 0;
     if (tryit) {
