@@ -233,11 +233,44 @@ static void frame_done(ws_ctx *ws)
     next_frame(ws);
 }
 
+/* The common frame read at once: at a frame boundary, a server's whole unfragmented
+ * text or binary message with a 7- or 16-bit length lies in in[0..avail) (its header
+ * and payload), while no fragmented message is open. Returns the bytes of the frame,
+ * delivered as message_in_place() would after the header stage; 0 leaves the frame to
+ * the general decoder (anything else, including every frame it must refuse). */
+static size_t frame_whole(ws_ctx *ws, const uint8_t *in, size_t avail)
+{
+    size_t h = 2, n;
+    if (avail < 2 || (in[0] != (0x80 | WS_OP_TEXT) && in[0] != (0x80 | WS_OP_BINARY)) ||
+        ws->msg_op || ws->role != WS_CLIENT || in[1] > 126)
+        return 0; /* also a masked frame: its mask bit makes in[1] > 126 */
+    n = in[1];
+    if (n == 126) {
+        if (avail < 4)
+            return 0;
+        n = (size_t)in[2] << 8 | in[3];
+        h = 4;
+        if (n < 126)
+            return 0; /* not minimal: an error for the general decoder */
+    }
+    if (n > avail - h || n > ws->msgcap)
+        return 0;
+    ws->msg_op = in[0] & 0x0F;
+    ws->rx_op = ws->msg_op;
+    message_in_place(ws, in + h, n);
+    return h + n;
+}
+
 size_t ws__frame_push(ws_ctx *ws, const uint8_t *in, size_t len)
 {
     size_t i = 0;
     while (i < len && !ws->ev_pending) {
         if (ws->rx_stage == WS_RX_HEADER) {
+            size_t k = ws->hdr_len ? 0 : frame_whole(ws, in + i, len - i);
+            if (k) {
+                i += k;
+                continue;
+            }
             while (i < len && ws->hdr_len < ws->hdr_need)
                 ws->hdr[ws->hdr_len++] = in[i++];
             if (ws->hdr_len < ws->hdr_need)

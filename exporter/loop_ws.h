@@ -38,6 +38,10 @@
  * every key a command can ask for (at most LIM_CFG_KEYS), then the updates that waited
  * for it. What a server sends beyond that is dropped and counted (tb_feed.h). */
 #define WS_VALS_MAX (ASSETS_PER_CMD * LIM_CFG_KEYS + LIM_PENDING_UPDATES)
+/* Values of plain updates held back to be applied together (loop_ws.c): the vals array
+ * has this many more entries, so that a message read behind a batch still has
+ * WS_VALS_MAX. */
+#define WS_BATCH_VALS 256u
 /* jsmn tokens: tb_ws_parse needs room for a message's envelope and ONE entity, as it
  * tokenizes a data page one entity at a time (core/tb.h). An entity of one of our
  * commands has at most LIM_CFG_KEYS telemetry and 3 + WS_ATTR_KEYS_MAX attribute values
@@ -88,11 +92,16 @@ struct ws_client {
      * per message were ~5% of the CPU at full ingest) */
     int64_t io_now_ms, io_wall_ms;
     size_t yield_bytes; /* input since the last yield to a render (loop_ws.c) */
+    /* the chunk of decrypted input being read, and the values of its updates that wait
+     * in vals[0..batch_n) to be applied under one lock (loop_ws.c) */
+    const uint8_t *chunk;
+    size_t chunk_len;
+    uint32_t batch_n;
     tb_feed feed;
     jsmntok_t *tok;                             /* WS_TOKENS */
     tb_pending *pend;                           /* LIM_PENDING_UPDATES */
     tb_feed_out fo;                             /* what tb_feed read from the last message: */
-    tb_feed_value *vals;                        /* WS_VALS_MAX */
+    tb_feed_value *vals;                        /* WS_BATCH_VALS + WS_VALS_MAX */
     tb_feed_attr *attrs;                        /* WS_ATTRS_MAX */
     tb_feed_value *avals;                       /* WS_ATTRS_MAX: attribute values for the store */
     struct ws_attr_buf *abuf;                   /* WS_ATTRS_MAX: their text */
