@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,8 +350,23 @@ tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op)
             }
         }
         if (st & BR_SSL_RECVREC) {
-            if (t->ra_off == t->ra_len) {
-                k = recv(fd, t->ra, sizeof t->ra, 0);
+            buf = br_ssl_engine_recvrec_buf(eng, &len);
+            if (t->ra_off < t->ra_len) {
+                k = (ssize_t)(t->ra_len - t->ra_off);
+                if ((size_t)k > len)
+                    k = (ssize_t)len;
+                memcpy(buf, t->ra + t->ra_off, (size_t)k);
+                t->ra_off += (size_t)k;
+            } else {
+                /* A record's body goes straight into the engine, with the next
+                 * record's header behind it into ra: one recv per record and no copy.
+                 * Anything smaller (a header, a short tail) reads ahead into ra. */
+                int direct = len >= TLS_DIRECT_MIN;
+                struct iovec iov[2] = { { buf, len }, { t->ra, direct ? 5 : sizeof t->ra } };
+                struct msghdr mh = { 0 };
+                mh.msg_iov = direct ? iov : iov + 1;
+                mh.msg_iovlen = direct ? 2 : 1;
+                k = recvmsg(fd, &mh, 0);
                 if (k == 0)
                     return TLS_IO_EOF;
                 if (k < 0 && !would_block(errno)) {
@@ -359,22 +375,25 @@ tls_io tls_pump(tls_client *t, int fd, int *sys_errno, const char **op)
                     return TLS_IO_ERRNO;
                 }
                 t->ra_off = 0;
-                t->ra_len = k > 0 ? (size_t)k : 0;
+                t->ra_len = 0;
+                if (k > 0 && direct && (size_t)k > len) {
+                    t->ra_len = (size_t)k - len;
+                    k = (ssize_t)len;
+                } else if (k > 0 && !direct) {
+                    t->ra_len = (size_t)k;
+                    k = (ssize_t)(len < t->ra_len ? len : t->ra_len);
+                    memcpy(buf, t->ra, (size_t)k);
+                    t->ra_off = (size_t)k;
+                }
             }
-            if (t->ra_off < t->ra_len) {
-                size_t m = t->ra_len - t->ra_off;
-                buf = br_ssl_engine_recvrec_buf(eng, &len);
-                if (m > len)
-                    m = len;
-                memcpy(buf, t->ra + t->ra_off, m);
-                t->ra_off += m;
+            if (k > 0) {
                 if (t->peek_len < sizeof t->peek) {
                     size_t c = sizeof t->peek - t->peek_len;
-                    c = c < m ? c : m;
+                    c = c < (size_t)k ? c : (size_t)k;
                     memcpy(t->peek + t->peek_len, buf, c);
                     t->peek_len += c;
                 }
-                br_ssl_engine_recvrec_ack(eng, m);
+                br_ssl_engine_recvrec_ack(eng, (size_t)k);
                 progress = 1;
             }
         }

@@ -73,9 +73,12 @@ int tls_anchors_add_pem(tls_anchors *a, const void *pem, size_t len, char *err, 
 /* Ciphertext read from the socket ahead of the engine. BearSSL asks for a record's
  * 5-byte header, then for its body: read that way, a stream of full 16 KiB records
  * costs two or three recv() calls per record, each of which may also send a TCP
- * window update. One recv() into this buffer takes a record's worth, header and body
- * and the next header together. (32 KiB measured no faster on the GPS feed.) */
+ * window update. So a body of at least TLS_DIRECT_MIN bytes is read straight into the
+ * engine together with the next record's header (into this buffer), one recv() per
+ * record without a copy; anything shorter reads up to TLS_READ_AHEAD bytes here and
+ * is copied from here. (32 KiB of read-ahead measured no faster on the GPS feed.) */
 #define TLS_READ_AHEAD (16u * 1024u)
+#define TLS_DIRECT_MIN 1024u
 
 /* One client engine with its full-duplex I/O buffer (~50 KiB) and its read-ahead
  * buffer (TLS_READ_AHEAD); embedded in a conn.
