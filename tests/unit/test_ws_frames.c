@@ -353,6 +353,42 @@ static void test_message_in_place(void)
     peer_free(&c);
 }
 
+/* A message read in place is checked byte by byte, word-wise (32, 8, then the last
+ * 8 again): one byte that is not ASCII, at any position of a message of any length up
+ * to 140 (16-bit lengths from 126), makes it go through the validator. A lone 0xFF is
+ * refused there; a two-byte character is delivered whole, still in place. */
+static void test_in_place_every_position(void)
+{
+    static uint8_t in[4 + 140];
+    long wrong = 0;
+    for (size_t n = 1; n <= 140; n++) {
+        size_t h = n < 126 ? 2 : 4;
+        in[0] = 0x81;
+        in[1] = n < 126 ? (uint8_t)n : 126;
+        in[2] = (uint8_t)(n >> 8);
+        in[3] = (uint8_t)n;
+        for (size_t k = 0; k < n; k++) {
+            for (int good = 0; good < 2 && (!good || k + 1 < n); good++) {
+                peer c;
+                ws_event ev;
+                client_open(&c, LIM_WS_HANDSHAKE_BYTES, 4096, 5);
+                memset(in + h, 'a', n);
+                in[h + k] = good ? 0xC3 : 0xFF;
+                if (good)
+                    in[h + k + 1] = 0xA9;
+                ws_push(&c.ws, in, h + n);
+                int t = ws_next_event(&c.ws, &ev);
+                if (good)
+                    wrong += t != WS_EV_MESSAGE || ev.data != in + h || ev.len != n;
+                else
+                    wrong += t != WS_EV_ERROR || ev.err != WS_ERR_UTF8;
+                peer_free(&c);
+            }
+        }
+    }
+    CHECK_INT(wrong, 0);
+}
+
 /* The same connection, many messages and a ping in each gap, fed in random-sized
  * chunks: a longer stream than the table rows. */
 static void test_stream_random_chunks(void)
@@ -403,6 +439,7 @@ int main(void)
     RUN(test_close_we_start);
     RUN(test_eof);
     RUN(test_message_in_place);
+    RUN(test_in_place_every_position);
     RUN(test_stream_random_chunks);
     return harness_done();
 }
