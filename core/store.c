@@ -421,13 +421,23 @@ int store_apply_id(store *st, const uint8_t id[16], int key_id, int64_t ts, cons
 int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts, const store_value *v,
                       uint32_t now_s)
 {
+    return store_apply_hashed(st, id, store_id_hash(id), key_id, ts, v, now_s);
+}
+
+uint64_t store_hash_id(const uint8_t id[16])
+{
+    return store_id_hash(id);
+}
+
+int store_apply_hashed(store *st, const uint8_t id[16], uint64_t h, int key_id, int64_t ts,
+                       const store_value *v, uint32_t now_s)
+{
     if (key_id < 0 || (uint32_t)key_id >= st->nkeys)
         return STORE_ERR_ARG;
     int absent = v->kind == STORE_KIND_FREE;
     const char *val = v->str;
     size_t val_len = v->str_len;
     uint32_t eslot, sslot;
-    uint64_t h = store_id_hash(id);
     uint32_t eh = store_ent_h(h), sh = store_ser_h(h, (uint32_t)key_id);
     /* both slots' misses overlap; the entity probe below waits for one latency only */
     STORE_PREFETCH(&st->series_hash[sh & st->series_mask]);
@@ -546,8 +556,12 @@ void store_prefetch_entity(const store *st, const uint8_t id[16])
 
 void store_prefetch(const store *st, const uint8_t id[16], int key_id)
 {
+    store_prefetch_hashed(st, store_id_hash(id), key_id);
+}
+
+void store_prefetch_hashed(const store *st, uint64_t h, int key_id)
+{
     uint32_t emask = st->ent_mask, smask = st->series_mask;
-    uint64_t h = store_id_hash(id);
     STORE_PREFETCH(&st->ent_hash[store_ent_h(h) & emask]);
     if (key_id >= 0 && (uint32_t)key_id < LIM_KEYS)
         STORE_PREFETCH(&st->series_hash[store_ser_h(h, (uint32_t)key_id) & smask]);

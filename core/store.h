@@ -212,6 +212,14 @@ typedef struct store_value {
 /* Same as store_apply_id() with the value classified by the caller. */
 int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts, const store_value *v,
                       uint32_t now_s);
+/* The hash every lookup of an asset UUID starts from. A caller with several values of
+ * one asset (a GPS update carries two) computes it once and passes it to the _hashed
+ * calls below; h must be store_hash_id(id) of the same id, or lookups miss and a
+ * series is made twice. */
+uint64_t store_hash_id(const uint8_t id[16]);
+/* store_apply_value() with h = store_hash_id(id). */
+int store_apply_hashed(store *st, const uint8_t id[16], uint64_t h, int key_id, int64_t ts,
+                       const store_value *v, uint32_t now_s);
 
 /* Performance hints, no effect on the store's contents, cheap (a hash and one or two
  * prefetch instructions, no load of a slot): call as soon as the asset UUID (and the
@@ -220,6 +228,7 @@ int store_apply_value(store *st, const uint8_t id[16], int key_id, int64_t ts, c
  * slot only. Read-only, but they read the current hash sizes, which store_apply()
  * changes as the store grows: call them under the same mutex as store_apply(). */
 void store_prefetch(const store *st, const uint8_t id[16], int key_id);
+void store_prefetch_hashed(const store *st, uint64_t h, int key_id); /* h: store_hash_id() */
 void store_prefetch_entity(const store *st, const uint8_t id[16]);
 
 /* Removes every series of one asset; returns how many. */

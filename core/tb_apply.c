@@ -4,6 +4,7 @@
  * block ahead, so the cache misses of one block overlap instead of queueing.
  */
 #include "core/tb_apply.h"
+#include "core/bytes.h"
 
 #define TB_APPLY_BLOCK 32u
 
@@ -23,14 +24,17 @@ void tb_apply(store *st, const tb_feed_value *vals, uint32_t n, uint32_t now_s,
               tb_apply_result *res)
 {
     int key[TB_APPLY_BLOCK];
+    uint64_t h[TB_APPLY_BLOCK];
     *res = (tb_apply_result){ 0 };
     for (uint32_t b = 0; b < n; b += TB_APPLY_BLOCK) {
         uint32_t m = n - b < TB_APPLY_BLOCK ? n - b : TB_APPLY_BLOCK;
         for (uint32_t i = 0; i < m; i++) {
             const tb_feed_value *v = &vals[b + i];
             key[i] = store_key_intern(st, v->key, v->key_len);
+            /* the values of one update follow each other: their asset's hash once */
+            h[i] = i && bytes_eq(v->entity, v[-1].entity, 16) ? h[i - 1] : store_hash_id(v->entity);
             if (m > 1)
-                store_prefetch(st, v->entity, key[i]);
+                store_prefetch_hashed(st, h[i], key[i]);
         }
         for (uint32_t i = 0; i < m; i++) {
             const tb_feed_value *v = &vals[b + i];
@@ -46,7 +50,7 @@ void tb_apply(store *st, const tb_feed_value *vals, uint32_t n, uint32_t now_s,
             sv.num = v->num;
             sv.str = v->str;
             sv.str_len = v->str_len;
-            tb_apply_count(res, store_apply_value(st, v->entity, key[i], v->ts, &sv, now_s));
+            tb_apply_count(res, store_apply_hashed(st, v->entity, h[i], key[i], v->ts, &sv, now_s));
         }
     }
 }

@@ -86,8 +86,14 @@ const char *tb_fast__string_end(const char *p, const char *end, int *esc)
             const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
             uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
             uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
-            if (hit & high)
+            if (hit & high) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flagged byte is a stop byte (a borrow only flags bytes
+                 * above a real one): jump to it */
+                p += __builtin_ctzll(hit & high) >> 3;
+#endif
                 break;
+            }
             p += 8;
         }
         while (p < end && !fast_stop[(uint8_t)*p])

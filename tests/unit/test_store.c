@@ -441,6 +441,31 @@ static void test_prefetch_is_only_a_hint(void)
     CHECK(store_get(&st, a, S("t"), &r, sb, sizeof sb) && r.num == 1 && r.ts == 5);
 }
 
+/* A value applied with the hash the caller computed lands where store_apply_value()
+ * and store_get() look, and a second value of the asset with the same hash joins it. */
+static void test_apply_hashed(void)
+{
+    setup(10, 4, 4);
+    uint8_t a[16];
+    id_of(7, a);
+    int k = store_key_intern(&st, S("lat")), k2 = store_key_intern(&st, S("lon"));
+    uint64_t h = store_hash_id(a);
+    store_value v = { .kind = STORE_KIND_NUM, .num = 35.5 };
+    store_prefetch_hashed(&st, h, k);
+    CHECK_INT(store_apply_hashed(&st, a, h, k, 5, &v, 1), STORE_SET);
+    v.num = 14.25;
+    CHECK_INT(store_apply_hashed(&st, a, h, k2, 5, &v, 1), STORE_SET);
+    v.num = 36;
+    CHECK_INT(store_apply_value(&st, a, k, 6, &v, 1), STORE_SET);
+    store_stats s;
+    store_get_stats(&st, &s);
+    CHECK(s.entities == 1 && s.series == 2);
+    store_row r;
+    char sb[8];
+    CHECK(store_get(&st, a, S("lat"), &r, sb, sizeof sb) && r.num == 36 && r.ts == 6);
+    CHECK(store_get(&st, a, S("lon"), &r, sb, sizeof sb) && r.num == 14.25 && r.ts == 5);
+}
+
 /* ---- the locking scheme of store.h, with two threads -------------------------------- */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int stop;
@@ -519,6 +544,7 @@ int main(void)
     RUN(test_tiny_full_tables_model);
     RUN(test_string_slot_sizes);
     RUN(test_prefetch_is_only_a_hint);
+    RUN(test_apply_hashed);
     RUN(test_concurrent_render_is_consistent);
     free(mem);
     return harness_done();
