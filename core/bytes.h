@@ -20,6 +20,20 @@ static inline int bytes_eq(const void *a, const void *b, size_t n)
     const unsigned char *x = a, *y = b;
     uint64_t u, v;
     if (n >= 8) {
+        /* a layout's literal runs (core/tb_shape.c) are ~100 bytes: 32 per branch */
+        for (; n > 32; n -= 32, x += 32, y += 32) {
+            uint64_t u1, u2, u3, v1, v2, v3;
+            memcpy(&u, x, 8);
+            memcpy(&u1, x + 8, 8);
+            memcpy(&u2, x + 16, 8);
+            memcpy(&u3, x + 24, 8);
+            memcpy(&v, y, 8);
+            memcpy(&v1, y + 8, 8);
+            memcpy(&v2, y + 16, 8);
+            memcpy(&v3, y + 24, 8);
+            if ((u ^ v) | (u1 ^ v1) | (u2 ^ v2) | (u3 ^ v3))
+                return 0;
+        }
         for (; n > 8; n -= 8, x += 8, y += 8) {
             memcpy(&u, x, 8); /* fixed-size memcpy: one unaligned load, inlined */
             memcpy(&v, y, 8);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The scanner functions are forced inline into tb_fast_update. The scan position
  * then stays in a register across the whole message: called through pointers (the
@@ -71,12 +72,47 @@ FAST_FN int fast_i64(fscan *s, int64_t *out)
     return 1;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Eight hex digits x (the first in the lowest byte) into four bytes, the first two
+ * digits the first byte; 0 when one is not a hex digit. A byte b < 0x80 plus
+ * 0x80 - c has its top bit set when b >= c, and carries into no other byte. */
+FAST_FN int fast_hex8(uint64_t x, uint8_t out[4])
+{
+    const uint64_t one = 0x0101010101010101u, top = one * 0x80;
+    const uint64_t lower = x | one * 0x20; /* 'A'-'F' as 'a'-'f' */
+    const uint64_t digit = (x + one * (0x80 - '0')) & ~(x + one * (0x80 - '9' - 1));
+    const uint64_t alpha = (lower + one * (0x80 - 'a')) & ~(lower + one * (0x80 - 'f' - 1));
+    if ((x & top) || ((digit | alpha) & top) != top)
+        return 0;
+    uint64_t v = (x & one * 0x0F) + ((x >> 6) & one) * 9; /* one nibble per byte */
+    v = ((v << 4) | (v >> 8)) & 0x00FF00FF00FF00FFu;      /* pairs in the even bytes */
+    v = (v | (v >> 8)) & 0x0000FFFF0000FFFFu;
+    v = (v | (v >> 16)) & 0xFFFFFFFFu;
+    uint32_t w = (uint32_t)v;
+    memcpy(out, &w, 4);
+    return 1;
+}
+#endif
+
 /* Same grammar as tb_uuid_parse: 8-4-4-4-12 hex digits, either case. */
 FAST_FN int fast_uuid(const char *u, size_t len, uint8_t out[16])
 {
-    static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
     if (len != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-')
         return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* four groups of eight digits, the middle two joined across their dash */
+    uint64_t g0, g3;
+    uint32_t a, b, c, d;
+    memcpy(&g0, u, 8);
+    memcpy(&a, u + 9, 4);
+    memcpy(&b, u + 14, 4);
+    memcpy(&c, u + 19, 4);
+    memcpy(&d, u + 24, 4);
+    memcpy(&g3, u + 28, 8);
+    return fast_hex8(g0, out) & fast_hex8(a | (uint64_t)b << 32, out + 4) &
+           fast_hex8(c | (uint64_t)d << 32, out + 8) & fast_hex8(g3, out + 12);
+#else
+    static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
     int bad = 0;
     for (int i = 0; i < 16; i++) {
         int hi = tb_fast__hex[(uint8_t)u[at[i]]], lo = tb_fast__hex[(uint8_t)u[at[i] + 1]];
@@ -84,6 +120,7 @@ FAST_FN int fast_uuid(const char *u, size_t len, uint8_t out[16])
         out[i] = (uint8_t)((unsigned)(hi & 15) << 4 | (unsigned)(lo & 15));
     }
     return bad >= 0;
+#endif
 }
 
 #endif

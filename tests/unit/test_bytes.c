@@ -1,5 +1,5 @@
 /*
- * test_bytes.c -- bytes_eq (core/bytes.h) against memcmp: every length 0..40, every
+ * test_bytes.c -- bytes_eq (core/bytes.h) against memcmp: every length 0..100, every
  * offset of a single differing byte, both alignments of each side.
  */
 #include "core/bytes.h"
@@ -7,11 +7,11 @@
 
 static void test_against_memcmp(void)
 {
-    unsigned char a[64], b[64];
+    unsigned char a[128], b[128];
     int mismatches = 0, cases = 0;
     for (size_t oa = 0; oa < 3; oa++)
         for (size_t ob = 0; ob < 3; ob++)
-            for (size_t n = 0; n <= 40; n++) {
+            for (size_t n = 0; n <= 100; n++) {
                 for (size_t i = 0; i < n; i++)
                     a[oa + i] = b[ob + i] = (unsigned char)(i * 7 + 1);
                 mismatches += bytes_eq(a + oa, b + ob, n) != 1;

@@ -2,6 +2,7 @@
  * messages it takes, and that for each one it takes it reports exactly what the
  * jsmn path (tb_ws_parse + tb_ws_visit, the reference) reports. */
 #include "core/tb_fast.h"
+#include "core/tb_fast_int.h"
 #include "core/tb_feed.h"
 #include "tests/feed_store.h"
 #include "tests/unit/tb_seen.h"
@@ -237,6 +238,37 @@ static void test_values_and_limits(void)
 }
 
 /* A feed with the fast path and one without leave the same store. */
+/* The fast path's UUID reader (eight digits at a time on little-endian machines)
+ * against tb_uuid_parse: every byte value at every position of two ids (lower and
+ * mixed case), and random ids. */
+static void test_uuid_reader(void)
+{
+    static const char *base[] = { "784f394c-42b6-435a-983c-b7beff2784f9",
+                                  "0aF9E1d2-C3b4-A5f6-0789-ABCDEFabcdef" };
+    long wrong = 0, valid = 0;
+    char u[37];
+    uint8_t a[16], b[16];
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        for (int pos = 0; pos < 36; pos++)
+            for (int c = 0; c < 256; c++) {
+                memcpy(u, base[i], 37);
+                u[pos] = (char)c;
+                int want = tb_uuid_parse(u, 36, b) == 0, got = fast_uuid(u, 36, a);
+                valid += want;
+                wrong += got != want || (want && memcmp(a, b, 16) != 0);
+            }
+    srand(7);
+    for (int n = 0; n < 20000; n++) {
+        static const char hex[] = "0123456789abcdefABCDEF";
+        for (int pos = 0; pos < 36; pos++)
+            u[pos] = pos == 8 || pos == 13 || pos == 18 || pos == 23 ? '-' : hex[rand() % 22];
+        int want = tb_uuid_parse(u, 36, b) == 0, got = fast_uuid(u, 36, a);
+        wrong += !want || got != want || memcmp(a, b, 16) != 0;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK(valid == 2 * (32 * 22 + 4)); /* 22 hex digits at each digit position, '-' at 4 */
+}
+
 static void test_feed_same_store(void)
 {
     static uint64_t mem[2][(1u << 20) / 8];
@@ -292,5 +324,6 @@ int main(void)
     RUN(test_truncated_and_nul);
     RUN(test_values_and_limits);
     RUN(test_feed_same_store);
+    RUN(test_uuid_reader);
     return harness_done();
 }
