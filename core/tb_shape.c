@@ -187,6 +187,8 @@ static void shape_record(tb_shape *sh, const char *msg, size_t len, const tb_fas
 /* Moves the slot at order position i to the front. */
 static void shape_touch(tb_shapes *sh, unsigned i)
 {
+    if (i == 0)
+        return; /* the usual hit: no call into the C library's memmove for nothing */
     uint8_t k = sh->order[i];
     memmove(sh->order + 1, sh->order, i);
     sh->order[0] = k;
