@@ -248,7 +248,10 @@ static void linger_close(struct ws_client *w)
 
 void ws_client_release(struct ws_client *w)
 {
-    ws_batch_apply(w); /* its views are in the connection's buffer */
+    /* Empty here on every path (ws_client_io applies it before an event can lead
+     * to a release, and at the end of each chunk); applied if not, so nothing that
+     * arrived is lost, while its views into the connection's buffer are still valid. */
+    ws_batch_apply(w);
     w->chunk = NULL;
     conn_abort(&w->c);
     w->wsp = WSP_NONE;
