@@ -38,7 +38,7 @@
  * every key a command can ask for (at most LIM_CFG_KEYS), then the updates that waited
  * for it. What a server sends beyond that is dropped and counted (tb_feed.h). */
 #define WS_VALS_MAX (ASSETS_PER_CMD * LIM_CFG_KEYS + LIM_PENDING_UPDATES)
-/* Values of plain updates held back to be applied together (loop_ws.c): the vals array
+/* Values of plain updates held back to be applied together (loop_msg.c): the vals array
  * has this many more entries, so that a message read behind a batch still has
  * WS_VALS_MAX. */
 #define WS_BATCH_VALS 256u
@@ -93,7 +93,7 @@ struct ws_client {
     int64_t io_now_ms, io_wall_ms;
     size_t yield_bytes; /* input since the last yield to a render (loop_ws.c) */
     /* the chunk of decrypted input being read, and the values of its updates that wait
-     * in vals[0..batch_n) to be applied under one lock (loop_ws.c) */
+     * in vals[0..batch_n) to be applied under one lock (loop_msg.c) */
     const uint8_t *chunk;
     size_t chunk_len;
     uint32_t batch_n;
@@ -154,6 +154,21 @@ void ws_client_release(struct ws_client *w);              /* drop the connection
  * (0: bytes already in the TLS engine, read them now). */
 int ws_client_poll(const struct ws_client *w, short *events, int64_t *deadline);
 void ws_client_io(struct ws_client *w, short revents); /* after poll (0: no event) */
+
+/* Feeds one event to the session (the loop's), with the time given and a jitter draw. */
+static inline void ws_to_session_at(struct ws_client *w, session_event *ev, int64_t now_ms)
+{
+    session_handle(w->sess, ev, (uint64_t)now_ms, rng_next(w->rng));
+}
+
+/* loop_msg.c: one text message (a view valid until the chunk w->chunk is consumed, or
+ * until the next ws_push when it is not in the chunk). Plain updates of the chunk may
+ * wait in vals[0..batch_n); everything else applies them first. */
+void ws_on_message(struct ws_client *w, const ws_event *e);
+/* loop_msg.c: applies the updates waiting in the batch, if any, and tells the session.
+ * ws_client_io calls it before anything else reaches the store or the session, and
+ * at the end of each chunk. */
+void ws_batch_apply(struct ws_client *w);
 
 /* loop_details.c: an assetDetails value from tb_feed (sh->mu held); a premature one
  * waits for its cmdId's data page (replay, sh->mu held), or is dropped with its
