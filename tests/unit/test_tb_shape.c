@@ -225,7 +225,6 @@ static void test_patience(void)
     CHECK(sh.score > 0);
 }
 
-
 /* Two layouts that come back among ones that do not: shapes stay in use (two hits in
  * three tries). Twelve layouts in turn, more than the slots hold: none ever hits, and
  * the feed stops trying. */
